@@ -1,0 +1,40 @@
+# Sourced by the entry points in scripts/: finds the repository and keeps the
+# project's virtualenv (.venv) in step with the pinned lists in requirements/.
+WORKSHOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+WORKSHOP_VENV="${WORKSHOP_VENV:-$WORKSHOP_ROOT/.venv}"
+export WORKSHOP_ROOT WORKSHOP_VENV
+
+die() { printf 'workshop: %s\n' "$*" >&2; exit 2; }
+
+find_python() {
+    local candidate
+    for candidate in "${WORKSHOP_PYTHON:-}" python3.13 python3.12 python3.11 python3.10 python3; do
+        [ -n "$candidate" ] || continue
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+            echo "$candidate"; return 0
+        fi
+    done
+    return 1
+}
+
+# ensure_venv LIST...: install each pinned list once; later runs only compare a checksum.
+ensure_venv() {
+    local list name stamp want python
+    for list in "$@"; do
+        name="$(basename "$list" .txt)"
+        stamp="$WORKSHOP_VENV/.installed-$name"
+        want="$(cksum < "$WORKSHOP_ROOT/requirements/$name.txt")"
+        [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && continue
+        if [ ! -x "$WORKSHOP_VENV/bin/python" ]; then
+            python="$(find_python)" || die "Python 3.10 or newer with venv is needed: install python3 and python3-venv (apt) or python@3.12 (brew), then run this again."
+            echo "workshop: first run, creating $WORKSHOP_VENV (about 30 s, once)..." >&2
+            "$python" -m venv "$WORKSHOP_VENV" || die "could not create $WORKSHOP_VENV: install python3-venv (apt install python3-venv) and run this again."
+        fi
+        echo "workshop: installing the pinned packages of requirements/$name.txt..." >&2
+        "$WORKSHOP_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps \
+            -r "$WORKSHOP_ROOT/requirements/$name.txt" \
+            || die "pip could not install requirements/$name.txt (see above); check your network or proxy and run this again."
+        echo "$want" > "$stamp"
+    done
+}

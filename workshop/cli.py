@@ -1,0 +1,24 @@
+"""What every command shares: a problem the user can fix is one line on stderr, never a traceback."""
+import sys
+from typing import Callable, Optional, Sequence
+
+
+class WorkshopError(Exception):
+    """A problem the user can fix. The message says what to do; exit_code is the command's status."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def run(main: Callable[[Sequence[str]], Optional[int]], prog: str, argv: Optional[Sequence[str]] = None) -> None:
+    """Call main(argv) and exit with its status, turning WorkshopError and Ctrl-C into one line."""
+    try:
+        status = main(sys.argv[1:] if argv is None else argv)
+    except WorkshopError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        status = error.exit_code
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        status = 130
+    sys.exit(status or 0)
