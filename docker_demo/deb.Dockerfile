@@ -1,0 +1,29 @@
+# The demo server on a plain Debian image, with Python and Flask from Debian itself.
+# Build: docker build -t workshop-demo-deb:1.0 -f docker_demo/deb.Dockerfile docker_demo
+FROM debian:bookworm-slim
+
+# Every image the workshop builds carries this label, so cleanup finds exactly those.
+LABEL edu.cs198.workshop="docker-demo"
+
+# Why apt and not pip? Since Debian 12 the system Python is "externally managed"
+# (PEP 668): `pip install flask` stops with error: externally-managed-environment.
+# Debian packages Flask, so take it from the same place as Python itself.
+# --no-install-recommends and deleting the package lists keep the layer small.
+# The tag above already fixes the Debian release; exact package versions are left
+# out on purpose, because security updates remove old ones from the mirror.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-flask \
+ && rm -rf /var/lib/apt/lists/*
+
+# An unprivileged user to run the server (a fixed uid, so it is the same everywhere).
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin demo
+
+WORKDIR /app
+COPY server.py .
+
+USER 10001
+# Documents the port the server listens on; `docker run -p HOST:3000` publishes it.
+EXPOSE 3000
+# Exec form (a JSON list): python3 runs as PID 1 and receives `docker stop`'s SIGTERM.
+CMD ["python3", "server.py"]

@@ -1,0 +1,36 @@
+"""Workshop demo server: it answers with the platform it is running on."""
+import os, platform, signal, socket, sys
+
+from flask import Flask
+
+app = Flask(__name__)
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+
+def os_name():  # kernel and release, then the Linux distribution or macOS version
+    kernel = f"{platform.system()} {platform.release()}"
+    if platform.system() == "Darwin":
+        return f"{kernel} (macOS {platform.mac_ver()[0]})"
+    try:  # PRETTY_NAME from /etc/os-release
+        return f"{kernel} ({platform.freedesktop_os_release()['PRETTY_NAME']})"
+    except (OSError, KeyError):
+        return kernel
+
+@app.get("/")
+def hello():
+    return (f"Hello from the workshop demo server!\n"
+            f"os:       {os_name()}\n"
+            f"python:   {platform.python_version()}\n"
+            f"hostname: {socket.gethostname()}\n"), TEXT
+
+@app.get("/healthz")
+def healthz():
+    return "ok\n", TEXT
+
+if __name__ == "__main__":
+    # In a container this is PID 1, and the kernel drops signals PID 1 has no handler
+    # for: without this line, `docker stop` would wait 10 s and then kill the server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    port = int(os.environ.get("PORT", "3000"))
+    print(f"Serving on http://0.0.0.0:{port}", flush=True)
+    # Werkzeug's development server, one thread per request: fine for a demo only.
+    app.run(host="0.0.0.0", port=port, threaded=True)
