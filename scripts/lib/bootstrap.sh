@@ -2,6 +2,8 @@
 # project's virtualenv (.venv) in step with the pinned lists in requirements/.
 WORKSHOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WORKSHOP_VENV="${WORKSHOP_VENV:-$WORKSHOP_ROOT/.venv}"
+# The entry points run `python -m workshop.<command>` from wherever the user stands.
+export PYTHONPATH="$WORKSHOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export WORKSHOP_ROOT WORKSHOP_VENV
 
 die() { printf 'workshop: %s\n' "$*" >&2; exit 2; }

@@ -1,0 +1,18 @@
+# Read by scripts/workshop-shell instead of ~/.bashrc, so every box looks the same on every machine.
+WORKSHOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$WORKSHOP_ROOT" || return
+export WORKSHOP_ROOT
+[ -d "$WORKSHOP_ROOT/.venv/bin" ] && PATH="$WORKSHOP_ROOT/.venv/bin:$PATH"
+PATH="$WORKSHOP_ROOT/scripts/shell-bin:$PATH"
+export PATH
+# kubectl only ever sees the workshop's own kubeconfig (never ~/.kube/config); see shell-bin/kubectl.
+export KUBECONFIG="$WORKSHOP_ROOT/.workshop/kubeconfig"
+unset HISTFILE                 # keep the lecture out of the user's shell history
+PS1='workshop$ '
+PS2='> '
+# Rehearsal asks for each command's exit status through a file, so nothing extra is shown on screen.
+if [ -n "${WORKSHOP_STATUS_FILE:-}" ]; then
+    PROMPT_COMMAND='echo $? > "$WORKSHOP_STATUS_FILE"'
+else
+    unset PROMPT_COMMAND
+fi

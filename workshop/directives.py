@@ -1,0 +1,101 @@
+"""The hidden rehearsal directives written under a terminal box.
+
+A directive is a Markdown link reference definition, which lookatme parses and never shows:
+
+    [rehearse]: # "expect: Serving on"
+
+Keys (one per line, as many lines as needed):
+    expect: REGEX    the command's output must match (searched line by line; repeatable)
+    reject: REGEX    the output must not match (repeatable)
+    timeout: SECONDS how long the command may take (default 30)
+    ready: REGEX     a long-running command (a server in the foreground, `docker run -it`):
+                     wait for REGEX, keep it running while the next boxes of the slide run,
+                     then press Ctrl-C when the slide ends
+    exit: N          the exit status it must end with (default 0)
+    fails            it must fail (any non-zero exit status)
+    needs: A, B      what it needs besides a shell: docker, cluster (rehearse --without skips them)
+"""
+import re
+from dataclasses import dataclass, field, replace
+from typing import Optional, Tuple
+
+DIRECTIVE_LINE = re.compile(r'^\[rehearse\]:\s*#\s*"(?P<body>.*)"\s*$')
+DEFAULT_TIMEOUT = 30.0
+KNOWN_NEEDS = ("docker", "cluster", "registry")
+KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs")
+
+
+class DirectiveError(ValueError):
+    """A directive that cannot be understood; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class Directives:
+    expect: Tuple[str, ...] = ()
+    reject: Tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    ready: Optional[str] = None
+    exit: int = 0
+    fails: bool = False
+    needs: Tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def long_running(self) -> bool:
+        return self.ready is not None
+
+    def status_ok(self, status: int) -> bool:
+        return status != 0 if self.fails else status == self.exit
+
+    def describe_status(self) -> str:
+        return "a non-zero exit status" if self.fails else f"exit status {self.exit}"
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise DirectiveError(f"bad regular expression {value!r}: {error}") from None
+    return value
+
+
+def apply(directives: Directives, body: str) -> Directives:
+    """Return directives with one more `key: value` (or bare `fails`) applied."""
+    key, sep, value = body.partition(":")
+    key, value = key.strip(), value.strip()
+    if key not in KEYS:
+        raise DirectiveError(f"unknown directive {key!r}; known: {', '.join(KEYS)}")
+    if key == "fails":
+        if sep:
+            raise DirectiveError("'fails' takes no value")
+        return replace(directives, fails=True)
+    if not value:
+        raise DirectiveError(f"'{key}:' needs a value")
+    if key in ("expect", "reject"):
+        return replace(directives, **{key: getattr(directives, key) + (_regex(value),)})
+    if key == "ready":
+        return replace(directives, ready=_regex(value))
+    if key == "timeout":
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if seconds <= 0:
+            raise DirectiveError(f"timeout must be a positive number of seconds, not {value!r}")
+        return replace(directives, timeout=seconds)
+    if key == "exit":
+        if not value.isdigit() or int(value) > 255:
+            raise DirectiveError(f"exit must be a status from 0 to 255, not {value!r}")
+        return replace(directives, exit=int(value))
+    needs = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [need for need in needs if need not in KNOWN_NEEDS]
+    if unknown:
+        raise DirectiveError(f"unknown need {unknown[0]!r}; known: {', '.join(KNOWN_NEEDS)}")
+    return replace(directives, needs=directives.needs + needs)
+
+
+def check_complete(directives: Directives) -> None:
+    """Combinations that make no sense on their own."""
+    if directives.fails and directives.exit:
+        raise DirectiveError("use either 'fails' or 'exit: N', not both")
+    if directives.long_running and (directives.fails or directives.exit):
+        raise DirectiveError("a long-running box ('ready:') ends with Ctrl-C; it cannot also expect an exit status")

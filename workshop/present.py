@@ -1,0 +1,63 @@
+"""The present command: check what the deck needs, then hand the terminal to lookatme."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from typing import Sequence
+
+from . import deck
+from .cli import WorkshopError, run
+from .paths import DECK, ROOT
+
+MIN_COLS, MIN_ROWS = 120, 40
+LOOKATME_EXTENSIONS = "terminal,file_loader"
+
+
+def check_expect() -> None:
+    if shutil.which("expect") is None:
+        install = "brew install expect" if sys.platform == "darwin" else "sudo apt-get install -y expect"
+        raise WorkshopError(f"the program `expect` is missing (lookatme types each box's command with it): "
+                            f"run `{install}`, then start the deck again.")
+
+
+def check_terminal_size() -> None:
+    if not sys.stdout.isatty():
+        raise WorkshopError("the deck needs an interactive terminal: run scripts/present in a terminal window.")
+    size = os.get_terminal_size(sys.stdout.fileno())
+    if size.columns < MIN_COLS or size.lines < MIN_ROWS:
+        raise WorkshopError(f"this terminal is {size.columns}x{size.lines}; the deck needs at least "
+                            f"{MIN_COLS}x{MIN_ROWS}: enlarge the window or make the font smaller, then try again.")
+
+
+def docker_warning() -> str:
+    """A one-line note when no Docker engine answers; the deck still starts (slides work without it)."""
+    if shutil.which("docker") is None:
+        return "note: Docker is not installed, so the live Docker boxes will fail (see README.md, Requirements)."
+    try:
+        answered = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                                  capture_output=True, timeout=5).returncode == 0
+    except subprocess.TimeoutExpired:
+        answered = False
+    if answered:
+        return ""
+    return "note: the Docker engine is not answering, so the live Docker boxes will fail: start Docker (or run scripts/prepare)."
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
+    parser.parse_args(argv)
+    check_expect()
+    check_terminal_size()
+    deck.read(DECK)
+    note = docker_warning()
+    if note:
+        print(note, file=sys.stderr)
+    lookatme = os.path.join(os.path.dirname(sys.executable), "lookatme")
+    os.chdir(ROOT)   # the boxes start scripts/workshop-shell relative to lookatme's working directory
+    os.execv(lookatme, [lookatme, "-e", LOOKATME_EXTENSIONS, DECK.name])
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, "present")

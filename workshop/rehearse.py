@@ -1,0 +1,117 @@
+"""The rehearse command: run every live box of the deck for real and print one line per step."""
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Sequence
+
+from . import deck as deck_reader
+from .cli import WorkshopError, run
+from .directives import KNOWN_NEEDS
+from .paths import DECK
+from .rehearsal import Options, Rehearsal, StepResult
+
+TAIL_LINES = 12
+
+
+def one_line(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def print_step(result: StepResult) -> None:
+    box = result.box
+    print(f"{result.verdict:<4} {result.seconds:6.1f}s  {box.label:<15} {one_line(box.typed or box.command)}", flush=True)
+    if result.skipped:
+        return
+    if not result.ok:
+        print(f"     why: {result.problem}")
+        for line in result.output.rstrip().splitlines()[-TAIL_LINES:]:
+            print(f"     | {line}")
+        sys.stdout.flush()
+
+
+def tool_versions() -> dict:
+    """What a recording was made with, for its header."""
+    versions = {"python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
+    for name, argv in (("docker", ["docker", "version", "--format", "{{.Server.Version}}"]),
+                       ("kubectl", ["kubectl", "version", "--client", "-o", "json"])):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if name == "kubectl" and out:
+            out = json.loads(out).get("clientVersion", {}).get("gitVersion", "")
+        if out:
+            versions[name] = out
+    return versions
+
+
+def summary(results: List[StepResult], seconds: float) -> str:
+    ran = [r for r in results if not r.skipped]
+    passed = sum(r.ok for r in ran)
+    failed = len(ran) - passed
+    text = f"rehearsal: {passed} passed, {failed} failed, {len(results) - len(ran)} skipped in {seconds:.1f} s"
+    if ran:
+        slowest = max(ran, key=lambda r: r.seconds)
+        text += f" (slowest: {slowest.box.label}, {slowest.seconds:.1f} s)"
+    return text
+
+
+def write_json(path: Path, deck_path: Path, results: List[StepResult], seconds: float) -> None:
+    steps = [{"slide": r.box.slide, "box": r.box.position, "line": r.box.line, "command": r.box.typed,
+              "verdict": r.verdict, "seconds": round(r.seconds, 3), "exit_status": r.status,
+              "problem": r.problem or None, "skipped": r.skipped or None} for r in results]
+    report = {"deck": str(deck_path), "total_seconds": round(seconds, 3),
+              "passed": sum(r.ok and not r.skipped for r in results),
+              "failed": sum(not r.ok for r in results), "steps": steps}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/rehearse",
+                                     description="Run every live box of the deck for real, in slide order.")
+    parser.add_argument("--deck", type=Path, default=DECK, help="the deck to rehearse (default: slides.md)")
+    parser.add_argument("--slides", help="only these slides, e.g. 4-9 or 2,5,11-12")
+    parser.add_argument("--without", default="", help=f"skip boxes that need these ({', '.join(KNOWN_NEEDS)})")
+    parser.add_argument("-x", "--stop-first", action="store_true", help="stop at the first failure")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write a report with per-step timings")
+    parser.add_argument("--record", type=Path, metavar="DIR", help="record each box as an asciicast v2 file")
+    parser.add_argument("--list", action="store_true", help="list the steps without running them")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    deck = deck_reader.read(args.deck)
+    without = [w.strip() for w in args.without.split(",") if w.strip()]
+    unknown = [w for w in without if w not in KNOWN_NEEDS]
+    if unknown:
+        raise WorkshopError(f"--without {unknown[0]}: choose from {', '.join(KNOWN_NEEDS)}")
+    slides = deck_reader.parse_slide_ranges(args.slides, len(deck.slides)) if args.slides else None
+    if args.list:
+        for box in deck.boxes():
+            if slides is None or box.slide in slides:
+                print(f"{box.label:<15} {box.typed or box.command}")
+        return 0
+    header = {}
+    if args.record:
+        header = {"workshop": {"recorded": time.strftime("%Y-%m-%d"), "versions": tool_versions()}}
+    options = Options(slides=slides, without=without, stop_first=args.stop_first,
+                      record_dir=args.record, recording_header=header)
+    started = time.monotonic()
+    results = Rehearsal(deck, options, report=print_step).run()
+    seconds = time.monotonic() - started
+    if not results:
+        raise WorkshopError("no terminal boxes in the chosen slides: nothing to rehearse")
+    print(summary(results, seconds))
+    if args.json:
+        write_json(args.json, args.deck, results, seconds)
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    run(main, "rehearse")
