@@ -1,0 +1,23 @@
+# Stand-in for the official redis:7.0.15-bookworm, for machines with no container registry
+# (see README.md): Debian bookworm's own redis-server, which is 7.0.15.
+FROM debian:bookworm-slim
+
+ENV PIP_CERT=/usr/local/share/workshop/host-ca-bundle.crt \
+    REQUESTS_CA_BUNDLE=/usr/local/share/workshop/host-ca-bundle.crt \
+    SSL_CERT_FILE=/usr/local/share/workshop/host-ca-bundle.crt
+
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends ca-certificates redis-server; \
+    rm -rf /var/lib/apt/lists/*; \
+    mkdir -p /data; chown redis:redis /data; \
+    redis-server --version
+
+COPY host-ca-bundle.crt /usr/local/share/workshop/host-ca-bundle.crt
+COPY redis-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+
+VOLUME /data
+WORKDIR /data
+EXPOSE 6379
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["redis-server"]
