@@ -23,6 +23,19 @@ HEADING = re.compile(r"^ {0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
 TERMINAL_KEYS = ("command", "rows", "init_text", "init_wait", "init_codeblock", "init_codeblock_lang")
 
 
+class _NoDatesLoader(yaml.SafeLoader):
+    """YAML as lookatme reads it: dates stay text (`date: 2026-11-22` is shown as written)."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _load_yaml(text: str):
+    return yaml.load(text, Loader=_NoDatesLoader)
+
+
 class DeckError(WorkshopError):
     """A malformed deck: the message names the file, the line and the slide."""
 
@@ -145,7 +158,7 @@ class _Reader:
         for end in range(1, len(self.lines)):
             if self.lines[end].strip() == "---":
                 try:
-                    meta = yaml.safe_load("\n".join(self.lines[1:end])) or {}
+                    meta = _load_yaml("\n".join(self.lines[1:end])) or {}
                 except yaml.YAMLError as error:
                     raise self.fail(1, f"the front matter is not valid YAML: {_yaml_problem(error)}") from None
                 if not isinstance(meta, dict):
@@ -195,7 +208,7 @@ class _Reader:
 
     def yaml_body(self, line: int, body: List[str], kind: str) -> Dict:
         try:
-            spec = yaml.safe_load("\n".join(body))
+            spec = _load_yaml("\n".join(body))
         except yaml.YAMLError as error:
             raise self.fail(line, f"the {kind} block is not valid YAML: {_yaml_problem(error)}") from None
         if not isinstance(spec, dict):

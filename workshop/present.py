@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from . import deck
@@ -46,16 +47,18 @@ def docker_warning() -> str:
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
-    parser.parse_args(argv)
+    parser.add_argument("deck", nargs="?", type=Path, default=DECK, help="the deck (default: slides.md)")
+    args = parser.parse_args(argv)
+    deck_path = args.deck.resolve()
     check_expect()
     check_terminal_size()
-    deck.read(DECK)
+    deck.read(deck_path)
     note = docker_warning()
     if note:
         print(note, file=sys.stderr)
     lookatme = os.path.join(os.path.dirname(sys.executable), "lookatme")
     os.chdir(ROOT)   # the boxes start scripts/workshop-shell relative to lookatme's working directory
-    os.execv(lookatme, [lookatme, "-e", LOOKATME_EXTENSIONS, DECK.name])
+    os.execv(lookatme, [lookatme, "-e", LOOKATME_EXTENSIONS, str(deck_path)])
     return 0
 
 

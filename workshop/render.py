@@ -47,8 +47,9 @@ def _pump_terminals(seconds: float) -> None:
 
 
 def render_deck(path: Path, cols: int = 120, rows: int = 40, pump: float = 0.0,
-                extensions: Sequence[str] = EXTENSIONS) -> List[RenderedSlide]:
-    """Render each slide at cols x rows; with pump > 0, give live boxes that long to draw."""
+                extensions: Sequence[str] = EXTENSIONS, only: Optional[Sequence[int]] = None) -> List[RenderedSlide]:
+    """Render each slide (or the 1-based numbers in `only`) at cols x rows; with pump > 0, give
+    the live boxes that many seconds to start and draw."""
     import lookatme.config
     import lookatme.contrib
     import lookatme.log
@@ -68,6 +69,8 @@ def render_deck(path: Path, cols: int = 120, rows: int = 40, pump: float = 0.0,
     results = []
     try:
         for slide in pres.slides:
+            if only is not None and slide.number + 1 not in only:
+                continue
             if slide.number in failed_start:
                 results.append(RenderedSlide(slide.number + 1, failed_start[slide.number], []))
                 continue

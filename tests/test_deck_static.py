@@ -1,0 +1,58 @@
+"""slides.md follows the rules that keep lookatme 2.5.5 from breaking in front of a class."""
+import re
+
+import lookatme.contrib.terminal as terminal_ext
+import pytest
+import yaml
+from lookatme.parser import Parser
+
+from workshop import deck
+from workshop.paths import DECK, PROMPT, ROOT
+
+DECK_MODEL = deck.read(DECK)
+BOXES = list(DECK_MODEL.boxes())
+FILES = [(slide.number, block) for slide in DECK_MODEL.slides for block in slide.files]
+
+
+def test_front_matter_sets_what_the_footer_and_extensions_need():
+    meta = DECK_MODEL.meta
+    assert meta["title"] and meta["author"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(meta["date"])), "set date: explicitly (lookatme shows today's otherwise)"
+    assert set(meta["extensions"]) == {"terminal", "file_loader"}
+
+
+def test_at_least_twenty_slides_and_lookatme_agrees_on_the_count():
+    assert len(DECK_MODEL.slides) >= 20
+    _, slides = Parser().parse(DECK.read_text())
+    assert len(slides) == len(DECK_MODEL.slides)
+
+
+@pytest.mark.parametrize("number, block", FILES, ids=[f"slide{n}-{b.path}" for n, b in FILES])
+def test_file_blocks_point_at_real_files_with_a_language(number, block):
+    assert (DECK.parent / block.path).is_file(), f"slide {number}: {block.path} does not exist"
+    assert block.spec.get("lang") not in (None, "auto"), f"slide {number}: set lang: ({block.path})"
+
+
+def test_the_demo_files_are_all_shown():
+    shown = {block.path for _, block in FILES}
+    for path in ("docker_demo/deb.Dockerfile", "docker_demo/py.Dockerfile", "docker_demo/61a.Dockerfile",
+                 "docker_demo/server.py"):
+        assert path in shown
+
+
+@pytest.mark.parametrize("box", BOXES, ids=[b.label for b in BOXES])
+def test_every_box_validates_against_lookatmes_schema_and_waits_for_our_prompt(box):
+    terminal_ext.TerminalExSchema().load(box.spec)     # raises on any key lookatme would reject
+    assert box.command == "scripts/workshop-shell"
+    if box.spec.get("init_text") is not None:
+        assert box.spec["init_wait"] == PROMPT
+        assert not box.spec["init_text"].endswith("\n"), "a trailing newline would run it before the presenter does"
+        assert box.spec["init_text"].count("{") == box.spec["init_text"].count("}"), "expect's Tcl needs balanced braces"
+    else:
+        assert box.spec["init_codeblock"] is False
+
+
+def test_every_live_box_says_what_it_expects():
+    for box in BOXES:
+        rules = box.directives
+        assert rules.expect or rules.ready or rules.fails or rules.exit, f"{box.label}: add a [rehearse] directive"
