@@ -1,0 +1,35 @@
+"""The real thing: the Docker part of slides.md rehearsed, unchanged, against a real engine."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import need
+from workshop import deck
+from workshop.paths import DECK, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def image_present(name: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
+
+
+def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
+    for base in ("debian:bookworm-slim", "python:3.12-slim"):
+        need(image_present(base), f"the base image {base}", "run scripts/prepare")
+    report = tmp_path / "rehearsal.json"
+    done = subprocess.run([sys.executable, "-m", "workshop.rehearse", "--without", "cluster", "--json", str(report)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    print(done.stdout, done.stderr)          # the per-step lines land in the test log
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    steps = json.loads(report.read_text())["steps"]
+    docker_boxes = [b for b in deck.read(DECK).boxes() if "cluster" not in b.directives.needs]
+    ran = [s for s in steps if s["verdict"] == "OK"]
+    assert len(ran) == len(docker_boxes) >= 12
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "name=workshop-demo", "--filter", "name=workshop-oom"],
+                               capture_output=True, text=True).stdout.split()
+    assert leftovers == []
