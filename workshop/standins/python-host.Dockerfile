@@ -15,6 +15,8 @@ ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
     REQUESTS_CA_BUNDLE=/usr/local/share/workshop/host-ca-bundle.crt \
     SSL_CERT_FILE=/usr/local/share/workshop/host-ca-bundle.crt
 
+# unpinned on purpose: a stand-in follows bookworm's point and security updates
+# hadolint ignore=DL3008
 RUN set -eux; \
     apt-get update; \
     apt-get install -y --no-install-recommends ca-certificates netbase tzdata ${RUNTIME_PACKAGES}; \

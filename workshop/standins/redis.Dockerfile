@@ -6,6 +6,8 @@ ENV PIP_CERT=/usr/local/share/workshop/host-ca-bundle.crt \
     REQUESTS_CA_BUNDLE=/usr/local/share/workshop/host-ca-bundle.crt \
     SSL_CERT_FILE=/usr/local/share/workshop/host-ca-bundle.crt
 
+# unpinned on purpose: a stand-in follows bookworm's point and security updates
+# hadolint ignore=DL3008
 RUN set -eux; \
     apt-get update; \
     apt-get install -y --no-install-recommends ca-certificates redis-server; \

@@ -1,0 +1,464 @@
+"""prepare's Docker part: the pure logic (apt sources, Dockerfile bases, prefix rewriting, step
+runner, registry probe), then, against the real engine, what prepare leaves behind."""
+import http.server
+import io
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from workshop import apt_sources, base_images, debian_rootfs, docker_engine, host_python, hostcmd, local_registry, prepare
+from workshop.cli import WorkshopError
+from workshop.paths import ROOT
+
+# ---------------------------------------------------------------- apt sources
+
+DEB822 = """\
+# the main archive
+Types: deb deb-src
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main contrib
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://security.example/debian-security
+Suites: bookworm-security
+Components: main
+"""
+
+DEB822_DISABLED_FIRST = """\
+Types: deb
+URIs: http://disabled.example/debian
+Suites: bookworm
+Components: main
+Enabled: no
+
+Types: deb-src
+URIs: http://source-only.example/debian
+Suites: bookworm
+Components: main
+
+Types: deb
+URIs:
+ http://first.example/debian
+ http://second.example/debian
+Suites: bookworm
+Components: main
+"""
+
+ONE_LINE = """\
+# deb http://commented.example/debian bookworm main
+deb-src http://source.example/debian bookworm main
+deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://one.example/debian/ bookworm main non-free-firmware
+deb http://one.example/debian-security bookworm-security main  # trailing comment
+"""
+
+
+def test_deb822_paragraphs_and_suites():
+    sources = apt_sources.parse_deb822(DEB822)
+    assert [s.uri for s in sources] == ["http://mirror.example/debian", "http://security.example/debian-security"]
+    assert sources[0].suites == ["bookworm", "bookworm-updates"]
+    assert sources[0].components == ["main", "contrib"]
+
+
+def test_deb822_skips_disabled_and_source_only_and_reads_continued_uris():
+    sources = apt_sources.parse_deb822(DEB822_DISABLED_FIRST)
+    assert [s.uri for s in sources] == ["http://first.example/debian", "http://second.example/debian"]
+
+
+def test_one_line_format_with_options_and_comments():
+    sources = apt_sources.parse_one_line(ONE_LINE)
+    assert [(s.uri, s.suites) for s in sources] == [
+        ("http://one.example/debian/", ["bookworm"]),
+        ("http://one.example/debian-security", ["bookworm-security"]),
+    ]
+    assert sources[0].components == ["main", "non-free-firmware"]
+
+
+def _apt_dir(tmp_path, sources_list=None, files=None):
+    (tmp_path / "sources.list.d").mkdir()
+    if sources_list is not None:
+        (tmp_path / "sources.list").write_text(sources_list)
+    for name, text in (files or {}).items():
+        (tmp_path / "sources.list.d" / name).write_text(text)
+    return tmp_path
+
+
+def test_mirror_from_a_sources_file(tmp_path):
+    apt = _apt_dir(tmp_path, files={"debian.sources": DEB822, "other.list.disabled": ONE_LINE})
+    assert apt_sources.debian_mirror("bookworm", apt) == "http://mirror.example/debian"
+    assert apt_sources.security_mirror("bookworm", apt) == "http://security.example/debian-security"
+
+
+def test_mirror_from_a_classic_sources_list(tmp_path):
+    apt = _apt_dir(tmp_path, sources_list=ONE_LINE)
+    assert apt_sources.debian_mirror("bookworm", apt) == "http://one.example/debian"
+    assert apt_sources.security_mirror("bookworm", apt) == "http://one.example/debian-security"
+
+
+def test_sources_list_is_read_before_the_folder(tmp_path):
+    apt = _apt_dir(tmp_path, sources_list=ONE_LINE, files={"debian.sources": DEB822})
+    assert apt_sources.debian_mirror("bookworm", apt) == "http://one.example/debian"
+
+
+def test_no_bookworm_source_is_a_one_line_error(tmp_path):
+    apt = _apt_dir(tmp_path, sources_list="deb http://x.example/debian trixie main\n")
+    with pytest.raises(WorkshopError) as error:
+        apt_sources.debian_mirror("bookworm", apt)
+    assert "\n" not in str(error.value) and "bookworm" in str(error.value)
+    assert apt_sources.security_mirror("bookworm", apt) is None
+
+
+# ---------------------------------------------------------------- which base images
+
+def test_dockerfile_bases_skips_stages_scratch_and_args():
+    text = """\
+ARG BASE=python:3.12-slim
+FROM --platform=linux/amd64 python:3.12-slim AS build
+RUN true
+from build as test
+FROM ${BASE}
+FROM scratch
+FROM debian:bookworm-slim
+FROM python:3.12-slim
+"""
+    assert base_images.dockerfile_bases(text) == ["python:3.12-slim", "debian:bookworm-slim"]
+
+
+def test_needed_images_adds_repository_bases_but_not_the_standins(tmp_path):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM alpine:3.20\n")
+    (tmp_path / "app" / "web.Dockerfile").write_text("FROM python:3.12-slim\n")
+    (tmp_path / "standins").mkdir()
+    (tmp_path / "standins" / "x.Dockerfile").write_text("FROM should-not-count:1\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "Dockerfile").write_text("FROM nor-this:1\n")
+    assert base_images.needed_images(tmp_path) == [*base_images.BASE_IMAGES, "alpine:3.20"]
+
+
+def test_every_alias_points_at_a_base_image():
+    assert set(base_images.ALIASES.values()) <= set(base_images.BASE_IMAGES)
+
+
+def test_recipe_hash_changes_with_its_inputs():
+    assert base_images.recipe_hash("a", b"b") == base_images.recipe_hash("a", b"b")
+    assert base_images.recipe_hash("a", b"b") != base_images.recipe_hash("a", b"c")
+    assert base_images.recipe_hash("ab") != base_images.recipe_hash("a", "b")
+
+
+# ---------------------------------------------------------------- turning the host's Python into a stand-in
+
+def test_rewrite_prefix_changes_text_files_only(tmp_path):
+    old = "/root/.pyenv/versions/3.12.1"
+    (tmp_path / "bin").mkdir()
+    script = tmp_path / "bin" / "pydoc3"
+    script.write_text(f"#!{old}/bin/python3.12\nimport pydoc\n")
+    elf = tmp_path / "bin" / "python3.12"
+    elf.write_bytes(b"\x7fELF" + f"RUNPATH={old}/lib".encode() + b"\0rest")
+    binary = tmp_path / "blob.dat"
+    binary.write_bytes(old.encode() + b"\0\1")
+    assert host_python.rewrite_prefix(tmp_path, old) == 1
+    assert script.read_text().startswith("#!/usr/local/bin/python3.12\n")
+    assert old.encode() in elf.read_bytes() and old.encode() in binary.read_bytes()
+
+
+def test_copy_leaves_out_tests_site_packages_pip_and_static_libs(tmp_path):
+    prefix = tmp_path / "3.12.9"
+    stdlib = prefix / "lib" / "python3.12"
+    for folder in ("test", "site-packages", "json", "idlelib/idle_test", "config-3.12-x86_64-linux-gnu"):
+        (stdlib / folder).mkdir(parents=True)
+    (stdlib / "json" / "__init__.py").write_text("")
+    (stdlib / "config-3.12-x86_64-linux-gnu" / "libpython3.12.a").write_text("")
+    (stdlib / "config-3.12-x86_64-linux-gnu" / "Makefile").write_text("")
+    (prefix / "bin").mkdir()
+    for name in ("python3.12", "pip3", "pip", "idle3", "pydoc3"):
+        (prefix / "bin" / name).write_text("")
+    (prefix / "share" / "man").mkdir(parents=True)
+    copy = tmp_path / "copy"
+    shutil.copytree(prefix, copy, ignore=host_python.copy_ignore(prefix))
+    names = {p.relative_to(copy).as_posix() for p in copy.rglob("*")}
+    assert "lib/python3.12/json/__init__.py" in names
+    assert "lib/python3.12/config-3.12-x86_64-linux-gnu/Makefile" in names
+    assert {"bin/python3.12", "bin/pydoc3"} <= names
+    for gone in ("lib/python3.12/test", "lib/python3.12/site-packages", "bin/pip", "bin/pip3", "bin/idle3",
+                 "share", "lib/python3.12/idlelib/idle_test",
+                 "lib/python3.12/config-3.12-x86_64-linux-gnu/libpython3.12.a"):
+        assert gone not in names
+
+
+def test_host_python_override(tmp_path, monkeypatch):
+    prefix = tmp_path / "3.12.7"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "lib" / "python3.12" / "ensurepip").mkdir(parents=True)
+    exe = prefix / "bin" / "python3.12"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("WORKSHOP_STANDIN_PYTHON", str(prefix))
+    assert host_python.find() == prefix
+
+
+def test_trim_rootfs_writes_sources_and_drops_docs(tmp_path):
+    for folder in ("etc/apt/apt.conf.d", "usr/share/doc/bash", "usr/share/man/man1", "var/lib/apt/lists/partial"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "etc/apt/sources.list").write_text("deb http://m.example/debian bookworm main\n")
+    (tmp_path / "usr/share/doc/bash/copyright").write_text("GPL")
+    (tmp_path / "usr/share/doc/bash/README").write_text("read me")
+    (tmp_path / "usr/share/man/man1/bash.1.gz").write_text("")
+    (tmp_path / "var/lib/apt/lists/m.example_Packages").write_text("")
+    debian_rootfs.trim_rootfs(tmp_path, "http://m.example/debian", "http://s.example/debian-security")
+    sources = (tmp_path / "etc/apt/sources.list.d/debian.sources").read_text()
+    assert "URIs: http://m.example/debian\n" in sources and "Suites: bookworm-security" in sources
+    assert not (tmp_path / "etc/apt/sources.list").exists()
+    assert (tmp_path / "usr/share/doc/bash/copyright").exists()
+    assert not (tmp_path / "usr/share/doc/bash/README").exists()
+    assert not (tmp_path / "usr/share/man/man1/bash.1.gz").exists()
+    assert not (tmp_path / "var/lib/apt/lists/m.example_Packages").exists()
+    assert (tmp_path / "var/lib/apt/lists/partial").is_dir()
+    assert "path-exclude /usr/share/doc/*" in (tmp_path / "etc/dpkg/dpkg.cfg.d/docker").read_text()
+
+
+def test_standin_files_exist_and_say_why():
+    folder = base_images.STANDINS
+    for name in ("python-host.Dockerfile", "python-debian.Dockerfile", "redis.Dockerfile", "redis-entrypoint.sh"):
+        assert (folder / name).is_file(), name
+    assert "no container registry" in (folder / "README.md").read_text() or \
+        "cannot reach any container registry" in (folder / "README.md").read_text()
+    assert os.access(folder / "redis-entrypoint.sh", os.X_OK)
+
+
+# ---------------------------------------------------------------- the engine step's decisions
+
+def test_engine_answering_needs_nothing(monkeypatch):
+    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: "99.0")
+    monkeypatch.setattr(hostcmd, "apt_install", lambda *a: pytest.fail("must not install"))
+    assert docker_engine.ensure_engine() == "Docker 99.0 answering"
+
+
+def test_engine_missing_without_root_says_how_to_start_it(monkeypatch):
+    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: None)
+    monkeypatch.setattr(hostcmd, "is_linux_root", lambda: False)
+    with pytest.raises(WorkshopError) as error:
+        docker_engine.ensure_engine()
+    assert "\n" not in str(error.value) and "no Docker engine answers" in str(error.value)
+
+
+def test_engine_missing_as_root_installs_docker_io_and_starts_dockerd(monkeypatch, tmp_path):
+    answers = iter([None, None, "20.10.24"])
+    installed, started = [], []
+    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: next(answers))
+    monkeypatch.setattr(docker_engine, "DOCKERD_PID", tmp_path / "dockerd.pid")
+    monkeypatch.setattr(hostcmd, "is_linux_root", lambda: True)
+    monkeypatch.setattr(hostcmd, "which", lambda name: f"/usr/sbin/{name}" if installed else None)
+    monkeypatch.setattr(hostcmd, "apt_install", lambda packages, log: installed.extend(packages))
+    monkeypatch.setattr(hostcmd, "pids_named", lambda name: [])
+    monkeypatch.setattr(hostcmd, "log_path", lambda name: tmp_path / name)
+    monkeypatch.setattr(hostcmd, "pid_alive", lambda pid: True)
+    monkeypatch.setattr(hostcmd, "start_daemon", lambda cmd, log, pid_file: started.append(cmd) or 4242)
+    monkeypatch.setattr(docker_engine.time, "sleep", lambda s: None)
+    summary = docker_engine.ensure_engine()
+    assert installed == ["docker.io"]
+    assert started == [["/usr/sbin/dockerd"]]
+    assert summary == "Docker 20.10.24 answering (started dockerd, pid 4242)"
+
+
+def test_engine_already_starting_is_waited_for_not_started_twice(monkeypatch, tmp_path):
+    answers = iter([None, None, "20.10.24"])
+    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: next(answers))
+    monkeypatch.setattr(hostcmd, "is_linux_root", lambda: True)
+    monkeypatch.setattr(hostcmd, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(hostcmd, "pids_named", lambda name: [1234])
+    monkeypatch.setattr(hostcmd, "log_path", lambda name: tmp_path / name)
+    monkeypatch.setattr(hostcmd, "start_daemon", lambda *a: pytest.fail("must not start a second dockerd"))
+    monkeypatch.setattr(docker_engine.time, "sleep", lambda s: None)
+    assert docker_engine.ensure_engine() == "Docker 20.10.24 answering"
+
+
+# ---------------------------------------------------------------- the step runner
+
+def test_steps_print_one_line_each_and_stop_at_a_failure():
+    calls = []
+
+    def good(note):
+        calls.append("good")
+        note("working")
+        return "fine"
+
+    def bad(note):
+        calls.append("bad")
+        raise WorkshopError("it broke")
+
+    def never(note):
+        calls.append("never")
+        return ""
+
+    out = io.StringIO()
+    steps = [prepare.Step("one", "first", good), prepare.Step("two", "second", bad), prepare.Step("three", "x", never)]
+    with pytest.raises(WorkshopError) as error:
+        prepare.run_steps(steps, out)
+    assert calls == ["good", "bad"]
+    assert str(error.value) == "two: it broke"
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "..   one        working"
+    assert lines[1].startswith("OK   one        fine (") and lines[1].endswith(" s)")
+    assert lines[2].startswith("FAIL two        second (")
+
+
+def test_prepare_knows_its_steps_and_refuses_unknown_ones():
+    assert [s.name for s in prepare.STEPS][:3] == ["engine", "images", "registry"]
+    with pytest.raises(WorkshopError, match="unknown step"):
+        prepare.main(["nonsense"])
+
+
+# ---------------------------------------------------------------- the registry probe and down()
+
+class _FakeRegistry(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/v2/" else 404)
+        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_status_answers_only_for_a_registry(monkeypatch):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _FakeRegistry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setattr(local_registry, "PORT", server.server_address[1])
+        assert local_registry.status()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not local_registry.status(timeout=0.5)
+
+
+def test_down_never_kills_a_process_it_did_not_start(tmp_path, monkeypatch):
+    stranger = subprocess.Popen(["sleep", "30"])
+    try:
+        pid_file = tmp_path / "registry.pid"
+        pid_file.write_text(f"{stranger.pid}\n")
+        monkeypatch.setattr(local_registry, "PID_FILE", pid_file)
+        monkeypatch.setattr(local_registry, "container_state", lambda: None)
+        assert local_registry.our_pid() is None
+        assert local_registry.down() == "nothing of the workshop's was running"
+        assert stranger.poll() is None
+        assert not pid_file.exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+# ---------------------------------------------------------------- against the real engine
+
+PREPARE = str(ROOT / "scripts" / "prepare")
+
+
+def _docker(*args, check=True, timeout=300):
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, f"docker {' '.join(args)}: {done.stderr.strip()[-500:]}"
+    return done
+
+
+def _image_id(ref):
+    done = _docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _run_prepare():
+    done = subprocess.run([PREPARE], capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"scripts/prepare failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def prepared(docker):
+    """scripts/prepare has run (a second run here only checks, in seconds)."""
+    return _run_prepare()
+
+
+@pytest.mark.slow
+def test_base_images_exist_under_their_exact_tags(prepared):
+    for ref in (*base_images.BASE_IMAGES, *base_images.ALIASES):
+        assert _image_id(ref), f"{ref} is missing after prepare"
+        label = _docker("image", "inspect", "--format",
+                        '{{index .Config.Labels "edu.cs198.workshop"}}', ref).stdout.strip()
+        # either the real image (no label) or our stand-in
+        assert label in ("", "<no value>", "standin")
+
+
+@pytest.mark.slow
+def test_python_image_is_3_12_with_pip(prepared):
+    out = _docker("run", "--rm", "python:3.12-slim", "python3", "-c",
+                  "import sys, ssl, sqlite3; print('%d.%d' % sys.version_info[:2])").stdout.strip()
+    assert out == "3.12"
+    out = _docker("run", "--rm", "python:3.12-slim", "sh", "-c",
+                  "for p in python3 python pip; do command -v $p; done; pip --version").stdout
+    assert "/usr/local/bin/python3" in out and "/usr/local/bin/python\n" in out
+    assert "(python 3.12)" in out
+
+
+@pytest.mark.slow
+def test_pip_reaches_the_package_index_from_the_python_image(prepared):
+    done = _docker("run", "--rm", "python:3.12-slim", "pip", "download", "--no-deps", "--quiet",
+                   "-d", "/tmp/wheels", "six==1.17.0", check=False, timeout=180)
+    assert done.returncode == 0, done.stderr.strip()[-400:]
+
+
+@pytest.mark.slow
+def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
+    name = f"workshop-selftest-redis-{uuid.uuid4().hex[:8]}"
+    _docker("run", "-d", "--name", name, "redis:7.0.15-bookworm")
+    try:
+        ip = _docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", name).stdout.strip()
+        answer = ""
+        for _ in range(50):
+            answer = _docker("run", "--rm", "--entrypoint", "redis-cli", "redis:7.0.15-bookworm",
+                             "-h", ip, "ping", check=False).stdout.strip()
+            if answer == "PONG":
+                break
+            time.sleep(0.2)
+        assert answer == "PONG"
+        status = _docker("exec", name, "cat", "/proc/1/status").stdout
+        uid = [line.split()[1] for line in status.splitlines() if line.startswith("Uid:")][0]
+        assert uid != "0"
+        version = _docker("exec", name, "redis-server", "--version").stdout
+        assert "v=7.0.15" in version
+    finally:
+        _docker("rm", "-f", name, check=False)
+
+
+@pytest.mark.slow
+def test_registry_answers_and_round_trips_an_image(prepared):
+    assert local_registry.status(), "nothing answers GET http://127.0.0.1:5001/v2/"
+    ref = "localhost:5001/workshop-selftest:1"
+    _docker("tag", "debian:bookworm-slim", ref)
+    try:
+        _docker("push", ref)
+        _docker("rmi", ref)
+        assert _image_id(ref) is None
+        _docker("pull", ref)
+        assert _image_id(ref) == _image_id("debian:bookworm-slim")
+    finally:
+        _docker("rmi", ref, check=False)
+
+
+@pytest.mark.slow
+def test_second_prepare_is_quick_and_rebuilds_nothing(prepared):
+    before = {ref: _image_id(ref) for ref in base_images.BASE_IMAGES}
+    started = time.monotonic()
+    done = _run_prepare()
+    took = time.monotonic() - started
+    after = {ref: _image_id(ref) for ref in base_images.BASE_IMAGES}
+    assert after == before
+    assert "built" not in done.stdout and "pulled" not in done.stdout
+    assert took < 60, f"a second prepare took {took:.0f} s"
+    assert done.stdout.strip().splitlines()[-1].startswith("ready:")
