@@ -1,0 +1,97 @@
+"""The host-side network pieces of the node: the pods' bridge, two FORWARD rules, and their removal.
+
+Only things named or tagged as ours are ever removed: the bridge BRIDGE, iptables rules carrying
+IPTABLES_COMMENT, network namespaces that the node's containerd made, and kube-proxy's KUBE-* chains.
+"""
+import subprocess
+from pathlib import Path
+from typing import List
+
+from ..cli import WorkshopError
+from .layout import BRIDGE, BRIDGE_IP, IPTABLES_COMMENT, POD_SUBNET
+
+NETNS_DIR = Path("/var/run/netns")
+PREFIX = POD_SUBNET.split("/")[1]
+# Docker sets the FORWARD policy to DROP; these let pod traffic through it (bridged and routed).
+FORWARD_RULES = [["-i", BRIDGE], ["-o", BRIDGE]]
+
+
+def _run(args: List[str], check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise WorkshopError(f"`{' '.join(args)}` failed: {last}")
+    return result
+
+
+def bridge_exists() -> bool:
+    return Path(f"/sys/class/net/{BRIDGE}").exists()
+
+
+def create_bridge() -> None:
+    """The CNI bridge, made before the first pod so CoreDNS can listen on its address at once."""
+    if not bridge_exists():
+        _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    current = _run(["ip", "-4", "-o", "addr", "show", "dev", BRIDGE]).stdout
+    if f" {BRIDGE_IP}/" not in current:
+        _run(["ip", "addr", "add", f"{BRIDGE_IP}/{PREFIX}", "dev", BRIDGE])
+    _run(["ip", "link", "set", BRIDGE, "up"])
+
+
+def delete_bridge() -> bool:
+    if not bridge_exists():
+        return False
+    _run(["ip", "link", "delete", BRIDGE], check=False)
+    return True
+
+
+def _forward_rule(spec: List[str]) -> List[str]:
+    return ["FORWARD", *spec, "-m", "comment", "--comment", IPTABLES_COMMENT, "-j", "ACCEPT"]
+
+
+def add_forward_rules() -> None:
+    for spec in FORWARD_RULES:
+        if _run(["iptables", "-w", "-C", *_forward_rule(spec)], check=False).returncode != 0:
+            _run(["iptables", "-w", "-I", *_forward_rule(spec)])
+
+
+def delete_forward_rules() -> int:
+    removed = 0
+    for spec in FORWARD_RULES:
+        while _run(["iptables", "-w", "-D", *_forward_rule(spec)], check=False).returncode == 0:
+            removed += 1
+    return removed
+
+
+def netns_names() -> List[str]:
+    return sorted(p.name for p in NETNS_DIR.glob("cni-*")) if NETNS_DIR.is_dir() else []
+
+
+def delete_netns(names: List[str]) -> List[str]:
+    """Remove the named network namespaces (unmount the bind mount, then the file)."""
+    removed = []
+    for name in names:
+        path = NETNS_DIR / name
+        if not path.exists():
+            continue
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+        try:
+            path.unlink()
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def kube_chains() -> List[str]:
+    """kube-proxy's chains still present in the nat and filter tables."""
+    chains = []
+    for table in ("nat", "filter", "mangle"):
+        listing = _run(["iptables", "-w", "-t", table, "-S"], check=False).stdout
+        chains += [f"{table}/{line.split()[1]}" for line in listing.splitlines()
+                   if line.startswith("-N KUBE-")]
+    return chains
+
+
+def our_forward_rules() -> int:
+    return _run(["iptables", "-w", "-S", "FORWARD"], check=False).stdout.count(IPTABLES_COMMENT)
