@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -278,7 +279,11 @@ def ensure_base_images(note: Note = _quiet, images: Optional[Sequence[str]] = No
     can_pull: Dict[str, bool] = {}
     grouped: Dict[str, List[str]] = {}
     for ref in images or needed_images():
-        grouped.setdefault(ensure_image(ref, note, log, can_pull), []).append(ref)
+        began = time.monotonic()
+        how = ensure_image(ref, note, log, can_pull)
+        if time.monotonic() - began > 2:
+            note(f"{ref}: {how} in {time.monotonic() - began:.0f} s")
+        grouped.setdefault(how.split(" (")[0], []).append(ref)
     return "; ".join(f"{how}: {', '.join(refs)}" for how, refs in grouped.items())
 
 

@@ -2,6 +2,7 @@
 from the mirror the host's apt uses, trimmed like the official slim image, cached as a tar."""
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -98,8 +99,10 @@ def rootfs_tar(note: Note, log: Path, recipe: str) -> Path:
     if tree.exists():
         shutil.rmtree(tree)
     note(f"debootstrap --variant=minbase bookworm from {mirror} (about a minute, once)")
+    began = time.monotonic()
     hostcmd.logged([debootstrap, "--variant=minbase", "bookworm", str(tree), mirror], log, timeout=1200,
                    what="debootstrap", stdin=subprocess.DEVNULL)
+    note(f"debootstrap done in {time.monotonic() - began:.0f} s")
     trim_rootfs(tree, mirror, security)
     partial = tar.with_suffix(".partial")
     hostcmd.logged(["tar", "--numeric-owner", "-C", str(tree), "-cf", str(partial), "."], log, what="tar")

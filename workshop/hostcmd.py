@@ -95,12 +95,14 @@ def apt_install(packages: Iterable[str], log: Path) -> None:
     packages = list(packages)
     if not is_linux_root() or not which("apt-get"):
         raise WorkshopError(f"{' '.join(packages)} must be installed first (apt-get as root, or your system's package manager)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # needrestart's apt hook would ask about restarting services: nothing here runs under a service manager
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", NEEDRESTART_SUSPEND="1")
     if not _apt_updated:
         logged(["apt-get", "update"], log, timeout=600, what="apt-get update", env=env,
                stdin=subprocess.DEVNULL)
         _apt_updated = True
-    logged(["apt-get", "install", "-y", "--no-install-recommends", *packages], log, timeout=900,
+    # with recommends, as checked on these machines (docker.io brings cgroupfs-mount, tini, ...)
+    logged(["apt-get", "install", "-y", *packages], log, timeout=900,
            what=f"apt-get install {' '.join(packages)}", env=env, stdin=subprocess.DEVNULL)
 
 
