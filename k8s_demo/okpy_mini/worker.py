@@ -1,0 +1,58 @@
+"""The worker tier: an RQ worker that grades submissions from the "grading" queue.
+
+    python -m okpy_mini.worker            (what ok-worker.yaml runs)
+
+It is the plain `rq worker --url $REDIS_URL grading` with two additions for a
+classroom: it waits for Redis instead of crashing while Redis starts, and it
+prints one line per graded job (RQ's own chatter is kept to warnings).
+SIGTERM, which Kubernetes sends when it stops a pod, is RQ's warm shutdown:
+finish the job in hand, then exit. A second SIGTERM stops at once.
+"""
+import logging
+import signal
+import sys
+import time
+
+import redis
+from rq import Queue, Worker
+
+from . import settings
+
+log = logging.getLogger("okpy_mini.worker")
+
+
+def _stop(signum, frame):
+    raise SystemExit(0)
+
+
+def wait_for_redis(conn: redis.Redis) -> None:
+    """Block until Redis answers (a pod that crashed instead would count restarts for nothing)."""
+    while True:
+        try:
+            conn.ping()
+            return
+        except redis.RedisError as error:
+            log.info("waiting for redis: %s", error)
+            time.sleep(2)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stdout)
+    # Until RQ installs its warm-shutdown handler, SIGTERM simply exits.
+    # (As PID 1 in a container, Python would otherwise ignore it.)
+    signal.signal(signal.SIGTERM, _stop)
+    conn = redis.Redis.from_url(settings.redis_url(), socket_connect_timeout=2)
+    kwargs = conn.connection_pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+    wait_for_redis(conn)
+    worker = Worker([Queue(settings.QUEUE, connection=conn)], connection=conn)
+    log.info("worker ready: pod=%s queue=%s redis=%s grade_seconds=%s",
+             settings.pod_name(), settings.QUEUE, where, settings.grade_seconds())
+    worker.work(logging_level="WARNING")
+    log.info("worker stopped: pod=%s", settings.pod_name())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
