@@ -148,6 +148,17 @@ def test_an_idle_worker_stops_at_once(redis_url, workers):
     assert worker.process.returncode == 0
 
 
+@pytest.mark.slow
+def test_an_idle_worker_outlives_the_redis_read_timeout(redis_url, workers):
+    """The client gives up on a silent Redis after 5 s; RQ's blocking wait for jobs must not trip over that."""
+    [worker] = workers(redis_url)
+    time.sleep(7)
+    assert worker.process.poll() is None, worker.output()
+    client = create_app(redis_url=redis_url, version="v1", pod="ok-web-test").test_client()
+    client.post("/demo/flood?n=2")
+    wait_until(lambda: counts(client)["graded"] == "2", 10, "the long-idle worker to grade")
+
+
 def test_a_worker_waits_for_redis_and_can_be_stopped_meanwhile(tmp_path):
     dead = f"redis://127.0.0.1:{free_port()}/0"
     log = tmp_path / "waiting.log"
@@ -181,6 +192,14 @@ def http_get(url: str, timeout: float = 2):
         return error.code, error.read().decode()
 
 
+def answers_200(url: str) -> bool:
+    """True once a server answers 200 at url; False while it refuses, resets or errs."""
+    try:
+        return http_get(url)[0] == 200
+    except OSError:
+        return False
+
+
 def test_gunicorn_runs_the_image_command_and_stops_on_sigterm(redis_url, tmp_path):
     """The Dockerfile's own CMD, on a free loopback port: serves, then exits promptly on SIGTERM."""
     port = free_port()
@@ -195,10 +214,7 @@ def test_gunicorn_runs_the_image_command_and_stops_on_sigterm(redis_url, tmp_pat
 
         def up():
             assert process.poll() is None, log.read_text()
-            try:
-                return http_get(base + "/healthz")[0] == 200
-            except OSError:
-                return False
+            return answers_200(base + "/healthz")
 
         wait_until(up, 20, "gunicorn to answer")
         assert http_get(base + "/readyz") == (200, "ready\n")
@@ -251,13 +267,7 @@ def test_the_image_runs_both_tiers_read_only_as_non_root(tmp_path):
         host_port = docker("port", names[0], "8000/tcp").stdout.split(":")[-1].strip()
         base = f"http://127.0.0.1:{host_port}"
 
-        def ready():
-            try:
-                return http_get(base + "/readyz")[0] == 200
-            except OSError:
-                return False
-
-        wait_until(ready, 30, "the web container to be ready")
+        wait_until(lambda: answers_200(base + "/readyz"), 30, "the web container to be ready")
         request = urllib.request.Request(base + "/demo/flood?n=10", method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.read() == b"queued: 10\n"

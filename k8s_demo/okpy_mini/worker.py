@@ -14,7 +14,7 @@ import sys
 import time
 
 import redis
-from rq import Queue, Worker
+from rq import Worker
 
 from . import settings
 
@@ -42,11 +42,11 @@ def main() -> int:
     # Until RQ installs its warm-shutdown handler, SIGTERM simply exits.
     # (As PID 1 in a container, Python would otherwise ignore it.)
     signal.signal(signal.SIGTERM, _stop)
-    conn = redis.Redis.from_url(settings.redis_url(), socket_connect_timeout=2)
+    conn = settings.connect(settings.redis_url())  # RQ lengthens the read timeout for its blocking pops
     kwargs = conn.connection_pool.connection_kwargs
     where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
     wait_for_redis(conn)
-    worker = Worker([Queue(settings.QUEUE, connection=conn)], connection=conn)
+    worker = Worker([settings.QUEUE], connection=conn)
     log.info("worker ready: pod=%s queue=%s redis=%s grade_seconds=%s",
              settings.pod_name(), settings.QUEUE, where, settings.grade_seconds())
     worker.work(logging_level="WARNING")
