@@ -2,7 +2,7 @@
 # whole toolchain that builds the course website, frozen in one image, so every staff
 # member (and CI) builds the site the same way. Shown in the lecture, not built live.
 #   docker build -t cs61a-staff:2025.1 -f docker_demo/61a.Dockerfile docker_demo
-#   docker run --rm -it -v "$PWD":/home/staff/site -p 8000:8000 cs61a-staff:2025.1
+#   docker run --rm -it -v "$PWD":/home/cs61a/site -p 8000:8000 cs61a-staff:2025.1
 FROM python:3.12-slim-bookworm
 
 LABEL edu.cs198.workshop="docker-demo"
@@ -27,8 +27,8 @@ RUN apt-get update \
 
 # Staff work as an ordinary user (USER 1000 below). uid 1000 is the usual first user
 # on a laptop, so files written into the mounted checkout belong to you, not to root.
-RUN useradd --create-home --uid 1000 staff \
- && install -d -o staff -g staff /home/staff/site
+RUN useradd --create-home --uid 1000 cs61a \
+ && install -d -o cs61a -g cs61a /home/cs61a/site
 
 # JavaScript formatter used by `make lint`, pinned like everything else.
 RUN npm install --global prettier@3.3.3 && npm cache clean --force
@@ -39,7 +39,7 @@ COPY 61a-requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir -r /tmp/requirements.txt
 
 USER 1000
-WORKDIR /home/staff/site
+WORKDIR /home/cs61a/site
 
 # `make serve` previews the site on this port.
 EXPOSE 8000
