@@ -1,14 +1,14 @@
 """Stop what a rehearsal started, and only that: its shells, every process left in their
-terminal sessions, and the containers created meanwhile that carry the workshop's name or label."""
-import json
+terminal sessions, and the containers its commands named (`--name workshop-...`) that were
+created while it ran. A container someone else starts meanwhile is never touched."""
 import os
+import re
 import shutil
 import signal
 import subprocess
-from typing import List, Optional, Set
+from typing import Iterable, List, Optional, Set
 
-WORKSHOP_LABEL = "edu.cs198.workshop"
-NAME_PREFIX = "workshop-"
+NAME_FLAG = re.compile(r"--name[= ]([A-Za-z0-9][\w.-]*)")
 
 
 def session_processes(sid: int) -> List[int]:
@@ -52,25 +52,26 @@ def container_ids() -> Optional[Set[str]]:
     return None if out is None else set(out.split())
 
 
-def workshop_containers(ids: Set[str]) -> List[str]:
-    """Of these containers, the ones named workshop-* or labelled as the workshop's."""
-    if not ids:
+def container_names(commands: Iterable[str]) -> Set[str]:
+    """The names given with --name in these commands."""
+    return {match.group(1) for command in commands for match in NAME_FLAG.finditer(command)}
+
+
+def named_containers(ids: Set[str], names: Set[str]) -> List[str]:
+    """Of these containers, the ones whose name is in names."""
+    if not ids or not names:
         return []
-    out = _docker("inspect", "--format", "{{json .Name}} {{json .Config.Labels}} {{.Id}}", *sorted(ids))
-    ours = []
-    for line in (out or "").splitlines():
-        name, rest = line.split(" ", 1)
-        labels, container = rest.rsplit(" ", 1)
-        if json.loads(name).lstrip("/").startswith(NAME_PREFIX) or WORKSHOP_LABEL in (json.loads(labels) or {}):
-            ours.append(container)
-    return ours
+    out = _docker("inspect", "--format", "{{.Name}} {{.Id}}", *sorted(ids))
+    pairs = (line.split() for line in (out or "").splitlines())
+    return [container for name, container in pairs if name.lstrip("/") in names]
 
 
 class Tracker:
     """Remembers what existed before, and what was started since."""
 
-    def __init__(self):
+    def __init__(self, container_names: Iterable[str] = ()):
         self.sessions = []
+        self.names = set(container_names)
         self.containers_before: Optional[Set[str]] = None
 
     def snapshot(self) -> None:
@@ -89,9 +90,9 @@ class Tracker:
     def clean(self) -> None:
         for session in list(self.sessions):
             self.close_session(session)
-        if self.containers_before is None:
+        if self.containers_before is None or not self.names:
             return
         created = (container_ids() or set()) - self.containers_before
-        leftovers = workshop_containers(created)
+        leftovers = named_containers(created, self.names)
         if leftovers:
             _docker("rm", "-f", *leftovers)

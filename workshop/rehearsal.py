@@ -73,7 +73,7 @@ class Rehearsal:
         self.deck, self.options, self.report = deck, options, report
         self.columns = box_columns(deck.meta)
         self.results: List[StepResult] = []
-        self.tracker = cleanup.Tracker()
+        self.tracker = cleanup.Tracker(cleanup.container_names(box.typed or "" for box in deck.boxes()))
 
     def run(self) -> List[StepResult]:
         self.tracker.snapshot()
