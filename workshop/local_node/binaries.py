@@ -4,6 +4,7 @@ The Go modules live in local_node/build/: kubernetes/ (kube-apiserver, kubelet, 
 coredns/ and pause/. Results go to .workshop/k8s-bin/v<kubernetes version>/, with a stamp per
 program: a second run with the same sources reuses them at once.
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -87,10 +88,22 @@ def _go_build(go: str, module_dir: Path, package: str, output: Path, ldflags: st
 
 
 def ensure_binaries(say: Callable[[str], None] = print) -> Path:
-    """Build whatever is missing or stale; return the folder with every program and pause.tar."""
+    """Build whatever is missing or stale; return the folder with every program and pause.tar.
+
+    A lock file makes a second caller wait for a build already under way instead of racing it."""
     version = kubernetes_version()
     target = bin_dir(version)
     target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another build into {target} to finish...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_all(version, target, say)
+
+
+def _build_all(version: str, target: Path, say: Callable[[str], None]) -> Path:
     log = paths.state_dir("logs") / BUILD_LOG
     times_file = target / "build-times.json"
     times: Dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}

@@ -148,12 +148,14 @@ def running(layout: Layout) -> Dict[str, int]:
     return found
 
 
-def traces(layout: Layout, made_kubepods: Optional[bool] = None,
-           netns_before: Optional[List[str]] = None) -> Dict[str, List[str]]:
+def traces(layout: Layout, made_kubepods: Optional[bool] = None, netns_before: Optional[List[str]] = None,
+           made_chains: Optional[bool] = None) -> Dict[str, List[str]]:
     """Everything of ours still on the machine; down() leaves all of these empty."""
     socket_path = str(layout.containerd_socket)
     made_kubepods = _made_kubepods(layout) if made_kubepods is None else made_kubepods
     netns_before = _netns_before(layout) if netns_before is None else netns_before
+    if made_chains is None:
+        made_chains = not (layout.node / "kube-chains-existed-before-up").exists()
     return {
         "processes": [f"{name}:{pid}" for name, pid in running(layout).items()]
                      + [f"shim:{pid}" for pid in processes.pids_with_argument(socket_path)],
@@ -161,7 +163,7 @@ def traces(layout: Layout, made_kubepods: Optional[bool] = None,
         "netns": [name for name in network.netns_names() if name not in netns_before],
         "bridge": [network.BRIDGE] if network.bridge_exists() else [],
         "iptables": ([f"FORWARD rules x{network.our_forward_rules()}"] if network.our_forward_rules() else [])
-                    + network.kube_chains(),
+                    + (network.kube_chains() if made_chains else []),
         "cgroups": [str(p) for p in leftovers.cgroup_dirs()] if made_kubepods else [],
     }
 
@@ -190,10 +192,9 @@ def up(say: Say = print) -> Dict[str, object]:
             return {"reused": True, "pids": alive, "seconds_to_ready": 0.0}
         raise WorkshopError(f"a local cluster from an earlier run is partly running ({', '.join(sorted(alive))}): "
                             f"run scripts/local-cluster down first")
-    stale_pids = layout.run.exists() and any(layout.run.glob("*.pid"))
-    if stale_pids or network.bridge_exists():
-        raise WorkshopError("an earlier local cluster left state behind (pid files or the "
-                            f"{network.BRIDGE} bridge): run scripts/local-cluster down first")
+    if layout.node.exists() or network.bridge_exists():
+        raise WorkshopError(f"an earlier local cluster left state behind ({layout.node} or the {network.BRIDGE} "
+                            "bridge) but does not run: run scripts/local-cluster down first")
 
     ensure_host_programs(layout, say)
     check_ports(layout)
@@ -231,8 +232,10 @@ def _write_files(layout: Layout) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     layout.kubeconfig.chmod(0o600)
-    (layout.cni_conf / "99-loopback.conf").write_text(configs.cni_loopback())
     (layout.node / "netns-before-up").write_text("\n".join(network.netns_names()) + "\n")
+    if network.kube_chains():
+        (layout.node / "kube-chains-existed-before-up").write_text("iptables had KUBE-* chains; down leaves them\n")
+    (layout.node / "host-dirs-before-up").write_text("\n".join(leftovers.host_dirs_present()) + "\n")
     if leftovers.cgroup_dirs():
         (layout.node / "kubepods-existed-before-up").write_text("kubelet's cgroups were there before; down leaves them\n")
 
@@ -273,12 +276,16 @@ def down(say: Say = print, keep_logs: bool = True) -> Dict[str, List[str]]:
     _require_linux_root()
     layout = Layout()
     made_kubepods, netns_before = _made_kubepods(layout), _netns_before(layout)
+    made_chains = layout.node.exists() and not (layout.node / "kube-chains-existed-before-up").exists()
+    host_dirs_file = layout.node / "host-dirs-before-up"
+    host_dirs_before = host_dirs_file.read_text().split() if host_dirs_file.exists() else None
     removed: Dict[str, List[str]] = {"processes": []}
     for name in ["coredns", "kube-proxy", "kube-controller-manager", "kube-scheduler", "kubelet"]:
         if processes.stop(layout, name):
             removed["processes"].append(name)
-    if processes.pid_of(layout, "containerd"):
-        reset = subprocess.run([str(binaries.bin_dir() / "cri-reset"), f"unix://{layout.containerd_socket}"],
+    cri_reset = binaries.bin_dir() / "cri-reset"
+    if processes.pid_of(layout, "containerd") and cri_reset.exists():
+        reset = subprocess.run([str(cri_reset), f"unix://{layout.containerd_socket}"],
                                capture_output=True, text=True, timeout=150)
         removed["pods"] = [line.split(" ", 2)[-1] for line in reset.stdout.splitlines()]
         if reset.returncode != 0:
@@ -296,9 +303,10 @@ def down(say: Say = print, keep_logs: bool = True) -> Dict[str, List[str]]:
         if processes.stop(layout, name):
             removed["processes"].append(name)
     kube_proxy = binaries.bin_dir() / "kube-proxy"
-    if network.kube_chains() and kube_proxy.exists():
-        subprocess.run([str(kube_proxy), "--cleanup"], capture_output=True, timeout=60)
-        removed["iptables"] = ["kube-proxy rules"]
+    if made_chains and network.kube_chains():
+        if kube_proxy.exists():
+            subprocess.run([str(kube_proxy), "--cleanup"], capture_output=True, timeout=60)
+        removed["iptables"] = [f"{network.delete_kube_chains()} KUBE-* chains"]
     if layout.node.exists():
         removed["mounts"] = leftovers.unmount_under(layout.node)
     ours = [name for name in network.netns_names() if name not in netns_before]
@@ -309,6 +317,10 @@ def down(say: Say = print, keep_logs: bool = True) -> Dict[str, List[str]]:
         removed.setdefault("iptables", []).append("FORWARD rules")
     if made_kubepods:
         removed["cgroups"] = leftovers.remove_cgroups()
+    if host_dirs_before is not None:
+        for folder in leftovers.HOST_DIRS:
+            if str(folder) not in host_dirs_before and leftovers.remove_empty_tree(folder):
+                removed.setdefault("folders", []).append(str(folder))
     if layout.node.exists():
         shutil.rmtree(layout.node, ignore_errors=True)
     if layout.kubeconfig.exists() and "workshop-local" in layout.kubeconfig.read_text():
@@ -316,7 +328,7 @@ def down(say: Say = print, keep_logs: bool = True) -> Dict[str, List[str]]:
     if not keep_logs:
         for name in COMPONENTS:
             layout.log_file(name).unlink(missing_ok=True)
-    left = {kind: items for kind, items in traces(layout, made_kubepods, netns_before).items() if items}
+    left = {kind: items for kind, items in traces(layout, made_kubepods, netns_before, made_chains).items() if items}
     if left:
         raise WorkshopError(f"down could not remove everything: {json.dumps(left)}")
     stopped = removed["processes"]

@@ -35,7 +35,7 @@ def containerd_config(layout: Layout, pause_image: str) -> str:
     return f"""version = 2
 root = "{layout.containerd_root}"
 state = "{layout.containerd_state}"
-disabled_plugins = ["io.containerd.grpc.v1.cri.btrfs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
 
 [grpc]
   address = "{layout.containerd_socket}"
@@ -48,6 +48,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri.btrfs", "io.containerd.snapshotte
 
 [metrics]
   address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{layout.node / 'containerd' / 'opt'}"
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{pause_image}"
@@ -66,6 +69,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri.btrfs", "io.containerd.snapshotte
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
   SystemdCgroup = false
+  Root = "{layout.node / 'containerd' / 'runc'}"
 
 [plugins."io.containerd.grpc.v1.cri".cni]
   bin_dir = "{CNI_BIN}"
@@ -87,7 +91,8 @@ def registry_hosts_toml(registry: str) -> str:
 
 
 def cni_conflist(layout: Layout) -> str:
-    """One bridge on the pod subnet, with loopback in each pod and hostPort support."""
+    """One bridge on the pod subnet with hostPort support. containerd's CRI adds the loopback
+    plugin (lo in every pod) by itself, from the same CNI folder."""
     return json.dumps({
         "cniVersion": "0.4.0",
         "name": "workshop",
@@ -99,10 +104,6 @@ def cni_conflist(layout: Layout) -> str:
             {"type": "portmap", "capabilities": {"portMappings": True}},
         ],
     }, indent=2) + "\n"
-
-
-def cni_loopback() -> str:
-    return json.dumps({"cniVersion": "0.4.0", "name": "lo", "type": "loopback"}) + "\n"
 
 
 def kubelet_config(layout: Layout) -> str:
@@ -219,8 +220,7 @@ def commands(layout: Layout, bin_dir: Path) -> Dict[str, List[str]]:
             f"--listen-peer-urls=http://127.0.0.1:{etcd_ports['peer']}",
             f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_ports['peer']}",
             f"--initial-cluster=workshop=http://127.0.0.1:{etcd_ports['peer']}",
-            "--listen-metrics-urls=", "--quota-backend-bytes=1073741824", "--snapshot-count=10000",
-            "--log-level=warn",
+            "--quota-backend-bytes=1073741824", "--snapshot-count=10000", "--logger=zap", "--log-level=warn",
         ],
         "containerd": ["containerd", f"--config={conf / 'containerd.toml'}", "--log-level=warn"],
         "kube-apiserver": [

@@ -79,3 +79,27 @@ def remove_cgroups() -> List[str]:
         if not top.exists():
             removed.append(str(top))
     return removed
+
+
+# Folders outside .workshop/ that the node's programs create on first use (libcni's result cache).
+HOST_DIRS = [Path("/var/lib/cni")]
+
+
+def host_dirs_present() -> List[str]:
+    return [str(path) for path in HOST_DIRS if path.exists()]
+
+
+def remove_empty_tree(path: Path) -> bool:
+    """rmdir `path` and its sub-folders if they hold no files; True if it is gone."""
+    if not path.is_dir():
+        return not path.exists()
+    for folder in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+    try:
+        path.rmdir()
+    except OSError:
+        return False
+    return True

@@ -3,6 +3,8 @@
 Only things named or tagged as ours are ever removed: the bridge BRIDGE, iptables rules carrying
 IPTABLES_COMMENT, network namespaces that the node's containerd made, and kube-proxy's KUBE-* chains.
 """
+import shlex
+import shutil
 import subprocess
 from pathlib import Path
 from typing import List
@@ -83,14 +85,45 @@ def delete_netns(names: List[str]) -> List[str]:
     return removed
 
 
+TABLES = ("nat", "filter", "mangle")
+IPTABLES = ("iptables", "ip6tables")
+
+
+def _listing(tool: str, table: str) -> List[str]:
+    if not shutil.which(tool):
+        return []
+    return _run([tool, "-w", "-t", table, "-S"], check=False).stdout.splitlines()
+
+
 def kube_chains() -> List[str]:
-    """kube-proxy's chains still present in the nat and filter tables."""
+    """The KUBE-* chains that kubelet and kube-proxy made (IPv4 and IPv6)."""
     chains = []
-    for table in ("nat", "filter", "mangle"):
-        listing = _run(["iptables", "-w", "-t", table, "-S"], check=False).stdout
-        chains += [f"{table}/{line.split()[1]}" for line in listing.splitlines()
-                   if line.startswith("-N KUBE-")]
+    for tool in IPTABLES:
+        for table in TABLES:
+            chains += [f"{tool}/{table}/{line.split()[1]}" for line in _listing(tool, table)
+                       if line.startswith("-N KUBE-")]
     return chains
+
+
+def delete_kube_chains() -> int:
+    """Remove every KUBE-* chain and the jumps to them: what `kube-proxy --cleanup` leaves
+    (kubelet's KUBE-FIREWALL and the canaries). Called only when none existed before up."""
+    removed = 0
+    for tool in IPTABLES:
+        for table in TABLES:
+            lines = _listing(tool, table)
+            for line in lines:
+                words = shlex.split(line)
+                if words[:1] == ["-A"] and not words[1].startswith("KUBE-") and "-j" in words \
+                        and words[words.index("-j") + 1].startswith("KUBE-"):
+                    _run([tool, "-w", "-t", table, "-D", *words[1:]], check=False)
+            chains = [line.split()[1] for line in lines if line.startswith("-N KUBE-")]
+            for chain in chains:
+                _run([tool, "-w", "-t", table, "-F", chain], check=False)
+            for chain in chains:
+                if _run([tool, "-w", "-t", table, "-X", chain], check=False).returncode == 0:
+                    removed += 1
+    return removed
 
 
 def our_forward_rules() -> int:
