@@ -292,3 +292,16 @@ def test_local_cluster_end_to_end():
             if items}
     assert not left, left
     assert not paths.KUBECONFIG.exists()
+
+
+def test_cni_network_name_matches_what_down_cleans(layout):
+    from workshop.local_node import cluster
+    assert json.loads(configs.cni_conflist(layout))["name"] == cluster.CNI_NETWORK
+
+
+def test_a_component_that_dies_at_start_is_one_line_naming_its_log(layout):
+    layout.node.mkdir(parents=True)
+    processes.start(layout, "etcd", ["sh", "-c", "echo bad flag >&2; exit 3"])
+    with pytest.raises(WorkshopError, match=r"^etcd exited during start-up: see .*etcd\.log$"):
+        processes.wait_until(layout, "etcd", lambda: False, 10)
+    assert "bad flag" in layout.log_file("etcd").read_text()

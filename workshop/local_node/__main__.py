@@ -23,4 +23,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    run(main, "local-cluster")
+    try:
+        run(main, "local-cluster")
+    except BrokenPipeError:  # `local-cluster status | head`
+        pass

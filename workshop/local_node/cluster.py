@@ -20,6 +20,7 @@ from . import binaries, certs, configs, leftovers, network, processes
 from .layout import COMPONENTS, NODE_NAME, PORTS, Layout
 
 Say = Callable[[str], None]
+CNI_NETWORK = "workshop"  # the "name" of configs.cni_conflist
 
 # Debian packages that provide the programs the node runs besides the ones we build.
 HOST_PROGRAMS = {
@@ -165,6 +166,7 @@ def traces(layout: Layout, made_kubepods: Optional[bool] = None, netns_before: O
         "iptables": ([f"FORWARD rules x{network.our_forward_rules()}"] if network.our_forward_rules() else [])
                     + (network.kube_chains() if made_chains else []),
         "cgroups": [str(p) for p in leftovers.cgroup_dirs()] if made_kubepods else [],
+        "cni cache": [str(p) for p in leftovers.cni_cache_files(CNI_NETWORK)],
     }
 
 
@@ -276,6 +278,7 @@ def down(say: Say = print, keep_logs: bool = True) -> Dict[str, List[str]]:
     _require_linux_root()
     layout = Layout()
     made_kubepods, netns_before = _made_kubepods(layout), _netns_before(layout)
+    sandboxes = leftovers.sandbox_ids(layout.containerd_root)
     made_chains = layout.node.exists() and not (layout.node / "kube-chains-existed-before-up").exists()
     host_dirs_file = layout.node / "host-dirs-before-up"
     host_dirs_before = host_dirs_file.read_text().split() if host_dirs_file.exists() else None
@@ -317,6 +320,9 @@ def down(say: Say = print, keep_logs: bool = True) -> Dict[str, List[str]]:
         removed.setdefault("iptables", []).append("FORWARD rules")
     if made_kubepods:
         removed["cgroups"] = leftovers.remove_cgroups()
+    for cached in leftovers.cni_cache_files(CNI_NETWORK, sandboxes):
+        cached.unlink(missing_ok=True)
+        removed.setdefault("cni cache", []).append(cached.name)
     if host_dirs_before is not None:
         for folder in leftovers.HOST_DIRS:
             if str(folder) not in host_dirs_before and leftovers.remove_empty_tree(folder):

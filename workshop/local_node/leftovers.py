@@ -85,6 +85,24 @@ def remove_cgroups() -> List[str]:
 HOST_DIRS = [Path("/var/lib/cni")]
 
 
+def cni_cache_files(network_name: str, sandbox_ids: List[str] = ()) -> List[Path]:
+    """libcni's cached results (named <network>-<sandbox id>-<interface>) for our network, and for
+    the loopback network that containerd adds, of our own pod sandboxes."""
+    results = Path("/var/lib/cni/results")
+    if not results.is_dir():
+        return []
+    found = set(results.glob(f"{network_name}-*"))
+    for sandbox in sandbox_ids:
+        found.update(results.glob(f"*-{sandbox}-*"))
+    return sorted(found)
+
+
+def sandbox_ids(containerd_root: Path) -> List[str]:
+    """The pod sandboxes the node's containerd knows, from its CRI folder (works with containerd stopped)."""
+    folder = containerd_root / "io.containerd.grpc.v1.cri" / "sandboxes"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
 def host_dirs_present() -> List[str]:
     return [str(path) for path in HOST_DIRS if path.exists()]
 
