@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Callable, List, NamedTuple, Optional, Sequence
 
-from . import base_images, docker_engine, local_registry
+from . import app_images, base_images, docker_engine, local_registry
 from .cli import WorkshopError, run
 
 Note = Callable[[str], None]
@@ -22,6 +22,7 @@ STEPS: List[Step] = [
     Step("engine", "a Docker engine answers", docker_engine.ensure_engine),
     Step("images", "the base images exist under their exact tags", base_images.ensure_base_images),
     Step("registry", "the local registry answers on localhost:5001", local_registry.up),
+    Step("app-images", "the images the manifests name are in the local registry", app_images.ensure_app_images),
 ]
 
 NAME_WIDTH = 10

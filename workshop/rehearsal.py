@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, List, Optional
 
-from . import cleanup
+from . import cleanup, cluster_diagnosis
 from .asciicast import Recording
 from .deck import Box, Deck, box_columns
 from .terminal import ShellError, ShellSession
 
 PROMPT_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
+CLUSTER_CHECK_EVERY = 10.0     # while a cluster box runs, look for stuck pods this often
 
 
 @dataclass
@@ -29,6 +30,7 @@ class StepResult:
     output: str = ""
     problem: str = ""
     skipped: str = ""
+    details: List[str] = field(default_factory=list)   # e.g. stuck pods and their events
 
     @property
     def verdict(self) -> str:
@@ -140,9 +142,7 @@ class Rehearsal:
                 if box.directives.long_running:
                     running = self._wait_ready(box, session, recording, mark, result)
                 else:
-                    result.status, result.output = session.finish(mark, box.directives.timeout)
-                    result.problem = judge(box, result.status, result.output)
-                    result.ok = not result.problem
+                    self._finish(box, session, mark, result)
         except ShellError as error:
             result.problem = str(error)
         finally:
@@ -150,6 +150,25 @@ class Rehearsal:
             if running is None:
                 self._close(box, session, recording)
         return result, running
+
+    def _finish(self, box: Box, session: ShellSession, mark: int, result: StepResult) -> None:
+        """Wait for the command; a cluster box fails early, with the cause, when pods get stuck."""
+        deadline = time.monotonic() + box.directives.timeout
+        watch = "cluster" in box.directives.needs
+        while True:
+            left = deadline - time.monotonic()
+            step = min(left, CLUSTER_CHECK_EVERY) if watch else left
+            result.status, result.output = session.finish(mark, max(step, 0.0))
+            if result.status is not None or left <= step:
+                break
+            result.details = cluster_diagnosis.explain()
+            if result.details:
+                result.problem = "pods are stuck (see below)"
+                return
+        result.problem = judge(box, result.status, result.output)
+        result.ok = not result.problem
+        if not result.ok and watch:
+            result.details = cluster_diagnosis.explain()
 
     def _wait_ready(self, box, session, recording, mark, result) -> Optional[_Running]:
         rules = box.directives

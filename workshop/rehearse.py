@@ -28,6 +28,8 @@ def print_step(result: StepResult) -> None:
         return
     if not result.ok:
         print(f"     why: {result.problem}")
+        for line in result.details:
+            print(f"     {line}")
         for line in result.output.rstrip().splitlines()[-TAIL_LINES:]:
             print(f"     | {line}")
         sys.stdout.flush()
@@ -63,7 +65,8 @@ def summary(results: List[StepResult], seconds: float) -> str:
 def write_json(path: Path, deck_path: Path, results: List[StepResult], seconds: float) -> None:
     steps = [{"slide": r.box.slide, "box": r.box.position, "line": r.box.line, "command": r.box.typed,
               "verdict": r.verdict, "seconds": round(r.seconds, 3), "exit_status": r.status,
-              "problem": r.problem or None, "skipped": r.skipped or None} for r in results]
+              "problem": r.problem or None, "details": r.details or None, "skipped": r.skipped or None}
+             for r in results]
     report = {"deck": str(deck_path), "total_seconds": round(seconds, 3),
               "passed": sum(r.ok and not r.skipped for r in results),
               "failed": sum(not r.ok for r in results), "steps": steps}

@@ -6,7 +6,7 @@ export WORKSHOP_ROOT
 PATH="$WORKSHOP_ROOT/scripts/shell-bin:$PATH"
 export PATH
 # kubectl only ever sees the workshop's own kubeconfig (never ~/.kube/config); see shell-bin/kubectl.
-export WORKSHOP_KUBECONFIG="${WORKSHOP_KUBECONFIG:-$WORKSHOP_ROOT/.workshop/kubeconfig}"
+export WORKSHOP_KUBECONFIG="${WORKSHOP_KUBECONFIG:-${WORKSHOP_STATE:-$WORKSHOP_ROOT/.workshop}/kubeconfig}"
 export KUBECONFIG="$WORKSHOP_KUBECONFIG"
 unset HISTFILE                 # keep the lecture out of the user's shell history
 PS1='workshop$ '

@@ -1,0 +1,87 @@
+"""The kind provider: a cluster in Docker containers, wired to the local registry the way
+kind's documentation describes (registry container on the `kind` network, containerd told
+that localhost:5001 means that container, and the local-registry-hosting ConfigMap)."""
+import json
+import shutil
+import subprocess
+from typing import Callable
+
+from . import kubeconfig, local_registry
+from .cli import WorkshopError
+from .docker_engine import docker
+from .paths import KUBECONFIG
+
+NAME = "workshop"
+# A pinned node image: the Kubernetes version the deck was rehearsed with.
+NODE_IMAGE = "kindest/node:v1.32.2"
+CLUSTER_CONFIG = """kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+containerdConfigPatches:
+  - |-
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = "/etc/containerd/certs.d"
+"""
+HOSTS_TOML = f'[host."http://{local_registry.CONTAINER}:5000"]\n'
+REGISTRY_CONFIGMAP = {
+    "apiVersion": "v1", "kind": "ConfigMap",
+    "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
+    "data": {"localRegistryHosting.v1": f'host: "{local_registry.ADDRESS}"\n'},
+}
+
+
+def available() -> bool:
+    return shutil.which("kind") is not None
+
+
+def _kind(*args: str, timeout: float = 600, input_text: str = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(["kind", *args], capture_output=True, text=True, timeout=timeout, input=input_text)
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise WorkshopError(f"kind {args[0]} failed: {why}")
+    return done
+
+
+def exists() -> bool:
+    return available() and NAME in _kind("get", "clusters", timeout=30).stdout.split()
+
+
+def _wire_registry(say: Callable[[str], None]) -> None:
+    if local_registry.container_state() is None:
+        raise WorkshopError(f"kind nodes reach the registry only as the {local_registry.CONTAINER} container: "
+                            f"run scripts/prepare on a machine that can pull registry:2")
+    for node in _kind("get", "nodes", "--name", NAME, timeout=30).stdout.split():
+        folder = f"/etc/containerd/certs.d/{local_registry.ADDRESS}"
+        docker("exec", node, "mkdir", "-p", folder)
+        subprocess.run(["docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"],
+                       input=HOSTS_TOML, text=True, check=True, capture_output=True)
+    networks = docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", local_registry.CONTAINER).stdout
+    if "kind" not in json.loads(networks or "{}"):
+        docker("network", "connect", "kind", local_registry.CONTAINER)
+    kubeconfig.kubectl("apply", "-f", "-", stdin=json.dumps(REGISTRY_CONFIGMAP))
+    say(f"registry {local_registry.ADDRESS} wired into the kind nodes")
+
+
+def up(say: Callable[[str], None] = print) -> str:
+    if not exists():
+        say(f"creating kind cluster {NAME!r} ({NODE_IMAGE}); the first time takes a few minutes...")
+        _kind("create", "cluster", "--name", NAME, "--image", NODE_IMAGE, "--kubeconfig", str(KUBECONFIG),
+              "--wait", "120s", "--config", "-", input_text=CLUSTER_CONFIG)
+    else:
+        KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
+        KUBECONFIG.write_text(_kind("get", "kubeconfig", "--name", NAME, timeout=30).stdout)
+    kubeconfig.rename_context(f"kind-{NAME}")
+    _wire_registry(say)
+    return f"kind cluster {NAME!r}: {kubeconfig.node_summary()}"
+
+
+def down(say: Callable[[str], None] = print) -> str:
+    if exists():
+        _kind("delete", "cluster", "--name", NAME)
+        return f"deleted kind cluster {NAME!r}"
+    return f"no kind cluster named {NAME!r}"
+
+
+def status(say: Callable[[str], None] = print) -> str:
+    if not exists():
+        return f"no kind cluster named {NAME!r}"
+    return f"kind cluster {NAME!r}: {kubeconfig.node_summary()}"

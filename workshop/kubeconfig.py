@@ -1,0 +1,65 @@
+"""The workshop's own kubeconfig (.workshop/kubeconfig, context `workshop`): written by the
+cluster providers, read by the workshop shell's kubectl. The user's ~/.kube/config is only ever read."""
+import os
+import subprocess
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .cli import WorkshopError
+from .paths import KUBECONFIG
+
+CONTEXT = "workshop"
+
+
+def kubectl_program() -> str:
+    """The real kubectl: the one on PATH, else the one built for the local node."""
+    import shutil
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    built = sorted(KUBECONFIG.parent.glob("k8s-bin/*/kubectl"))
+    if built:
+        return str(built[-1])
+    raise WorkshopError("kubectl is not installed: see https://kubernetes.io/docs/tasks/tools/ (or README.md)")
+
+
+def kubectl(*args: str, timeout: float = 60, check: bool = True, config: Path = KUBECONFIG,
+            context: Optional[str] = CONTEXT, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+    """kubectl against the workshop cluster only (explicit --kubeconfig and --context)."""
+    argv = [kubectl_program(), "--kubeconfig", str(config)] + (["--context", context] if context else []) + list(args)
+    # KUBECONFIG too: some kubectl wrappers (gcloud's version dispatcher) probe the server of
+    # the context KUBECONFIG names before they even read --kubeconfig.
+    env = {**os.environ, "KUBECONFIG": str(config)}
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, input=stdin)
+    except subprocess.TimeoutExpired:
+        raise WorkshopError(f"kubectl {' '.join(args[:2])} got no answer within {timeout:.0f} s: "
+                            f"is the cluster up? (scripts/cluster status)") from None
+    if check and done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise WorkshopError(f"kubectl {' '.join(args[:2])} failed: {why}")
+    return done
+
+
+def exists() -> bool:
+    return KUBECONFIG.is_file() and KUBECONFIG.stat().st_size > 0
+
+
+def rename_context(old: str, config: Path = KUBECONFIG) -> None:
+    if old != CONTEXT:
+        kubectl("config", "rename-context", old, CONTEXT, config=config, context=None)
+
+
+def node_summary(timeout: float = 15) -> str:
+    """'1 node Ready (v1.32.5)' or a one-line reason it is not reachable."""
+    done = kubectl("get", "nodes", "--no-headers", "-o",
+                   "custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=='Ready')].status,"
+                   "VERSION:.status.nodeInfo.kubeletVersion", timeout=timeout, check=False)
+    if done.returncode != 0:
+        return "not reachable: " + ((done.stderr.strip().splitlines() or ["no answer"])[-1])
+    rows = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    ready = sum(1 for row in rows if len(row) > 1 and row[1] == "True")
+    versions = sorted({row[2] for row in rows if len(row) > 2})
+    return f"{len(rows)} node(s), {ready} Ready ({', '.join(versions)})"
+
+
