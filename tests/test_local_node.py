@@ -305,3 +305,14 @@ def test_a_component_that_dies_at_start_is_one_line_naming_its_log(layout):
     with pytest.raises(WorkshopError, match=r"^etcd exited during start-up: see .*etcd\.log$"):
         processes.wait_until(layout, "etcd", lambda: False, 10)
     assert "bad flag" in layout.log_file("etcd").read_text()
+
+
+def test_up_without_root_is_one_line(monkeypatch):
+    from workshop.local_node import cluster
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(WorkshopError, match="needs root"):
+        cluster.up(say=lambda _: None)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    with pytest.raises(WorkshopError, match="Linux"):
+        cluster.down(say=lambda _: None)
