@@ -10,12 +10,13 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import need
+from conftest import IN_CI, docker_answers, need
 from workshop import paths
 from workshop.cli import WorkshopError
 from workshop.local_node import binaries, certs, configs, layout as layout_module, ociimage, processes
@@ -248,6 +249,25 @@ spec:
 """
 
 
+def _registry_answers() -> bool:
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:5001/v2/", timeout=3) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def _push_probe_to_registry() -> str:
+    """docker load the probe archive and push it to localhost:5001; return the reference."""
+    need(docker_answers(), "a Docker engine", "run scripts/prepare")
+    reference = "localhost:5001/workshop-local-node/probe:1.0"
+    for command in (["docker", "load", "-q", "-i", str(binaries.bin_dir() / "probe.tar")],
+                    ["docker", "tag", binaries.PROBE_IMAGE, reference], ["docker", "push", "-q", reference]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{' '.join(command)}: {result.stderr}"
+    return reference
+
+
 @pytest.mark.slow
 @pytest.mark.cluster
 def test_local_cluster_end_to_end():
@@ -267,11 +287,18 @@ def test_local_cluster_end_to_end():
         version = _kubectl("version", "-o", "json")
         assert json.loads(version.stdout)["serverVersion"]["gitVersion"] == binaries.kubernetes_version()
 
+        # The client pod's image is imported straight into containerd; the web Deployment's image
+        # comes from the workshop's plain-HTTP registry on localhost:5001 when it runs (always in CI).
         imported = subprocess.run(["ctr", "--address", str(Layout().containerd_socket), "-n", "k8s.io", "images",
                                    "import", str(binaries.bin_dir() / "probe.tar")], capture_output=True, text=True)
         assert imported.returncode == 0, imported.stderr
+        app = PROBE_APP
+        if IN_CI or _registry_answers():
+            need(_registry_answers(), "the local registry on localhost:5001", "run scripts/prepare")
+            app = app.replace("image: localhost/workshop/probe:1.0\n        imagePullPolicy: Never",
+                              f"image: {_push_probe_to_registry()}\n        imagePullPolicy: Always")
         subprocess.run([str(binaries.bin_dir() / "kubectl"), "--kubeconfig", str(paths.KUBECONFIG), "apply", "-f", "-"],
-                       input=PROBE_APP, text=True, check=True, capture_output=True)
+                       input=app, text=True, check=True, capture_output=True)
         _kubectl("rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
         _kubectl("run", "client", "--image=localhost/workshop/probe:1.0", "--image-pull-policy=Never",
                  "--restart=Never", "--", "get", "http://web/", "60")
