@@ -83,9 +83,6 @@ def check_ports(layout: Layout) -> None:
             if processes.port_taken("127.0.0.1", port):
                 raise WorkshopError(f"{component} cannot start: port {port} on 127.0.0.1 is already in use "
                                     f"(free it, or run scripts/local-cluster down if an earlier cluster holds it)")
-    if processes.port_taken("0.0.0.0", 53) and not network.bridge_exists():
-        # Something binds DNS on every address; CoreDNS could still bind the bridge address, so only warn.
-        pass
 
 
 def _tls_context(layout: Layout, client: bool = True) -> ssl.SSLContext:
@@ -206,7 +203,10 @@ def up(say: Say = print) -> Dict[str, object]:
         timings = _bring_up(layout, bins, say)
     except BaseException:
         say("bring-up failed; stopping what was started (logs stay in .workshop/logs/)")
-        down(say=_quiet, keep_logs=True)
+        try:
+            down(say=_quiet, keep_logs=True)
+        except WorkshopError as cleanup_error:
+            say(f"also: {cleanup_error}")
         raise
     total = time.monotonic() - build_done
     result = {"reused": False, "pids": running(layout), "seconds_to_ready": round(total, 1),
