@@ -19,7 +19,7 @@ import yaml
 from conftest import IN_CI, docker_answers, need
 from workshop import paths
 from workshop.cli import WorkshopError
-from workshop.local_node import binaries, certs, configs, layout as layout_module, ociimage, processes
+from workshop.local_node import binaries, certs, configs, ociimage, processes
 from workshop.local_node.__main__ import main as cli_main
 from workshop.local_node.layout import BRIDGE_IP, COMPONENTS, NODE_NAME, PORTS, Layout
 

@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from .. import paths
 from ..cli import WorkshopError
 from . import binaries, certs, configs, leftovers, network, processes
 from .layout import COMPONENTS, NODE_NAME, PORTS, Layout
