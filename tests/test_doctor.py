@@ -1,0 +1,127 @@
+"""scripts/doctor: real checks on this machine, nothing mocked. A port really held, a PATH really
+without expect, a terminal of a real size (a pseudo-terminal), and the JSON and exit status."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pexpect
+import pytest
+
+from workshop import doctor
+from workshop.paths import ROOT
+
+NAMES = ["docker", "expect", "kubectl", "kind", "cluster", "registry", "images", "app images",
+         "port 3000", "port 8000", "port 8080", "terminal", "packages"]
+
+
+def run_doctor(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "workshop.doctor", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+def by_name(done):
+    return {row["name"]: row for row in json.loads(done.stdout)["checks"]}
+
+
+def test_json_names_every_check_and_the_exit_status_follows_the_fails():
+    done = run_doctor("--json")
+    report = json.loads(done.stdout)
+    assert [row["name"] for row in report["checks"]] == NAMES
+    assert done.stderr == ""
+    for row in report["checks"]:
+        assert row["status"] in ("PASS", "WARN", "FAIL"), row
+        assert row["found"], row
+        if row["status"] == "FAIL":
+            assert row["fix"], row
+    failed = any(row["status"] == "FAIL" for row in report["checks"])
+    assert done.returncode == (1 if failed else 0)
+    assert report["ready"] is (not failed)
+    # stdout is a pipe here: the terminal's size is unknown, which warns but does not fail
+    assert by_name(done)["terminal"]["status"] == "WARN"
+
+
+def test_the_table_has_one_row_per_check_and_a_verdict():
+    done = run_doctor()
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(NAMES) + 1
+    for line, name in zip(lines, NAMES):
+        assert line.split("  ")[0] in ("PASS", "WARN", "FAIL")
+        assert f"  {name} " in line
+        if line.startswith("FAIL"):
+            assert "-> fix: " in line
+        if line.startswith("PASS"):
+            assert "-> fix: " not in line
+    assert lines[-1].startswith("doctor: ")
+
+
+def test_a_busy_port_fails_with_the_fix():
+    if doctor.port_busy(8080):
+        pytest.skip("port 8080 is already in use on this machine (a port-forward?); the test needs it free")
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("0.0.0.0", 8080))
+        holder.listen()
+        done = run_doctor("--json")
+        table = run_doctor()
+    finally:
+        holder.close()
+    row = by_name(done)["port 8080"]
+    assert row["status"] == "FAIL" and "in use" in row["found"]
+    assert row["fix"]
+    if shutil.which("ss"):
+        assert row["fix"] == f"kill {os.getpid()}"          # this test process holds it
+    assert done.returncode == 1
+    assert any(line.startswith("FAIL  port 8080") and "fix:" in line for line in table.stdout.splitlines())
+    assert by_name(run_doctor("--json"))["port 8080"]["status"] == "PASS"
+
+
+def test_without_expect_on_path_the_fix_is_the_install_command(tmp_path):
+    done = run_doctor("--json", env={"PATH": str(tmp_path)})
+    row = by_name(done)["expect"]
+    assert row["status"] == "FAIL"
+    install = "brew install expect" if sys.platform == "darwin" else "sudo apt-get install -y expect"
+    assert row["fix"] == install
+    assert done.returncode == 1
+
+
+@pytest.mark.parametrize("cols, rows, status", [(100, 30, "FAIL"), (120, 40, "PASS"), (150, 50, "PASS")])
+def test_the_terminal_size_is_measured_in_a_real_terminal(cols, rows, status):
+    child = pexpect.spawn(sys.executable, ["-m", "workshop.doctor"], cwd=str(ROOT), dimensions=(rows, cols),
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, encoding="utf-8", timeout=120)
+    output = child.read()
+    child.close()
+    line = next(line for line in output.splitlines() if "terminal" in line and line[:4] in ("PASS", "FAIL", "WARN"))
+    assert line.startswith(status) and f"{cols}x{rows}" in line, line
+
+
+def test_warnings_alone_do_not_block_the_lecture():
+    warn = doctor.Result("kind", doctor.WARN, "not installed", "")
+    fail = doctor.Result("cluster", doctor.FAIL, "no workshop cluster", "scripts/cluster up")
+    assert doctor.exit_status([warn]) == 0
+    assert doctor.exit_status([warn, fail]) == 1
+    assert "NOT ready" in doctor.table([warn, fail]) and "fix: scripts/cluster up" in doctor.table([warn, fail])
+
+
+def test_a_check_that_breaks_is_a_fail_row_not_a_traceback():
+    def broken():
+        raise OSError("disk on fire")
+    row = doctor.run_check("images", broken)
+    assert row.status == doctor.FAIL and "disk on fire" in row.found and row.fix
+
+
+def test_the_images_come_from_the_deck_boxes():
+    images = doctor.deck_images()
+    assert "debian:bookworm-slim" in images          # docker run on the namespaces slide
+    assert "python:3.12-slim" in images              # FROM of docker_demo/py.Dockerfile, and the OOM box
+    assert not any(image.startswith(("workshop-demo-", "localhost:5001/okpy-mini")) for image in images)
+
+
+def test_docker_run_options_are_skipped_to_find_the_image():
+    line = "docker run -it --rm --name workshop-demo -p 8000:3000 -e A=1 --memory=64m img:1 python3 -c 'x'"
+    (words,) = doctor._docker_commands(line)
+    assert doctor._run_image(words) == "img:1"
+    assert len(doctor._docker_commands("docker build -t a . && docker push a | grep x")) == 2

@@ -1,0 +1,390 @@
+"""scripts/doctor: is this machine ready to give the lecture?
+
+Every check is a small function that looks at the real thing (the engine, the cluster, the
+registry, a port, the terminal) and returns one Result: PASS, WARN or FAIL, what it found and,
+when something is wrong, the exact command or step that fixes it. Nothing is changed.
+The exit status is 1 when any check FAILs, 0 otherwise (WARNs do not block the lecture)."""
+import argparse
+import importlib.metadata
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from . import app_images, base_images, cluster, deck, docker_engine, hostcmd, kubeconfig, local_registry
+from .cli import WorkshopError, run
+from .paths import ROOT
+from .present import MIN_COLS, MIN_ROWS
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+# The host ports the deck's boxes listen on: the host server, the container, kubectl port-forward.
+LECTURE_PORTS = (3000, 8000, 8080)
+PINS = ROOT / "requirements" / "workshop.txt"
+INSTALL_PINS = ".venv/bin/python -m pip install --no-deps -r requirements/workshop.txt"
+NOWHERE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "http://127.0.0.1:1"}}]
+users: [{name: nowhere, user: {}}]
+contexts: [{name: nowhere, context: {cluster: nowhere, user: nowhere}}]
+current-context: nowhere
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    status: str
+    found: str
+    fix: str = ""
+
+
+def _install(linux: str, mac: str) -> str:
+    return mac if sys.platform == "darwin" else linux
+
+
+# ---------------------------------------------------------------- programs
+
+def check_docker() -> Result:
+    version = docker_engine.server_version(timeout=10)
+    if version:
+        return Result("docker", PASS, f"engine {version} answering")
+    if not shutil.which("docker"):
+        return Result("docker", FAIL, "the docker command is not installed",
+                      "install Docker (Docker Desktop, or `sudo apt-get install -y docker.io`), then scripts/prepare")
+    return Result("docker", FAIL, "the docker command is installed but no engine answers",
+                  _install("scripts/prepare (it starts dockerd when run as root) or `sudo systemctl start docker`",
+                           "start Docker Desktop and wait until it says it is running"))
+
+
+def check_expect() -> Result:
+    found = shutil.which("expect")
+    if found:
+        return Result("expect", PASS, found)
+    return Result("expect", FAIL, "not on PATH (lookatme types each box's command with it)",
+                  _install("sudo apt-get install -y expect", "brew install expect"))
+
+
+def check_kubectl() -> Result:
+    try:
+        program = kubeconfig.kubectl_program()
+    except WorkshopError:
+        return Result("kubectl", FAIL, "not installed",
+                      "install kubectl: https://kubernetes.io/docs/tasks/tools/")
+    with tempfile.TemporaryDirectory() as scratch:
+        # A kubeconfig naming a server that refuses at once: some kubectl wrappers (gcloud's version
+        # dispatcher) probe the server even for --client, and without one they try localhost:8080.
+        config = Path(scratch) / "kubeconfig"
+        config.write_text(NOWHERE_KUBECONFIG)
+        done = subprocess.run([program, "--kubeconfig", str(config), "version", "--client", "-o", "json"],
+                              capture_output=True, text=True, timeout=20, env={**os.environ, "KUBECONFIG": str(config)})
+    try:
+        version = json.loads(done.stdout)["clientVersion"]["gitVersion"]
+    except (ValueError, KeyError, TypeError):
+        return Result("kubectl", FAIL, f"{program} does not report its version",
+                      "reinstall kubectl: https://kubernetes.io/docs/tasks/tools/")
+    return Result("kubectl", PASS, f"client {version} ({program})")
+
+
+def check_kind() -> Result:
+    if shutil.which("kind"):
+        done = subprocess.run(["kind", "version"], capture_output=True, text=True, timeout=20)
+        return Result("kind", PASS, (done.stdout.strip() or "installed").split(" go")[0])
+    provider = (cluster.chosen() or {}).get("provider")
+    if provider in ("local-node", "existing"):
+        return Result("kind", WARN, f"not installed; not needed, the workshop cluster is {provider}")
+    if hostcmd.is_linux_root():
+        return Result("kind", WARN, "not installed; scripts/cluster up uses the local-node provider here (Linux, root)")
+    return Result("kind", FAIL, "not installed, and nothing else can make a cluster here",
+                  "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation "
+                  "(or scripts/cluster up --context NAME with a cluster you have)")
+
+
+# ---------------------------------------------------------------- the cluster and the registry
+
+def check_cluster() -> Result:
+    chosen = cluster.chosen()
+    if chosen is None or not kubeconfig.exists():
+        return Result("cluster", FAIL, "no workshop cluster (.workshop/kubeconfig)", "scripts/cluster up")
+    try:
+        summary = kubeconfig.node_summary(timeout=10)
+    except WorkshopError as error:
+        return Result("cluster", FAIL, str(error), "scripts/cluster up")
+    counts = re.match(r"(\d+) node\(s\), (\d+) Ready", summary)
+    if counts and int(counts.group(2)) > 0:
+        return Result("cluster", PASS, f"{chosen['provider']}: {summary}")
+    return Result("cluster", FAIL, f"{chosen['provider']}: {summary}",
+                  "scripts/cluster up (scripts/cluster status says more)")
+
+
+def check_registry() -> Result:
+    if local_registry.status():
+        return Result("registry", PASS, f"answering on {local_registry.ADDRESS} ({local_registry.describe()})")
+    if port_busy(local_registry.PORT):
+        return Result("registry", FAIL, f"port {local_registry.PORT} is taken by something that is not "
+                                        f"an image registry ({port_owner(local_registry.PORT) or 'unknown'})",
+                      f"{stop_command(local_registry.PORT)}, then scripts/prepare registry")
+    return Result("registry", FAIL, f"nothing answers on {local_registry.ADDRESS}", "scripts/prepare registry")
+
+
+# ---------------------------------------------------------------- images
+
+_SEPARATORS = {"&&", "||", ";", "|", "&"}
+# docker run options that take no value; any other option is assumed to take the next word
+_RUN_SWITCHES = {"-i", "-t", "-it", "-ti", "-d", "-dit", "--rm", "--init", "--privileged", "--interactive",
+                 "--tty", "--detach", "--read-only", "-P", "--publish-all"}
+
+
+def _docker_commands(line: str) -> List[List[str]]:
+    """The `docker ...` commands in one shell line, as word lists."""
+    try:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:
+        return []
+    commands, current = [], []
+    for word in words + [";"]:
+        if word in _SEPARATORS:
+            if current[:1] == ["docker"]:
+                commands.append(current)
+            current = []
+        else:
+            current.append(word)
+    return commands
+
+
+def _option(words: List[str], *names: str) -> Optional[str]:
+    for index, word in enumerate(words):
+        if word in names and index + 1 < len(words):
+            return words[index + 1]
+        for name in names:
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def _run_image(words: List[str]) -> Optional[str]:
+    """The IMAGE of `docker run [OPTIONS] IMAGE [COMMAND]`."""
+    index = 2
+    while index < len(words):
+        word = words[index]
+        if not word.startswith("-"):
+            return word
+        index += 1 if (word in _RUN_SWITCHES or "=" in word) else 2
+    return None
+
+
+def deck_images(the_deck: Optional[deck.Deck] = None) -> List[str]:
+    """The images the deck's boxes start from: `docker run IMAGE` and the FROM lines of the
+    Dockerfiles its `docker build` boxes use, leaving out the images the deck builds itself."""
+    the_deck = the_deck or deck.read()
+    built, used = set(), []
+    for box in the_deck.boxes():
+        for words in _docker_commands(box.typed or ""):
+            action = words[1] if len(words) > 1 else ""
+            found: List[str] = []
+            if action == "build":
+                tag = _option(words, "-t", "--tag")
+                if tag:
+                    built.add(tag)
+                context = next((w for w in reversed(words[2:]) if not w.startswith("-")), ".")
+                dockerfile = ROOT / (_option(words, "-f", "--file") or str(Path(context) / "Dockerfile"))
+                if dockerfile.is_file():
+                    found = base_images.dockerfile_bases(dockerfile.read_text(errors="replace"))
+            elif action == "run":
+                found = [image for image in [_run_image(words)] if image]
+            for image in found:
+                if image not in built and image not in used and "$" not in image:
+                    used.append(image)
+    return used
+
+
+def check_images() -> Result:
+    wanted = deck_images()
+    wanted += [image for image in base_images.needed_images() if image not in wanted]
+    if not docker_engine.server_version(timeout=10):
+        return Result("images", FAIL, f"cannot look for {len(wanted)} images: no Docker engine answers",
+                      "scripts/prepare")
+    missing = [image for image in wanted if not docker_engine.image_exists(image)]
+    if missing:
+        return Result("images", FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} present, missing "
+                                      f"{', '.join(missing)}", "scripts/prepare images")
+    return Result("images", PASS, f"all {len(wanted)} present: {', '.join(wanted)}")
+
+
+def check_app_images() -> Result:
+    wanted = [image for image in app_images.manifest_images() if image.startswith(local_registry.ADDRESS + "/")]
+    if not local_registry.status():
+        return Result("app images", FAIL, f"cannot look for {len(wanted)} images: the registry does not answer",
+                      "scripts/prepare registry app-images")
+    missing = [image for image in wanted if not app_images.in_registry(image)]
+    if missing:
+        return Result("app images", FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} in the registry, "
+                                          f"missing {', '.join(missing)}", "scripts/prepare app-images")
+    return Result("app images", PASS, f"all {len(wanted)} in the registry: {', '.join(wanted)}")
+
+
+# ---------------------------------------------------------------- ports
+
+def port_busy(port: int) -> bool:
+    """Does something listen on the port, or keep us from listening on it as the deck's boxes will?"""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return True
+    with socket.socket() as trial:
+        trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            trial.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
+
+
+def _container_publishing(port: int) -> Optional[str]:
+    if not docker_engine.server_version(timeout=5):
+        return None
+    done = docker_engine.docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}", check=False)
+    names = done.stdout.split() if done.returncode == 0 else []
+    return names[0] if names else None
+
+
+def _listening_process(port: int):
+    """(pid, program) of the process listening on the port, where `ss` can tell."""
+    if not shutil.which("ss"):
+        return None
+    done = subprocess.run(["ss", "-H", "-ltnp", f"sport = :{port}"], capture_output=True, text=True, timeout=10)
+    match = re.search(r'users:\(\("([^"]+)",pid=(\d+)', done.stdout)
+    return (int(match.group(2)), match.group(1)) if match else None
+
+
+def port_owner(port: int) -> str:
+    container = _container_publishing(port)
+    if container:
+        return f"container {container}"
+    process = _listening_process(port)
+    return f"{process[1]} (pid {process[0]})" if process else ""
+
+
+def stop_command(port: int) -> str:
+    container = _container_publishing(port)
+    if container:
+        return f"docker rm -f {container}"
+    process = _listening_process(port)
+    if process:
+        return f"kill {process[0]}"
+    finder = "ss -ltnp 'sport = :%d'" % port if shutil.which("ss") else f"lsof -nP -iTCP:{port} -sTCP:LISTEN"
+    return f"stop what listens on port {port} (`{finder}` shows it)"
+
+
+def check_port(port: int) -> Result:
+    name = f"port {port}"
+    if not port_busy(port):
+        return Result(name, PASS, "free")
+    owner = port_owner(port)
+    return Result(name, FAIL, f"in use{' by ' + owner if owner else ''}; the deck needs it free",
+                  stop_command(port))
+
+
+# ---------------------------------------------------------------- the terminal and the packages
+
+def check_terminal() -> Result:
+    if not sys.stdout.isatty():
+        return Result("terminal", WARN, "output is not a terminal, so its size is unknown",
+                      "run scripts/doctor in the window you will present from")
+    size = os.get_terminal_size(sys.stdout.fileno())
+    found = f"{size.columns}x{size.lines}"
+    if size.columns < MIN_COLS or size.lines < MIN_ROWS:
+        return Result("terminal", FAIL, f"{found}, smaller than {MIN_COLS}x{MIN_ROWS}",
+                      "enlarge the window or make the font smaller")
+    return Result("terminal", PASS, f"{found} (at least {MIN_COLS}x{MIN_ROWS})")
+
+
+def pinned_versions(path: Path = PINS) -> List[tuple]:
+    pins = []
+    for line in path.read_text().splitlines():
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep:
+            pins.append((name.strip(), version.strip()))
+    return pins
+
+
+def check_packages() -> Result:
+    wrong = []
+    pins = pinned_versions()
+    for name, version in pins:
+        try:
+            have = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            have = "missing"
+        if have != version:
+            wrong.append(f"{name} {have} (pinned {version})")
+    if wrong:
+        return Result("packages", FAIL, ", ".join(wrong), INSTALL_PINS)
+    lookatme = dict(pins).get("lookatme", "?")
+    urwid = dict(pins).get("urwid", "?")
+    return Result("packages", PASS, f"all {len(pins)} pins of requirements/workshop.txt "
+                                    f"(lookatme {lookatme}, urwid {urwid})")
+
+
+# ---------------------------------------------------------------- running them
+
+def checks() -> List[Tuple[str, Callable[[], Result]]]:
+    """(name, check) in the order they are shown."""
+    ports = [(f"port {port}", lambda port=port: check_port(port)) for port in LECTURE_PORTS]
+    return [("docker", check_docker), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
+            ("cluster", check_cluster), ("registry", check_registry), ("images", check_images),
+            ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages)]
+
+
+def run_check(name: str, check: Callable[[], Result]) -> Result:
+    """A check that breaks is a FAIL row, never a traceback."""
+    try:
+        return check()
+    except (WorkshopError, OSError, ValueError, subprocess.SubprocessError) as error:
+        why = (str(error).splitlines() or [type(error).__name__])[0]
+        return Result(name, FAIL, f"could not check: {why}", "scripts/prepare, then scripts/doctor again")
+
+
+def exit_status(results: Sequence[Result]) -> int:
+    return 1 if any(result.status == FAIL for result in results) else 0
+
+
+def table(results: Sequence[Result]) -> str:
+    width = max(len(result.name) for result in results)
+    lines = []
+    for result in results:
+        line = f"{result.status}  {result.name:<{width}}  {result.found}"
+        if result.fix and result.status != PASS:
+            line += f"  -> fix: {result.fix}"
+        lines.append(line)
+    failed = sum(result.status == FAIL for result in results)
+    warned = sum(result.status == WARN for result in results)
+    passed = len(results) - failed - warned
+    verdict = "ready for the lecture" if not failed else "NOT ready: fix the FAIL rows above"
+    lines.append(f"doctor: {passed} passed, {warned} warnings, {failed} failed: {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/doctor", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    results = [run_check(name, check) for name, check in checks()]
+    if args.json:
+        print(json.dumps({"ready": exit_status(results) == 0, "checks": [asdict(r) for r in results]}, indent=2))
+    else:
+        print(table(results))
+    return exit_status(results)
+
+
+if __name__ == "__main__":
+    run(main, "doctor")
