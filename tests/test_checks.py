@@ -1,0 +1,194 @@
+"""scripts/check: each step judged against real things started here (the demo server on port
+3000, the demo image in a container on port 8000, real images), failures with a hint naming the
+slide whose box does the step, and one line for a step that does not exist."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import docker_answers, need
+from workshop import checks, deck, doctor
+from workshop.paths import ROOT
+
+
+def run_check(*args):
+    return subprocess.run([sys.executable, "-m", "workshop.checks", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def slide_of(command):
+    return next(box.slide for box in deck.read().boxes() if box.typed and command in box.typed)
+
+
+def wait_for_port(port, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listened on port {port} within {seconds} s")
+
+
+def free_port_or_skip(port):
+    if doctor.port_busy(port):
+        pytest.skip(f"port {port} is in use on this machine (someone is running the deck?); the check needs it")
+
+
+# ---------------------------------------------------------------- the command itself
+
+def test_an_unknown_step_is_one_line_with_the_list():
+    done = run_check("serverr")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert "unknown step 'serverr'" in done.stderr
+    for step in checks.STEPS:
+        assert step in done.stderr
+
+
+def test_list_names_every_step_in_lecture_order():
+    done = run_check("--list")
+    assert done.returncode == 0
+    listed = [line.split()[0] for line in done.stdout.splitlines()[1:]]
+    assert listed == ["server", "deb-image", "py-image", "container", "deployed", "self-healed", "scaled",
+                      "rolled-out", "rolled-back"]
+
+
+@pytest.mark.parametrize("command", [checks.SERVER_BOX, checks.DEB_BOX, checks.PY_BOX, checks.CONTAINER_BOX,
+                                     checks.APPLY_BOX, checks.DELETE_POD_BOX, checks.SCALE_BOX,
+                                     checks.SET_IMAGE_BOX, checks.UNDO_BOX])
+def test_every_hint_finds_its_box_in_the_deck(command):
+    hint = checks.box_hint(command)
+    assert hint.startswith(f"run the box on slide {slide_of(command)} (`")
+
+
+# ---------------------------------------------------------------- Part 1, for real
+
+@pytest.fixture
+def server_on_3000():
+    free_port_or_skip(3000)
+    process = subprocess.Popen([sys.executable, "docker_demo/server.py"], cwd=ROOT, env={**os.environ, "PORT": "3000"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(3000)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_server_passes_while_the_real_server_runs_and_fails_with_a_hint_after(server_on_3000):
+    done = run_check("server")
+    assert (done.returncode, done.stdout) == (0, "PASS server: localhost:3000 answers "
+                                                 "'Hello from the workshop demo server!'\n")
+    server_on_3000.terminate()
+    server_on_3000.wait(timeout=10)
+    done = run_check("server")
+    assert done.returncode == 1
+    assert done.stdout.startswith("FAIL server: nothing answers on localhost:3000. Hint: run the box on slide "
+                                  f"{slide_of('python docker_demo/server.py')} (`python docker_demo/server.py`)")
+
+
+def test_server_fails_when_something_else_answers_on_3000(tmp_path):
+    free_port_or_skip(3000)
+    (tmp_path / "index.html").write_text("a different server\n")
+    other = subprocess.Popen([sys.executable, "-m", "http.server", "3000", "--bind", "127.0.0.1"], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(3000)
+        done = run_check("server")
+    finally:
+        other.terminate()
+        other.wait(timeout=10)
+    assert done.returncode == 1
+    assert "not the demo server's greeting" in done.stdout and "Hint: stop whatever else" in done.stdout
+
+
+def test_a_missing_image_fails_with_the_build_box(docker):
+    with pytest.raises(checks.Failed) as failed:
+        checks.check_image("workshop-demo-nosuchimage:0", checks.DEB_BOX)
+    assert failed.value.found == "no image workshop-demo-nosuchimage:0"
+    assert failed.value.hint.startswith(f"run the box on slide {slide_of(checks.DEB_BOX)} (`docker build -t")
+
+
+def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
+    need(subprocess.run(["docker", "image", "inspect", "debian:bookworm-slim"], capture_output=True).returncode == 0,
+         "debian:bookworm-slim", "run scripts/prepare")
+    with pytest.raises(checks.Failed) as failed:
+        checks.check_image("debian:bookworm-slim", checks.PY_BOX, non_root=True)
+    assert "runs as root (uid 0)" in failed.value.found
+    assert f"slide {slide_of(checks.PY_BOX)}" in failed.value.hint
+
+
+def test_the_demo_images_pass_when_built(docker):
+    for step, ref in (("deb-image", checks.DEB_IMAGE), ("py-image", checks.PY_IMAGE)):
+        if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0:
+            continue     # not built on this machine yet; the failing case is covered above
+        done = run_check(step)
+        assert done.returncode == 0 and done.stdout.startswith(f"PASS {step}: {ref} is built ("), done.stdout
+        if step == "py-image":
+            assert "runs as uid 10001, not root" in done.stdout
+
+
+@pytest.mark.slow
+def test_container_passes_with_the_demo_image_running_on_8000(docker):
+    need(subprocess.run(["docker", "image", "inspect", checks.PY_IMAGE], capture_output=True).returncode == 0,
+         checks.PY_IMAGE, "build it with the box of the deck (or scripts/rehearse --slides 10)")
+    free_port_or_skip(8000)
+    failing = run_check("container")
+    assert failing.returncode == 1
+    assert f"Hint: run the box on slide {slide_of(checks.CONTAINER_BOX)} (`docker run" in failing.stdout
+    name = "workshop-checktest"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "-p", "8000:3000", checks.PY_IMAGE],
+                   check=True, capture_output=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            done = run_check("container")
+            if done.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.startswith("PASS container: localhost:8000 answers from a Linux container (os: Linux")
+
+
+# ---------------------------------------------------------------- Part 2
+
+def deployment(replicas=2, ready=2, updated=2, total=2, available=2, generation=3, observed=3,
+               image="localhost:5001/okpy-mini:v1", revision="1"):
+    return {"metadata": {"generation": generation, "annotations": {"deployment.kubernetes.io/revision": revision}},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "web", "image": image}]}}},
+            "status": {"observedGeneration": observed, "readyReplicas": ready, "updatedReplicas": updated,
+                       "replicas": total, "availableReplicas": available,
+                       "conditions": [{"type": "Available", "status": "True"}]}}
+
+
+def test_a_rollout_is_complete_only_when_every_old_pod_is_gone():
+    assert checks.rollout_complete(deployment())
+    assert not checks.rollout_complete(deployment(total=3))           # an old pod still runs (maxSurge 1)
+    assert not checks.rollout_complete(deployment(updated=1))
+    assert not checks.rollout_complete(deployment(observed=2))        # the controller has not seen the change
+    assert checks.ready(deployment(replicas=3, ready=1)) == (1, 3)
+    assert checks.web_image(deployment(image="x:v2")) == "x:v2"
+    assert checks.first_web_image() == "localhost:5001/okpy-mini:v1"
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("step", ["deployed", "self-healed", "scaled", "rolled-out", "rolled-back"])
+def test_cluster_steps_answer_pass_or_a_hint(step):
+    if not docker_answers() or subprocess.run([str(ROOT / "scripts" / "cluster"), "status"], capture_output=True,
+                                              timeout=120).returncode != 0:
+        pytest.skip("no workshop cluster is up (scripts/cluster up)")
+    done = run_check(step)
+    line = done.stdout.rstrip("\n")
+    assert "\n" not in line and done.stderr == ""
+    if done.returncode == 0:
+        assert line.startswith(f"PASS {step}: ")
+    else:
+        assert done.returncode == 1 and line.startswith(f"FAIL {step}: ") and ". Hint: " in line
