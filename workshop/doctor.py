@@ -370,7 +370,7 @@ def table(results: Sequence[Result]) -> str:
     warned = sum(result.status == WARN for result in results)
     passed = len(results) - failed - warned
     verdict = "ready for the lecture" if not failed else "NOT ready: fix the FAIL rows above"
-    lines.append(f"doctor: {passed} passed, {warned} warnings, {failed} failed: {verdict}")
+    lines.append(f"doctor: {passed} passed, {warned} warning{'s' * (warned != 1)}, {failed} failed: {verdict}")
     return "\n".join(lines)
 
 
