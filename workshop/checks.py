@@ -11,7 +11,7 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from . import app_images, cluster, deck, docker_engine, kubeconfig
 from .cli import WorkshopError, run
@@ -276,7 +276,8 @@ def listing() -> str:
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/check", description=__doc__.split("\n\n")[0],
-                                     epilog="steps:\n" + listing(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog="steps:\n" + listing(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("steps", nargs="*", metavar="STEP", help="one or more steps (see --list)")
     parser.add_argument("--list", action="store_true", help="list the steps")
     args = parser.parse_args(argv)
