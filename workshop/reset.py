@@ -174,16 +174,16 @@ def find_kubernetes_objects(notes: List[str]) -> List[Item]:
     if not cluster_configured():
         return []
     done = kubeconfig.kubectl("get", K8S_KINDS, "--all-namespaces", "-l", K8S_LABEL, "--request-timeout=15s",
-                              "-o", "jsonpath={range .items[*]}{.kind}{'\\t'}{.metadata.namespace}{'\\t'}"
-                                    "{.metadata.name}{'\\n'}{end}", check=False, timeout=30)
+                              "-o", "json", check=False, timeout=30)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["no answer"])[-1]
         notes.append(f"the workshop cluster did not answer, so its objects were left alone ({why[:120]})")
         return []
     items = []
-    for line in done.stdout.splitlines():
-        kind, namespace, name = line.split("\t")
-        items.append(Item(kind.lower(), f"{namespace}/{name}", _kubectl_delete(kind.lower(), namespace, name)))
+    for found in json.loads(done.stdout or "{}").get("items", []):
+        kind, meta = found["kind"].lower(), found["metadata"]
+        namespace = meta.get("namespace", "default")
+        items.append(Item(kind, f"{namespace}/{meta['name']}", _kubectl_delete(kind, namespace, meta["name"])))
     return items
 
 
