@@ -1,25 +1,25 @@
 """The workshop's own kubeconfig (.workshop/kubeconfig, context `workshop`): written by the
 cluster providers, read by the workshop shell's kubectl. The user's ~/.kube/config is only ever read."""
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .cli import WorkshopError
-from .paths import KUBECONFIG
+from .paths import KUBECONFIG, STATE
 
 CONTEXT = "workshop"
 
 
 def kubectl_program() -> str:
-    """The real kubectl: the one on PATH, else the one built for the local node."""
-    import shutil
+    """The kubectl built for the local node (it matches the cluster exactly), else the one on PATH."""
+    built = sorted(STATE.glob("k8s-bin/*/kubectl"))
+    if built:
+        return str(built[-1])
     found = shutil.which("kubectl")
     if found:
         return found
-    built = sorted(KUBECONFIG.parent.glob("k8s-bin/*/kubectl"))
-    if built:
-        return str(built[-1])
     raise WorkshopError("kubectl is not installed: see https://kubernetes.io/docs/tasks/tools/ (or README.md)")
 
 
