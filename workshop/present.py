@@ -48,14 +48,25 @@ def docker_warning() -> str:
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
     parser.add_argument("deck", nargs="?", type=Path, default=DECK, help="the deck (default: slides.md)")
+    parser.add_argument("--replay", nargs="?", const=ROOT / "recordings", type=Path, metavar="DIR",
+                        help="no Docker needed: each box replays its recording from DIR (default: recordings/)")
     args = parser.parse_args(argv)
     deck_path = args.deck.resolve()
     check_expect()
     check_terminal_size()
     deck.read(deck_path)
-    note = docker_warning()
-    if note:
-        print(note, file=sys.stderr)
+    if args.replay is not None:
+        replay = args.replay.resolve()
+        if not replay.is_dir():
+            raise WorkshopError(f"no recordings in {replay}: make them with scripts/record, or name the folder "
+                                f"with --replay=DIR")
+        # the boxes' shells inherit this; scripts/workshop-shell then plays recordings instead of running bash
+        os.environ.update(WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path))
+    else:
+        os.environ.pop("WORKSHOP_REPLAY", None)   # live means live, whatever the calling shell exported
+        note = docker_warning()
+        if note:
+            print(note, file=sys.stderr)
     lookatme = os.path.join(os.path.dirname(sys.executable), "lookatme")
     os.chdir(ROOT)   # the boxes start scripts/workshop-shell relative to lookatme's working directory
     os.execv(lookatme, [lookatme, "-e", LOOKATME_EXTENSIONS, str(deck_path)])

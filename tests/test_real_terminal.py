@@ -1,0 +1,218 @@
+"""End to end in a real terminal: scripts/present, unchanged, in tmux at exactly 120x40, driven with
+the presenter's keys; every screen is captured, checked and kept under .workshop/artifacts/.
+
+The full walk uses replay mode, so it does not depend on Docker or the cluster; a short live walk
+checks that the ordinary mode starts its real shells too. Each test runs its own tmux server on its
+own socket (-L), never the user's, and kills that server at the end, failed or not.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from workshop import deck
+from workshop.paths import DECK, PROMPT, ROOT, state_dir
+
+pytestmark = pytest.mark.slow
+
+COLS, ROWS = 120, 40
+DECK_MODEL = deck.read(DECK)
+COUNT = len(DECK_MODEL.slides)
+BOX_COLS = deck.box_columns(DECK_MODEL.meta, COLS)     # what fits on a box's first line
+BAD = ("Traceback", "Error rendering")
+
+
+class Tmux:
+    """One private tmux server with one 120x40 window running `command`."""
+
+    def __init__(self, tag: str, artifacts):
+        self.socket, self.tag, self.folder = f"workshop-e2e-{tag}", tag, artifacts
+
+    def start(self, command: str, folder) -> None:
+        config = folder / "tmux.conf"
+        # keep the pane after the program ends, so its exit status can be read
+        config.write_text(f"set -g remain-on-exit on\nset -g default-size {COLS}x{ROWS}\nset -g status off\n")
+        self.tmux("-f", str(config), "new-session", "-d", "-x", str(COLS), "-y", str(ROWS), "-s", "deck",
+                  f"cd {ROOT} && exec {command}")
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20,
+                              env={**os.environ, "TMUX": ""})
+        if done.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "deck", key)
+            time.sleep(0.15)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "deck")
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} did not appear within {timeout:g} s; the screen:\n{screen}")
+            time.sleep(0.1)
+
+    def pane(self) -> dict:
+        dead, status, signal, pid, width, height = self.tmux(
+            "display-message", "-p", "-t", "deck",
+            "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}|#{pane_pid}|#{pane_width}|#{pane_height}").strip().split("|")
+        return {"dead": dead == "1", "status": status, "signal": signal, "pid": int(pid), "size": (int(width), int(height))}
+
+    def kill(self) -> None:
+        """Stop this test's tmux server (only it: its own socket) and remove the socket file."""
+        try:
+            path = self.tmux("display-message", "-p", "#{socket_path}").strip()
+        except AssertionError:
+            path = ""
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
+        if path:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def tagged_processes(tag: str):
+    """Processes still alive that carry this test's tag in their environment (lookatme, expect, shells)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                if f"WORKSHOP_E2E_TAG={tag}".encode() in handle.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    """Start scripts/present ARGS in a fresh tmux; yields (start, artifacts folder)."""
+    for program in ("tmux", "expect"):
+        if shutil.which(program) is None:
+            pytest.skip(f"{program} is not installed (apt-get install -y {program})")
+    started = []
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def start(args: str, artifacts: str) -> Tmux:
+        folder = state_dir("artifacts", artifacts)
+        for old in folder.glob("*.txt"):
+            old.unlink()
+        session = Tmux(tag, folder)
+        started.append(session)
+        print(f"screens saved under {folder}")
+        os.environ["WORKSHOP_E2E_TAG"] = tag       # inherited by the tmux server and everything under it
+        try:
+            session.start(f"scripts/present {args}", tmp_path)
+        finally:
+            os.environ.pop("WORKSHOP_E2E_TAG", None)
+        return session
+
+    try:
+        yield start
+    finally:
+        for session in started:
+            try:                                    # the last screen, whatever happened (kept on failure)
+                (session.folder / "last.txt").write_text(session.screen())
+            except (AssertionError, OSError, subprocess.SubprocessError):
+                pass
+            session.kill()
+
+
+def footer(number: int) -> str:
+    return f"slide {number} / {COUNT}"
+
+
+def check_slide(session: Tmux, number: int, name: str = "") -> str:
+    screen = session.wait_for(footer(number))
+    for box in DECK_MODEL.slide(number).boxes:      # each box's shell starts and gets its command typed
+        screen = session.wait_for(f"{PROMPT}{box.typed}"[:BOX_COLS])
+    (session.folder / f"slide-{number:02d}{name}.txt").write_text(screen)
+    title = DECK_MODEL.slide(number).title
+    assert title in screen, f"slide {number}: title {title!r} is not on the screen:\n{screen}"
+    for bad in BAD:
+        assert bad not in screen, f"slide {number} shows {bad!r}:\n{screen}"
+    return screen
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie that has exited and only waits for tmux to collect its status."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def quit_and_check(session: Tmux) -> None:
+    session.keys("q")
+    deadline = time.monotonic() + 10
+    pane = session.pane()
+    while not (pane["dead"] and ended(pane["pid"])) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        pane = session.pane()
+    deadline = time.monotonic() + 2                 # tmux may mark the pane dead a moment before its status
+    while pane["dead"] and not (pane["status"] or pane["signal"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        pane = session.pane()
+    assert pane["dead"] and ended(pane["pid"]), f"scripts/present is still running after q: {pane}"
+    # tmux 3.3a now and then leaves the ended process unreaped, so its status may be unknown
+    assert pane["signal"] == "" and pane["status"] in ("0", ""), f"scripts/present ended badly: {pane}"
+    server = int(session.tmux("display-message", "-p", "#{pid}"))     # tmux itself carries the tag too
+    deadline = time.monotonic() + 5
+    while set(tagged_processes(session.tag)) - {server, os.getpid()} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = set(tagged_processes(session.tag)) - {server, os.getpid()}
+    assert not left, f"processes of the deck outlived it: {sorted(left)}"
+
+
+def test_replay_walk_of_the_whole_deck_at_120x40(terminal):
+    session = terminal("--replay", "real-terminal")
+    screen = check_slide(session, 1)
+    assert session.pane()["size"] == (COLS, ROWS)
+    assert "note: Docker" not in screen
+    curl = DECK_MODEL.slide(2).boxes[1]
+    for number in range(2, COUNT + 1):
+        session.keys("Right")
+        check_slide(session, number)
+        if number == 2:
+            # run the server box, then the curl box under it; both replay their recordings
+            session.keys("Down", "Enter")
+            session.wait_for("Press CTRL+C to quit")   # the box has 5 rows: the first lines scroll away
+            session.keys("C-a", "Down", "Enter")
+            screen = session.wait_for("Hello from the workshop demo server!")
+            (session.folder / "slide-02-after-enter.txt").write_text(screen)
+            assert re.search(rf"{re.escape(PROMPT + curl.typed)}\s*│\n\s*│Hello from the workshop demo server!", screen)
+            # any other command gets the one-line explanation, not an error
+            session.keys("C-a", "Up", "C-c")
+            session.tmux("send-keys", "-t", "deck", "-l", "ls")
+            session.keys("Enter")
+            screen = session.wait_for("replay mode: only the lecture's own commands")
+            (session.folder / "slide-02-other-command.txt").write_text(screen)
+            session.keys("C-a")
+    quit_and_check(session)
+
+
+def test_live_walk_of_the_first_slides(terminal):
+    session = terminal("", "real-terminal-live")
+    check_slide(session, 1)
+    for number in range(2, 6):
+        session.keys("Right")
+        check_slide(session, number)
+    session.keys("Left")
+    check_slide(session, 4, "-back")
+    quit_and_check(session)

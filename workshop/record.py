@@ -1,0 +1,102 @@
+"""The record command: refresh recordings/ (what `scripts/present --replay` plays back).
+
+It is a rehearsal with recording on: every box runs for real, on a real Docker engine (and
+the workshop cluster when one answers), and each box's terminal is saved as
+slide-NN-box-M.cast. The rehearsal records into a scratch folder first; only the boxes that
+passed replace their old recording, so a failed step never overwrites a good one.
+"""
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Sequence
+
+from . import deck as deck_reader
+from . import kubeconfig
+from .cli import WorkshopError, run
+from .directives import KNOWN_NEEDS
+from .paths import DECK, ROOT
+from .rehearsal import Options, Rehearsal, cast_name
+from .rehearse import print_step, summary, tool_versions
+
+RECORDINGS = ROOT / "recordings"
+
+
+def docker_answers() -> bool:
+    import subprocess
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                              capture_output=True, timeout=10).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def cluster_answers() -> bool:
+    if not kubeconfig.exists():
+        return False
+    try:
+        return kubeconfig.kubectl("get", "--raw", "/readyz", timeout=15, check=False).returncode == 0
+    except WorkshopError:          # no kubectl at all
+        return False
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/record",
+                                     description="Run the deck's boxes for real and save each as a recording "
+                                                 "for scripts/present --replay.")
+    parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
+    parser.add_argument("--slides", help="only these slides, e.g. 4-9 or 2,5,11-12")
+    parser.add_argument("--without", default="", help=f"skip boxes that need these ({', '.join(KNOWN_NEEDS)})")
+    parser.add_argument("--dir", type=Path, default=RECORDINGS, help="where the recordings go (default: recordings/)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    os.environ.pop("WORKSHOP_REPLAY", None)      # record the real thing, never a replay of a replay
+    deck = deck_reader.read(args.deck)
+    without: List[str] = [w.strip() for w in args.without.split(",") if w.strip()]
+    unknown = [w for w in without if w not in KNOWN_NEEDS]
+    if unknown:
+        raise WorkshopError(f"--without {unknown[0]}: choose from {', '.join(KNOWN_NEEDS)}")
+    if not docker_answers():
+        raise WorkshopError("recording needs a Docker engine that answers: run scripts/prepare, then try again.")
+    if "cluster" not in without and not cluster_answers():
+        print("record: no workshop cluster answers, so the Kubernetes boxes are left as they are "
+              "(scripts/cluster up, then record again to refresh them).", flush=True)
+        without.append("cluster")
+    slides = deck_reader.parse_slide_ranges(args.slides, len(deck.slides)) if args.slides else None
+    header = {"workshop": {"recorded": time.strftime("%Y-%m-%d"), "versions": tool_versions()}}
+    staging = Path(tempfile.mkdtemp(prefix="workshop-record-"))
+    try:
+        options = Options(slides=slides, without=without, record_dir=staging, recording_header=header)
+        started = time.monotonic()
+        results = Rehearsal(deck, options, report=print_step).run()
+        seconds = time.monotonic() - started
+        if not results:
+            raise WorkshopError("no terminal boxes in the chosen slides: nothing to record")
+        print(summary(results, seconds))
+        args.dir.mkdir(parents=True, exist_ok=True)
+        kept = failed = 0
+        for result in results:
+            made = staging / cast_name(result.box)
+            if result.skipped or not made.exists():
+                continue
+            if result.ok:
+                shutil.move(str(made), args.dir / made.name)
+                kept += 1
+            else:
+                failed += 1
+        print(f"record: {kept} recordings written to {args.dir}" +
+              (f"; {failed} failed boxes kept their previous recording" if failed else ""))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    run(main, "record")
