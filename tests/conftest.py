@@ -30,3 +30,24 @@ def docker():
     """A Docker engine that answers."""
     need(docker_answers(), "a Docker engine", "run scripts/prepare (or start Docker Desktop)")
     return shutil.which("docker")
+
+
+@pytest.fixture(scope="session")
+def workshop_cluster():
+    """A workshop cluster that answers. In CI, when none is up, one is brought up (the local-node
+    provider) for the test session and removed at its end; elsewhere the test skips."""
+    from workshop import cluster, kubeconfig
+    started = False
+    if IN_CI and not kubeconfig.cluster_ready():
+        cluster.up(say=print)
+        started = True
+    need(kubeconfig.cluster_ready(), "a workshop cluster", "run scripts/cluster up")
+    yield
+    if started:
+        cluster.down(say=lambda _: None)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The local node's own end-to-end test brings up and removes a cluster of its own, so it runs
+    before any test that leaves the session's cluster up."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_local_node.py") else 1)

@@ -174,10 +174,7 @@ def test_dry_run_with_all_lists_the_stand_ins_and_changes_nothing(docker):
 
 
 @pytest.mark.cluster
-def test_kubernetes_objects_with_the_label_are_deleted():
-    if not docker_answers() or subprocess.run([str(ROOT / "scripts" / "cluster"), "status"], capture_output=True,
-                                              timeout=120).returncode != 0:
-        pytest.skip("no workshop cluster is up (scripts/cluster up)")
+def test_kubernetes_objects_with_the_label_are_deleted(workshop_cluster):
     from workshop import kubeconfig
     labelled = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: resettest-svc\n  labels:\n"
                 "    app.kubernetes.io/part-of: cs198-workshop\nspec:\n  selector: {app: resettest}\n"

@@ -63,3 +63,14 @@ def node_summary(timeout: float = 15) -> str:
     return f"{len(rows)} node(s), {ready} Ready ({', '.join(versions)})"
 
 
+
+
+def cluster_ready(timeout: float = 15) -> bool:
+    """Does the workshop cluster answer, with every node Ready?"""
+    if not exists():
+        return False
+    try:
+        summary = node_summary(timeout)
+    except WorkshopError:
+        return False
+    return not summary.startswith("not reachable") and ", 0 Ready" not in summary
