@@ -3,6 +3,8 @@ but fail in CI (CI=true), where prepare has started everything they need."""
 import os
 import shutil
 import subprocess
+import time
+import urllib.request
 
 import pytest
 
@@ -17,6 +19,19 @@ def need(ok: bool, what: str, fix: str) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def get_when_listening(url: str, seconds: float) -> str:
+    """GET url, retrying while nothing listens yet (a server prints its ready line just before it binds)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def docker_answers() -> bool:

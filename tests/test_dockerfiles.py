@@ -8,10 +8,11 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import get_when_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL_KEY = "edu.cs198.workshop"
@@ -169,18 +170,6 @@ def sh(*args: str, timeout: float = 60) -> str:
     return run.stdout.strip()
 
 
-def wait_for_answer(url: str, seconds: float) -> str:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("image", list(BUILDS))
 def test_demo_image_builds_and_serves(docker, image):
@@ -198,7 +187,7 @@ def test_demo_image_builds_and_serves(docker, image):
     container = sh(docker, "run", "-d", "-p", "127.0.0.1::3000", image)
     try:
         host_port = sh(docker, "port", container, "3000/tcp").splitlines()[0].rsplit(":", 1)[1]
-        text = wait_for_answer(f"http://127.0.0.1:{host_port}/", 30)
+        text = get_when_listening(f"http://127.0.0.1:{host_port}/", 30)
         lines = text.splitlines()
         assert lines[0] == "Hello from the workshop demo server!", text
         assert re.fullmatch(r"os:       Linux \S+ \(Debian GNU/Linux 12 \(bookworm\)\)",

@@ -186,14 +186,12 @@ TINY = ROOT / "tests" / "decks" / "tiny.md"
 
 
 def test_record_keeps_a_good_recording_when_its_box_fails_then_replay_plays_the_new_ones(bin_dir, tmp_path,
-                                                                                         monkeypatch, capsys):
-    """On the tiny deck (no Docker needed): slide 3 box 1 fails, so its old recording stays."""
+                                                                                         monkeypatch, capsys, docker):
+    """On the tiny deck: slide 3 box 1 fails, so its old recording stays (record insists on a real engine)."""
     monkeypatch.delenv("WORKSHOP_REPLAY", raising=False)        # record.main clears it; restore it afterwards
-    monkeypatch.setattr(record, "docker_answers", lambda: True)
-    monkeypatch.setattr(record, "cluster_answers", lambda: False)
     kept = cast(tmp_path / "slide-03-box-1.cast", [[0.1, "o", "the old, good recording\r\n"]])
     before = kept.read_text()
-    assert record.main(["--deck", str(TINY), "--dir", str(tmp_path), "--slides", "1,3"]) == 1
+    assert record.main(["--deck", str(TINY), "--dir", str(tmp_path), "--slides", "1,3", "--without", "cluster"]) == 1
     out = capsys.readouterr().out
     assert "record: 2 recordings written to" in out and "3 failed boxes kept their previous recording" in out
     assert kept.read_text() == before

@@ -10,10 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import get_when_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "docker_demo" / "server.py"
@@ -103,19 +104,6 @@ def reset_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def get(url: str, deadline: float) -> str:
-    """GET url, retrying while the socket is not listening yet (the ready line is printed
-    just before the server binds)."""
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_server_process_serves_then_stops_cleanly(signum):
     port = free_port()
@@ -140,7 +128,7 @@ def test_server_process_serves_then_stops_cleanly(signum):
             except queue.Empty:
                 pytest.fail(f"no ready line within 15 s; stdout so far: {seen}")
 
-        text = get(f"http://127.0.0.1:{port}/", time.monotonic() + 5)
+        text = get_when_listening(f"http://127.0.0.1:{port}/", 5)
         check_answer_shape(text)
         assert f"python:   {platform.python_version()}" in text.splitlines()
 

@@ -200,14 +200,12 @@ def redis_plan(note: Note, log: Path, base_id: str) -> Plan:
 
 # ---------------------------------------------------------------- the step
 
-def pull(ref: str, log: Path) -> bool:
-    """Try the real image; False when the engine cannot reach its registry."""
-    try:
-        hostcmd.logged(["docker", "pull", ref], log, timeout=900, what=f"docker pull {ref}",
-                       stdin=subprocess.DEVNULL)
-        return True
-    except WorkshopError:
+def pulled(ref: str, label: Optional[str], log: Path, can_pull: Dict[str, bool]) -> bool:
+    """Pull the real image unless a stand-in is there or pulling already failed this run."""
+    if label is not None or not can_pull.get("ok", True):
         return False
+    can_pull["ok"] = docker_engine.try_pull(ref, log)
+    return can_pull["ok"]
 
 
 def is_standin(ref: str) -> bool:
@@ -240,11 +238,8 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
         fresh = docker_engine.image_label(ref, RECIPE_LABEL) == plan.recipe
         if label == "standin" and fresh and os.environ.get(REBUILD_ENV) != "1":
             return "stand-in present"
-    if label is None and can_pull.get("ok", True):
-        if pull(ref, log):
-            can_pull["ok"] = True
-            return "pulled"
-        can_pull["ok"] = False
+    if pulled(ref, label, log, can_pull):
+        return "pulled"
     if plan is None:
         raise WorkshopError(f"{ref} (named by a Dockerfile here) cannot be pulled and has no stand-in; "
                             f"use one of {', '.join(BASE_IMAGES)} or add a stand-in in workshop/standins/")
@@ -261,11 +256,8 @@ def ensure_alias(ref: str, target: str, label: Optional[str], log: Path, can_pul
     old_id = docker_engine.image_id(ref)
     if label == "standin" and old_id == target_id:
         return "stand-in present"
-    if label is None and can_pull.get("ok", True):
-        if pull(ref, log):
-            can_pull["ok"] = True
-            return "pulled"
-        can_pull["ok"] = False
+    if pulled(ref, label, log, can_pull):
+        return "pulled"
     if not target_id or not is_standin(target):
         raise WorkshopError(f"{ref} cannot be pulled and {target}, whose stand-in it would share, is missing")
     docker_engine.docker("tag", target, ref)

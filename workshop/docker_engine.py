@@ -1,6 +1,7 @@
 """Is a Docker engine answering? On a Linux machine where we are root, make one answer:
 install Debian's docker.io if dockerd is missing, start dockerd in the background, wait for it."""
 import platform
+import subprocess
 import time
 from typing import Callable, Optional
 
@@ -97,3 +98,12 @@ def image_label(ref: str, label: str) -> Optional[str]:
         return None
     value = done.stdout.strip()
     return "" if value == "<no value>" else value
+
+
+def try_pull(ref: str, log) -> bool:
+    """Pull the real image; False when the engine cannot reach its registry (the log says why)."""
+    try:
+        hostcmd.logged(["docker", "pull", ref], log, timeout=900, what=f"docker pull {ref}", stdin=subprocess.DEVNULL)
+        return True
+    except WorkshopError:
+        return False

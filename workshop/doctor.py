@@ -207,29 +207,29 @@ def deck_images(the_deck: Optional[deck.Deck] = None) -> List[str]:
     return used
 
 
+def _presence(name: str, wanted: List[str], reachable: Optional[str], present, where: str, fix: str) -> Result:
+    """PASS when every wanted image is present; `reachable` is why they cannot be looked for, if so."""
+    if reachable:
+        return Result(name, FAIL, f"cannot look for {len(wanted)} images: {reachable}", fix)
+    missing = [image for image in wanted if not present(image)]
+    if missing:
+        return Result(name, FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} {where}, missing {', '.join(missing)}",
+                      fix)
+    return Result(name, PASS, f"all {len(wanted)} {where}: {', '.join(wanted)}")
+
+
 def check_images() -> Result:
     wanted = deck_images()
     wanted += [image for image in base_images.needed_images() if image not in wanted]
-    if not docker_engine.server_version(timeout=10):
-        return Result("images", FAIL, f"cannot look for {len(wanted)} images: no Docker engine answers",
-                      "scripts/prepare")
-    missing = [image for image in wanted if not docker_engine.image_exists(image)]
-    if missing:
-        return Result("images", FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} present, missing "
-                                      f"{', '.join(missing)}", "scripts/prepare images")
-    return Result("images", PASS, f"all {len(wanted)} present: {', '.join(wanted)}")
+    engine = None if docker_engine.server_version(timeout=10) else "no Docker engine answers"
+    return _presence("images", wanted, engine, docker_engine.image_exists, "present", "scripts/prepare")
 
 
 def check_app_images() -> Result:
     wanted = [image for image in app_images.manifest_images() if image.startswith(local_registry.ADDRESS + "/")]
-    if not local_registry.status():
-        return Result("app images", FAIL, f"cannot look for {len(wanted)} images: the registry does not answer",
-                      "scripts/prepare registry app-images")
-    missing = [image for image in wanted if not app_images.in_registry(image)]
-    if missing:
-        return Result("app images", FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} in the registry, "
-                                          f"missing {', '.join(missing)}", "scripts/prepare app-images")
-    return Result("app images", PASS, f"all {len(wanted)} in the registry: {', '.join(wanted)}")
+    registry = None if local_registry.status() else "the registry does not answer"
+    return _presence("app images", wanted, registry, app_images.in_registry, "in the registry",
+                     "scripts/prepare")
 
 
 # ---------------------------------------------------------------- ports

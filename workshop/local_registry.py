@@ -6,7 +6,6 @@ run in the background with its config, storage, pid file and log under .workshop
 up(), down() and status() are idempotent; down() stops only what up() started."""
 import os
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -108,14 +107,7 @@ def describe() -> str:
 
 
 def _can_use_official_image(log) -> bool:
-    if docker_engine.image_exists(IMAGE):
-        return True
-    try:
-        hostcmd.logged(["docker", "pull", IMAGE], log, timeout=600, what=f"docker pull {IMAGE}",
-                       stdin=subprocess.DEVNULL)
-        return True
-    except WorkshopError:
-        return False
+    return docker_engine.image_exists(IMAGE) or docker_engine.try_pull(IMAGE, log)
 
 
 def _start_container(note: Note) -> str:

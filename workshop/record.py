@@ -9,39 +9,18 @@ import argparse
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import List, Sequence
 
 from . import deck as deck_reader
-from . import kubeconfig
+from . import docker_engine, kubeconfig
 from .cli import WorkshopError, run
 from .directives import KNOWN_NEEDS
 from .paths import DECK, ROOT
-from .rehearsal import Options, Rehearsal, cast_name
-from .rehearse import print_step, summary, tool_versions
+from .rehearsal import Options, cast_name
+from .rehearse import recording_header, run_and_report
 
 RECORDINGS = ROOT / "recordings"
-
-
-def docker_answers() -> bool:
-    import subprocess
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
-                              capture_output=True, timeout=10).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
-def cluster_answers() -> bool:
-    if not kubeconfig.exists():
-        return False
-    try:
-        return kubeconfig.kubectl("get", "--raw", "/readyz", timeout=15, check=False).returncode == 0
-    except WorkshopError:          # no kubectl at all
-        return False
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -63,23 +42,17 @@ def main(argv: Sequence[str]) -> int:
     unknown = [w for w in without if w not in KNOWN_NEEDS]
     if unknown:
         raise WorkshopError(f"--without {unknown[0]}: choose from {', '.join(KNOWN_NEEDS)}")
-    if not docker_answers():
+    if docker_engine.server_version(timeout=10) is None:
         raise WorkshopError("recording needs a Docker engine that answers: run scripts/prepare, then try again.")
-    if "cluster" not in without and not cluster_answers():
+    if "cluster" not in without and not kubeconfig.cluster_ready():
         print("record: no workshop cluster answers, so the Kubernetes boxes are left as they are "
               "(scripts/cluster up, then record again to refresh them).", flush=True)
         without.append("cluster")
     slides = deck_reader.parse_slide_ranges(args.slides, len(deck.slides)) if args.slides else None
-    header = {"workshop": {"recorded": time.strftime("%Y-%m-%d"), "versions": tool_versions()}}
     staging = Path(tempfile.mkdtemp(prefix="workshop-record-"))
     try:
-        options = Options(slides=slides, without=without, record_dir=staging, recording_header=header)
-        started = time.monotonic()
-        results = Rehearsal(deck, options, report=print_step).run()
-        seconds = time.monotonic() - started
-        if not results:
-            raise WorkshopError("no terminal boxes in the chosen slides: nothing to record")
-        print(summary(results, seconds))
+        options = Options(slides=slides, without=without, record_dir=staging, recording_header=recording_header())
+        results, _ = run_and_report(deck, options)
         args.dir.mkdir(parents=True, exist_ok=True)
         kept = failed = 0
         for result in results:

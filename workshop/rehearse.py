@@ -51,6 +51,22 @@ def tool_versions() -> dict:
     return versions
 
 
+def recording_header() -> dict:
+    """What every recording's header says about when and with what it was made."""
+    return {"workshop": {"recorded": time.strftime("%Y-%m-%d"), "versions": tool_versions()}}
+
+
+def run_and_report(deck, options: Options):
+    """Run the rehearsal, one line per step, then the summary line; returns (results, seconds)."""
+    started = time.monotonic()
+    results = Rehearsal(deck, options, report=print_step).run()
+    seconds = time.monotonic() - started
+    if not results:
+        raise WorkshopError("no terminal boxes in the chosen slides: nothing to do")
+    print(summary(results, seconds))
+    return results, seconds
+
+
 def summary(results: List[StepResult], seconds: float) -> str:
     ran = [r for r in results if not r.skipped]
     passed = sum(r.ok for r in ran)
@@ -100,17 +116,9 @@ def main(argv: Sequence[str]) -> int:
             if slides is None or box.slide in slides:
                 print(f"{box.label:<15} {box.typed or box.command}")
         return 0
-    header = {}
-    if args.record:
-        header = {"workshop": {"recorded": time.strftime("%Y-%m-%d"), "versions": tool_versions()}}
     options = Options(slides=slides, without=without, stop_first=args.stop_first,
-                      record_dir=args.record, recording_header=header)
-    started = time.monotonic()
-    results = Rehearsal(deck, options, report=print_step).run()
-    seconds = time.monotonic() - started
-    if not results:
-        raise WorkshopError("no terminal boxes in the chosen slides: nothing to rehearse")
-    print(summary(results, seconds))
+                      record_dir=args.record, recording_header=recording_header() if args.record else {})
+    results, seconds = run_and_report(deck, options)
     if args.json:
         write_json(args.json, args.deck, results, seconds)
     return 0 if all(r.ok for r in results) else 1
