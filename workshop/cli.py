@@ -21,4 +21,7 @@ def run(main: Callable[[Sequence[str]], Optional[int]], prog: str, argv: Optiona
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         status = 130
+    except BrokenPipeError:            # output piped into `head` and the like: stop quietly
+        sys.stderr.close()
+        status = 0
     sys.exit(status or 0)
