@@ -42,8 +42,10 @@ def bin_dir(tmp_path):
     return str(folder)
 
 
-def replay(bin_dir, recordings=RECORDINGS):
+def replay(bin_dir, recordings=RECORDINGS, session=None):
     env = {"PATH": bin_dir, "HOME": os.environ.get("HOME", "/tmp"), "WORKSHOP_REPLAY": str(recordings)}
+    if session:
+        env["WORKSHOP_REPLAY_SESSION"] = str(session)
     session = ShellSession(SHELL, cols=106, rows=10, env=env, cwd=ROOT)
     session.wait_prompt(timeout=15)
     return session
@@ -134,6 +136,27 @@ def test_long_pauses_are_shortened_and_ctrl_c_stops_a_playback(bin_dir, tmp_path
         assert "third line" not in shell.raw
         status, output = shell.run("", timeout=5)
         assert status == 0
+
+
+def test_a_command_several_boxes_share_plays_them_in_deck_order(bin_dir, tmp_path):
+    """The flood before and after scaling: the first shell gets the first box's recording, the
+    next shell the second, and a shell that runs it again keeps its own."""
+    repeated = {}
+    for box in DECK_MODEL.boxes():
+        repeated.setdefault(box.typed, []).append(box)
+    boxes = next(found for found in repeated.values() if len(found) == 2 and not found[0].directives.long_running)
+    recordings, session = tmp_path / "casts", tmp_path / "session"
+    recordings.mkdir()
+    session.mkdir()
+    for box in boxes:
+        cast(recordings / cast_name(box), [[0.05, "o", f"recorded on {box.label}\r\n"]])
+    seen = []
+    for _ in boxes:
+        with replay(bin_dir, recordings, session) as shell:
+            seen.append(shell.run(boxes[0].typed, timeout=10)[1].strip())
+            again = shell.run(boxes[0].typed, timeout=10)[1].strip()
+            assert again == seen[-1]
+    assert seen == [f"recorded on {box.label}" for box in boxes]
 
 
 def test_a_missing_recording_is_one_line_naming_the_file_and_the_fix(bin_dir, tmp_path):

@@ -9,7 +9,7 @@ from typing import Sequence
 
 from . import deck
 from .cli import WorkshopError, run
-from .paths import DECK, ROOT
+from .paths import DECK, ROOT, STATE
 
 MIN_COLS, MIN_ROWS = 120, 40
 LOOKATME_EXTENSIONS = "terminal,file_loader"
@@ -61,7 +61,11 @@ def main(argv: Sequence[str]) -> int:
             raise WorkshopError(f"no recordings in {replay}: make them with scripts/record, or name the folder "
                                 f"with --replay=DIR")
         # the boxes' shells inherit this; scripts/workshop-shell then plays recordings instead of running bash
-        os.environ.update(WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path))
+        session = STATE / "replay-session"           # where the boxes agree who plays which repeated command
+        shutil.rmtree(session, ignore_errors=True)
+        session.mkdir(parents=True)
+        os.environ.update(WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path),
+                          WORKSHOP_REPLAY_SESSION=str(session))
     else:
         os.environ.pop("WORKSHOP_REPLAY", None)   # live means live, whatever the calling shell exported
         note = docker_warning()

@@ -12,6 +12,7 @@ moment the rehearsal pressed Ctrl-C, then keeps "running" until the student pres
 When several boxes share one command, the first of them that has a recording is played.
 """
 import contextlib
+import hashlib
 import os
 import signal
 import sys
@@ -116,6 +117,7 @@ class ReplayShell:
             if box.typed:
                 self.boxes.setdefault(box.typed.strip(), []).append(box)
         self.status_file = os.environ.get("WORKSHOP_STATUS_FILE")
+        self.chosen: Dict[str, deck_reader.Box] = {}
 
     # -- what the student sees ------------------------------------------------------------------
     def say(self, line: str) -> None:
@@ -137,6 +139,29 @@ class ReplayShell:
                 pass
 
     # -- one command line ---------------------------------------------------------------------------
+    def which_box(self, command: str, boxes: List[deck_reader.Box]) -> deck_reader.Box:
+        """The box whose recording to play. A command that several boxes share (the port-forward,
+        the flood before and after scaling) plays them in deck order: the first shell to run it
+        gets the first box, the next shell the second, and a shell keeps the box it got."""
+        if command in self.chosen:
+            return self.chosen[command]
+        recorded = [b for b in boxes if (self.recordings / cast_name(b)).exists()] or boxes
+        box = recorded[0]
+        session = os.environ.get("WORKSHOP_REPLAY_SESSION")
+        if len(recorded) > 1 and session and os.path.isdir(session):
+            key = hashlib.sha1(command.encode()).hexdigest()[:12]
+            for turn in range(len(recorded)):
+                try:
+                    os.close(os.open(os.path.join(session, f"{key}-{turn}"), os.O_CREAT | os.O_EXCL))
+                except FileExistsError:
+                    continue
+                box = recorded[turn]
+                break
+            else:
+                box = recorded[-1]
+        self.chosen[command] = box
+        return box
+
     def handle(self, line: str) -> int:
         command = line.strip()
         if not command:
@@ -145,7 +170,7 @@ class ReplayShell:
         if not boxes:
             self.say(ONLY_LECTURE)
             return 127
-        box = next((b for b in boxes if (self.recordings / cast_name(b)).exists()), boxes[0])
+        box = self.which_box(command, boxes)
         path = self.recordings / cast_name(box)
         if not path.exists():
             self.say(f"replay mode: there is no recording {self.shown(path)} yet (make it with scripts/record)")

@@ -1,0 +1,25 @@
+"""A pod stuck in ImagePullBackOff during a rehearsal is reported with its events, early,
+instead of a five-minute timeout alone."""
+from pathlib import Path
+
+import pytest
+
+from workshop import deck, kubeconfig
+from workshop.rehearsal import Options, Rehearsal
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+STUCK = Path(__file__).parent / "decks" / "stuck.md"
+
+
+def test_stuck_pull_is_reported_with_events_long_before_the_timeout(workshop_cluster):
+    try:
+        (result,) = Rehearsal(deck.read(STUCK), Options()).run()
+    finally:
+        kubeconfig.kubectl("delete", "deployment", "workshop-stuck", "--ignore-not-found", "--wait=false")
+    print(result.problem, *result.details, sep="\n")
+    assert not result.ok
+    assert result.problem == "pods are stuck (see below)"
+    assert result.seconds < 120
+    assert any(("ImagePullBackOff" in line or "ErrImagePull" in line) and "workshop-stuck-" in line
+               for line in result.details)
+    assert any(line.startswith("  event: ") and "workshop-no-such-image" in line for line in result.details)
