@@ -4,7 +4,11 @@ It builds from a copy of docker_demo/ (so the repository is never edited), tags 
 workshop-bench-* images and removes exactly those at the end.
 """
 import argparse
+import json
+import os
 import shutil
+import subprocess
+import sys
 import socket
 import tempfile
 import time
@@ -12,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Sequence
 
+from . import app_images, kubeconfig, warm_up
 from . import deck as deck_reader
 from .cli import WorkshopError, run
 from .docker_engine import docker, server_version
@@ -21,6 +26,8 @@ from .rehearsal import Options, Rehearsal
 BENCH_TAG = "workshop-bench-py"
 LIVE_STEP_TARGET = 2.0
 REBUILD_TARGET = 0.10
+ROLLOUT_TARGET = 10.0
+MEMORY_TARGET_MIB = 1536
 
 
 def timed(*args: str, timeout: float = 900) -> float:
@@ -98,9 +105,72 @@ def rehearsal_figures() -> None:
         print(f"            over target: {result.box.label} {result.seconds:.1f} s  {result.box.typed}")
 
 
+def build_figures_k8s(cold: bool) -> None:
+    """The local node's programs: the last full build per program, a no-change rebuild, and on
+    request a cold build (empty Go build cache, scratch folder) in a child process."""
+    from .local_node import binaries
+    times_file = binaries.bin_dir() / "build-times.json"
+    if times_file.exists():
+        times = json.loads(times_file.read_text())
+        print(f"k8s build   last build of each program: {sum(times.values()):.0f} s in all "
+              f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in times.items())})")
+    started = time.monotonic()
+    binaries.ensure_binaries(say=lambda _: None)
+    print(f"k8s build   nothing changed: {time.monotonic() - started:.1f} s")
+    if cold:
+        with tempfile.TemporaryDirectory(prefix="workshop-cold-build-") as scratch:
+            env = {**os.environ, "WORKSHOP_STATE": f"{scratch}/state", "GOCACHE": f"{scratch}/gocache"}
+            started = time.monotonic()
+            subprocess.run([sys.executable, "-m", "workshop.local_node", "build"], env=env, check=True,
+                           stdout=subprocess.DEVNULL, cwd=ROOT)
+            print(f"k8s build   cold (empty Go build cache, modules already downloaded): "
+                  f"{time.monotonic() - started:.0f} s")
+
+
+def _timed_kubectl(*args: str) -> float:
+    started = time.monotonic()
+    kubeconfig.kubectl(*args, timeout=300)
+    return time.monotonic() - started
+
+
+def cluster_figures() -> None:
+    """Bring-up to node Ready (local node), first rollout, rolling update, memory; leaves the
+    cluster as it found it (up or down) and removes the objects it made."""
+    from . import cluster, local_node
+    was_up = kubeconfig.cluster_ready()
+    if was_up and (cluster.chosen() or {}).get("provider") == "local-node":
+        cluster.down(say=lambda _: None)
+    if not kubeconfig.cluster_ready():
+        result = local_node.up(say=lambda _: None)
+        cluster.remember("local-node")
+        print(f"cluster     local node up to node Ready: {result['seconds_to_ready']:.1f} s")
+    files = [arg for manifest in warm_up.MANIFESTS for arg in ("-f", str(ROOT / manifest))]
+    try:
+        kubeconfig.kubectl("apply", *files)
+        first = _timed_kubectl("wait", "--for=condition=Available", "deployment", "-l", warm_up.PART_OF,
+                               "--timeout=240s")
+        print(f"cluster     first rollout (apply to every Deployment Available): {first:.1f} s "
+              f"({'meets' if first <= ROLLOUT_TARGET else 'MISSES'} the {ROLLOUT_TARGET:g} s target)")
+        kubeconfig.kubectl("set", "image", "deployment/ok-web", f"web={app_images.APP}:v2")
+        update = _timed_kubectl("rollout", "status", "deployment/ok-web", "--timeout=240s")
+        print(f"cluster     rolling update of ok-web to v2: {update:.1f} s "
+              f"({'meets' if update <= ROLLOUT_TARGET else 'MISSES'} the {ROLLOUT_TARGET:g} s target)")
+        memory = local_node.status(say=lambda _: None).get("rss_mib_total")
+        if memory:
+            print(f"cluster     memory of the cluster and the app: {memory} MiB "
+                  f"({'meets' if memory <= MEMORY_TARGET_MIB else 'MISSES'} the {MEMORY_TARGET_MIB} MiB target)")
+    finally:
+        kubeconfig.kubectl("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
+        if not was_up:
+            cluster.down(say=lambda _: None)
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description="Print the Docker part's speed and size figures.")
-    parser.add_argument("--skip-build", action="store_true", help="skip the cold build (the slowest figure)")
+    parser.add_argument("--skip-build", action="store_true", help="skip the Docker cold build")
+    parser.add_argument("--cluster", action="store_true",
+                        help="also the Kubernetes figures: program build, bring-up, rollouts, memory (local node)")
+    parser.add_argument("--cold-build", action="store_true", help="with --cluster: also a cold build (minutes)")
     args = parser.parse_args(argv)
     version = server_version()
     if version is None:
@@ -110,6 +180,9 @@ def main(argv: Sequence[str]) -> int:
         rehearsal_figures()      # warm: run after prepare, so the images exist and caches are hot
         if not args.skip_build:
             build_figures()
+        if args.cluster:
+            build_figures_k8s(args.cold_build)
+            cluster_figures()
     finally:
         for tag in ("cold", "edited"):
             docker("image", "rm", f"{BENCH_TAG}:{tag}", check=False)
