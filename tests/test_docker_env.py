@@ -303,9 +303,9 @@ def test_steps_print_one_line_each_and_stop_at_a_failure():
     assert calls == ["good", "bad"]
     assert str(error.value) == "two: it broke"
     lines = out.getvalue().splitlines()
-    assert lines[0] == "..   one        working"
-    assert lines[1].startswith("OK   one        fine (") and lines[1].endswith(" s)")
-    assert lines[2].startswith("FAIL two        second (")
+    assert lines[0] == "..   one         working"
+    assert lines[1].startswith("OK   one         fine (") and lines[1].endswith(" s)")
+    assert lines[2].startswith("FAIL two         second (")
 
 
 def test_prepare_knows_its_steps_and_refuses_unknown_ones():
