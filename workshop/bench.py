@@ -92,6 +92,28 @@ def build_figures() -> None:
         print(f"size        {image} {mib(size)} = {base} {mib(base_size)} + {mib(size - base_size)}")
 
 
+def present_figure() -> None:
+    """scripts/present on a ready machine: seconds until slide 1 is on a 120x40 screen (then q)."""
+    from ptyprocess import PtyProcess
+    from .terminal import plain
+    started = time.monotonic()
+    child = PtyProcess.spawn([str(ROOT / "scripts" / "present")], dimensions=(40, 120),
+                             env={**os.environ, "TERM": "xterm-256color"})
+    shown = b""
+    try:
+        while "slide 1 /" not in plain(shown.decode("utf-8", "replace")) and time.monotonic() - started < 30:
+            shown += child.read(65536)
+        seconds = time.monotonic() - started
+        child.write(b"q")
+        child.wait()
+    except EOFError:
+        seconds = time.monotonic() - started
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    print(f"present     first slide on screen after {seconds:.2f} s (target: under 1 s)")
+
+
 def rehearsal_figures() -> None:
     results = Rehearsal(deck_reader.read(DECK), Options(without=("cluster",))).run()
     ran = [r for r in results if not r.skipped]
@@ -177,6 +199,7 @@ def main(argv: Sequence[str]) -> int:
         raise WorkshopError("no Docker engine answers: run scripts/prepare first")
     print(f"engine      Docker {version}")
     try:
+        present_figure()
         rehearsal_figures()      # warm: run after prepare, so the images exist and caches are hot
         if not args.skip_build:
             build_figures()
