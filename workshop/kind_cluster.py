@@ -33,11 +33,11 @@ def available() -> bool:
     return shutil.which("kind") is not None
 
 
-def _kind(*args: str, timeout: float = 600, input_text: str = None) -> subprocess.CompletedProcess:
+def _kind(*args: str, timeout: float = 600, input_text: str = None, fix: str = "") -> subprocess.CompletedProcess:
     done = subprocess.run(["kind", *args], capture_output=True, text=True, timeout=timeout, input=input_text)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        raise WorkshopError(f"kind {args[0]} failed: {why}")
+        raise WorkshopError(f"kind {args[0]} failed: {why}" + (f"; {fix}" if fix else ""))
     return done
 
 
@@ -65,7 +65,9 @@ def up(say: Callable[[str], None] = print) -> str:
     if not exists():
         say(f"creating kind cluster {NAME!r} ({NODE_IMAGE}); the first time takes a few minutes...")
         _kind("create", "cluster", "--name", NAME, "--image", NODE_IMAGE, "--kubeconfig", str(KUBECONFIG),
-              "--wait", "120s", "--config", "-", input_text=CLUSTER_CONFIG)
+              "--wait", "120s", "--config", "-", input_text=CLUSTER_CONFIG,
+              fix=f"Docker must be able to pull {NODE_IMAGE} (check the network), or on Linux as root "
+                  f"use scripts/cluster up --provider local-node")
     else:
         KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
         KUBECONFIG.write_text(_kind("get", "kubeconfig", "--name", NAME, timeout=30).stdout)
