@@ -56,3 +56,15 @@ def test_every_live_box_says_what_it_expects():
     for box in BOXES:
         rules = box.directives
         assert rules.expect or rules.ready or rules.fails or rules.exit, f"{box.label}: add a [rehearse] directive"
+
+
+@pytest.mark.parametrize("number, block", [(n, b) for n, b in FILES if "lines" in b.spec],
+                         ids=[f"slide{n}-{b.path}" for n, b in FILES if "lines" in b.spec])
+def test_a_shown_range_starts_and_ends_on_real_lines(number, block):
+    """After a manifest changes, a range that is off by one shows a '---' or cuts a block in half."""
+    lines = (DECK.parent / block.path).read_text().splitlines()
+    start, end = block.spec["lines"].get("start", 0), block.spec["lines"].get("end") or len(lines)
+    shown = lines[start:end]
+    assert shown and shown[0].strip() not in ("", "---"), f"slide {number} starts its range on {shown[:1]}"
+    assert end == len(lines) or not lines[end].startswith(" " * 12), \
+        f"slide {number} stops in the middle of a block (next line: {lines[end]!r})"

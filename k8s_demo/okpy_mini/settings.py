@@ -6,6 +6,8 @@ import os
 import socket
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 # The queue both tiers agree on.
 QUEUE = "grading"
@@ -36,6 +38,11 @@ def grade_seconds() -> float:
     return max(0.0, min(seconds, 10.0))
 
 
-def connect(url: str) -> redis.Redis:
-    """A Redis client that fails fast: probes and pages must not hang on a dead Redis."""
+def connect(url: str, fail_fast: bool = False) -> redis.Redis:
+    """A Redis client with short timeouts. fail_fast (the web tier): at most one retry, with no
+    back-off, so a readiness probe or a page answers within about a second even while Redis is
+    unreachable; redis-py's default would retry ten times with growing pauses."""
+    if fail_fast:
+        return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1,
+                                    retry=Retry(NoBackoff(), 1), health_check_interval=30)
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)

@@ -34,7 +34,7 @@ def create_app(redis_url=None, version=None, pod=None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # small bodies never spill into temporary files
     app.logger.setLevel(logging.INFO)
-    conn = settings.connect(redis_url or settings.redis_url())
+    conn = settings.connect(redis_url or settings.redis_url(), fail_fast=True)
     queue = Queue(settings.QUEUE, connection=conn)
     version = version or settings.app_version()
     pod = pod or settings.pod_name()
