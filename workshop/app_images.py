@@ -1,7 +1,6 @@
 """The images the Kubernetes manifests name, made available in the local registry
 (localhost:5001) so pods can pull them: okpy-mini built from k8s_demo/, the rest mirrored
 from the base images prepare already made."""
-import json
 import re
 import urllib.error
 import urllib.request
@@ -73,11 +72,3 @@ def ensure_app_images(note: Callable[[str], None] = lambda _: None) -> str:
     if missing:
         raise WorkshopError(f"the registry on {ADDRESS} still lacks {missing[0]}; see {hostcmd.shown(log)}")
     return f"{len(ours)} image(s) in {ADDRESS}" + (f", pushed {len(pushed)}" if pushed else ", all already there")
-
-
-def registry_catalog() -> List[str]:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{PORT}/v2/_catalog", timeout=5) as answer:
-            return json.load(answer).get("repositories", [])
-    except (urllib.error.URLError, OSError, ValueError):
-        return []

@@ -3,10 +3,10 @@ terminal sessions, and the containers its commands named (`--name workshop-...`)
 created while it ran. A container someone else starts meanwhile is never touched."""
 import os
 import re
-import shutil
 import signal
-import subprocess
 from typing import Iterable, List, Optional, Set
+
+from . import docker_engine
 
 NAME_FLAG = re.compile(r"--name[= ]([A-Za-z0-9][\w.-]*)")
 
@@ -37,18 +37,8 @@ def kill_session(sid: int) -> None:
             pass
 
 
-def _docker(*args: str) -> Optional[str]:
-    if shutil.which("docker") is None:
-        return None
-    try:
-        done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
 def container_ids() -> Optional[Set[str]]:
-    out = _docker("ps", "-aq", "--no-trunc")
+    out = docker_engine.output("ps", "-aq", "--no-trunc")
     return None if out is None else set(out.split())
 
 
@@ -61,7 +51,7 @@ def named_containers(ids: Set[str], names: Set[str]) -> List[str]:
     """Of these containers, the ones whose name is in names."""
     if not ids or not names:
         return []
-    out = _docker("inspect", "--format", "{{.Name}} {{.Id}}", *sorted(ids))
+    out = docker_engine.output("inspect", "--format", "{{.Name}} {{.Id}}", *sorted(ids))
     pairs = (line.split() for line in (out or "").splitlines())
     return [container for name, container in pairs if name.lstrip("/") in names]
 
@@ -95,4 +85,4 @@ class Tracker:
         created = (container_ids() or set()) - self.containers_before
         leftovers = named_containers(created, self.names)
         if leftovers:
-            _docker("rm", "-f", *leftovers)
+            docker_engine.output("rm", "-f", *leftovers)

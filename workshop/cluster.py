@@ -95,7 +95,12 @@ def status(say=print) -> int:
     if provider == "local-node":
         from . import local_node
         local_node.status(say)
-    say(f"{provider}: {kubeconfig.node_summary()} (kubeconfig .workshop/kubeconfig, context workshop)")
+        summary = f"local node: {kubeconfig.node_summary()}"
+    elif provider == "kind":
+        summary = kind_cluster.status(say)
+    else:
+        summary = existing_cluster.status(say)
+    say(f"{summary} (kubeconfig .workshop/kubeconfig, context workshop)")
     return 0
 
 

@@ -21,6 +21,15 @@ def docker(*args: str, timeout: float = 60, check: bool = True):
     return hostcmd.capture(["docker", *args], timeout=timeout, check=check)
 
 
+def output(*args: str, timeout: float = 60) -> Optional[str]:
+    """The docker client's output, or None when docker is missing, fails or takes too long (never raises)."""
+    try:
+        done = docker(*args, timeout=timeout, check=False)
+    except WorkshopError:
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
 def server_version(timeout: float = 20) -> Optional[str]:
     """The engine's version when it answers, else None."""
     if not hostcmd.which("docker"):

@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -22,22 +21,13 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from . import app_images, base_images, cluster, deck, docker_engine, hostcmd, kubeconfig, local_registry
 from .cli import WorkshopError, run
 from .paths import ROOT
-from .present import MIN_COLS, MIN_ROWS
+from .present import MIN_COLS, MIN_ROWS, expect_install
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 # The host ports the deck's boxes listen on: the host server, the container, kubectl port-forward.
 LECTURE_PORTS = (3000, 8000, 8080)
 PINS = ROOT / "requirements" / "workshop.txt"
 INSTALL_PINS = ".venv/bin/python -m pip install --no-deps -r requirements/workshop.txt"
-NOWHERE_KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: nowhere, cluster: {server: "http://127.0.0.1:1"}}]
-users: [{name: nowhere, user: {}}]
-contexts: [{name: nowhere, context: {cluster: nowhere, user: nowhere}}]
-current-context: nowhere
-"""
-
-
 @dataclass
 class Result:
     name: str
@@ -69,7 +59,7 @@ def check_expect() -> Result:
     if found:
         return Result("expect", PASS, found)
     return Result("expect", FAIL, "not on PATH (lookatme types each box's command with it)",
-                  _install("sudo apt-get install -y expect", "brew install expect"))
+                  expect_install())
 
 
 def check_kubectl() -> Result:
@@ -78,16 +68,8 @@ def check_kubectl() -> Result:
     except WorkshopError:
         return Result("kubectl", FAIL, "not installed",
                       "install kubectl: https://kubernetes.io/docs/tasks/tools/")
-    with tempfile.TemporaryDirectory() as scratch:
-        # A kubeconfig naming a server that refuses at once: some kubectl wrappers (gcloud's version
-        # dispatcher) probe the server even for --client, and without one they try localhost:8080.
-        config = Path(scratch) / "kubeconfig"
-        config.write_text(NOWHERE_KUBECONFIG)
-        done = subprocess.run([program, "--kubeconfig", str(config), "version", "--client", "-o", "json"],
-                              capture_output=True, text=True, timeout=20, env={**os.environ, "KUBECONFIG": str(config)})
-    try:
-        version = json.loads(done.stdout)["clientVersion"]["gitVersion"]
-    except (ValueError, KeyError, TypeError):
+    version = kubeconfig.client_version()
+    if version is None:
         return Result("kubectl", FAIL, f"{program} does not report its version",
                       "reinstall kubectl: https://kubernetes.io/docs/tasks/tools/")
     return Result("kubectl", PASS, f"client {version} ({program})")

@@ -1,10 +1,12 @@
 """The workshop's own kubeconfig (.workshop/kubeconfig, context `workshop`): written by the
 cluster providers, read by the workshop shell's kubectl. The user's ~/.kube/config is only ever read."""
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from .cli import WorkshopError
 from .paths import KUBECONFIG, STATE
@@ -39,6 +41,29 @@ def kubectl(*args: str, timeout: float = 60, check: bool = True, config: Path = 
         why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise WorkshopError(f"kubectl {' '.join(args[:2])} failed: {why}")
     return done
+
+
+# A kubeconfig whose server refuses at once: some kubectl wrappers (gcloud's version dispatcher)
+# probe a server even for `version --client`, and without one they try localhost:8080.
+NOWHERE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "http://127.0.0.1:1"}}]
+users: [{name: nowhere, user: {}}]
+contexts: [{name: nowhere, context: {cluster: nowhere, user: nowhere}}]
+current-context: nowhere
+"""
+
+
+def client_version() -> Optional[str]:
+    """kubectl's own version (e.g. v1.32.5), asked without reaching any cluster; None if it does not say."""
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "kubeconfig"
+        config.write_text(NOWHERE_KUBECONFIG)
+        done = kubectl("version", "--client", "-o", "json", timeout=20, check=False, config=config, context=None)
+    try:
+        return json.loads(done.stdout)["clientVersion"]["gitVersion"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def exists() -> bool:

@@ -2,12 +2,11 @@
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import deck
+from . import deck, docker_engine
 from .cli import WorkshopError, run
 from .paths import DECK, ROOT, STATE
 
@@ -15,11 +14,15 @@ MIN_COLS, MIN_ROWS = 120, 40
 LOOKATME_EXTENSIONS = "terminal,file_loader"
 
 
+def expect_install() -> str:
+    """The command that installs `expect` on this kind of machine."""
+    return "brew install expect" if sys.platform == "darwin" else "sudo apt-get install -y expect"
+
+
 def check_expect() -> None:
     if shutil.which("expect") is None:
-        install = "brew install expect" if sys.platform == "darwin" else "sudo apt-get install -y expect"
         raise WorkshopError(f"the program `expect` is missing (lookatme types each box's command with it): "
-                            f"run `{install}`, then start the deck again.")
+                            f"run `{expect_install()}`, then start the deck again.")
 
 
 def check_terminal_size() -> None:
@@ -35,12 +38,7 @@ def docker_warning() -> str:
     """A one-line note when no Docker engine answers; the deck still starts (slides work without it)."""
     if shutil.which("docker") is None:
         return "note: Docker is not installed, so the live Docker boxes will fail (see README.md, Requirements)."
-    try:
-        answered = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
-                                  capture_output=True, timeout=5).returncode == 0
-    except subprocess.TimeoutExpired:
-        answered = False
-    if answered:
+    if docker_engine.server_version(timeout=5):
         return ""
     return "note: the Docker engine is not answering, so the live Docker boxes will fail: start Docker (or run scripts/prepare)."
 

@@ -2,13 +2,13 @@
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import List, Sequence
 
 from . import deck as deck_reader
+from . import docker_engine, kubeconfig
 from .cli import WorkshopError, run
 from .directives import KNOWN_NEEDS
 from .paths import DECK
@@ -38,16 +38,13 @@ def print_step(result: StepResult) -> None:
 def tool_versions() -> dict:
     """What a recording was made with, for its header."""
     versions = {"python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
-    for name, argv in (("docker", ["docker", "version", "--format", "{{.Server.Version}}"]),
-                       ("kubectl", ["kubectl", "version", "--client", "-o", "json"])):
-        try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if name == "kubectl" and out:
-            out = json.loads(out).get("clientVersion", {}).get("gitVersion", "")
-        if out:
-            versions[name] = out
+    try:
+        kubectl = kubeconfig.client_version()
+    except WorkshopError:               # no kubectl at all
+        kubectl = None
+    for name, version in (("docker", docker_engine.server_version(timeout=10)), ("kubectl", kubectl)):
+        if version:
+            versions[name] = version
     return versions
 
 

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
-from . import app_images, cluster, docker_engine, kubeconfig, local_registry
+from . import app_images, cluster, cluster_diagnosis, docker_engine, kubeconfig, local_registry
 from .base_images import LABEL
 from .cli import WorkshopError, run
 
@@ -26,7 +26,7 @@ STANDIN = "standin"
 NAME_PREFIX = "workshop-"
 IMAGE_PREFIXES = ("workshop-demo-", f"{local_registry.ADDRESS}/okpy-mini:")
 KIND_LABEL = "io.x-k8s.kind.cluster"
-K8S_LABEL = "app.kubernetes.io/part-of=cs198-workshop"
+K8S_LABEL = cluster_diagnosis.PART_OF
 K8S_KINDS = "deployments,replicasets,pods,services"
 REGISTRY_REPO = "okpy-mini"
 MANIFEST_ACCEPT = ", ".join([
@@ -71,8 +71,7 @@ def registry_tag_is_ours(tag: str, kept: Sequence[str], everything: bool = False
 # ---------------------------------------------------------------- finding them
 
 def _docker_lines(*args: str) -> List[str]:
-    done = docker_engine.docker(*args, check=False, timeout=60)
-    return done.stdout.splitlines() if done.returncode == 0 else []
+    return (docker_engine.output(*args) or "").splitlines()
 
 
 def _labels(kind: str, ids: Sequence[str]) -> Dict[str, Dict[str, str]]:

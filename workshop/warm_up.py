@@ -37,15 +37,22 @@ def cluster_up(note: Note = lambda _: None) -> str:
     return cluster.up(say=note)
 
 
-def _rollout(note: Note, *args: str) -> float:
+def manifest_args() -> List[str]:
+    """`-f FILE` for each of the lecture's manifests."""
+    return [arg for manifest in MANIFESTS for arg in ("-f", str(ROOT / manifest))]
+
+
+def timed_rollout(note: Note, *args: str) -> float:
+    """Seconds a waiting kubectl command (wait, rollout status) took; if it fails, say why the pods are stuck."""
     started = time.monotonic()
-    done = kubeconfig.kubectl(*args, timeout=240, check=False)
+    done = kubeconfig.kubectl(*args, timeout=300, check=False)     # above the --timeout the callers pass
+    seconds = time.monotonic() - started
     if done.returncode != 0:
         why = cluster_diagnosis.explain()
         raise WorkshopError(f"`kubectl {' '.join(args[:3])}` did not finish: "
                             + (why[0] if why else (done.stderr.strip().splitlines() or ["no reason given"])[-1]))
-    note(f"kubectl {' '.join(args[:2])}: {time.monotonic() - started:.1f} s")
-    return time.monotonic() - started
+    note(f"kubectl {' '.join(args[:2])}: {seconds:.1f} s")
+    return seconds
 
 
 def warm_cluster(note: Note = lambda _: None) -> str:
@@ -54,15 +61,15 @@ def warm_cluster(note: Note = lambda _: None) -> str:
     present = kubeconfig.kubectl("get", "deployments", "-l", PART_OF, "-o", "name").stdout.split()
     if present:
         return f"left alone: the lecture's {len(present)} deployments already run"
-    files = [arg for manifest in MANIFESTS for arg in ("-f", str(ROOT / manifest))]
+    files = manifest_args()
     newer = [image for image in app_images.manifest_images() if image.startswith(app_images.APP + ":")]
     try:
         kubeconfig.kubectl("apply", *files)
-        first = _rollout(note, "wait", "--for=condition=Available", "deployment", "-l", PART_OF, "--timeout=200s")
+        first = timed_rollout(note, "wait", "--for=condition=Available", "deployment", "-l", PART_OF, "--timeout=200s")
         v2 = newer[0].rpartition(":")[0] + ":v2" if newer else None
         if v2 and app_images.in_registry(v2):
             kubeconfig.kubectl("set", "image", "deployment/ok-web", f"web={v2}")
-            _rollout(note, "rollout", "status", "deployment/ok-web", "--timeout=200s")
+            timed_rollout(note, "rollout", "status", "deployment/ok-web", "--timeout=200s")
     finally:
         kubeconfig.kubectl("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
     return f"the node holds the lecture's images (a cold first rollout took {first:.1f} s)"
