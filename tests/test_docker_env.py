@@ -373,8 +373,12 @@ def _image_id(ref):
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+# prepare's Docker steps only: its cluster steps would leave a cluster running after the tests.
+DOCKER_STEPS = ["engine", "images", "registry"]
+
+
 def _run_prepare():
-    done = subprocess.run([PREPARE], capture_output=True, text=True, timeout=1800)
+    done = subprocess.run([PREPARE, *DOCKER_STEPS], capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, f"scripts/prepare failed:\n{done.stdout}\n{done.stderr}"
     return done
 
