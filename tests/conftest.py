@@ -51,15 +51,16 @@ def docker():
 def workshop_cluster():
     """A workshop cluster that answers. In CI, when none is up, one is brought up (the local-node
     provider) for the test session and removed at its end; elsewhere the test skips."""
-    from workshop import cluster, kubeconfig
+    from workshop.cluster import providers
+    from workshop.cluster import kubectl
     started = False
-    if IN_CI and not kubeconfig.cluster_ready():
-        cluster.up(say=print)
+    if IN_CI and not kubectl.cluster_ready():
+        providers.up(say=print)
         started = True
-    need(kubeconfig.cluster_ready(), "a workshop cluster", "run scripts/cluster up")
+    need(kubectl.cluster_ready(), "a workshop cluster", "run scripts/cluster up")
     yield
     if started:
-        cluster.down(say=lambda _: None)
+        providers.down(say=lambda _: None)
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -10,12 +10,15 @@ import time
 import pytest
 
 from conftest import docker_answers, need
-from workshop import checks, deck, doctor
+from workshop.machine import ports
+from workshop.commands import check
+from workshop.deck import reader as deck
+from workshop.commands import doctor
 from workshop.paths import ROOT
 
 
 def run_check(*args):
-    return subprocess.run([sys.executable, "-m", "workshop.checks", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "workshop.commands.check", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
@@ -34,7 +37,7 @@ def wait_for_port(port, seconds=20):
 
 
 def free_port_or_skip(port):
-    if doctor.port_busy(port):
+    if ports.busy(port):
         pytest.skip(f"port {port} is in use on this machine (someone is running the deck?); the check needs it")
 
 
@@ -45,7 +48,7 @@ def test_an_unknown_step_is_one_line_with_the_list():
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1
     assert "unknown step 'serverr'" in done.stderr
-    for step in checks.STEPS:
+    for step in check.STEPS:
         assert step in done.stderr
 
 
@@ -57,11 +60,11 @@ def test_list_names_every_step_in_lecture_order():
                       "rolled-out", "rolled-back"]
 
 
-@pytest.mark.parametrize("command", [checks.SERVER_BOX, checks.DEB_BOX, checks.PY_BOX, checks.CONTAINER_BOX,
-                                     checks.APPLY_BOX, checks.DELETE_POD_BOX, checks.SCALE_BOX,
-                                     checks.SET_IMAGE_BOX, checks.UNDO_BOX])
+@pytest.mark.parametrize("command", [check.SERVER_BOX, check.DEB_BOX, check.PY_BOX, check.CONTAINER_BOX,
+                                     check.APPLY_BOX, check.DELETE_POD_BOX, check.SCALE_BOX,
+                                     check.SET_IMAGE_BOX, check.UNDO_BOX])
 def test_every_hint_finds_its_box_in_the_deck(command):
-    hint = checks.box_hint(command)
+    hint = check.box_hint(command)
     assert hint.startswith(f"run the box on slide {slide_of(command)} (`")
 
 
@@ -108,23 +111,23 @@ def test_server_fails_when_something_else_answers_on_3000(tmp_path):
 
 
 def test_a_missing_image_fails_with_the_build_box(docker):
-    with pytest.raises(checks.Failed) as failed:
-        checks.check_image("workshop-demo-nosuchimage:0", checks.DEB_BOX)
+    with pytest.raises(check.Failed) as failed:
+        check.check_image("workshop-demo-nosuchimage:0", check.DEB_BOX)
     assert failed.value.found == "no image workshop-demo-nosuchimage:0"
-    assert failed.value.hint.startswith(f"run the box on slide {slide_of(checks.DEB_BOX)} (`docker build -t")
+    assert failed.value.hint.startswith(f"run the box on slide {slide_of(check.DEB_BOX)} (`docker build -t")
 
 
 def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
     need(subprocess.run(["docker", "image", "inspect", "debian:bookworm-slim"], capture_output=True).returncode == 0,
          "debian:bookworm-slim", "run scripts/prepare")
-    with pytest.raises(checks.Failed) as failed:
-        checks.check_image("debian:bookworm-slim", checks.PY_BOX, non_root=True)
+    with pytest.raises(check.Failed) as failed:
+        check.check_image("debian:bookworm-slim", check.PY_BOX, non_root=True)
     assert "runs as root (uid 0)" in failed.value.found
-    assert f"slide {slide_of(checks.PY_BOX)}" in failed.value.hint
+    assert f"slide {slide_of(check.PY_BOX)}" in failed.value.hint
 
 
 def test_the_demo_images_pass_when_built(docker):
-    for step, ref in (("deb-image", checks.DEB_IMAGE), ("py-image", checks.PY_IMAGE)):
+    for step, ref in (("deb-image", check.DEB_IMAGE), ("py-image", check.PY_IMAGE)):
         if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0:
             continue     # not built on this machine yet; the failing case is covered above
         done = run_check(step)
@@ -135,15 +138,15 @@ def test_the_demo_images_pass_when_built(docker):
 
 @pytest.mark.slow
 def test_container_passes_with_the_demo_image_running_on_8000(docker):
-    need(subprocess.run(["docker", "image", "inspect", checks.PY_IMAGE], capture_output=True).returncode == 0,
-         checks.PY_IMAGE, "build it with the box of the deck (or scripts/rehearse --slides 10)")
+    need(subprocess.run(["docker", "image", "inspect", check.PY_IMAGE], capture_output=True).returncode == 0,
+         check.PY_IMAGE, "build it with the box of the deck (or scripts/rehearse --slides 10)")
     free_port_or_skip(8000)
     failing = run_check("container")
     assert failing.returncode == 1
-    assert f"Hint: run the box on slide {slide_of(checks.CONTAINER_BOX)} (`docker run" in failing.stdout
+    assert f"Hint: run the box on slide {slide_of(check.CONTAINER_BOX)} (`docker run" in failing.stdout
     name = "workshop-checktest"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "-p", "8000:3000", checks.PY_IMAGE],
+    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "-p", "8000:3000", check.PY_IMAGE],
                    check=True, capture_output=True)
     try:
         deadline = time.monotonic() + 30
@@ -170,13 +173,13 @@ def deployment(replicas=2, ready=2, updated=2, total=2, available=2, generation=
 
 
 def test_a_rollout_is_complete_only_when_every_old_pod_is_gone():
-    assert checks.rollout_complete(deployment())
-    assert not checks.rollout_complete(deployment(total=3))           # an old pod still runs (maxSurge 1)
-    assert not checks.rollout_complete(deployment(updated=1))
-    assert not checks.rollout_complete(deployment(observed=2))        # the controller has not seen the change
-    assert checks.ready(deployment(replicas=3, ready=1)) == (1, 3)
-    assert checks.web_image(deployment(image="x:v2")) == "x:v2"
-    assert checks.first_web_image() == "localhost:5001/okpy-mini:v1"
+    assert check.rollout_complete(deployment())
+    assert not check.rollout_complete(deployment(total=3))           # an old pod still runs (maxSurge 1)
+    assert not check.rollout_complete(deployment(updated=1))
+    assert not check.rollout_complete(deployment(observed=2))        # the controller has not seen the change
+    assert check.ready(deployment(replicas=3, ready=1)) == (1, 3)
+    assert check.web_image(deployment(image="x:v2")) == "x:v2"
+    assert check.first_web_image() == "localhost:5001/okpy-mini:v1"
 
 
 @pytest.mark.cluster

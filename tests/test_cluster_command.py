@@ -10,12 +10,12 @@ import yaml
 
 from conftest import need
 from test_workshop_shell import api_server, kubeconfig
-from workshop import kind_cluster
+from workshop.cluster import kind
 from workshop.paths import ROOT
 
 
 def cluster(*args, env):
-    return subprocess.run([sys.executable, "-m", "workshop.cluster", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "workshop.commands.cluster", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 
@@ -68,7 +68,7 @@ def test_bad_input_is_one_line(tmp_path, user_kubeconfig):
 
 
 def test_kind_config_points_containerd_at_the_registry_container():
-    assert 'config_path = "/etc/containerd/certs.d"' in kind_cluster.CLUSTER_CONFIG
-    assert kind_cluster.HOSTS_TOML == '[host."http://workshop-registry:5000"]\n'
-    assert kind_cluster.REGISTRY_CONFIGMAP["data"]["localRegistryHosting.v1"] == 'host: "localhost:5001"\n'
-    assert kind_cluster.NODE_IMAGE.startswith("kindest/node:v1.32.")
+    assert 'config_path = "/etc/containerd/certs.d"' in kind.CLUSTER_CONFIG
+    assert kind.HOSTS_TOML == '[host."http://workshop-registry:5000"]\n'
+    assert kind.REGISTRY_CONFIGMAP["data"]["localRegistryHosting.v1"] == 'host: "localhost:5001"\n'
+    assert kind.NODE_IMAGE.startswith("kindest/node:v1.32.")

@@ -1,9 +1,10 @@
 """The deck reader and the directive parser on small decks, good and malformed."""
 import pytest
 
-from workshop import deck
+from workshop.deck import reader as deck
+from workshop.deck.geometry import box_columns
 from workshop.cli import WorkshopError
-from workshop.directives import DEFAULT_TIMEOUT, Directives, DirectiveError, apply
+from workshop.deck.directives import DEFAULT_TIMEOUT, Directives, DirectiveError, apply
 
 FRONT = "---\ntitle: t\ndate: 2026-01-01\n---\n"
 BOX = """```terminal-ex
@@ -99,5 +100,5 @@ def test_slide_ranges_and_box_width():
     assert deck.parse_slide_ranges("4-6, 2,4", 10) == [2, 4, 5, 6]
     with pytest.raises(WorkshopError):
         deck.parse_slide_ranges("0-2", 10)
-    assert deck.box_columns({}) == 94          # lookatme's default padding, as measured at 120 columns
-    assert deck.box_columns({"styles": {"padding": {"left": 4, "right": 4}}}) == 106
+    assert box_columns({}) == 94          # lookatme's default padding, as measured at 120 columns
+    assert box_columns({"styles": {"padding": {"left": 4, "right": 4}}}) == 106

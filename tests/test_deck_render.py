@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from workshop.paths import DECK
-from workshop.render import render_deck
+from support.render import render_deck
 
 COLS, ROWS = 120, 40
 

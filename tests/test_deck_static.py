@@ -6,8 +6,9 @@ import pytest
 import yaml
 from lookatme.parser import Parser
 
-from workshop import deck
-from workshop.paths import DECK, PROMPT, ROOT
+from workshop.deck import reader as deck
+from workshop.names import PROMPT
+from workshop.paths import DECK, ROOT
 
 DECK_MODEL = deck.read(DECK)
 BOXES = list(DECK_MODEL.boxes())

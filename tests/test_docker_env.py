@@ -11,7 +11,15 @@ import uuid
 
 import pytest
 
-from workshop import apt_sources, base_images, debian_rootfs, docker_engine, host_python, hostcmd, local_registry, prepare
+from workshop.machine import apt_sources
+from workshop.deck import docker_commands
+from workshop.machine.standins import base_images
+from workshop.machine.standins import debian_rootfs
+from workshop.machine import engine
+from workshop.machine.standins import host_python
+from workshop.machine import host, processes
+from workshop.machine import registry
+from workshop.commands import prepare
 from workshop.cli import WorkshopError
 from workshop.paths import ROOT
 
@@ -127,7 +135,7 @@ FROM scratch
 FROM debian:bookworm-slim
 FROM python:3.12-slim
 """
-    assert base_images.dockerfile_bases(text) == ["python:3.12-slim", "debian:bookworm-slim"]
+    assert docker_commands.dockerfile_bases(text) == ["python:3.12-slim", "debian:bookworm-slim"]
 
 
 def test_needed_images_adds_repository_bases_but_not_the_standins(tmp_path):
@@ -224,7 +232,7 @@ def test_trim_rootfs_writes_sources_and_drops_docs(tmp_path):
 
 def test_standin_files_exist_and_say_why():
     folder = base_images.STANDINS
-    for name in ("python-host.Dockerfile", "python-debian.Dockerfile", "redis.Dockerfile", "redis-entrypoint.sh"):
+    for name in ("python-host.Dockerfile", "redis.Dockerfile", "redis-entrypoint.sh"):
         assert (folder / name).is_file(), name
     assert "no container registry" in (folder / "README.md").read_text() or \
         "cannot reach any container registry" in (folder / "README.md").read_text()
@@ -234,33 +242,33 @@ def test_standin_files_exist_and_say_why():
 # ---------------------------------------------------------------- the engine step's decisions
 
 def test_engine_answering_needs_nothing(monkeypatch):
-    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: "99.0")
-    monkeypatch.setattr(hostcmd, "apt_install", lambda *a: pytest.fail("must not install"))
-    assert docker_engine.ensure_engine() == "Docker 99.0 answering"
+    monkeypatch.setattr(engine, "server_version", lambda timeout=20: "99.0")
+    monkeypatch.setattr(host, "apt_install", lambda *a: pytest.fail("must not install"))
+    assert engine.ensure_engine() == "Docker 99.0 answering"
 
 
 def test_engine_missing_without_root_says_how_to_start_it(monkeypatch):
-    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: None)
-    monkeypatch.setattr(hostcmd, "is_linux_root", lambda: False)
+    monkeypatch.setattr(engine, "server_version", lambda timeout=20: None)
+    monkeypatch.setattr(host, "is_linux_root", lambda: False)
     with pytest.raises(WorkshopError) as error:
-        docker_engine.ensure_engine()
+        engine.ensure_engine()
     assert "\n" not in str(error.value) and "no Docker engine answers" in str(error.value)
 
 
 def test_engine_missing_as_root_installs_docker_io_and_starts_dockerd(monkeypatch, tmp_path):
     answers = iter([None, None, "20.10.24"])
     installed, started = [], []
-    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: next(answers))
-    monkeypatch.setattr(docker_engine, "DOCKERD_PID", tmp_path / "dockerd.pid")
-    monkeypatch.setattr(hostcmd, "is_linux_root", lambda: True)
-    monkeypatch.setattr(hostcmd, "which", lambda name: f"/usr/sbin/{name}" if installed else None)
-    monkeypatch.setattr(hostcmd, "apt_install", lambda packages, log: installed.extend(packages))
-    monkeypatch.setattr(hostcmd, "pids_named", lambda name: [])
-    monkeypatch.setattr(hostcmd, "log_path", lambda name: tmp_path / name)
-    monkeypatch.setattr(hostcmd, "pid_alive", lambda pid: True)
-    monkeypatch.setattr(hostcmd, "start_daemon", lambda cmd, log, pid_file: started.append(cmd) or 4242)
-    monkeypatch.setattr(docker_engine.time, "sleep", lambda s: None)
-    summary = docker_engine.ensure_engine()
+    monkeypatch.setattr(engine, "server_version", lambda timeout=20: next(answers))
+    monkeypatch.setattr(engine, "DOCKERD_PID", tmp_path / "dockerd.pid")
+    monkeypatch.setattr(host, "is_linux_root", lambda: True)
+    monkeypatch.setattr(host, "which", lambda name: f"/usr/sbin/{name}" if installed else None)
+    monkeypatch.setattr(host, "apt_install", lambda packages, log, **kw: installed.extend(packages))
+    monkeypatch.setattr(processes, "named", lambda name: [])
+    monkeypatch.setattr(host, "log_path", lambda name: tmp_path / name)
+    monkeypatch.setattr(processes, "alive", lambda pid: True)
+    monkeypatch.setattr(processes, "start", lambda cmd, log, pid_file: started.append(cmd) or 4242)
+    monkeypatch.setattr(engine.time, "sleep", lambda s: None)
+    summary = engine.ensure_engine()
     assert installed == ["docker.io"]
     assert started == [["/usr/sbin/dockerd"]]
     assert summary == "Docker 20.10.24 answering (started dockerd, pid 4242)"
@@ -268,14 +276,14 @@ def test_engine_missing_as_root_installs_docker_io_and_starts_dockerd(monkeypatc
 
 def test_engine_already_starting_is_waited_for_not_started_twice(monkeypatch, tmp_path):
     answers = iter([None, None, "20.10.24"])
-    monkeypatch.setattr(docker_engine, "server_version", lambda timeout=20: next(answers))
-    monkeypatch.setattr(hostcmd, "is_linux_root", lambda: True)
-    monkeypatch.setattr(hostcmd, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(hostcmd, "pids_named", lambda name: [1234])
-    monkeypatch.setattr(hostcmd, "log_path", lambda name: tmp_path / name)
-    monkeypatch.setattr(hostcmd, "start_daemon", lambda *a: pytest.fail("must not start a second dockerd"))
-    monkeypatch.setattr(docker_engine.time, "sleep", lambda s: None)
-    assert docker_engine.ensure_engine() == "Docker 20.10.24 answering"
+    monkeypatch.setattr(engine, "server_version", lambda timeout=20: next(answers))
+    monkeypatch.setattr(host, "is_linux_root", lambda: True)
+    monkeypatch.setattr(host, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(processes, "named", lambda name: [1234])
+    monkeypatch.setattr(host, "log_path", lambda name: tmp_path / name)
+    monkeypatch.setattr(processes, "start", lambda *a: pytest.fail("must not start a second dockerd"))
+    monkeypatch.setattr(engine.time, "sleep", lambda s: None)
+    assert engine.ensure_engine() == "Docker 20.10.24 answering"
 
 
 # ---------------------------------------------------------------- the step runner
@@ -332,12 +340,12 @@ def test_status_answers_only_for_a_registry(monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        monkeypatch.setattr(local_registry, "PORT", server.server_address[1])
-        assert local_registry.status()
+        monkeypatch.setattr(registry, "PORT", server.server_address[1])
+        assert registry.status()
     finally:
         server.shutdown()
         server.server_close()
-    assert not local_registry.status(timeout=0.5)
+    assert not registry.status(timeout=0.5)
 
 
 def test_down_never_kills_a_process_it_did_not_start(tmp_path, monkeypatch):
@@ -345,10 +353,10 @@ def test_down_never_kills_a_process_it_did_not_start(tmp_path, monkeypatch):
     try:
         pid_file = tmp_path / "registry.pid"
         pid_file.write_text(f"{stranger.pid}\n")
-        monkeypatch.setattr(local_registry, "PID_FILE", pid_file)
-        monkeypatch.setattr(local_registry, "container_state", lambda: None)
-        assert local_registry.our_pid() is None
-        assert local_registry.down() == "nothing of the workshop's was running"
+        monkeypatch.setattr(registry, "PID_FILE", pid_file)
+        monkeypatch.setattr(registry, "container_state", lambda: None)
+        assert registry.our_pid() is None
+        assert registry.down() == "nothing of the workshop's was running"
         assert stranger.poll() is None
         assert not pid_file.exists()
     finally:
@@ -442,7 +450,7 @@ def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
 
 @pytest.mark.slow
 def test_registry_answers_and_round_trips_an_image(prepared):
-    assert local_registry.status(), "nothing answers GET http://127.0.0.1:5001/v2/"
+    assert registry.status(), "nothing answers GET http://127.0.0.1:5001/v2/"
     ref = "localhost:5001/workshop-selftest:1"
     _docker("tag", "debian:bookworm-slim", ref)
     try:

@@ -10,7 +10,9 @@ import sys
 import pexpect
 import pytest
 
-from workshop import doctor
+from workshop.machine import ports
+from workshop.commands import doctor
+from workshop.deck import docker_commands
 from workshop.paths import ROOT
 
 NAMES = ["docker", "expect", "kubectl", "kind", "cluster", "registry", "images", "app images",
@@ -18,7 +20,7 @@ NAMES = ["docker", "expect", "kubectl", "kind", "cluster", "registry", "images",
 
 
 def run_doctor(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "workshop.doctor", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "workshop.commands.doctor", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
@@ -58,7 +60,7 @@ def test_the_table_has_one_row_per_check_and_a_verdict():
 
 
 def test_a_busy_port_fails_with_the_fix():
-    if doctor.port_busy(8080):
+    if ports.busy(8080):
         pytest.skip("port 8080 is already in use on this machine (a port-forward?); the test needs it free")
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -90,7 +92,7 @@ def test_without_expect_on_path_the_fix_is_the_install_command(tmp_path):
 
 @pytest.mark.parametrize("cols, rows, status", [(100, 30, "FAIL"), (120, 40, "PASS"), (150, 50, "PASS")])
 def test_the_terminal_size_is_measured_in_a_real_terminal(cols, rows, status):
-    child = pexpect.spawn(sys.executable, ["-m", "workshop.doctor"], cwd=str(ROOT), dimensions=(rows, cols),
+    child = pexpect.spawn(sys.executable, ["-m", "workshop.commands.doctor"], cwd=str(ROOT), dimensions=(rows, cols),
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, encoding="utf-8", timeout=120)
     output = child.read()
     child.close()
@@ -114,7 +116,7 @@ def test_a_check_that_breaks_is_a_fail_row_not_a_traceback():
 
 
 def test_the_images_come_from_the_deck_boxes():
-    images = doctor.deck_images()
+    images = docker_commands.deck_images()
     assert "debian:bookworm-slim" in images          # docker run on the namespaces slide
     assert "python:3.12-slim" in images              # FROM of docker_demo/py.Dockerfile, and the OOM box
     assert not any(image.startswith(("workshop-demo-", "localhost:5001/okpy-mini")) for image in images)
@@ -122,6 +124,6 @@ def test_the_images_come_from_the_deck_boxes():
 
 def test_docker_run_options_are_skipped_to_find_the_image():
     line = "docker run -it --rm --name workshop-demo -p 8000:3000 -e A=1 --memory=64m img:1 python3 -c 'x'"
-    (words,) = doctor._docker_commands(line)
-    assert doctor._run_image(words) == "img:1"
-    assert len(doctor._docker_commands("docker build -t a . && docker push a | grep x")) == 2
+    (words,) = docker_commands.docker_commands(line)
+    assert docker_commands.run_image(words) == "img:1"
+    assert len(docker_commands.docker_commands("docker build -t a . && docker push a | grep x")) == 2

@@ -19,9 +19,10 @@ import yaml
 from conftest import IN_CI, docker_answers, need
 from workshop import paths
 from workshop.cli import WorkshopError
-from workshop.local_node import binaries, certs, configs, ociimage, processes
-from workshop.local_node.__main__ import main as cli_main
-from workshop.local_node.layout import BRIDGE_IP, COMPONENTS, NODE_NAME, PORTS, Layout
+from workshop.cluster.local_node import binaries, certs, components, configs, ociimage
+from workshop.cluster.local_node.layout import BRIDGE_IP, COMPONENTS, NODE_NAME, PORTS, Layout
+from workshop.commands.local_cluster import main as cli_main
+from workshop.machine import ports
 
 
 @pytest.fixture
@@ -194,18 +195,18 @@ def test_taken_port_is_detected():
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        assert processes.port_taken("127.0.0.1", holder.getsockname()[1])
+        assert ports.busy(holder.getsockname()[1])
 
 
 def test_pid_file_of_a_dead_process_is_not_trusted(layout):
     layout.node.mkdir(parents=True)
-    pid = processes.start(layout, "sleeper", ["sleep", "30"])
-    assert processes.pid_of(layout, "sleeper") == pid
+    pid = components.start(layout, "sleeper", ["sleep", "30"])
+    assert components.pid_of(layout, "sleeper") == pid
     assert layout.log_file("sleeper").exists()
-    assert processes.stop(layout, "sleeper")
-    assert processes.pid_of(layout, "sleeper") is None
+    assert components.stop(layout, "sleeper")
+    assert components.pid_of(layout, "sleeper") is None
     layout.pid_file("sleeper").write_text(f"{os.getpid()} 1\n")
-    assert processes.pid_of(layout, "sleeper") is None
+    assert components.pid_of(layout, "sleeper") is None
 
 
 def test_bad_arguments_are_one_line():
@@ -275,12 +276,12 @@ def test_local_cluster_end_to_end():
     need(sys.platform.startswith("linux") and os.geteuid() == 0, "Linux as root", "run the tests as root on Linux")
     need(shutil.which("go") is not None or os.access("/usr/local/go/bin/go", os.X_OK), "the Go toolchain",
          "install Go 1.23 or newer")
-    from workshop.local_node import cluster
+    from workshop.cluster.local_node import provider
 
-    if cluster.running(Layout()):
+    if provider.running(Layout()):
         pytest.skip("a local cluster is already running; this test brings up and removes its own")
     try:
-        result = cluster.up()
+        result = provider.up()
         assert not result["reused"]
         ready = _kubectl("get", "node", NODE_NAME, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
         assert ready.stdout == "True"
@@ -312,34 +313,34 @@ def test_local_cluster_end_to_end():
         logs = _kubectl("logs", "client", check=False).stdout
         assert phase == "Succeeded", f"client pod {phase}: {logs}"
         assert "hello from web-" in logs
-        assert cluster.status(say=lambda _: None)["node_ready"]
+        assert provider.status(say=lambda _: None)["node_ready"]
     finally:
-        cluster.down()
-    left = {kind: items for kind, items in cluster.traces(Layout(), made_kubepods=True, netns_before=[]).items()
+        provider.down()
+    left = {kind: items for kind, items in provider.traces(Layout(), made_kubepods=True, netns_before=[]).items()
             if items}
     assert not left, left
     assert not paths.KUBECONFIG.exists()
 
 
 def test_cni_network_name_matches_what_down_cleans(layout):
-    from workshop.local_node import cluster
-    assert json.loads(configs.cni_conflist(layout))["name"] == cluster.CNI_NETWORK
+    from workshop.cluster.local_node import provider
+    assert json.loads(configs.cni_conflist(layout))["name"] == provider.CNI_NETWORK
 
 
 def test_a_component_that_dies_at_start_is_one_line_naming_its_log(layout):
     layout.node.mkdir(parents=True)
-    processes.start(layout, "etcd", ["sh", "-c", "echo bad flag >&2; exit 3"])
+    components.start(layout, "etcd", ["sh", "-c", "echo bad flag >&2; exit 3"])
     with pytest.raises(WorkshopError, match=r"^etcd exited during start-up: see .*etcd\.log$"):
-        processes.wait_until(layout, "etcd", lambda: False, 10)
+        components.wait_until(layout, "etcd", lambda: False, 10)
     assert "bad flag" in layout.log_file("etcd").read_text()
 
 
 def test_up_without_root_is_one_line(monkeypatch):
-    from workshop.local_node import cluster
+    from workshop.cluster.local_node import provider
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(WorkshopError, match="needs root"):
-        cluster.up(say=lambda _: None)
+        provider.up(say=lambda _: None)
     monkeypatch.setattr(sys, "platform", "darwin")
     with pytest.raises(WorkshopError, match="Linux"):
-        cluster.down(say=lambda _: None)
+        provider.down(say=lambda _: None)

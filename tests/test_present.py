@@ -6,7 +6,7 @@ import time
 from ptyprocess import PtyProcess
 
 from workshop.paths import ROOT
-from workshop.terminal import plain
+from workshop.rehearsal.terminal import plain
 
 PRESENT = str(ROOT / "scripts" / "present")
 

@@ -14,15 +14,17 @@ import uuid
 
 import pytest
 
-from workshop import deck
-from workshop.paths import DECK, PROMPT, ROOT, state_dir
+from workshop.deck import reader as deck
+from workshop.deck.geometry import box_columns
+from workshop.names import PROMPT
+from workshop.paths import DECK, ROOT, state_dir
 
 pytestmark = pytest.mark.slow
 
 COLS, ROWS = 120, 40
 DECK_MODEL = deck.read(DECK)
 COUNT = len(DECK_MODEL.slides)
-BOX_COLS = deck.box_columns(DECK_MODEL.meta, COLS)     # what fits on a box's first line
+BOX_COLS = box_columns(DECK_MODEL.meta, COLS)     # what fits on a box's first line
 BAD = ("Traceback", "Error rendering")
 
 

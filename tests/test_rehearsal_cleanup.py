@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from conftest import need
-from workshop import deck
-from workshop.rehearsal import Options, Rehearsal
+from workshop.deck import reader as deck
+from workshop.rehearsal.engine import Options, Rehearsal
 
 pytestmark = pytest.mark.slow
 LEFTOVER = Path(__file__).parent / "decks" / "leftover.md"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from workshop import asciicast, deck
+from workshop.rehearsal import recordings
+from workshop.deck import reader as deck
 from workshop.paths import ROOT
-from workshop.rehearsal import Options, Rehearsal
+from workshop.rehearsal.engine import Options, Rehearsal
 
 TINY = Path(__file__).parent / "decks" / "tiny.md"
 
@@ -55,7 +56,7 @@ def test_nothing_is_left_running(results):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "workshop.rehearse", "--deck", str(TINY), *args],
+    return subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(TINY), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
 
@@ -72,7 +73,7 @@ def test_cli_prints_one_line_per_step_and_fails_overall(tmp_path):
     data = json.loads(report.read_text())
     assert [s["verdict"] for s in data["steps"]].count("FAIL") == 3
     assert all(isinstance(s["seconds"], float) for s in data["steps"])
-    header, events = asciicast.load(tmp_path / "casts" / "slide-01-box-1.cast")
+    header, events = recordings.load(tmp_path / "casts" / "slide-01-box-1.cast")
     assert header["version"] == 2 and header["width"] > 80
     assert "hello from 42" in "".join(e[2] for e in events if e[1] == "o")
     assert len(list((tmp_path / "casts").glob("*.cast"))) == 7

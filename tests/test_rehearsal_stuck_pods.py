@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from workshop import deck, kubeconfig
-from workshop.rehearsal import Options, Rehearsal
+from workshop.deck import reader as deck
+from workshop.cluster import kubectl
+from workshop.rehearsal.engine import Options, Rehearsal
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 STUCK = Path(__file__).parent / "decks" / "stuck.md"
@@ -15,7 +16,7 @@ def test_stuck_pull_is_reported_with_events_long_before_the_timeout(workshop_clu
     try:
         (result,) = Rehearsal(deck.read(STUCK), Options()).run()
     finally:
-        kubeconfig.kubectl("delete", "deployment", "workshop-stuck", "--ignore-not-found", "--wait=false")
+        kubectl.run("delete", "deployment", "workshop-stuck", "--ignore-not-found", "--wait=false")
     print(result.problem, *result.details, sep="\n")
     assert not result.ok
     assert result.problem == "pods are stuck (see below)"

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import need
-from workshop import deck
+from workshop.deck import reader as deck
 from workshop.paths import DECK, ROOT
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
     for base in ("debian:bookworm-slim", "python:3.12-slim"):
         need(image_present(base), f"the base image {base}", "run scripts/prepare")
     report = tmp_path / "rehearsal.json"
-    done = subprocess.run([sys.executable, "-m", "workshop.rehearse", "--without", "cluster", "--json", str(report)],
+    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--without", "cluster", "--json", str(report)],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     print(done.stdout, done.stderr)          # the per-step lines land in the test log

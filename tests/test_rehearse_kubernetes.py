@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from workshop import deck, kubeconfig
+from workshop.deck import reader as deck
+from workshop.cluster import kubectl
 from workshop.paths import DECK, ROOT
-from workshop.rehearsal import Options, Rehearsal
+from workshop.rehearsal.engine import Options, Rehearsal
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 DECK_MODEL = deck.read(DECK)
@@ -33,7 +34,7 @@ def rehearse(*slides: int):
 def test_the_kubernetes_part_rehearses_for_real(workshop_cluster, tmp_path):
     report = tmp_path / "rehearsal.json"
     slides = ",".join(str(n) for n in KUBERNETES_SLIDES)
-    done = subprocess.run([sys.executable, "-m", "workshop.rehearse", "--slides", slides, "--json", str(report)],
+    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--slides", slides, "--json", str(report)],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     print(done.stdout, done.stderr)
@@ -61,13 +62,13 @@ def test_self_healing_still_passes_after_a_pod_and_a_worker_process_are_killed(w
                            slide_running("kubectl delete -f k8s_demo"))
     try:
         assert all(r.ok for r in rehearse(deploy))
-        web_pods = kubeconfig.kubectl("get", "pods", "-l", "app=ok-web", "-o", "name").stdout.split()
-        kubeconfig.kubectl("delete", web_pods[-1], "--grace-period=0", "--force", "--wait=false")
+        web_pods = kubectl.run("get", "pods", "-l", "app=ok-web", "-o", "name").stdout.split()
+        kubectl.run("delete", web_pods[-1], "--grace-period=0", "--force", "--wait=false")
         workers = worker_processes()
         assert workers, "no okpy-mini worker process found on this machine"
         os.kill(workers[0], signal.SIGKILL)
         assert all(r.ok for r in rehearse(heal))
-        restarts = kubeconfig.kubectl("get", "pods", "-l", "app=ok-worker", "-o",
+        restarts = kubectl.run("get", "pods", "-l", "app=ok-worker", "-o",
                                       "jsonpath={.items[*].status.containerStatuses[*].restartCount}").stdout
         assert sum(int(n) for n in restarts.split()) >= 1      # the kubelet restarted the killed worker
     finally:

@@ -11,12 +11,15 @@ import time
 
 import pytest
 
-from workshop import asciicast, deck, record
-from workshop.paths import DECK, PROMPT, ROOT
-from workshop.rehearsal import cast_name
-from workshop.render import render_deck
-from workshop.replay_shell import IDLE_LIMIT, ONLY_LECTURE
-from workshop.terminal import ShellSession
+from workshop.rehearsal import recordings
+from workshop.deck import reader as deck
+from workshop.commands import record
+from workshop.names import PROMPT
+from workshop.paths import DECK, ROOT
+from workshop.rehearsal.engine import cast_name
+from support.render import render_deck
+from workshop.rehearsal.replay_shell import IDLE_LIMIT, ONLY_LECTURE
+from workshop.rehearsal.terminal import ShellSession
 from test_present import run_in_terminal
 
 SHELL = str(ROOT / "scripts" / "workshop-shell")
@@ -73,7 +76,7 @@ def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what(
     assert len(casts) >= 12, "recordings/ should hold the Docker part (run scripts/record)"
     by_name = {cast_name(box): box for box in DECK_MODEL.boxes()}
     for path in casts:
-        header, events = asciicast.load(path)
+        header, events = recordings.load(path)
         box = by_name.get(path.name)
         assert box is not None, f"{path.name} is not a box of slides.md"
         assert header["title"] == box.typed
@@ -220,7 +223,7 @@ def test_record_keeps_a_good_recording_when_its_box_fails_then_replay_plays_the_
     assert kept.read_text() == before
     assert sorted(p.name for p in tmp_path.glob("*.cast")) == ["slide-01-box-1.cast", "slide-01-box-2.cast",
                                                                 "slide-03-box-1.cast"]
-    header, _ = asciicast.load(tmp_path / "slide-01-box-1.cast")
+    header, _ = recordings.load(tmp_path / "slide-01-box-1.cast")
     assert header["workshop"]["recorded"] == time.strftime("%Y-%m-%d")
     env = {"PATH": bin_dir, "WORKSHOP_REPLAY": str(tmp_path), "WORKSHOP_REPLAY_DECK": str(TINY)}
     with ShellSession(SHELL, env=env, cwd=ROOT) as shell:

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from conftest import docker_answers
-from workshop import local_registry, reset
+from workshop.machine import registry
+from workshop.commands import reset
 from workshop.paths import ROOT
 
 ONLY = "*resettest*"
@@ -25,7 +26,7 @@ DECOY_IMAGES = ["decoy-keepme-resettest:1", "decoy-standin-resettest:1"]
 
 
 def run_reset(*args):
-    return subprocess.run([sys.executable, "-m", "workshop.reset", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "workshop.commands.reset", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
@@ -58,7 +59,7 @@ def remove_all():
     ("mine", {"edu.cs198.workshop": "docker-demo"}, True),            # run from one of our images
     ("myapp-workshop", {}, False),
     ("decoy-keepme", {"edu.cs198.workshop": "standin"}, False),       # merely started from a stand-in base
-    ("workshop-registry", {}, False),                                  # only --all, through local_registry.down()
+    ("workshop-registry", {}, False),                                  # only --all, through registry.down()
     ("workshop-control-plane", {"io.x-k8s.kind.cluster": "workshop"}, False),   # kind's node
 ])
 def test_which_containers_are_the_lectures(name, labels, ours):
@@ -92,7 +93,7 @@ def test_registry_tags_the_manifests_use_stay_unless_all():
 def planted(docker):
     """Our things and decoys, made for this test only; whatever is left is removed afterwards."""
     remove_all()
-    registry = local_registry.status()
+    registry_up = registry.status()
     try:
         empty_image("workshop-demo-resettest:1", "docker-demo")
         empty_image("resettest-labelled:1", "docker-demo")
@@ -104,10 +105,10 @@ def planted(docker):
         sh("docker", "create", "--name", "decoy-keepme-resettest", "decoy-keepme-resettest:1")
         sh("docker", "create", "--name", "myapp-workshop-resettest", "decoy-keepme-resettest:1")
         sh("docker", "create", "--name", "decoy-standin-base-resettest", "decoy-standin-resettest:1")
-        if registry:
+        if registry_up:
             empty_image("localhost:5001/okpy-mini:resettest", "k8s-demo")
             sh("docker", "push", "localhost:5001/okpy-mini:resettest")
-        yield registry
+        yield registry_up
     finally:
         remove_all()
 
@@ -119,8 +120,8 @@ def registry_tags():
 
 @pytest.mark.slow
 def test_reset_removes_ours_and_leaves_the_decoys(planted):
-    registry = planted
-    ours_images = OURS_IMAGES if registry else OURS_IMAGES[:2]
+    registry_up = planted
+    ours_images = OURS_IMAGES if registry_up else OURS_IMAGES[:2]
 
     listed = run_reset("--dry-run")                       # the real selection, over everything here
     assert listed.returncode == 0, listed.stderr
@@ -128,7 +129,7 @@ def test_reset_removes_ours_and_leaves_the_decoys(planted):
         assert f"would remove container {name}\n" in listed.stdout
     for ref in ours_images:
         assert f"would remove image {ref}\n" in listed.stdout
-    if registry:
+    if registry_up:
         assert "would remove registry tag localhost:5001/okpy-mini:resettest\n" in listed.stdout
         assert "registry tag localhost:5001/okpy-mini:v1\n" not in listed.stdout    # the manifests use it
     for name in DECOY_CONTAINERS + DECOY_IMAGES:
@@ -149,7 +150,7 @@ def test_reset_removes_ours_and_leaves_the_decoys(planted):
         assert exists("container", name), name
     for ref in DECOY_IMAGES:
         assert exists("image", ref), ref
-    if registry:
+    if registry_up:
         assert "removed registry tag localhost:5001/okpy-mini:resettest\n" in done.stdout
         assert '"resettest"' not in registry_tags()
     assert done.stdout.splitlines()[-1].startswith("reset: removed 2 containers, ")
@@ -175,17 +176,17 @@ def test_dry_run_with_all_lists_the_stand_ins_and_changes_nothing(docker):
 
 @pytest.mark.cluster
 def test_kubernetes_objects_with_the_label_are_deleted(workshop_cluster):
-    from workshop import kubeconfig
+    from workshop.cluster import kubectl
     labelled = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: resettest-svc\n  labels:\n"
                 "    app.kubernetes.io/part-of: cs198-workshop\nspec:\n  selector: {app: resettest}\n"
                 "  ports: [{port: 80}]\n")
     decoy = labelled.replace("resettest-svc", "resettest-decoy-svc").replace("cs198-workshop", "someone-else")
-    kubeconfig.kubectl("apply", "-f", "-", stdin=labelled + "---\n" + decoy)
+    kubectl.run("apply", "-f", "-", stdin=labelled + "---\n" + decoy)
     try:
         done = run_reset("--only", "*/resettest*")
         assert done.returncode == 0, done.stdout + done.stderr
         assert "removed service default/resettest-svc\n" in done.stdout
-        assert kubeconfig.kubectl("get", "service", "resettest-svc", check=False).returncode != 0
-        assert kubeconfig.kubectl("get", "service", "resettest-decoy-svc", check=False).returncode == 0
+        assert kubectl.run("get", "service", "resettest-svc", check=False).returncode != 0
+        assert kubectl.run("get", "service", "resettest-decoy-svc", check=False).returncode == 0
     finally:
-        kubeconfig.kubectl("delete", "service", "resettest-svc", "resettest-decoy-svc", "--ignore-not-found")
+        kubectl.run("delete", "service", "resettest-svc", "resettest-decoy-svc", "--ignore-not-found")

@@ -6,9 +6,10 @@ import threading
 import pytest
 
 from conftest import need
-from workshop import deck
-from workshop.paths import DECK, PROMPT, ROOT
-from workshop.terminal import ShellSession
+from workshop.deck import reader as deck
+from workshop.names import PROMPT
+from workshop.paths import DECK, ROOT
+from workshop.rehearsal.terminal import ShellSession
 
 BOXES = list(deck.read(DECK).boxes())
 

@@ -2,6 +2,13 @@
 import sys
 from typing import Callable, Optional, Sequence
 
+# How a long step reports progress: one short line at a time (prepare prints them, tests drop them).
+Note = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """A Note that says nothing."""
+
 
 class WorkshopError(Exception):
     """A problem the user can fix. The message says what to do; exit_code is the command's status."""

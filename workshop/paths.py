@@ -8,8 +8,6 @@ DECK = ROOT / "slides.md"
 STATE = Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")   # tests point it elsewhere
 KUBECONFIG = STATE / "kubeconfig"
 LOGS = STATE / "logs"
-SHELL = ROOT / "scripts" / "workshop-shell"
-PROMPT = "workshop$ "
 
 
 def state_dir(*parts: str) -> Path:

@@ -2,7 +2,7 @@
 # project's virtualenv (.venv) in step with the pinned lists in requirements/.
 WORKSHOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WORKSHOP_VENV="${WORKSHOP_VENV:-$WORKSHOP_ROOT/.venv}"
-# The entry points run `python -m workshop.<command>` from wherever the user stands.
+# The entry points run `python -m workshop.commands.<command>` from wherever the user stands.
 export PYTHONPATH="$WORKSHOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export WORKSHOP_ROOT WORKSHOP_VENV
 

@@ -1,0 +1,114 @@
+"""The package's shape, as the README's layout section describes it: a few modules at the root,
+one folder per concern, short modules, no import circles, lower floors never importing higher
+ones, and every external program run through the one runner."""
+import ast
+import re
+from pathlib import Path
+from typing import Dict, Set
+
+from workshop.paths import ROOT
+
+PACKAGE = ROOT / "workshop"
+# Who may import whom: a module imports only from its own floor or lower ones.
+FLOORS = {"workshop": 0, "workshop.cli": 0, "workshop.paths": 0, "workshop.names": 0, "workshop.deck": 1, "workshop.machine": 2,
+          "workshop.cluster": 3, "workshop.rehearsal": 4, "workshop.commands": 5}
+# The one runner of programs, the one supervisor of processes and the one pseudo-terminal driver;
+# bench times scripts/present in a terminal of its own.
+MAY_SPAWN = {"workshop/machine/host.py", "workshop/machine/processes.py", "workshop/rehearsal/terminal.py",
+             "workshop/commands/bench.py"}
+SPAWN = re.compile(r"\b(subprocess\.(run|Popen|call|check_call|check_output)|os\.system|os\.popen|"
+                   r"PtyProcess\.spawn|pexpect\.spawn|pty\.fork)\(")
+
+
+def modules() -> Dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def floor(module: str) -> int:
+    for prefix, level in sorted(FLOORS.items(), key=lambda item: -len(item[0])):
+        if module == prefix or module.startswith(prefix + "."):
+            return level
+    raise AssertionError(f"{module} is in no floor of FLOORS: add its folder there")
+
+
+def imports(module: str, path: Path, known: Set[str]) -> Set[str]:
+    """The workshop modules this module imports (at any depth in the file)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(name for name in names if name in known)
+    found.discard(module)
+    return found
+
+
+def test_few_modules_at_the_root_and_none_too_long():
+    root = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(root) <= 6, root
+    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
+
+
+def test_every_folder_is_a_floor_and_no_floor_imports_a_higher_one():
+    known = modules()
+    wrong = []
+    for module, path in known.items():
+        for target in imports(module, path, set(known)):
+            if floor(target) > floor(module) and not target.startswith(module + "."):
+                wrong.append(f"{module} (floor {floor(module)}) imports {target} (floor {floor(target)})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_import_circles():
+    known = modules()
+    graph = {module: {t for t in imports(module, path, set(known)) if not t.startswith(module + ".")}
+             for module, path in known.items()}
+    state: Dict[str, int] = {}
+    circles = []
+
+    def visit(module, trail):
+        state[module] = 1
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                circles.append(" -> ".join(trail[trail.index(target):] + [target]) if target in trail
+                               else f"{module} -> {target}")
+            elif target not in state:
+                visit(target, trail + [target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not circles, "\n".join(circles)
+
+
+def test_programs_are_started_only_through_the_one_runner():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = str(path.relative_to(ROOT))
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if SPAWN.search(line) and relative not in MAY_SPAWN:
+                offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_layout_checks_can_fail(tmp_path):
+    # a module that imports upward and one that spawns on its own are both caught
+    bad = tmp_path / "bad.py"
+    bad.write_text("import subprocess\nfrom workshop.commands import doctor\nsubprocess.run(['true'])\n")
+    assert "workshop.commands.doctor" in imports("workshop.deck.bad", bad, set(modules()))
+    assert floor("workshop.commands.doctor") > floor("workshop.deck.bad")
+    assert SPAWN.search(bad.read_text().splitlines()[2])

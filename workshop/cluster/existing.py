@@ -1,0 +1,73 @@
+"""The existing-cluster provider: a context the user names explicitly (minikube, Docker
+Desktop, a cloud cluster). Its entries are read from the user's kubeconfig, which is only
+read (never with kubectl, whose wrappers may contact the current context), and written to
+the workshop's own file as context `workshop`. `down` forgets it and never touches the cluster."""
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import yaml
+
+from workshop.cluster import kubectl
+from workshop.cli import WorkshopError
+from workshop.names import CONTEXT
+from workshop.paths import KUBECONFIG
+
+PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
+
+
+def user_kubeconfigs() -> List[Path]:
+    listed = os.environ.get("KUBECONFIG")
+    if listed:
+        return [Path(p) for p in listed.split(os.pathsep) if p]
+    return [Path.home() / ".kube" / "config"]
+
+
+def _absolute(entry: dict, folder: Path) -> dict:
+    return {key: str((folder / value).resolve()) if key in PATH_KEYS and not os.path.isabs(str(value)) else value
+            for key, value in entry.items()}
+
+
+def extract(context: str, sources: List[Path]) -> Dict:
+    """A one-context kubeconfig for `context` from these files (the first that defines a name wins)."""
+    found: Dict[str, Dict[str, dict]] = {"contexts": {}, "clusters": {}, "users": {}}
+    for source in sources:
+        try:
+            data = yaml.safe_load(source.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        for section, inner in (("contexts", "context"), ("clusters", "cluster"), ("users", "user")):
+            for item in data.get(section) or []:
+                entry = _absolute(item.get(inner) or {}, source.parent)
+                found[section].setdefault(item.get("name"), entry)
+    if context not in found["contexts"]:
+        raise WorkshopError(f"there is no context {context!r} in your kubeconfig: "
+                            f"`kubectl config get-contexts` lists the ones you have")
+    ctx = dict(found["contexts"][context])
+    cluster, user = ctx.get("cluster"), ctx.get("user")
+    if cluster not in found["clusters"]:
+        raise WorkshopError(f"context {context!r} names cluster {cluster!r}, which your kubeconfig does not define")
+    ctx.update(cluster=CONTEXT, user=CONTEXT)
+    return {"apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
+            "contexts": [{"name": CONTEXT, "context": ctx}],
+            "clusters": [{"name": CONTEXT, "cluster": found["clusters"][cluster]}],
+            "users": [{"name": CONTEXT, "user": found["users"].get(user, {})}]}
+
+
+def up(context: str, say: Callable[[str], None] = print, sources: Optional[List[Path]] = None) -> str:
+    config = extract(context, sources or user_kubeconfigs())
+    KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
+    KUBECONFIG.write_text(yaml.safe_dump(config, sort_keys=False))
+    KUBECONFIG.chmod(0o600)
+    say(f"the workshop now uses your context {context!r} (copied into .workshop/kubeconfig); "
+        f"its nodes must be able to pull from localhost:5001 for the deploy slides")
+    return f"existing cluster {context!r}: {kubectl.node_summary()}"
+
+
+def down(say: Callable[[str], None] = print) -> str:
+    KUBECONFIG.unlink(missing_ok=True)
+    return "forgot the existing cluster (it was not changed)"
+
+
+def status(say: Callable[[str], None] = print) -> str:
+    return f"existing cluster: {kubectl.node_summary()}"

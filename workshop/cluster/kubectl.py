@@ -1,0 +1,95 @@
+"""kubectl against the workshop's own kubeconfig (.workshop/kubeconfig, context `workshop`),
+written by the cluster providers. The user's ~/.kube/config is never read by kubectl here."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from workshop.cli import WorkshopError
+from workshop.machine import host
+from workshop.names import CONTEXT
+from workshop.paths import KUBECONFIG, STATE
+
+# kubectl built for the local node: it matches that cluster's version exactly.
+BUILT = "k8s-bin/*/kubectl"
+
+
+def program() -> str:
+    """The kubectl built for the local node, else the one on PATH (scripts/shell-bin/kubectl looks the same way)."""
+    built = sorted(STATE.glob(BUILT))
+    if built:
+        return str(built[-1])
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    raise WorkshopError("kubectl is not installed: see https://kubernetes.io/docs/tasks/tools/ (or README.md)")
+
+
+def run(*args: str, timeout: float = 60, check: bool = True, config: Path = KUBECONFIG,
+        context: Optional[str] = CONTEXT, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+    """kubectl against the workshop cluster only (explicit --kubeconfig and --context)."""
+    argv = [program(), "--kubeconfig", str(config)] + (["--context", context] if context else []) + list(args)
+    # KUBECONFIG too: some kubectl wrappers (gcloud's version dispatcher) probe the server of
+    # the context KUBECONFIG names before they even read --kubeconfig.
+    env = {**os.environ, "KUBECONFIG": str(config)}
+    return host.run(argv, timeout=timeout, check=check, input=stdin, env=env, what=f"kubectl {' '.join(args[:2])}",
+                    timeout_fix="is the cluster up? (scripts/cluster status)")
+
+
+# A kubeconfig whose server refuses at once: some kubectl wrappers (gcloud's version dispatcher)
+# probe a server even for `version --client`, and without one they try localhost:8080.
+NOWHERE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "http://127.0.0.1:1"}}]
+users: [{name: nowhere, user: {}}]
+contexts: [{name: nowhere, context: {cluster: nowhere, user: nowhere}}]
+current-context: nowhere
+"""
+
+
+def client_version() -> Optional[str]:
+    """kubectl's own version (e.g. v1.32.5), asked without reaching any cluster; None if it does not say."""
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "kubeconfig"
+        config.write_text(NOWHERE_KUBECONFIG)
+        done = run("version", "--client", "-o", "json", timeout=20, check=False, config=config, context=None)
+    try:
+        return json.loads(done.stdout)["clientVersion"]["gitVersion"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def exists() -> bool:
+    return KUBECONFIG.is_file() and KUBECONFIG.stat().st_size > 0
+
+
+def rename_context(old: str, config: Path = KUBECONFIG) -> None:
+    if old != CONTEXT:
+        run("config", "rename-context", old, CONTEXT, config=config, context=None)
+
+
+def node_summary(timeout: float = 15) -> str:
+    """'1 node(s), 1 Ready (v1.32.5)' or a one-line reason it is not reachable."""
+    done = run("get", "nodes", "--no-headers", "-o",
+               "custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=='Ready')].status,"
+               "VERSION:.status.nodeInfo.kubeletVersion", timeout=timeout, check=False)
+    if done.returncode != 0:
+        return "not reachable: " + (host.last_line(done.stderr) or "no answer")
+    rows = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    ready = sum(1 for row in rows if len(row) > 1 and row[1] == "True")
+    versions = sorted({row[2] for row in rows if len(row) > 2})
+    return f"{len(rows)} node(s), {ready} Ready ({', '.join(versions)})"
+
+
+def cluster_ready(timeout: float = 15) -> bool:
+    """Does the workshop cluster answer, with every node Ready?"""
+    if not exists():
+        return False
+    try:
+        summary = node_summary(timeout)
+    except WorkshopError:
+        return False
+    return not summary.startswith("not reachable") and ", 0 Ready" not in summary

@@ -1,0 +1,1 @@
+"""One module per command in scripts/: each parses its arguments, calls the package and prints."""

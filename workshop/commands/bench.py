@@ -1,0 +1,218 @@
+"""The benchmark command: the Docker part's speed and size figures, printed, with their targets.
+
+It builds from a copy of docker_demo/ (so the repository is never edited), tags only
+workshop-bench-* images and removes exactly those at the end.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+from ptyprocess import PtyProcess
+
+from workshop.cli import WorkshopError, quiet, run
+from workshop.cluster import kubectl, local_node, providers, warm_up
+from workshop.cluster.local_node import binaries
+from workshop.deck import reader as deck_reader
+from workshop.machine import app_images, engine, host
+from workshop.machine.engine import docker, server_version
+from workshop.names import PART_OF
+from workshop.paths import DECK, ROOT
+from workshop.rehearsal.engine import Options, Rehearsal
+from workshop.rehearsal.terminal import plain
+
+BENCH_TAG = "workshop-bench-py"
+LIVE_STEP_TARGET = 2.0
+REBUILD_TARGET = 0.10
+ROLLOUT_TARGET = 10.0
+MEMORY_TARGET_MIB = 1536
+
+
+def against(value: float, target: float, shown: str) -> str:
+    """'(meets the 10 s target)' or '(MISSES the 10 s target)'."""
+    return f"({'meets' if value <= target else 'MISSES'} the {shown} target)"
+
+
+def timed(*args: str, timeout: float = 900) -> float:
+    started = time.monotonic()
+    docker(*args, timeout=timeout)
+    return time.monotonic() - started
+
+
+def image_size(ref: str) -> int:
+    size = engine.image_size(ref)
+    if size is None:
+        raise WorkshopError(f"no image {ref}")
+    return size
+
+
+def mib(size: int) -> str:
+    return f"{size / 2**20:.0f} MiB"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def first_200(image: str, timeout: float = 30) -> float:
+    """Seconds from `docker run -d` to the first HTTP 200 from the container."""
+    port = free_port()
+    started = time.monotonic()
+    container = docker("run", "-d", "--rm", "-p", f"127.0.0.1:{port}:3000", image).stdout.strip()
+    try:
+        while time.monotonic() - started < timeout:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        return time.monotonic() - started
+            except OSError:
+                time.sleep(0.02)
+        raise WorkshopError(f"{image} did not answer on port {port} within {timeout:g} s")
+    finally:
+        docker("rm", "-f", container, check=False)
+
+
+def build_figures() -> None:
+    with tempfile.TemporaryDirectory(prefix="workshop-bench-") as scratch:
+        context = Path(scratch) / "docker_demo"
+        shutil.copytree(ROOT / "docker_demo", context)
+        dockerfile = str(context / "py.Dockerfile")
+        cold = timed("build", "--no-cache", "-q", "-t", f"{BENCH_TAG}:cold", "-f", dockerfile, str(context))
+        with open(context / "server.py", "a") as server:
+            server.write("# an edit, as a developer would make one\n")
+        cached = timed("build", "-q", "-t", f"{BENCH_TAG}:edited", "-f", dockerfile, str(context))
+    ratio = cached / cold
+    print(f"build       cold {cold:.1f} s, cached rebuild after editing server.py {cached:.1f} s "
+          f"= {ratio:.1%} of cold " + against(ratio, REBUILD_TARGET, f"{REBUILD_TARGET:.0%}"))
+    start = first_200(f"{BENCH_TAG}:edited")
+    print(f"start       docker run to first HTTP 200: {start:.2f} s")
+    for image, base in (("workshop-demo-deb:1.0", "debian:bookworm-slim"), (f"{BENCH_TAG}:edited", "python:3.12-slim")):
+        try:
+            size, base_size = image_size(image), image_size(base)
+        except WorkshopError:
+            print(f"size        {image}: not built yet (rehearse slide 7 first)")
+            continue
+        print(f"size        {image} {mib(size)} = {base} {mib(base_size)} + {mib(size - base_size)}")
+
+
+def present_figure() -> None:
+    """scripts/present on a ready machine: seconds until slide 1 is on a 120x40 screen (then q)."""
+    started = time.monotonic()
+    child = PtyProcess.spawn([str(ROOT / "scripts" / "present")], dimensions=(40, 120),
+                             env={**os.environ, "TERM": "xterm-256color"})
+    shown = b""
+    try:
+        while "slide 1 /" not in plain(shown.decode("utf-8", "replace")) and time.monotonic() - started < 30:
+            shown += child.read(65536)
+        seconds = time.monotonic() - started
+        child.write(b"q")
+        child.wait()
+    except EOFError:
+        seconds = time.monotonic() - started
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    print(f"present     first slide on screen after {seconds:.2f} s (target: under 1 s)")
+
+
+def rehearsal_figures() -> None:
+    results = Rehearsal(deck_reader.read(DECK), Options(without=("cluster",))).run()
+    ran = [r for r in results if not r.skipped]
+    failed = [r for r in ran if not r.ok]
+    total = sum(r.seconds for r in ran)
+    slowest = max(ran, key=lambda r: r.seconds)
+    over = [r for r in ran if r.seconds > LIVE_STEP_TARGET]
+    print(f"rehearsal   {len(ran)} Docker steps in {total:.1f} s, slowest {slowest.box.label} {slowest.seconds:.1f} s "
+          f"({slowest.box.typed}); {len(over)} step(s) over {LIVE_STEP_TARGET:g} s; {len(failed)} failed")
+    for result in over:
+        print(f"            over target: {result.box.label} {result.seconds:.1f} s  {result.box.typed}")
+
+
+def build_figures_k8s(cold: bool) -> None:
+    """The local node's programs: the last full build per program, a no-change rebuild, and on
+    request a cold build (empty Go build cache, scratch folder) in a child process."""
+    times_file = binaries.bin_dir() / "build-times.json"
+    if times_file.exists():
+        times = json.loads(times_file.read_text())
+        print(f"k8s build   last build of each program: {sum(times.values()):.0f} s in all "
+              f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in times.items())})")
+    started = time.monotonic()
+    binaries.ensure_binaries(say=quiet)
+    print(f"k8s build   nothing changed: {time.monotonic() - started:.1f} s")
+    if cold:
+        with tempfile.TemporaryDirectory(prefix="workshop-cold-build-") as scratch:
+            env = {**os.environ, "WORKSHOP_STATE": f"{scratch}/state", "GOCACHE": f"{scratch}/gocache"}
+            started = time.monotonic()
+            host.logged([sys.executable, "-m", "workshop.commands.local_cluster", "build"],
+                        host.log_path("bench-cold-build.log"), timeout=3600, what="the cold build", env=env, cwd=ROOT)
+            print(f"k8s build   cold (empty Go build cache, modules already downloaded): "
+                  f"{time.monotonic() - started:.0f} s")
+
+
+def cluster_figures() -> None:
+    """Bring-up to node Ready (local node), first rollout, rolling update, memory; leaves the
+    cluster as it found it (up or down) and removes the objects it made."""
+    was_up = kubectl.cluster_ready()
+    if was_up and (providers.chosen() or {}).get("provider") == "local-node":
+        providers.down(say=quiet)
+    if not kubectl.cluster_ready():
+        result = local_node.up(say=quiet)
+        providers.remember("local-node")
+        print(f"cluster     local node up to node Ready: {result['seconds_to_ready']:.1f} s")
+    files = warm_up.manifest_args()
+    try:
+        kubectl.run("apply", *files)
+        first = warm_up.timed_rollout(quiet, "wait", "--for=condition=Available", "deployment", "-l",
+                                      PART_OF, "--timeout=240s")
+        print(f"cluster     first rollout (apply to every Deployment Available): {first:.1f} s "
+              + against(first, ROLLOUT_TARGET, f"{ROLLOUT_TARGET:g} s"))
+        kubectl.run("set", "image", "deployment/ok-web", f"web={app_images.APP}:v2")
+        update = warm_up.timed_rollout(quiet, "rollout", "status", "deployment/ok-web", "--timeout=240s")
+        print(f"cluster     rolling update of ok-web to v2: {update:.1f} s "
+              + against(update, ROLLOUT_TARGET, f"{ROLLOUT_TARGET:g} s"))
+        memory = local_node.status(say=quiet).get("rss_mib_total")
+        if memory:
+            print(f"cluster     memory of the cluster and the app: {memory} MiB "
+                  + against(memory, MEMORY_TARGET_MIB, f"{MEMORY_TARGET_MIB} MiB"))
+    finally:
+        kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
+        if not was_up:
+            providers.down(say=quiet)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description="Print the Docker part's speed and size figures.")
+    parser.add_argument("--skip-build", action="store_true", help="skip the Docker cold build")
+    parser.add_argument("--cluster", action="store_true",
+                        help="also the Kubernetes figures: program build, bring-up, rollouts, memory (local node)")
+    parser.add_argument("--cold-build", action="store_true", help="with --cluster: also a cold build (minutes)")
+    args = parser.parse_args(argv)
+    version = server_version()
+    if version is None:
+        raise WorkshopError("no Docker engine answers: run scripts/prepare first")
+    print(f"engine      Docker {version}")
+    try:
+        present_figure()
+        rehearsal_figures()      # warm: run after prepare, so the images exist and caches are hot
+        if not args.skip_build:
+            build_figures()
+        if args.cluster:
+            build_figures_k8s(args.cold_build)
+            cluster_figures()
+    finally:
+        for tag in ("cold", "edited"):
+            docker("image", "rm", f"{BENCH_TAG}:{tag}", check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, "bench")

@@ -1,0 +1,276 @@
+"""scripts/doctor: is this machine ready to give the lecture?
+
+Every check is a small function that looks at the real thing (the engine, the cluster, the
+registry, a port, the terminal) and returns one Result: PASS, WARN or FAIL, what it found and,
+when something is wrong, the exact command or step that fixes it. Nothing is changed.
+The exit status is 1 when any check FAILs, 0 otherwise (WARNs do not block the lecture)."""
+import argparse
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from workshop.cli import WorkshopError, run
+from workshop.cluster import kubectl, providers
+from workshop.deck import docker_commands
+from workshop.deck.geometry import MIN_COLS, MIN_ROWS
+from workshop.machine import app_images, engine, host, ports, registry
+from workshop.machine.standins import base_images
+from workshop.names import LECTURE_PORTS
+from workshop.paths import ROOT
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+PINS = ROOT / "requirements" / "workshop.txt"
+INSTALL_PINS = ".venv/bin/python -m pip install --no-deps -r requirements/workshop.txt"
+@dataclass
+class Result:
+    name: str
+    status: str
+    found: str
+    fix: str = ""
+
+
+def _install(linux: str, mac: str) -> str:
+    return mac if sys.platform == "darwin" else linux
+
+
+# ---------------------------------------------------------------- programs
+
+def check_docker() -> Result:
+    version = engine.server_version(timeout=10)
+    if version:
+        return Result("docker", PASS, f"engine {version} answering")
+    if not shutil.which("docker"):
+        return Result("docker", FAIL, "the docker command is not installed",
+                      "install Docker (Docker Desktop, or `sudo apt-get install -y docker.io`), then scripts/prepare")
+    return Result("docker", FAIL, "the docker command is installed but no engine answers",
+                  _install("scripts/prepare (it starts dockerd when run as root) or `sudo systemctl start docker`",
+                           "start Docker Desktop and wait until it says it is running"))
+
+
+def check_expect() -> Result:
+    found = shutil.which("expect")
+    if found:
+        return Result("expect", PASS, found)
+    return Result("expect", FAIL, "not on PATH (lookatme types each box's command with it)",
+                  host.install_hint("expect"))
+
+
+def check_kubectl() -> Result:
+    try:
+        program = kubectl.program()
+    except WorkshopError:
+        return Result("kubectl", FAIL, "not installed",
+                      "install kubectl: https://kubernetes.io/docs/tasks/tools/")
+    version = kubectl.client_version()
+    if version is None:
+        return Result("kubectl", FAIL, f"{program} does not report its version",
+                      "reinstall kubectl: https://kubernetes.io/docs/tasks/tools/")
+    return Result("kubectl", PASS, f"client {version} ({program})")
+
+
+def check_kind() -> Result:
+    if shutil.which("kind"):
+        done = host.run(["kind", "version"], timeout=20, check=False)
+        return Result("kind", PASS, (done.stdout.strip() or "installed").split(" go")[0])
+    provider = (providers.chosen() or {}).get("provider")
+    if provider in ("local-node", "existing"):
+        return Result("kind", WARN, f"not installed; not needed, the workshop cluster is {provider}")
+    if host.is_linux_root():
+        return Result("kind", WARN, "not installed; scripts/cluster up uses the local-node provider here (Linux, root)")
+    return Result("kind", FAIL, "not installed, and nothing else can make a cluster here",
+                  "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation "
+                  "(or scripts/cluster up --context NAME with a cluster you have)")
+
+
+# ---------------------------------------------------------------- the cluster and the registry
+
+def check_cluster() -> Result:
+    chosen = providers.chosen()
+    if chosen is None or not kubectl.exists():
+        return Result("cluster", FAIL, "no workshop cluster (.workshop/kubeconfig)", "scripts/cluster up")
+    try:
+        summary = kubectl.node_summary(timeout=10)
+    except WorkshopError as error:
+        return Result("cluster", FAIL, str(error), "scripts/cluster up")
+    counts = re.match(r"(\d+) node\(s\), (\d+) Ready", summary)
+    if counts and int(counts.group(2)) > 0:
+        return Result("cluster", PASS, f"{chosen['provider']}: {summary}")
+    return Result("cluster", FAIL, f"{chosen['provider']}: {summary}",
+                  "scripts/cluster up (scripts/cluster status says more)")
+
+
+def check_registry() -> Result:
+    if registry.status():
+        return Result("registry", PASS, f"answering on {registry.ADDRESS} ({registry.describe()})")
+    if ports.busy(registry.PORT):
+        return Result("registry", FAIL, f"port {registry.PORT} is taken by something that is not "
+                                        f"an image registry ({port_owner(registry.PORT) or 'unknown'})",
+                      f"{stop_command(registry.PORT)}, then scripts/prepare registry")
+    return Result("registry", FAIL, f"nothing answers on {registry.ADDRESS}", "scripts/prepare registry")
+
+
+# ---------------------------------------------------------------- images
+
+def _presence(name: str, wanted: List[str], reachable: Optional[str], present, where: str, fix: str) -> Result:
+    """PASS when every wanted image is present; `reachable` is why they cannot be looked for, if so."""
+    if reachable:
+        return Result(name, FAIL, f"cannot look for {len(wanted)} images: {reachable}", fix)
+    missing = [image for image in wanted if not present(image)]
+    if missing:
+        return Result(name, FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} {where}, missing {', '.join(missing)}",
+                      fix)
+    return Result(name, PASS, f"all {len(wanted)} {where}: {', '.join(wanted)}")
+
+
+def check_images() -> Result:
+    wanted = docker_commands.deck_images()
+    wanted += [image for image in base_images.needed_images() if image not in wanted]
+    why = None if engine.server_version(timeout=10) else "no Docker engine answers"
+    return _presence("images", wanted, why, engine.image_exists, "present", "scripts/prepare")
+
+
+def check_app_images() -> Result:
+    wanted = [image for image in app_images.manifest_images() if image.startswith(registry.ADDRESS + "/")]
+    why = None if registry.status() else "the registry does not answer"
+    return _presence("app images", wanted, why, app_images.in_registry, "in the registry",
+                     "scripts/prepare")
+
+
+# ---------------------------------------------------------------- ports
+
+def _container_publishing(port: int) -> Optional[str]:
+    if not engine.server_version(timeout=5):
+        return None
+    done = engine.docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}", check=False)
+    names = done.stdout.split() if done.returncode == 0 else []
+    return names[0] if names else None
+
+
+def port_owner(port: int) -> str:
+    container = _container_publishing(port)
+    if container:
+        return f"container {container}"
+    process = ports.listener(port)
+    return f"{process[1]} (pid {process[0]})" if process else ""
+
+
+def stop_command(port: int) -> str:
+    container = _container_publishing(port)
+    if container:
+        return f"docker rm -f {container}"
+    process = ports.listener(port)
+    if process:
+        return f"kill {process[0]}"
+    return f"stop what listens on port {port} (`{ports.finder(port)}` shows it)"
+
+
+def check_port(port: int) -> Result:
+    name = f"port {port}"
+    if not ports.busy(port):
+        return Result(name, PASS, "free")
+    owner = port_owner(port)
+    return Result(name, FAIL, f"in use{' by ' + owner if owner else ''}; the deck needs it free",
+                  stop_command(port))
+
+
+# ---------------------------------------------------------------- the terminal and the packages
+
+def check_terminal() -> Result:
+    if not sys.stdout.isatty():
+        return Result("terminal", WARN, "output is not a terminal, so its size is unknown",
+                      "run scripts/doctor in the window you will present from")
+    size = os.get_terminal_size(sys.stdout.fileno())
+    found = f"{size.columns}x{size.lines}"
+    if size.columns < MIN_COLS or size.lines < MIN_ROWS:
+        return Result("terminal", FAIL, f"{found}, smaller than {MIN_COLS}x{MIN_ROWS}",
+                      "enlarge the window or make the font smaller")
+    return Result("terminal", PASS, f"{found} (at least {MIN_COLS}x{MIN_ROWS})")
+
+
+def pinned_versions(path: Path = PINS) -> List[tuple]:
+    pins = []
+    for line in path.read_text().splitlines():
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep:
+            pins.append((name.strip(), version.strip()))
+    return pins
+
+
+def check_packages() -> Result:
+    wrong = []
+    pins = pinned_versions()
+    for name, version in pins:
+        try:
+            have = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            have = "missing"
+        if have != version:
+            wrong.append(f"{name} {have} (pinned {version})")
+    if wrong:
+        return Result("packages", FAIL, ", ".join(wrong), INSTALL_PINS)
+    lookatme = dict(pins).get("lookatme", "?")
+    urwid = dict(pins).get("urwid", "?")
+    return Result("packages", PASS, f"all {len(pins)} pins of requirements/workshop.txt "
+                                    f"(lookatme {lookatme}, urwid {urwid})")
+
+
+# ---------------------------------------------------------------- running them
+
+def checks() -> List[Tuple[str, Callable[[], Result]]]:
+    """(name, check) in the order they are shown."""
+    ports = [(f"port {port}", lambda port=port: check_port(port)) for port in LECTURE_PORTS]
+    return [("docker", check_docker), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
+            ("cluster", check_cluster), ("registry", check_registry), ("images", check_images),
+            ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages)]
+
+
+def run_check(name: str, check: Callable[[], Result]) -> Result:
+    """A check that breaks is a FAIL row, never a traceback."""
+    try:
+        return check()
+    except (WorkshopError, OSError, ValueError, subprocess.SubprocessError) as error:
+        why = (str(error).splitlines() or [type(error).__name__])[0]
+        return Result(name, FAIL, f"could not check: {why}", "scripts/prepare, then scripts/doctor again")
+
+
+def exit_status(results: Sequence[Result]) -> int:
+    return 1 if any(result.status == FAIL for result in results) else 0
+
+
+def table(results: Sequence[Result]) -> str:
+    width = max(len(result.name) for result in results)
+    lines = []
+    for result in results:
+        line = f"{result.status}  {result.name:<{width}}  {result.found}"
+        if result.fix and result.status != PASS:
+            line += f"  -> fix: {result.fix}"
+        lines.append(line)
+    failed = sum(result.status == FAIL for result in results)
+    warned = sum(result.status == WARN for result in results)
+    passed = len(results) - failed - warned
+    verdict = "ready for the lecture" if not failed else "NOT ready: fix the FAIL rows above"
+    lines.append(f"doctor: {passed} passed, {warned} warning{'s' * (warned != 1)}, {failed} failed: {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/doctor", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    results = [run_check(name, check) for name, check in checks()]
+    if args.json:
+        print(json.dumps({"ready": exit_status(results) == 0, "checks": [asdict(r) for r in results]}, indent=2))
+    else:
+        print(table(results))
+    return exit_status(results)
+
+
+if __name__ == "__main__":
+    run(main, "doctor")

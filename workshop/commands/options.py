@@ -1,0 +1,32 @@
+"""The options several commands share, defined once: which deck, which slides, which needs to leave out."""
+import argparse
+from pathlib import Path
+from typing import List, NamedTuple, Optional
+
+from workshop.cli import WorkshopError
+from workshop.deck import reader
+from workshop.deck.directives import KNOWN_NEEDS
+from workshop.paths import DECK
+
+
+def add_deck_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
+    parser.add_argument("--slides", help="only these slides, e.g. 4-9 or 2,5,11-12")
+    parser.add_argument("--without", default="", help=f"skip boxes that need these ({', '.join(KNOWN_NEEDS)})")
+
+
+class Chosen(NamedTuple):
+    deck: reader.Deck
+    slides: Optional[List[int]]          # None: every slide
+    without: List[str]
+
+
+def chosen(args: argparse.Namespace) -> Chosen:
+    """The deck read, the slide numbers and the needs left out, each checked with a one-line error."""
+    deck = reader.read(args.deck)
+    without = [w.strip() for w in args.without.split(",") if w.strip()]
+    unknown = [w for w in without if w not in KNOWN_NEEDS]
+    if unknown:
+        raise WorkshopError(f"--without {unknown[0]}: choose from {', '.join(KNOWN_NEEDS)}")
+    slides = reader.parse_slide_ranges(args.slides, len(deck.slides)) if args.slides else None
+    return Chosen(deck, slides, without)

@@ -1,0 +1,75 @@
+"""scripts/prepare: make this machine ready for the workshop, one step after another.
+
+Each step is idempotent and returns a one-line summary; a second run only checks and takes seconds.
+`scripts/prepare STEP...` runs only the steps named (CI leaves the cluster to the tests)."""
+import sys
+import time
+from typing import Callable, List, NamedTuple, Optional, Sequence
+
+from workshop.cli import Note, WorkshopError, run
+from workshop.cluster import warm_up
+from workshop.machine import app_images, engine, registry
+from workshop.machine.standins import base_images
+
+
+class Step(NamedTuple):
+    name: str
+    what: str
+    action: Callable[[Note], str]
+
+
+STEPS: List[Step] = [
+    Step("engine", "a Docker engine answers", engine.ensure_engine),
+    Step("images", "the base images exist under their exact tags", base_images.ensure_base_images),
+    Step("registry", "the local registry answers on localhost:5001", registry.up),
+    Step("app-images", "the images the manifests name are in the local registry", app_images.ensure_app_images),
+    Step("deck-images", "the deck's docker build commands ran once (in class they hit the cache)",
+         app_images.build_deck_images),
+    Step("cluster", "the workshop cluster answers (scripts/cluster up)", warm_up.cluster_up),
+    Step("warm-up", "the node already holds every image the deck's rollouts use", warm_up.warm_cluster),
+]
+
+NAME_WIDTH = 11
+
+
+def line(status: str, name: str, text: str, seconds: Optional[float] = None) -> str:
+    timing = f" ({seconds:.1f} s)" if seconds is not None else ""
+    return f"{status:<4} {name:<{NAME_WIDTH}} {text}{timing}"
+
+
+def run_steps(steps: Sequence[Step], out=sys.stdout) -> float:
+    """Run steps in order, one line each; raise WorkshopError naming the step that failed."""
+    start = time.monotonic()
+    for step in steps:
+        def note(text: str, step: Step = step) -> None:
+            print(line("..", step.name, text), file=out, flush=True)
+
+        began = time.monotonic()
+        try:
+            summary = step.action(note)
+        except WorkshopError as error:
+            print(line("FAIL", step.name, step.what, time.monotonic() - began), file=out, flush=True)
+            raise WorkshopError(f"{step.name}: {error}", error.exit_code)
+        print(line("OK", step.name, summary, time.monotonic() - began), file=out, flush=True)
+    return time.monotonic() - start
+
+
+def main(argv: Sequence[str]) -> int:
+    names = [step.name for step in STEPS]
+    if any(arg in ("-h", "--help") for arg in argv):
+        print("usage: scripts/prepare [STEP...]\n\nMake this machine ready for the workshop; "
+              "with no STEP, every step in order:")
+        for step in STEPS:
+            print(f"  {step.name:<{NAME_WIDTH}} {step.what}")
+        return 0
+    unknown = [arg for arg in argv if arg not in names]
+    if unknown:
+        raise WorkshopError(f"unknown step {unknown[0]!r}; the steps are: {', '.join(names)}")
+    chosen = [step for step in STEPS if not argv or step.name in argv]
+    total = run_steps(chosen)
+    print(f"ready: {', '.join(step.name for step in chosen)} in {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, "prepare")

@@ -1,0 +1,75 @@
+"""The present command: check what the deck needs, then hand the terminal to lookatme."""
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from workshop.cli import WorkshopError, run
+from workshop.deck import reader as deck
+from workshop.deck.geometry import MIN_COLS, MIN_ROWS
+from workshop.machine import engine, host
+from workshop.paths import DECK, ROOT, STATE
+
+LOOKATME_EXTENSIONS = "terminal,file_loader"
+
+
+def check_expect() -> None:
+    if shutil.which("expect") is None:
+        raise WorkshopError(f"the program `expect` is missing (lookatme types each box's command with it): "
+                            f"run `{host.install_hint('expect')}`, then start the deck again.")
+
+
+def check_terminal_size() -> None:
+    if not sys.stdout.isatty():
+        raise WorkshopError("the deck needs an interactive terminal: run scripts/present in a terminal window.")
+    size = os.get_terminal_size(sys.stdout.fileno())
+    if size.columns < MIN_COLS or size.lines < MIN_ROWS:
+        raise WorkshopError(f"this terminal is {size.columns}x{size.lines}; the deck needs at least "
+                            f"{MIN_COLS}x{MIN_ROWS}: enlarge the window or make the font smaller, then try again.")
+
+
+def docker_warning() -> str:
+    """A one-line note when no Docker engine answers; the deck still starts (slides work without it)."""
+    if shutil.which("docker") is None:
+        return "note: Docker is not installed, so the live Docker boxes will fail (see README.md, Requirements)."
+    if engine.server_version(timeout=5):
+        return ""
+    return "note: the Docker engine is not answering, so the live Docker boxes will fail: start Docker (or run scripts/prepare)."
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
+    parser.add_argument("deck", nargs="?", type=Path, default=DECK, help="the deck (default: slides.md)")
+    parser.add_argument("--replay", nargs="?", const=ROOT / "recordings", type=Path, metavar="DIR",
+                        help="no Docker needed: each box replays its recording from DIR (default: recordings/)")
+    args = parser.parse_args(argv)
+    deck_path = args.deck.resolve()
+    check_expect()
+    check_terminal_size()
+    deck.read(deck_path)
+    if args.replay is not None:
+        replay = args.replay.resolve()
+        if not replay.is_dir():
+            raise WorkshopError(f"no recordings in {replay}: make them with scripts/record, or name the folder "
+                                f"with --replay=DIR")
+        # the boxes' shells inherit this; scripts/workshop-shell then plays recordings instead of running bash
+        session = STATE / "replay-session"           # where the boxes agree who plays which repeated command
+        shutil.rmtree(session, ignore_errors=True)
+        session.mkdir(parents=True)
+        os.environ.update(WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path),
+                          WORKSHOP_REPLAY_SESSION=str(session))
+    else:
+        os.environ.pop("WORKSHOP_REPLAY", None)   # live means live, whatever the calling shell exported
+        note = docker_warning()
+        if note:
+            print(note, file=sys.stderr)
+    lookatme = os.path.join(os.path.dirname(sys.executable), "lookatme")
+    os.chdir(ROOT)   # the boxes start scripts/workshop-shell relative to lookatme's working directory
+    os.execv(lookatme, [lookatme, "-e", LOOKATME_EXTENSIONS, str(deck_path)])
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, "present")

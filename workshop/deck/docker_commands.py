@@ -1,0 +1,105 @@
+"""What the deck's boxes ask Docker to do, read from their command lines: the `docker ...`
+commands in a shell line, the images they run and build from, the names they give containers.
+doctor checks these images are present; cleanup and reset go by these names."""
+import re
+import shlex
+from pathlib import Path
+from typing import Iterable, List, Optional, Set
+
+from workshop.deck import reader
+from workshop.paths import ROOT
+
+NAME_FLAG = re.compile(r"--name[= ]([A-Za-z0-9][\w.-]*)")
+_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
+
+
+def dockerfile_bases(text: str) -> List[str]:
+    """The external images a Dockerfile builds FROM (not scratch, earlier stages or ${ARG} refs)."""
+    stages, bases = set(), []
+    for line in text.splitlines():
+        match = _FROM.match(line)
+        if not match:
+            continue
+        image, stage = match.group(1), match.group(2)
+        if image.lower() != "scratch" and image.lower() not in stages and "$" not in image and image not in bases:
+            bases.append(image)
+        if stage:
+            stages.add(stage.lower())
+    return bases
+
+
+_SEPARATORS = {"&&", "||", ";", "|", "&"}
+# docker run options that take no value; any other option is assumed to take the next word
+_RUN_SWITCHES = {"-i", "-t", "-it", "-ti", "-d", "-dit", "--rm", "--init", "--privileged", "--interactive",
+                 "--tty", "--detach", "--read-only", "-P", "--publish-all"}
+
+
+def docker_commands(line: str) -> List[List[str]]:
+    """The `docker ...` commands in one shell line, as word lists."""
+    try:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:
+        return []
+    commands, current = [], []
+    for word in words + [";"]:
+        if word in _SEPARATORS:
+            if current[:1] == ["docker"]:
+                commands.append(current)
+            current = []
+        else:
+            current.append(word)
+    return commands
+
+
+def option(words: List[str], *names: str) -> Optional[str]:
+    for index, word in enumerate(words):
+        if word in names and index + 1 < len(words):
+            return words[index + 1]
+        for name in names:
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def run_image(words: List[str]) -> Optional[str]:
+    """The IMAGE of `docker run [OPTIONS] IMAGE [COMMAND]`."""
+    index = 2
+    while index < len(words):
+        word = words[index]
+        if not word.startswith("-"):
+            return word
+        index += 1 if (word in _RUN_SWITCHES or "=" in word) else 2
+    return None
+
+
+def deck_images(the_deck: Optional[reader.Deck] = None) -> List[str]:
+    """The images the deck's boxes start from: `docker run IMAGE` and the FROM lines of the
+    Dockerfiles its `docker build` boxes use, leaving out the images the deck builds itself."""
+    the_deck = the_deck or reader.read()
+    built, used = set(), []
+    for box in the_deck.boxes():
+        for words in docker_commands(box.typed or ""):
+            action = words[1] if len(words) > 1 else ""
+            found: List[str] = []
+            if action == "build":
+                tag = option(words, "-t", "--tag")
+                if tag:
+                    built.add(tag)
+                context = next((w for w in reversed(words[2:]) if not w.startswith("-")), ".")
+                dockerfile = ROOT / (option(words, "-f", "--file") or str(Path(context) / "Dockerfile"))
+                if dockerfile.is_file():
+                    found = dockerfile_bases(dockerfile.read_text(errors="replace"))
+            elif action == "run":
+                found = [image for image in [run_image(words)] if image]
+            for image in found:
+                if image not in built and image not in used and "$" not in image:
+                    used.append(image)
+    return used
+
+
+def container_names(commands: Iterable[str]) -> Set[str]:
+    """The names given with --name in these commands."""
+    return {match.group(1) for command in commands for match in NAME_FLAG.finditer(command)}
+

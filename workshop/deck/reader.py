@@ -1,0 +1,254 @@
+"""The one reader of slides.md: slides, their titles, terminal boxes and file blocks.
+
+Everything else (rehearsal, recording, replay, checks, tests) uses this model; nothing
+else parses the deck. It follows lookatme 2.5.5's rules where they matter: front matter
+between the first two `---` lines, slides split by `---` lines, fenced code blocks whose
+language is `terminal-ex` (a live box, YAML body) or `file` (a file shown on the slide).
+"""
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import yaml
+
+from workshop.cli import WorkshopError
+from workshop.deck import directives as directive_rules
+from workshop.paths import DECK
+
+FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<lang>[^\s`]*)")
+SEPARATOR = re.compile(r"^ {0,3}-{3,}\s*$")
+HEADING = re.compile(r"^ {0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+# The keys lookatme's TerminalExSchema accepts; anything else aborts the deck.
+TERMINAL_KEYS = ("command", "rows", "init_text", "init_wait", "init_codeblock", "init_codeblock_lang")
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    """YAML as lookatme reads it: dates stay text (`date: 2026-11-22` is shown as written)."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _load_yaml(text: str):
+    return yaml.load(text, Loader=_NoDatesLoader)
+
+
+class DeckError(WorkshopError):
+    """A malformed deck: the message names the file, the line and the slide."""
+
+
+@dataclass
+class Box:
+    """A live terminal box (a `terminal-ex` block) and the hidden directives under it."""
+    slide: int
+    position: int                  # 1-based, within the slide
+    line: int                      # line of the opening fence in the file
+    spec: Dict
+    directives: directive_rules.Directives = field(default_factory=directive_rules.Directives)
+
+    @property
+    def command(self) -> str:
+        return self.spec["command"]
+
+    @property
+    def typed(self) -> Optional[str]:
+        """The pre-typed command line (init_text), or None for a bare shell."""
+        text = self.spec.get("init_text")
+        return text.rstrip("\n") if text else None
+
+    @property
+    def rows(self) -> int:
+        return int(self.spec.get("rows", 10))
+
+    @property
+    def label(self) -> str:
+        return f"slide {self.slide} box {self.position}"
+
+
+@dataclass
+class FileBlock:
+    line: int
+    spec: Dict
+
+    @property
+    def path(self) -> str:
+        return self.spec.get("path", "")
+
+
+@dataclass
+class Slide:
+    number: int                    # 1-based, as lookatme's footer counts
+    line: int                      # first line of the slide in the file
+    lines: List[str] = field(default_factory=list)
+    title: str = ""
+    boxes: List[Box] = field(default_factory=list)
+    files: List[FileBlock] = field(default_factory=list)
+
+
+@dataclass
+class Deck:
+    path: Path
+    meta: Dict
+    slides: List[Slide]
+
+    def boxes(self) -> Iterator[Box]:
+        for slide in self.slides:
+            yield from slide.boxes
+
+    def slide(self, number: int) -> Slide:
+        return self.slides[number - 1]
+
+
+def read(path: Path = DECK) -> Deck:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DeckError(f"cannot read the deck {path}: {error.strerror}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path = DECK) -> Deck:
+    return _Reader(text, Path(path)).read()
+
+
+class _Reader:
+    def __init__(self, text: str, path: Path):
+        self.lines = text.splitlines()
+        self.path = path
+        self.slides: List[Slide] = []
+
+    def fail(self, line: int, message: str) -> DeckError:
+        where = f"{self.path.name} line {line}"
+        if self.slides:
+            where += f" (slide {self.slides[-1].number})"
+        return DeckError(f"{where}: {message}")
+
+    def read(self) -> Deck:
+        meta, start = self.front_matter()
+        self.new_slide(start + 1)
+        index = start
+        while index < len(self.lines):
+            line = self.lines[index]
+            fence = FENCE.match(line)
+            if fence:
+                index = self.code_block(index, fence)
+                continue
+            if SEPARATOR.match(line):
+                if index > start and self.lines[index - 1].strip():
+                    raise self.fail(index + 1, "'---' right under a line of text makes that line a heading, "
+                                               "not a new slide: put a blank line before '---'")
+                self.new_slide(index + 2)
+            else:
+                self.text_line(index, line)
+            index += 1
+        self.slides = [slide for slide in self.slides if any(l.strip() for l in slide.lines)]
+        for number, slide in enumerate(self.slides, 1):
+            slide.number = number
+            for box in slide.boxes:
+                box.slide = number
+        return Deck(self.path, meta, self.slides)
+
+    def front_matter(self):
+        if not self.lines or self.lines[0].strip() != "---":
+            return {}, 0
+        for end in range(1, len(self.lines)):
+            if self.lines[end].strip() == "---":
+                try:
+                    meta = _load_yaml("\n".join(self.lines[1:end])) or {}
+                except yaml.YAMLError as error:
+                    raise self.fail(1, f"the front matter is not valid YAML: {_yaml_problem(error)}") from None
+                if not isinstance(meta, dict):
+                    raise self.fail(1, "the front matter must be YAML keys (title:, author:, date:, ...)")
+                return meta, end + 1
+        raise self.fail(1, "the front matter opened with '---' is never closed with another '---'")
+
+    def new_slide(self, line: int) -> None:
+        self.slides.append(Slide(number=len(self.slides) + 1, line=line))
+
+    def text_line(self, index: int, line: str) -> None:
+        slide = self.slides[-1]
+        directive = directive_rules.DIRECTIVE_LINE.match(line.strip())
+        if directive:
+            if not slide.boxes:
+                raise self.fail(index + 1, "a [rehearse] directive must come after the terminal box it describes")
+            box = slide.boxes[-1]
+            try:
+                box.directives = directive_rules.apply(box.directives, directive.group("body"))
+                directive_rules.check_complete(box.directives)
+            except directive_rules.DirectiveError as error:
+                raise self.fail(index + 1, str(error)) from None
+            return
+        if line.strip().startswith("[rehearse]"):
+            raise self.fail(index + 1, 'a directive is written [rehearse]: # "key: value" (with the double quotes)')
+        slide.lines.append(line)
+        heading = HEADING.match(line)
+        if heading and not slide.title:
+            slide.title = heading.group("title")
+
+    def code_block(self, index: int, fence) -> int:
+        marker, lang = fence.group("fence"), fence.group("lang")
+        for end in range(index + 1, len(self.lines)):
+            closing = self.lines[end].strip()
+            if closing.startswith(marker[0] * len(marker)) and not closing.strip(marker[0]):
+                body = self.lines[index + 1:end]
+                self.slides[-1].lines.extend(self.lines[index:end + 1])
+                if lang == "terminal-ex":
+                    self.terminal_box(index + 1, body)
+                elif lang == "file":
+                    self.slides[-1].files.append(FileBlock(index + 1, self.yaml_body(index + 1, body, "file")))
+                elif lang.startswith("terminal"):
+                    raise self.fail(index + 1, f"'{lang}' boxes have no prompt to wait for: write a terminal-ex "
+                                               "block that starts scripts/workshop-shell")
+                return end + 1
+        raise self.fail(index + 1, f"the code block opened with {marker} is never closed")
+
+    def yaml_body(self, line: int, body: List[str], kind: str) -> Dict:
+        try:
+            spec = _load_yaml("\n".join(body))
+        except yaml.YAMLError as error:
+            raise self.fail(line, f"the {kind} block is not valid YAML: {_yaml_problem(error)}") from None
+        if not isinstance(spec, dict):
+            raise self.fail(line, f"the {kind} block must hold YAML keys such as path: or command:")
+        return spec
+
+    def terminal_box(self, line: int, body: List[str]) -> None:
+        spec = self.yaml_body(line, body, "terminal-ex")
+        unknown = sorted(set(spec) - set(TERMINAL_KEYS))
+        if unknown:
+            raise self.fail(line, f"terminal-ex does not accept {unknown[0]!r}; it accepts {', '.join(TERMINAL_KEYS)}")
+        if not isinstance(spec.get("command"), str) or not spec["command"].strip():
+            raise self.fail(line, "a terminal-ex block needs command: (scripts/workshop-shell)")
+        if spec.get("init_text") is not None and not spec.get("init_wait"):
+            raise self.fail(line, "init_text is only typed when init_wait is set: add init_wait: 'workshop$ '")
+        if spec.get("init_text") is None and spec.get("init_codeblock", True):
+            raise self.fail(line, "a terminal-ex block without init_text must say init_codeblock: false "
+                                  "(lookatme 2.5.5 aborts the whole deck otherwise)")
+        slide = self.slides[-1]
+        slide.boxes.append(Box(slide=slide.number, position=len(slide.boxes) + 1, line=line, spec=spec))
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    return str(getattr(error, "problem", None) or error).splitlines()[0]
+
+
+
+def parse_slide_ranges(text: str, count: int) -> List[int]:
+    """'4-9,12' -> [4, 5, 6, 7, 8, 9, 12]; numbers outside 1..count are an error."""
+    chosen = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise WorkshopError(f"--slides takes numbers and ranges such as 4-9,12, not {part!r}") from None
+        if low > high:
+            raise WorkshopError(f"--slides {part}: a range goes from the lower number to the higher, "
+                                f"e.g. {high}-{low}")
+        if not 1 <= low <= high <= count:
+            raise WorkshopError(f"--slides {part}: the deck has slides 1 to {count}")
+        chosen.extend(range(low, high + 1))
+    return sorted(set(chosen))

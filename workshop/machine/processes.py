@@ -1,0 +1,133 @@
+"""The one process supervisor: start a daemon in its own session with a pid file that also
+holds its start time, find it again only if that same process still runs (a reused pid is
+never mistaken for ours), stop it (TERM, then KILL), and read what runs (psutil, so it works
+on macOS as well as Linux)."""
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import psutil
+
+from workshop.cli import WorkshopError
+
+
+def _created(pid: int) -> Optional[float]:
+    """When pid started, or None when it is gone (a zombie counts as gone)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    return _created(pid) is not None
+
+
+def start(argv: Sequence[str], log: Path, pid_file: Optional[Path] = None, cwd: Optional[Path] = None,
+          env: Optional[Dict[str, str]] = None, what: Optional[str] = None) -> int:
+    """Start argv in its own session, detached, output appended to log; record it in pid_file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(map(str, argv))}\n".encode())
+        out.flush()
+        try:
+            process = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                                       cwd=cwd, env=env)
+        except OSError as error:
+            raise WorkshopError(f"{what or argv[0]} could not start ({error.strerror}: {argv[0]})") from None
+    if pid_file is not None:
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(f"{process.pid} {_created(process.pid) or ''}\n")
+    return process.pid
+
+
+def recorded(pid_file: Path) -> Optional[int]:
+    """The pid in pid_file if that very process (same start time) still runs, else None."""
+    try:
+        pid_text, started = (pid_file.read_text().split() + [""])[:2]
+        pid, started_at = int(pid_text), float(started)
+    except (OSError, ValueError):
+        return None
+    now = _created(pid)
+    return pid if now is not None and abs(now - started_at) < 0.01 else None
+
+
+def stop(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL after timeout seconds; returns once the process is gone."""
+    try:
+        process = psutil.Process(pid)
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except psutil.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    except (psutil.NoSuchProcess, psutil.TimeoutExpired, ChildProcessError):
+        pass
+
+
+def stop_recorded(pid_file: Path, timeout: float = 15.0) -> bool:
+    """Stop the process pid_file records, if it still runs; True if it did. The pid file goes either way."""
+    pid = recorded(pid_file)
+    if pid:
+        stop(pid, timeout)
+    pid_file.unlink(missing_ok=True)
+    return pid is not None
+
+
+def kill(pids: Sequence[int]) -> None:
+    """SIGKILL at once (what is left in a closed terminal's session)."""
+    for pid in pids:
+        try:
+            psutil.Process(pid).kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        return psutil.Process(pid).memory_info().rss // 1024
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0
+
+
+def _others():
+    me = os.getpid()
+    for process in psutil.process_iter(["pid", "name", "cmdline"]):
+        if process.info["pid"] != me:
+            yield process
+
+
+def named(name: str) -> List[int]:
+    """Live processes whose program is called name."""
+    found = []
+    for process in _others():
+        argv = process.info["cmdline"] or []
+        program = os.path.basename(argv[0]) if argv else process.info["name"]
+        if program == name and alive(process.info["pid"]):
+            found.append(process.info["pid"])
+    return found
+
+
+def with_argument(text: str) -> List[int]:
+    """Processes whose command line contains text (e.g. our containerd socket, on its shims)."""
+    return [process.info["pid"] for process in _others()
+            if any(text in arg for arg in process.info["cmdline"] or [])]
+
+
+def in_session(sid: int) -> List[int]:
+    """Processes whose session id is sid (what a terminal's shell left running)."""
+    found = []
+    for process in _others():
+        try:
+            if os.getsid(process.info["pid"]) == sid:
+                found.append(process.info["pid"])
+        except OSError:
+            continue
+    return found

@@ -1,0 +1,163 @@
+"""The local image registry the deck and the Kubernetes manifests address as localhost:5001.
+
+Where the engine can pull, it is the official registry:2 in a container named workshop-registry
+(kind's documented local-registry setup). Where it cannot, it is Debian's docker-registry binary,
+run in the background with its config, storage, pid file and log under .workshop/.
+up(), down() and status() are idempotent; down() stops only what up() started."""
+import time
+import urllib.error
+import urllib.request
+from typing import Dict, Optional
+
+from workshop import names
+from workshop.cli import Note, WorkshopError, quiet
+from workshop.machine import engine, host, ports, processes
+from workshop.paths import STATE
+
+HOST, PORT, ADDRESS, CONTAINER = names.REGISTRY_HOST, names.REGISTRY_PORT, names.REGISTRY, names.REGISTRY_CONTAINER
+IMAGE = "registry:2"
+CONFIG = STATE / "registry.yml"
+STORAGE = STATE / "registry"
+PID_FILE = STATE / "registry.pid"
+LOG = "registry.log"
+PROGRAM = "docker-registry"
+WAIT_SECONDS = 20
+
+CONFIG_TEXT = """# written by workshop/machine/registry.py; the workshop's local image registry
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {storage}
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: {host}:{port}
+  headers:
+    X-Content-Type-Options: [nosniff]
+"""
+
+# Every kind of manifest a push can leave: Docker's and OCI's, single images and indexes
+# (BuildKit pushes an index holding the image and its attestation manifests).
+MANIFEST_ACCEPT = ", ".join([
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json"])
+
+
+def request(path: str, method: str = "GET", headers: Optional[Dict[str, str]] = None, timeout: float = 10):
+    """An HTTP request to the registry on 127.0.0.1:5001, never through a proxy (raises urllib's errors)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return opener.open(urllib.request.Request(f"http://{HOST}:{PORT}{path}", method=method, headers=headers or {}),
+                       timeout=timeout)
+
+
+def digest(repository: str, tag: str) -> Optional[str]:
+    """The digest REPOSITORY:TAG points to in the registry, or None when it has no such tag."""
+    try:
+        with request(f"/v2/{repository}/manifests/{tag}", "HEAD", {"Accept": MANIFEST_ACCEPT}) as answer:
+            return answer.headers.get("Docker-Content-Digest")
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def status(timeout: float = 2) -> bool:
+    """Does something answer GET /v2/ on 127.0.0.1:5001 like a registry (200, or 401 when it wants a login)?"""
+    try:
+        with request("/v2/", timeout=timeout) as answer:
+            return answer.status == 200
+    except urllib.error.HTTPError as error:
+        return error.code == 401 and bool(error.headers.get("Docker-Distribution-Api-Version"))
+    except (OSError, ValueError):
+        return False
+
+
+def _wait(seconds: float, pid: Optional[int] = None) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if status():
+            return True
+        if pid is not None and not processes.alive(pid):
+            return False
+        time.sleep(0.2)
+    return False
+
+
+def our_pid() -> Optional[int]:
+    """The pid of the docker-registry process up() started, if it still runs."""
+    return processes.recorded(PID_FILE)
+
+
+def container_state() -> Optional[str]:
+    """'running', 'exited', ... for the workshop-registry container; None when there is none."""
+    if not engine.server_version():
+        return None
+    done = engine.docker("container", "inspect", "--format", "{{.State.Status}}", CONTAINER, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def describe() -> str:
+    pid = our_pid()
+    if pid:
+        return f"{PROGRAM} pid {pid}"
+    if container_state() == "running":
+        return f"container {CONTAINER}"
+    return "not started by the workshop"
+
+
+def _can_use_official_image(log) -> bool:
+    return engine.image_exists(IMAGE) or engine.try_pull(IMAGE, log)
+
+
+def _start_container(note: Note) -> str:
+    if container_state() is not None:
+        engine.docker("start", CONTAINER)
+    else:
+        engine.docker("run", "-d", "--restart=always", "-p", f"{HOST}:{PORT}:5000",
+                             "--name", CONTAINER, IMAGE)
+    if not _wait(WAIT_SECONDS):
+        raise WorkshopError(f"the {CONTAINER} container does not answer on {ADDRESS}; see `docker logs {CONTAINER}`")
+    return f"{IMAGE} container {CONTAINER} answering on {ADDRESS}"
+
+
+def _start_binary(note: Note, log) -> str:
+    program = host.ensure_program(PROGRAM, "docker-registry", log)
+    STORAGE.mkdir(parents=True, exist_ok=True)
+    CONFIG.write_text(CONFIG_TEXT.format(storage=STORAGE, host=HOST, port=PORT))
+    pid = processes.start([program, "serve", str(CONFIG)], log, PID_FILE)
+    note(f"started {PROGRAM} (pid {pid}), log in {host.shown(log)}")
+    if not _wait(WAIT_SECONDS, pid):
+        tail = host.last_line(log.read_text(errors="replace"))
+        raise WorkshopError(f"{PROGRAM} did not answer on {ADDRESS} ({tail[:160]}); see {host.shown(log)}")
+    return f"Debian {PROGRAM} (pid {pid}) answering on {ADDRESS}, storage {host.shown(STORAGE)}"
+
+
+def up(note: Note = quiet) -> str:
+    """Make a registry answer on localhost:5001; return a one-line summary."""
+    if status():
+        return f"answering on {ADDRESS} ({describe()})"
+    if ports.busy(PORT, HOST):
+        raise WorkshopError(f"port {PORT} on {HOST} is taken by something that is not an image registry; "
+                            f"stop it and run scripts/prepare again")
+    log = host.log_path(LOG)
+    if container_state() is not None or _can_use_official_image(log):
+        return _start_container(note)
+    return _start_binary(note, log)
+
+
+def down() -> str:
+    """Stop what up() started (the workshop-registry container or the pid-file process); keep the storage."""
+    stopped = []
+    pid = our_pid()
+    if processes.stop_recorded(PID_FILE, timeout=10):
+        stopped.append(f"{PROGRAM} pid {pid}")
+    if container_state() is not None:
+        engine.docker("rm", "-f", CONTAINER)
+        stopped.append(f"container {CONTAINER}")
+    return "stopped " + " and ".join(stopped) if stopped else "nothing of the workshop's was running"

@@ -1,0 +1,1 @@
+"""Stand-ins for the official base images, for machines that cannot reach a container registry (README.md here)."""

@@ -1,0 +1,250 @@
+"""Make the base images the workshop names available under their exact tags.
+
+Where the engine can pull, the real images are pulled. Where it cannot (no registry reachable,
+as in CI), local stand-ins are built from the files beside this module and labelled
+edu.cs198.workshop=standin.
+An image already present is left alone unless it is a stand-in whose recipe has changed."""
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from workshop.cli import Note, WorkshopError, quiet
+from workshop.deck.docker_commands import dockerfile_bases
+from workshop.machine import engine, host
+from workshop.machine.standins import debian_rootfs, host_python
+from workshop.names import DEBIAN_IMAGE as DEBIAN, LABEL, PYTHON_IMAGE as PYTHON, RECIPE_LABEL, \
+    REDIS_IMAGE as REDIS, STANDIN
+from workshop.paths import ROOT, STATE
+
+# in build order: the Python and Redis stand-ins are built on the Debian one
+BASE_IMAGES = (DEBIAN, PYTHON, REDIS)
+# other names of the same images: where nothing can be pulled they become extra tags of a stand-in
+ALIASES = {"python:3.12-slim-bookworm": PYTHON}
+
+STANDINS = Path(__file__).resolve().parent
+BUILD = STATE / "build"
+LOG = "base-images.log"
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+# bump to rebuild every stand-in after changing how they are made
+RECIPE_VERSION = "1"
+# set to 1 to rebuild the stand-ins even when their recipe has not changed (the rootfs tar stays cached)
+REBUILD_ENV = "WORKSHOP_REBUILD_STANDINS"
+
+def recipe_hash(*parts) -> str:
+    digest = hashlib.sha256()
+    for part in (RECIPE_VERSION, *parts):
+        digest.update(part if isinstance(part, bytes) else str(part).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- which images are needed
+
+_SKIP_DIRS = {".git", ".venv", ".workshop", "node_modules", "__pycache__", "standins"}
+
+
+def repository_dockerfiles(root: Path = ROOT) -> List[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile"):
+                found.append(Path(folder) / name)
+    return found
+
+
+def needed_images(root: Path = ROOT) -> List[str]:
+    """The three the workshop always uses, then any other base a Dockerfile of the repository names."""
+    needed = list(BASE_IMAGES)
+    for path in repository_dockerfiles(root):
+        for image in dockerfile_bases(path.read_text(errors="replace")):
+            if image not in needed:
+                needed.append(image)
+    return needed
+
+
+# ---------------------------------------------------------------- building the stand-ins
+
+def _ca_bundle() -> bytes:
+    return HOST_CA.read_bytes() if HOST_CA.is_file() else b""
+
+
+def _context(name: str) -> Path:
+    folder = BUILD / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / "host-ca-bundle.crt").write_bytes(_ca_bundle())
+    return folder
+
+
+def _build(ref: str, context: Path, dockerfile: Path, recipe: str, log: Path,
+           build_args: Optional[Dict[str, str]] = None) -> None:
+    shutil.copy(dockerfile, context / "Dockerfile")
+    for extra in STANDINS.glob("*.sh"):
+        shutil.copy(extra, context / extra.name)
+    cmd = ["docker", "build", "-t", ref, "--label", f"{LABEL}=standin", "--label", f"{RECIPE_LABEL}={recipe}"]
+    for key, value in (build_args or {}).items():
+        cmd += ["--build-arg", f"{key}={value}"]
+    env = dict(os.environ, DOCKER_BUILDKIT="0")  # the legacy builder: the Debian engine has no buildx
+    for attempt in (1, 2):
+        start = log.stat().st_size if log.exists() else 0
+        try:
+            host.logged(cmd + [str(context)], log, timeout=1800, what=f"building the {ref} stand-in",
+                           env=env)
+            break
+        except WorkshopError:
+            with open(log, "rb") as handle:
+                handle.seek(start)
+                killed = b"returned a non-zero code: 137" in handle.read()
+            # a build step killed from outside (SIGKILL) is worth one more try; anything else is not
+            if attempt == 2 or not killed:
+                raise
+    shutil.rmtree(context, ignore_errors=True)
+
+
+class Plan:
+    """What one stand-in is made from: a recipe hash to compare, and a way to build it."""
+
+    def __init__(self, recipe: str, build: Callable[[], str], detail: str):
+        self.recipe, self.build, self.detail = recipe, build, detail
+
+
+def debian_plan(note: Note, log: Path) -> Plan:
+    recipe = recipe_hash("debian", *debian_rootfs.RECIPE_TEXTS)
+
+    def build() -> str:
+        tar = debian_rootfs.rootfs_tar(note, log, recipe)
+        changes = ['CMD ["bash"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                   f'LABEL {LABEL}="{STANDIN}"', f'LABEL {RECIPE_LABEL}="{recipe}"']
+        cmd = ["docker", "import"]
+        for change in changes:
+            cmd += ["--change", change]
+        with open(tar, "rb") as handle:
+            host.logged(cmd + ["-", DEBIAN], log, timeout=600, what=f"docker import {DEBIAN}", stdin=handle)
+        return "debootstrap minbase"
+
+    return Plan(recipe, build, "debootstrap")
+
+
+def python_plan(note: Note, log: Path, base_id: str) -> Plan:
+    prefix = host_python.find()
+    if prefix is None:
+        def cannot_build() -> str:     # never a stand-in that says 3.12 and runs another Python
+            raise WorkshopError(f"{PYTHON} cannot be pulled here, and its stand-in needs a CPython 3.12 build "
+                                f"on this machine: install one (`pyenv install 3.12`) or set "
+                                f"WORKSHOP_STANDIN_PYTHON to its prefix, then run scripts/prepare images again")
+
+        return Plan(recipe_hash("python-host", "none"), cannot_build, "no CPython 3.12 here")
+    version = prefix.name
+    dockerfile = STANDINS / "python-host.Dockerfile"
+    recipe = recipe_hash("python-host", dockerfile.read_bytes(), prefix, version, base_id, _ca_bundle())
+
+    def build_host() -> str:
+        context = _context("python")
+        note(f"copying CPython {version} from {prefix}")
+        packages = host_python.stage(prefix, context / "python")
+        with open(log, "a") as out:
+            out.write(f"\nCPython {version} from {prefix} needs: {' '.join(packages)}\n")
+        _build(PYTHON, context, dockerfile, recipe, log,
+               {"RUNTIME_PACKAGES": " ".join(packages), "PYTHON_VERSION": version})
+        return f"host CPython {version}"
+
+    return Plan(recipe, build_host, f"host CPython {version}")
+
+
+def redis_plan(note: Note, log: Path, base_id: str) -> Plan:
+    dockerfile = STANDINS / "redis.Dockerfile"
+    entrypoint = STANDINS / "redis-entrypoint.sh"
+    recipe = recipe_hash("redis", dockerfile.read_bytes(), entrypoint.read_bytes(), base_id, _ca_bundle())
+
+    def build() -> str:
+        _build(REDIS, _context("redis"), dockerfile, recipe, log)
+        return "Debian redis-server 7.0.15"
+
+    return Plan(recipe, build, "Debian redis-server")
+
+
+# ---------------------------------------------------------------- the step
+
+def pulled(ref: str, label: Optional[str], log: Path, can_pull: Dict[str, bool]) -> bool:
+    """Pull the real image unless a stand-in is there or pulling already failed this run."""
+    if label is not None or not can_pull.get("ok", True):
+        return False
+    can_pull["ok"] = engine.try_pull(ref, log)
+    return can_pull["ok"]
+
+
+def is_standin(ref: str) -> bool:
+    return engine.image_label(ref, LABEL) == STANDIN
+
+
+def drop_replaced(old_id: Optional[str], ref: str) -> None:
+    """Remove the stand-in a rebuild replaced, once no tag names it; images built on it keep it alive."""
+    if not old_id or old_id == engine.image_id(ref):
+        return
+    tags = engine.docker("image", "inspect", "--format", "{{len .RepoTags}}", old_id, check=False)
+    if tags.returncode == 0 and tags.stdout.strip() == "0" and \
+            engine.image_label(old_id, LABEL) == STANDIN:
+        engine.docker("rmi", old_id, check=False)
+
+
+def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> str:
+    """Make one image available; return a few words on how."""
+    label = engine.image_label(ref, LABEL)
+    if label is not None and label != STANDIN:
+        return "present"
+    if ref in ALIASES:
+        return ensure_alias(ref, ALIASES[ref], label, log, can_pull)
+    plan = None
+    if ref in BASE_IMAGES:
+        base_id = engine.image_id(DEBIAN) or ""
+        plan = {DEBIAN: lambda: debian_plan(note, log),
+                PYTHON: lambda: python_plan(note, log, base_id),
+                REDIS: lambda: redis_plan(note, log, base_id)}[ref]()
+        fresh = engine.image_label(ref, RECIPE_LABEL) == plan.recipe
+        if label == STANDIN and fresh and os.environ.get(REBUILD_ENV) != "1":
+            return "stand-in present"
+    if pulled(ref, label, log, can_pull):
+        return "pulled"
+    if plan is None:
+        raise WorkshopError(f"{ref} (named by a Dockerfile here) cannot be pulled and has no stand-in; "
+                            f"use one of {', '.join(BASE_IMAGES)} or add a stand-in in workshop/machine/standins/")
+    note(f"building the {ref} stand-in ({plan.detail}); log in {host.shown(log)}")
+    old_id = engine.image_id(ref)
+    how = plan.build()
+    drop_replaced(old_id, ref)
+    return f"stand-in built ({how})"
+
+
+def ensure_alias(ref: str, target: str, label: Optional[str], log: Path, can_pull: Dict[str, bool]) -> str:
+    """Pull ref, or tag the stand-in of target with it (target is handled earlier in BASE_IMAGES order)."""
+    target_id = engine.image_id(target)
+    old_id = engine.image_id(ref)
+    if label == STANDIN and old_id == target_id:
+        return "stand-in present"
+    if pulled(ref, label, log, can_pull):
+        return "pulled"
+    if not target_id or not is_standin(target):
+        raise WorkshopError(f"{ref} cannot be pulled and {target}, whose stand-in it would share, is missing")
+    engine.docker("tag", target, ref)
+    drop_replaced(old_id, ref)
+    return f"stand-in tagged (same image as {target})"
+
+
+def ensure_base_images(note: Note = quiet, images: Optional[Sequence[str]] = None) -> str:
+    """The prepare step: every needed image present under its exact tag; returns a one-line summary."""
+    log = host.log_path(LOG)
+    can_pull: Dict[str, bool] = {}
+    grouped: Dict[str, List[str]] = {}
+    for ref in images or needed_images():
+        began = time.monotonic()
+        how = ensure_image(ref, note, log, can_pull)
+        if time.monotonic() - began > 2:
+            note(f"{ref}: {how} in {time.monotonic() - began:.0f} s")
+        grouped.setdefault(how.split(" (")[0], []).append(ref)
+    return "; ".join(f"{how}: {', '.join(refs)}" for how, refs in grouped.items())
+

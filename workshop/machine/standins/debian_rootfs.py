@@ -1,0 +1,112 @@
+"""A Debian bookworm root filesystem for the debian:bookworm-slim stand-in: debootstrap minbase
+from the mirror the host's apt uses, trimmed like the official slim image, cached as a tar."""
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from workshop.cli import Note, WorkshopError
+from workshop.machine import apt_sources, host
+from workshop.paths import STATE
+
+CACHE = STATE / "cache"
+
+
+ROOTFS_SOURCES = """Types: deb
+URIs: {mirror}
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+"""
+ROOTFS_SECURITY = """
+Types: deb
+URIs: {mirror}
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+"""
+# as in the official slim images: no docs, man pages or translations, and no apt caches
+ROOTFS_DPKG_EXCLUDES = """path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+"""
+ROOTFS_APT_CLEAN = """DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
+"""
+ROOTFS_NO_RECOMMENDS = 'APT::Install-Recommends "false";\n'
+
+
+# what the stand-in's recipe hash covers
+RECIPE_TEXTS = (ROOTFS_SOURCES, ROOTFS_SECURITY, ROOTFS_DPKG_EXCLUDES, ROOTFS_APT_CLEAN, ROOTFS_NO_RECOMMENDS)
+
+
+def _empty(folder: Path, keep: Callable[[Path], bool] = lambda p: False) -> None:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if keep(path):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        else:
+            path.unlink()
+
+
+def trim_rootfs(tree: Path, mirror: str, security: Optional[str]) -> None:
+    """Make a debootstrapped tree look like the official slim image's filesystem."""
+    sources = ROOTFS_SOURCES.format(mirror=mirror)
+    if security:
+        sources += ROOTFS_SECURITY.format(mirror=security)
+    (tree / "etc/apt/sources.list").unlink(missing_ok=True)
+    (tree / "etc/apt/sources.list.d").mkdir(parents=True, exist_ok=True)
+    (tree / "etc/apt/sources.list.d/debian.sources").write_text(sources)
+    (tree / "etc/dpkg/dpkg.cfg.d").mkdir(parents=True, exist_ok=True)
+    (tree / "etc/dpkg/dpkg.cfg.d/docker").write_text(ROOTFS_DPKG_EXCLUDES)
+    (tree / "etc/apt/apt.conf.d/docker-clean").write_text(ROOTFS_APT_CLEAN)
+    (tree / "etc/apt/apt.conf.d/docker-no-recommends").write_text(ROOTFS_NO_RECOMMENDS)
+    _empty(tree / "usr/share/doc", keep=lambda p: p.name == "copyright" or p.is_dir())
+    for folder in ("usr/share/man", "usr/share/groff", "usr/share/info", "usr/share/locale",
+                   "usr/share/lintian", "var/lib/apt/lists", "var/cache/apt", "var/log", "tmp"):
+        _empty(tree / folder, keep=lambda p: p.name in ("partial", "auxfiles"))
+    # the engine supplies these per container
+    for name in ("etc/hostname", "etc/resolv.conf"):
+        (tree / name).unlink(missing_ok=True)
+    (tree / "etc/hostname").write_text("")
+
+
+def rootfs_tar(note: Note, log: Path, recipe: str) -> Path:
+    """A cached tar of a trimmed minbase bookworm tree, made with debootstrap on the first run."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tar = CACHE / f"debian-bookworm-minbase-{recipe}.tar"
+    if tar.is_file():
+        return tar
+    if not host.is_linux_root():
+        raise WorkshopError("debian:bookworm-slim cannot be pulled and its stand-in needs debootstrap as root "
+                            "on Debian; run scripts/prepare as root, or on a machine that can reach Docker Hub")
+    mirror = apt_sources.debian_mirror("bookworm")
+    security = apt_sources.security_mirror("bookworm")
+    debootstrap = host.ensure_program("debootstrap", "debootstrap", log)
+    tree = CACHE / "debian-bookworm-minbase.tree"
+    if tree.exists():
+        shutil.rmtree(tree)
+    note(f"debootstrap --variant=minbase bookworm from {mirror} (about a minute, once)")
+    began = time.monotonic()
+    host.logged([debootstrap, "--variant=minbase", "bookworm", str(tree), mirror], log, timeout=1200,
+                   what="debootstrap")
+    note(f"debootstrap done in {time.monotonic() - began:.0f} s")
+    trim_rootfs(tree, mirror, security)
+    partial = tar.with_suffix(".partial")
+    host.logged(["tar", "--numeric-owner", "-C", str(tree), "-cf", str(partial), "."], log, what="tar")
+    partial.rename(tar)
+    shutil.rmtree(tree)
+    for old in CACHE.glob("debian-bookworm-minbase-*.tar"):
+        if old != tar:
+            old.unlink()
+    return tar

@@ -1,0 +1,53 @@
+"""Stop what a rehearsal started, and only that: its shells, every process left in their
+terminal sessions, and the containers its commands named (`--name workshop-...`) that were
+created while it ran. A container someone else starts meanwhile is never touched."""
+from typing import Iterable, List, Optional, Set
+
+from workshop.machine import engine, processes
+
+
+
+def container_ids() -> Optional[Set[str]]:
+    out = engine.output("ps", "-aq", "--no-trunc")
+    return None if out is None else set(out.split())
+
+
+def named_containers(ids: Set[str], names: Set[str]) -> List[str]:
+    """Of these containers, the ones whose name is in names."""
+    if not ids or not names:
+        return []
+    out = engine.output("inspect", "--format", "{{.Name}} {{.Id}}", *sorted(ids))
+    pairs = (line.split() for line in (out or "").splitlines())
+    return [container for name, container in pairs if name.lstrip("/") in names]
+
+
+class Tracker:
+    """Remembers what existed before, and what was started since."""
+
+    def __init__(self, container_names: Iterable[str] = ()):
+        self.sessions = []
+        self.names = set(container_names)
+        self.containers_before: Optional[Set[str]] = None
+
+    def snapshot(self) -> None:
+        self.containers_before = container_ids()
+
+    def add_session(self, session) -> None:
+        self.sessions.append(session)
+
+    def close_session(self, session) -> None:
+        sid = session.process.pid
+        session.close()
+        processes.kill(processes.in_session(sid))
+        if session in self.sessions:
+            self.sessions.remove(session)
+
+    def clean(self) -> None:
+        for session in list(self.sessions):
+            self.close_session(session)
+        if self.containers_before is None or not self.names:
+            return
+        created = (container_ids() or set()) - self.containers_before
+        leftovers = named_containers(created, self.names)
+        if leftovers:
+            engine.output("rm", "-f", *leftovers)

@@ -1,0 +1,205 @@
+"""Run the deck's boxes for real, slide by slide, as a presenter would, and judge each one.
+
+Each box gets its own workshop shell in a pseudo-terminal (the same command lookatme runs),
+its pre-typed command is typed and Enter pressed; the exit status comes from the shell
+itself. A long-running box ('ready:') stays up while the slide's later boxes run and gets
+Ctrl-C when the slide ends. Whatever happens, everything started is stopped afterwards.
+"""
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, List, Optional
+
+from workshop.cluster import diagnosis
+from workshop.deck.docker_commands import container_names
+from workshop.deck.geometry import box_columns
+from workshop.deck.reader import Box, Deck
+from workshop.rehearsal import cleanup
+from workshop.rehearsal.recordings import Recording, cast_name
+from workshop.rehearsal.terminal import ShellError, ShellSession
+
+PROMPT_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+CLUSTER_CHECK_EVERY = 10.0     # while a cluster box runs, look for stuck pods this often
+
+
+@dataclass
+class StepResult:
+    box: Box
+    ok: bool
+    seconds: float = 0.0
+    status: Optional[int] = None
+    output: str = ""
+    problem: str = ""
+    skipped: str = ""
+    details: List[str] = field(default_factory=list)   # e.g. stuck pods and their events
+
+    @property
+    def verdict(self) -> str:
+        return "SKIP" if self.skipped else ("OK" if self.ok else "FAIL")
+
+
+@dataclass
+class _Running:
+    box: Box
+    session: ShellSession
+    recording: Optional[Recording]
+    result: StepResult
+
+
+@dataclass
+class Options:
+    slides: Optional[List[int]] = None       # None: all
+    without: Iterable[str] = ()               # skip boxes that need any of these
+    stop_first: bool = False
+    record_dir: Optional[Path] = None
+    recording_header: dict = field(default_factory=dict)
+
+
+def judge(box: Box, status: Optional[int], output: str) -> str:
+    """Why the step failed, or '' when it passed."""
+    rules = box.directives
+    if status is None:
+        return f"timed out after {rules.timeout:g} s"
+    if not rules.status_ok(status):
+        return f"exit status {status}, expected {rules.describe_status()}"
+    for pattern in rules.expect:
+        if not re.search(pattern, output, re.MULTILINE):
+            return f"output does not match {pattern!r}"
+    for pattern in rules.reject:
+        if re.search(pattern, output, re.MULTILINE):
+            return f"output matches {pattern!r}, which it must not"
+    return ""
+
+
+class Rehearsal:
+    def __init__(self, deck: Deck, options: Options, report: Callable[[StepResult], None] = lambda r: None):
+        self.deck, self.options, self.report = deck, options, report
+        self.columns = box_columns(deck.meta)
+        self.results: List[StepResult] = []
+        self.tracker = cleanup.Tracker(container_names(box.typed or "" for box in deck.boxes()))
+
+    def run(self) -> List[StepResult]:
+        self.tracker.snapshot()
+        try:
+            for slide in self.deck.slides:
+                if self.options.slides and slide.number not in self.options.slides:
+                    continue
+                if not self._slide(slide.boxes):
+                    break
+        finally:
+            self.tracker.clean()
+        return self.results
+
+    def _slide(self, boxes: List[Box]) -> bool:
+        running: List[_Running] = []
+        keep_going = True
+        try:
+            for box in boxes:
+                missing = sorted(set(box.directives.needs) & set(self.options.without))
+                if missing:
+                    self._record_result(StepResult(box, ok=True, skipped=f"needs {', '.join(missing)}"))
+                    continue
+                result, still_running = self._step(box)
+                if still_running:
+                    running.append(still_running)
+                self._record_result(result)
+                if not result.ok and self.options.stop_first:
+                    keep_going = False
+                    break
+        finally:
+            for item in running:          # the slide ends: Ctrl-C to what is still running
+                if not self._stop(item):
+                    self.report(item.result)
+        return keep_going and not (self.options.stop_first and any(not r.ok for r in self.results))
+
+    def _record_result(self, result: StepResult) -> None:
+        self.results.append(result)
+        self.report(result)
+
+    def _session(self, box: Box):
+        recording = None
+        on_output = None
+        if self.options.record_dir is not None:
+            recording = Recording(self.columns, box.rows, box.typed or box.command, self.options.recording_header)
+            on_output = recording.output
+        session = ShellSession(box.command, cols=self.columns, rows=box.rows, on_output=on_output)
+        self.tracker.add_session(session)
+        return session, recording
+
+    def _step(self, box: Box):
+        """Run one box; returns its result and, for a long-running box that is up, what to stop later."""
+        started = time.monotonic()
+        result = StepResult(box, ok=False)
+        session = recording = running = None
+        try:
+            session, recording = self._session(box)
+            session.wait_prompt(timeout=PROMPT_TIMEOUT)
+            if box.typed is None:
+                result.ok = True
+            else:
+                if recording:
+                    recording.marker(time.monotonic() - session.started, "enter")
+                mark = session.type_line(box.typed)
+                if box.directives.long_running:
+                    running = self._wait_ready(box, session, recording, mark, result)
+                else:
+                    self._finish(box, session, mark, result)
+        except ShellError as error:
+            result.problem = str(error)
+        finally:
+            result.seconds = time.monotonic() - started
+            if running is None:
+                self._close(box, session, recording)
+        return result, running
+
+    def _finish(self, box: Box, session: ShellSession, mark: int, result: StepResult) -> None:
+        """Wait for the command; a cluster box fails early, with the cause, when pods get stuck."""
+        deadline = time.monotonic() + box.directives.timeout
+        watch = "cluster" in box.directives.needs
+        while True:
+            left = deadline - time.monotonic()
+            step = min(left, CLUSTER_CHECK_EVERY) if watch else left
+            result.status, result.output = session.finish(mark, max(step, 0.0))
+            if result.status is not None or left <= step:
+                break
+            result.details = diagnosis.explain()
+            if result.details:
+                result.problem = "pods are stuck (see below)"
+                return
+        result.problem = judge(box, result.status, result.output)
+        result.ok = not result.problem
+        if not result.ok and watch:
+            result.details = diagnosis.explain()
+
+    def _wait_ready(self, box, session, recording, mark, result) -> Optional[_Running]:
+        rules = box.directives
+        ready = session.wait_for(rules.ready, mark, rules.timeout)
+        result.output = session.output_since(mark)
+        if ready is not None:
+            result.ok = True
+            return _Running(box, session, recording, result)
+        ended = session.read_status()
+        result.problem = (f"ended with exit status {ended} before printing {rules.ready!r}" if ended is not None
+                          else f"no line matching {rules.ready!r} within {rules.timeout:g} s")
+        return None
+
+    def _stop(self, item: _Running) -> bool:
+        """Ctrl-C a long-running box at the end of its slide; False (and a failed result) if it ignores it."""
+        mark = item.session.mark
+        item.session.interrupt()
+        status, _ = item.session.finish(mark, STOP_TIMEOUT)
+        if status is None:
+            item.result.ok = False
+            item.result.problem = f"still running {STOP_TIMEOUT:g} s after Ctrl-C at the end of the slide"
+            item.result.output = item.session.output_since(0)
+        self._close(item.box, item.session, item.recording)
+        return status is not None
+
+    def _close(self, box: Box, session: Optional[ShellSession], recording: Optional[Recording]) -> None:
+        if session is None:
+            return
+        self.tracker.close_session(session)
+        if recording is not None and self.options.record_dir is not None:
+            recording.write(Path(self.options.record_dir) / cast_name(box))

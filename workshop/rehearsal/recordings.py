@@ -1,0 +1,80 @@
+"""Recordings of the deck's boxes: asciicast v2 files (the asciinema format: a JSON header line,
+then one [time, kind, data] line per event), one per box, named after its slide and position,
+with a header saying when and with which tools it was made."""
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from workshop.cli import WorkshopError
+from workshop.cluster import kubectl
+from workshop.machine import engine
+
+Event = Tuple[float, str, str]
+
+
+class Recording:
+    """Collects what a terminal printed, with times, and writes it as asciicast v2."""
+
+    def __init__(self, width: int, height: int, title: str, extra: Dict = None):
+        self.header = {"version": 2, "width": width, "height": height, "timestamp": int(time.time()),
+                       "title": title, "env": {"TERM": "linux", "SHELL": "/bin/bash"}, **(extra or {})}
+        self.events: List[Event] = []
+
+    def output(self, at: float, text: str) -> None:
+        self.events.append((round(at, 6), "o", text))
+
+    def marker(self, at: float, label: str) -> None:
+        self.events.append((round(at, 6), "m", label))
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.header) + "\n")
+            for event in sorted(self.events, key=lambda e: e[0]):
+                handle.write(json.dumps(list(event), ensure_ascii=False) + "\n")
+
+
+class CastError(ValueError):
+    """A file that is not a readable asciicast v2 recording."""
+
+
+def load(path: Path) -> Tuple[Dict, List[Event]]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CastError(f"cannot read recording {path}: {error}") from None
+    try:
+        header = json.loads(lines[0])
+        events = [tuple(json.loads(line)) for line in lines[1:] if line.strip()]
+    except (IndexError, ValueError) as error:
+        raise CastError(f"{path} is not an asciicast v2 file: {error}") from None
+    if not isinstance(header, dict) or header.get("version") != 2:
+        raise CastError(f"{path} is not an asciicast v2 file (no version 2 header)")
+    if any(len(e) != 3 or not isinstance(e[0], (int, float)) for e in events):
+        raise CastError(f"{path} has an event that is not [time, kind, data]")
+    return header, events
+
+
+def cast_name(box) -> str:
+    """The file name of a box's recording: slide-NN-box-M.cast."""
+    return f"slide-{box.slide:02d}-box-{box.position}.cast"
+
+
+def tool_versions() -> Dict[str, str]:
+    """What a recording was made with, for its header."""
+    versions = {"python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
+    try:
+        client = kubectl.client_version()
+    except WorkshopError:               # no kubectl at all
+        client = None
+    for name, version in (("docker", engine.server_version(timeout=10)), ("kubectl", client)):
+        if version:
+            versions[name] = version
+    return versions
+
+
+def header() -> Dict:
+    """What every recording's header says about when and with what it was made."""
+    return {"workshop": {"recorded": time.strftime("%Y-%m-%d"), "versions": tool_versions()}}
