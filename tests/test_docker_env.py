@@ -3,24 +3,22 @@ runner, registry probe), then, against the real engine, what prepare leaves behi
 import http.server
 import io
 import os
+import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import pytest
 
-from workshop.machine import apt_sources
-from workshop.deck import docker_commands
-from workshop.machine.standins import base_images
-from workshop.machine.standins import debian_rootfs
-from workshop.machine import engine
-from workshop.machine.standins import host_python
-from workshop.machine import host, processes
-from workshop.machine import registry
-from workshop.commands import prepare
+from conftest import IN_CI
 from workshop.cli import WorkshopError
+from workshop.commands import prepare
+from workshop.deck import docker_commands
+from workshop.machine import apt_sources, engine, engine_install, registry
+from workshop.machine.standins import base_images, debian_rootfs, host_python
 from workshop.paths import ROOT
 
 # ---------------------------------------------------------------- apt sources
@@ -241,49 +239,85 @@ def test_standin_files_exist_and_say_why():
 
 # ---------------------------------------------------------------- the engine step's decisions
 
-def test_engine_answering_needs_nothing(monkeypatch):
-    monkeypatch.setattr(engine, "server_version", lambda timeout=20: "99.0")
-    monkeypatch.setattr(host, "apt_install", lambda *a: pytest.fail("must not install"))
-    assert engine.ensure_engine() == "Docker 99.0 answering"
+def test_the_engine_answering_is_described_as_it_is(docker):
+    found = engine.facts()
+    assert found is not None and re.fullmatch(r"\d+\.\d+\.\d+\S*", found.version), found
+    assert found.builder in ("BuildKit", "legacy") and found.image_store
+    summary = engine.ensure_engine()          # an engine answers: nothing is installed or started
+    assert summary.startswith(f"Docker {found.version} (client {found.client}), {found.builder} builder")
 
 
-def test_engine_missing_without_root_says_how_to_start_it(monkeypatch):
-    monkeypatch.setattr(engine, "server_version", lambda timeout=20: None)
-    monkeypatch.setattr(host, "is_linux_root", lambda: False)
-    with pytest.raises(WorkshopError) as error:
-        engine.ensure_engine()
-    assert "\n" not in str(error.value) and "no Docker engine answers" in str(error.value)
+def test_in_ci_the_engine_is_the_current_stack_unless_asked_for_debian(docker):
+    if not IN_CI:
+        pytest.skip("which engine a developer runs is theirs to choose")
+    found = engine.facts()
+    if os.environ.get("WORKSHOP_ENGINE") == "debian":
+        assert found.version.startswith("20.10") and found.builder == "legacy", found
+    else:
+        assert found.version.startswith(engine_install.engine_version()), found
+        assert (found.client, found.builder, found.image_store) == (engine_install.CLI_VERSION, "BuildKit",
+                                                                     "containerd"), found
 
 
-def test_engine_missing_as_root_installs_docker_io_and_starts_dockerd(monkeypatch, tmp_path):
-    answers = iter([None, None, "20.10.24"])
-    installed, started = [], []
-    monkeypatch.setattr(engine, "server_version", lambda timeout=20: next(answers))
-    monkeypatch.setattr(engine, "DOCKERD_PID", tmp_path / "dockerd.pid")
-    monkeypatch.setattr(host, "is_linux_root", lambda: True)
-    monkeypatch.setattr(host, "which", lambda name: f"/usr/sbin/{name}" if installed else None)
-    monkeypatch.setattr(host, "apt_install", lambda packages, log, **kw: installed.extend(packages))
-    monkeypatch.setattr(processes, "named", lambda name: [])
-    monkeypatch.setattr(host, "log_path", lambda name: tmp_path / name)
-    monkeypatch.setattr(processes, "alive", lambda pid: True)
-    monkeypatch.setattr(processes, "start", lambda cmd, log, pid_file: started.append(cmd) or 4242)
-    monkeypatch.setattr(engine.time, "sleep", lambda s: None)
-    summary = engine.ensure_engine()
-    assert installed == ["docker.io"]
-    assert started == [["/usr/sbin/dockerd"]]
-    assert summary == "Docker 20.10.24 answering (started dockerd, pid 4242)"
+def test_engine_missing_without_root_says_how_to_start_it(tmp_path):
+    # a client pointed at a socket where no engine listens, as a user without root sees it
+    done = subprocess.run([sys.executable, "-c", "from workshop.machine import engine, host\n"
+                           "host.is_linux_root = lambda: False\nengine.ensure_engine()"],
+                          env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock",
+                               "WORKSHOP_MACHINE_HOME": str(tmp_path)}, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode != 0
+    assert "no Docker engine answers" in done.stderr.splitlines()[-1]
 
 
-def test_engine_already_starting_is_waited_for_not_started_twice(monkeypatch, tmp_path):
-    answers = iter([None, None, "20.10.24"])
-    monkeypatch.setattr(engine, "server_version", lambda timeout=20: next(answers))
-    monkeypatch.setattr(host, "is_linux_root", lambda: True)
-    monkeypatch.setattr(host, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(processes, "named", lambda name: [1234])
-    monkeypatch.setattr(host, "log_path", lambda name: tmp_path / name)
-    monkeypatch.setattr(processes, "start", lambda *a: pytest.fail("must not start a second dockerd"))
-    monkeypatch.setattr(engine.time, "sleep", lambda s: None)
-    assert engine.ensure_engine() == "Docker 20.10.24 answering"
+def test_a_wrong_engine_kind_is_one_line(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_ENGINE", "podman")
+    with pytest.raises(WorkshopError, match="WORKSHOP_ENGINE=podman: choose one of current, debian"):
+        engine_install.wanted_kind()
+
+
+def test_the_pinned_stack_is_complete_and_current():
+    debs = {deb.package: deb for deb in engine_install.pinned_debs()}
+    assert set(debs) == {"docker.io", "containerd", "docker-buildx", "kind"}
+    assert "runc" not in debs                  # forky's runc needs a newer glibc than bookworm's
+    assert all(re.fullmatch(r"[0-9a-f]{64}", deb.sha256) and deb.size > 0 for deb in debs.values())
+    major, minor = map(int, engine_install.engine_version().split(".")[:2])
+    assert (major, minor) >= (28, 5) and engine_install.CLI_VERSION.startswith("29.")
+    mod = (engine_install.STACK / "cli" / "go.mod").read_text()
+    assert f"require github.com/docker/cli v{engine_install.CLI_VERSION}+incompatible" in mod
+
+
+def test_dockerd_config_uses_bookworms_runc_and_the_containerd_store(tmp_path):
+    layout = engine_install.Layout(tmp_path)
+    config = engine_install.daemon_config(layout)
+    assert config["features"]["containerd-snapshotter"] is True
+    assert config["runtimes"][config["default-runtime"]]["path"] == "/usr/sbin/runc"
+    env = engine_install.dockerd_env(layout)
+    assert env["PATH"].split(":")[:2] == [f"{layout.prefix}/usr/sbin", f"{layout.prefix}/usr/bin"]
+    assert env["DOCKER_BUILDKIT_RUNC_COMMAND"] == "/usr/sbin/runc"
+
+
+def test_a_corrupt_download_is_refused_with_one_line(tmp_path, monkeypatch):
+    """A mirror that serves other bytes than the pinned ones (a real HTTP server on loopback)."""
+    class Wrong(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"not the package")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Wrong)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(engine_install, "MACHINE_HOME", tmp_path)
+    try:
+        with pytest.raises(WorkshopError) as error:
+            engine_install.fetch_debs(tmp_path / "prefix", mirror=f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "does not match its pinned sha256" in str(error.value) and "\n" not in str(error.value)
+    assert not list((tmp_path / "debs").glob("*.deb"))
 
 
 # ---------------------------------------------------------------- the step runner

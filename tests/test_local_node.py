@@ -22,7 +22,7 @@ from workshop.cli import WorkshopError
 from workshop.cluster.local_node import binaries, certs, components, configs, ociimage
 from workshop.cluster.local_node.layout import BRIDGE_IP, COMPONENTS, NODE_NAME, PORTS, Layout
 from workshop.commands.local_cluster import main as cli_main
-from workshop.machine import ports
+from workshop.machine import host, ports
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_missing_go_is_one_clear_line(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(WorkshopError, match="Go toolchain"):
-        binaries.find_go()
+        host.go_program("the programs")
 
 
 # ---------------------------------------------------------------- image archive, certificates, processes

@@ -70,7 +70,9 @@ def test_malformed_slide_is_one_line(tmp_path):
 
 def test_without_docker_the_deck_still_starts_after_a_one_line_note(tmp_path):
     path = tool_dir(tmp_path, "expect")
-    status, text = run_in_terminal([PRESENT], env={"PATH": path}, until="slide 1 /", keys=b"q")
+    # a machine where the workshop never installed an engine of its own (no engine.env)
+    env = {"PATH": path, "WORKSHOP_MACHINE_HOME": str(tmp_path / "machine")}
+    status, text = run_in_terminal([PRESENT], env=env, until="slide 1 /", keys=b"q")
     assert status == 0, text
     assert "note: Docker is not installed, so the live Docker boxes will fail" in text
     assert "Docker and Kubernetes, with everything running live" in text

@@ -11,12 +11,13 @@ import time
 
 import pytest
 
+from workshop.machine import engine
 from workshop.rehearsal import recordings
 from workshop.deck import reader as deck
 from workshop.commands import record
 from workshop.names import PROMPT
 from workshop.paths import DECK, ROOT
-from workshop.rehearsal.engine import cast_name
+from workshop.rehearsal.recordings import cast_name
 from support.render import render_deck
 from workshop.rehearsal.replay_shell import IDLE_LIMIT, ONLY_LECTURE
 from workshop.rehearsal.terminal import ShellSession
@@ -82,8 +83,11 @@ def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what(
         assert header["title"] == box.typed
         assert header["workshop"]["recorded"] and header["workshop"]["versions"]["python"]
         assert any(e[1] == "m" and e[2] == "enter" for e in events)
-        if "docker" in box.directives.needs:
-            assert header["workshop"]["versions"].get("docker"), path.name
+        if "docker" in box.directives.needs:       # made on the Docker people have today
+            versions = header["workshop"]["versions"]
+            assert engine.version_tuple(versions.get("docker", "")) >= (28, 5), path.name
+            assert (versions.get("docker_builder"), versions.get("docker_image_store")) == \
+                ("BuildKit", "containerd"), path.name
 
 
 # -- the replay shell -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ WORKSHOP_VENV="${WORKSHOP_VENV:-$WORKSHOP_ROOT/.venv}"
 # The entry points run `python -m workshop.commands.<command>` from wherever the user stands.
 export PYTHONPATH="$WORKSHOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export WORKSHOP_ROOT WORKSHOP_VENV
+source "$WORKSHOP_ROOT/scripts/lib/engine-env.sh"
 
 die() { printf 'workshop: %s\n' "$*" >&2; exit 2; }
 

@@ -2,6 +2,7 @@
 WORKSHOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$WORKSHOP_ROOT" || return
 export WORKSHOP_ROOT
+source "$WORKSHOP_ROOT/scripts/lib/engine-env.sh"
 [ -d "$WORKSHOP_ROOT/.venv/bin" ] && PATH="$WORKSHOP_ROOT/.venv/bin:$PATH"
 PATH="$WORKSHOP_ROOT/scripts/shell-bin:$PATH"
 export PATH

@@ -22,7 +22,7 @@ from workshop.cluster import kubectl, local_node, providers, warm_up
 from workshop.cluster.local_node import binaries
 from workshop.deck import reader as deck_reader
 from workshop.machine import app_images, engine, host
-from workshop.machine.engine import docker, server_version
+from workshop.machine.engine import docker
 from workshop.names import PART_OF
 from workshop.paths import DECK, ROOT
 from workshop.rehearsal.engine import Options, Rehearsal
@@ -30,7 +30,7 @@ from workshop.rehearsal.terminal import plain
 
 BENCH_TAG = "workshop-bench-py"
 LIVE_STEP_TARGET = 2.0
-REBUILD_TARGET = 0.10
+REBUILD_TARGET = 1.5           # a rebuild after an edit, against one with nothing changed
 ROLLOUT_TARGET = 10.0
 MEMORY_TARGET_MIB = 1536
 
@@ -82,26 +82,33 @@ def first_200(image: str, timeout: float = 30) -> float:
 
 
 def build_figures() -> None:
+    """Cold build, then side by side: a rebuild with nothing changed (the floor a rebuild can
+    reach) and a rebuild after editing server.py, which must reuse the dependency layer."""
     with tempfile.TemporaryDirectory(prefix="workshop-bench-") as scratch:
         context = Path(scratch) / "docker_demo"
         shutil.copytree(ROOT / "docker_demo", context)
         dockerfile = str(context / "py.Dockerfile")
         cold = timed("build", "--no-cache", "-q", "-t", f"{BENCH_TAG}:cold", "-f", dockerfile, str(context))
+        unchanged = timed("build", "-q", "-t", f"{BENCH_TAG}:cold", "-f", dockerfile, str(context))
         with open(context / "server.py", "a") as server:
             server.write("# an edit, as a developer would make one\n")
-        cached = timed("build", "-q", "-t", f"{BENCH_TAG}:edited", "-f", dockerfile, str(context))
-    ratio = cached / cold
-    print(f"build       cold {cold:.1f} s, cached rebuild after editing server.py {cached:.1f} s "
-          f"= {ratio:.1%} of cold " + against(ratio, REBUILD_TARGET, f"{REBUILD_TARGET:.0%}"))
+        edited = timed("build", "-q", "-t", f"{BENCH_TAG}:edited", "-f", dockerfile, str(context))
+    ratio = edited / unchanged
+    print(f"build       cold {cold:.1f} s; rebuild with nothing changed {unchanged:.2f} s; after editing server.py "
+          f"{edited:.2f} s = {ratio:.2f}x the no-change rebuild, {edited / cold:.1%} of cold "
+          + against(ratio, REBUILD_TARGET, f"{REBUILD_TARGET:g}x"))
     start = first_200(f"{BENCH_TAG}:edited")
     print(f"start       docker run to first HTTP 200: {start:.2f} s")
+    store = (engine.facts() or engine.Facts("?", "?", "?", "?", "?", "?", "?")).image_store
+    what = ("compressed content, as `docker image inspect` reports it on the containerd store"
+            if store == "containerd" else f"unpacked layers, as the {store} store reports them")
     for image, base in (("workshop-demo-deb:1.0", "debian:bookworm-slim"), (f"{BENCH_TAG}:edited", "python:3.12-slim")):
         try:
             size, base_size = image_size(image), image_size(base)
         except WorkshopError:
             print(f"size        {image}: not built yet (rehearse slide 7 first)")
             continue
-        print(f"size        {image} {mib(size)} = {base} {mib(base_size)} + {mib(size - base_size)}")
+        print(f"size        {image} {mib(size)} = {base} {mib(base_size)} + {mib(size - base_size)} ({what})")
 
 
 def present_figure() -> None:
@@ -196,10 +203,10 @@ def main(argv: Sequence[str]) -> int:
                         help="also the Kubernetes figures: program build, bring-up, rollouts, memory (local node)")
     parser.add_argument("--cold-build", action="store_true", help="with --cluster: also a cold build (minutes)")
     args = parser.parse_args(argv)
-    version = server_version()
-    if version is None:
+    found = engine.facts()
+    if found is None:
         raise WorkshopError("no Docker engine answers: run scripts/prepare first")
-    print(f"engine      Docker {version}")
+    print(f"engine      {found.describe()}")
     try:
         present_figure()
         rehearsal_figures()      # warm: run after prepare, so the images exist and caches are hot

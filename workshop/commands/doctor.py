@@ -43,15 +43,45 @@ def _install(linux: str, mac: str) -> str:
 # ---------------------------------------------------------------- programs
 
 def check_docker() -> Result:
-    version = engine.server_version(timeout=10)
-    if version:
-        return Result("docker", PASS, f"engine {version} answering")
+    found = engine.facts(timeout=10)
+    if found:
+        differs = []
+        if found.builder == "legacy":
+            differs.append("the legacy builder prints `Using cache` where the slides show BuildKit's `CACHED`")
+        if engine.version_tuple(found.version) < (20, 10):
+            differs.append(f"Docker {found.version} is older than 20.10, the oldest engine the deck is rehearsed on")
+        if differs:
+            return Result("docker", WARN, f"{found.describe()}; " + "; ".join(differs),
+                          "the deck still runs; install a current Docker (Docker Desktop, or Docker Engine 28+) "
+                          "to see what the slides show")
+        return Result("docker", PASS, found.describe())
     if not shutil.which("docker"):
         return Result("docker", FAIL, "the docker command is not installed",
                       "install Docker (Docker Desktop, or `sudo apt-get install -y docker.io`), then scripts/prepare")
     return Result("docker", FAIL, "the docker command is installed but no engine answers",
                   _install("scripts/prepare (it starts dockerd when run as root) or `sudo systemctl start docker`",
                            "start Docker Desktop and wait until it says it is running"))
+
+
+def check_combinations() -> Result:
+    """Engine and cluster settings that are known to break a lecture together."""
+    found = engine.facts(timeout=10)
+    if found is None:
+        return Result("combinations", WARN, "no engine answers, so nothing to compare", "scripts/prepare")
+    provider = (providers.chosen() or {}).get("provider")
+    notes, fixes = [], []
+    if found.containerd_store and provider == "kind":
+        notes.append("`kind load docker-image` fails with the containerd image store")
+        fixes.append("push to the local registry (localhost:5001) as the deck does, never `kind load`")
+    summary = kubectl.node_summary(timeout=10) if kubectl.exists() else ""
+    versions = [int(m) for m in re.findall(r"v1\.(\d+)\.", summary)]
+    if found.cgroup_version == "1" and any(minor >= 35 for minor in versions):
+        notes.append("Kubernetes 1.35 and newer refuse cgroup v1, which this machine runs")
+        fixes.append("use Kubernetes 1.34 or older (the workshop pins v1.32.5), or a machine with cgroup v2")
+    if notes:
+        return Result("combinations", WARN, "; ".join(notes), "; ".join(fixes))
+    return Result("combinations", PASS, f"nothing known to clash ({found.image_store} store, "
+                                        f"cgroup v{found.cgroup_version}, cluster {provider or 'none yet'})")
 
 
 def check_expect() -> Result:
@@ -226,7 +256,7 @@ def check_packages() -> Result:
 def checks() -> List[Tuple[str, Callable[[], Result]]]:
     """(name, check) in the order they are shown."""
     ports = [(f"port {port}", lambda port=port: check_port(port)) for port in LECTURE_PORTS]
-    return [("docker", check_docker), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
+    return [("docker", check_docker), ("combinations", check_combinations), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
             ("cluster", check_cluster), ("registry", check_registry), ("images", check_images),
             ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages)]
 

@@ -1,23 +1,33 @@
-"""Is a Docker engine answering? On a Linux machine where we are root, make one answer:
-install Debian's docker.io if dockerd is missing, start dockerd in the background, wait for it."""
+"""The Docker engine the lecture uses: asking it things (version, builder, image store, images)
+and, on a Linux machine where we are root and none answers, making one answer (engine_install.py
+installs and starts the current stack, or Debian's 20.10 when WORKSHOP_ENGINE=debian).
+An engine that answers and that the workshop did not start is used as it is, never restarted."""
+import json
+import os
 import platform
+import re
 import time
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from workshop.cli import Note, WorkshopError, quiet
-from workshop.machine import host, processes
-from workshop.paths import STATE
+from workshop.machine import engine_install, host, processes
 
-DOCKERD_LOG = "dockerd.log"
-DOCKERD_PID = STATE / "dockerd.pid"
 WAIT_SECONDS = 60
+
+
+def client() -> Optional[str]:
+    """The docker client on PATH (scripts/lib/bootstrap.sh puts the workshop's own engine's client first)."""
+    return host.which("docker")
 
 
 def docker(*args: str, timeout: float = 60, check: bool = True):
     """Run the docker client briefly and return the CompletedProcess (text output)."""
-    if not host.which("docker"):
-        raise WorkshopError("the docker command is not installed: install Docker (Docker Desktop, or docker.io on Debian)")
-    return host.run(["docker", *args], timeout=timeout, check=check)
+    program = client()
+    if not program:
+        raise WorkshopError("the docker command is not installed: install Docker (Docker Desktop, or Docker "
+                            "Engine on Linux), or run scripts/prepare as root on Linux")
+    return host.run([program, *args], timeout=timeout, check=check,
+                    fix="if the engine stopped, run scripts/prepare engine")
 
 
 def output(*args: str, timeout: float = 60) -> Optional[str]:
@@ -31,14 +41,54 @@ def output(*args: str, timeout: float = 60) -> Optional[str]:
 
 def server_version(timeout: float = 20) -> Optional[str]:
     """The engine's version when it answers, else None."""
-    if not host.which("docker"):
+    version = (output("version", "--format", "{{.Server.Version}}", timeout=timeout) or "").strip()
+    return version or None
+
+
+class Facts(NamedTuple):
+    """What differs between the engines people have, as the deck and the tools need to know."""
+    version: str              # e.g. 28.5.2
+    client: str               # the CLI's version, e.g. 29.9.3
+    builder: str              # "BuildKit" or "legacy"
+    image_store: str          # "containerd" or the graph driver, e.g. "overlay2"
+    cgroup_version: str
+    os_type: str
+    architecture: str
+
+    @property
+    def containerd_store(self) -> bool:
+        return self.image_store == "containerd"
+
+    def describe(self) -> str:
+        return (f"Docker {self.version} (client {self.client}), {self.builder} builder, "
+                f"{self.image_store} image store, cgroup v{self.cgroup_version}")
+
+
+def version_tuple(version: str) -> tuple:
+    """(28, 5) of '28.5.2+dfsg4'; (0, 0) when it is not a version."""
+    numbers = re.match(r"(\d+)\.(\d+)", version or "")
+    return (int(numbers.group(1)), int(numbers.group(2))) if numbers else (0, 0)
+
+
+def facts(timeout: float = 20) -> Optional[Facts]:
+    """The engine's facts, or None when no engine answers."""
+    text = output("version", "--format", "{{json .}}", timeout=timeout)
+    info_text = output("info", "--format", "{{json .}}", timeout=timeout)
+    if not text or not info_text:
         return None
     try:
-        done = host.run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=timeout, check=False)
-    except WorkshopError:
+        version, info = json.loads(text), json.loads(info_text)
+    except ValueError:
         return None
-    version = done.stdout.strip()
-    return version if done.returncode == 0 and version else None
+    server = (version.get("Server") or {}).get("Version", "")
+    client_version = (version.get("Client") or {}).get("Version", "")
+    status = dict(info.get("DriverStatus") or [])
+    store = "containerd" if status.get("driver-type") == "io.containerd.snapshotter.v1" else info.get("Driver", "?")
+    plugins = output("buildx", "version", timeout=timeout)
+    # BuildKit is what `docker build` uses when the client has buildx and the engine is 23 or newer
+    builder = "BuildKit" if plugins and version_tuple(server) >= (23, 0) else "legacy"
+    return Facts(server, client_version, builder, store, str(info.get("CgroupVersion", "?")),
+                 info.get("OSType", "?"), info.get("Architecture", "?"))
 
 
 def _how_to_start() -> str:
@@ -61,32 +111,41 @@ def _wait(seconds: float, started_pid: Optional[int] = None) -> Optional[str]:
 
 
 def ensure_engine(note: Note = quiet) -> str:
-    """Make sure an engine answers; return a one-line summary. Raises WorkshopError otherwise."""
+    """Make sure an engine answers; return a one-line summary. Raises WorkshopError otherwise.
+
+    The engine the workshop started itself is replaced when WORKSHOP_ENGINE asks for the other
+    kind; any other engine that answers (Docker Desktop, a system service) is used as it is."""
+    kind = engine_install.wanted_kind()
+    ours = engine_install.recorded()
     version = server_version()
+    if version and ours is None and os.environ.get("WORKSHOP_ENGINE"):
+        found = facts()
+        if found and not engine_install.is_kind(found, kind):
+            raise WorkshopError(f"WORKSHOP_ENGINE={kind} asks for another engine, but {found.describe()} answers "
+                                f"and the workshop did not start it: stop it first (it is not the workshop's to stop)")
+    if version and (ours is None or ours["kind"] == kind):
+        found = facts()
+        return found.describe() + (" (started by the workshop)" if ours else "") if found else f"Docker {version}"
     if version:
-        return f"Docker {version} answering"
-    if not host.is_linux_root():
+        engine_install.stop(note)
+    elif not host.is_linux_root():
         raise WorkshopError(f"no Docker engine answers: {_how_to_start()}")
-    log = host.log_path(DOCKERD_LOG)
-    if not host.which("dockerd") or not host.which("docker"):
-        note("installing Debian's docker.io (about a minute, once)")
-        host.apt_install(["docker.io"], log)
-    running = processes.named("dockerd")
-    if running:
-        # someone (the service manager, another prepare) started one: give it time rather than start a second
-        note(f"dockerd (pid {running[0]}) is starting; waiting up to {WAIT_SECONDS} s")
-        version = _wait(WAIT_SECONDS)
-        if version:
-            return f"Docker {version} answering"
-        raise WorkshopError(f"dockerd (pid {running[0]}) runs but does not answer `docker info` after "
-                            f"{WAIT_SECONDS} s; look at its log, or stop it and run scripts/prepare again")
-    pid = processes.start([host.which("dockerd")], log, DOCKERD_PID)
-    note(f"started dockerd (pid {pid}), log in {host.shown(log)}")
-    version = _wait(WAIT_SECONDS, started_pid=pid)
-    if version:
-        return f"Docker {version} answering (started dockerd, pid {pid})"
-    tail = host.last_line(log.read_text(errors="replace"))
-    raise WorkshopError(f"dockerd did not answer within {WAIT_SECONDS} s ({tail[:160]}); see {host.shown(log)}")
+    else:
+        running = processes.named("dockerd")
+        if running and ours is None:
+            # someone (the service manager, another prepare) started one: give it time rather than start a second
+            note(f"dockerd (pid {running[0]}) is starting; waiting up to {WAIT_SECONDS} s")
+            if _wait(WAIT_SECONDS):
+                return ensure_engine(note)
+            raise WorkshopError(f"dockerd (pid {running[0]}) runs but does not answer `docker info` after "
+                                f"{WAIT_SECONDS} s; look at its log, or stop it and run scripts/prepare again")
+    pid = engine_install.start(kind, note)
+    if not _wait(WAIT_SECONDS, started_pid=pid):
+        log = (engine_install.recorded() or {}).get("log") or str(engine_install.MACHINE_HOME)
+        tail = host.last_line(open(log, errors="replace").read()) if log.endswith(".log") else ""
+        raise WorkshopError(f"dockerd did not answer within {WAIT_SECONDS} s ({tail[:160]}); see {log}")
+    found = facts()
+    return (found.describe() if found else "Docker answering") + f" (started dockerd, pid {pid})"
 
 
 def image_exists(ref: str) -> bool:
@@ -118,7 +177,7 @@ def image_size(ref: str) -> Optional[int]:
 def try_pull(ref: str, log) -> bool:
     """Pull the real image; False when the engine cannot reach its registry (the log says why)."""
     try:
-        host.logged(["docker", "pull", ref], log, timeout=900, what=f"docker pull {ref}")
+        host.logged([client() or "docker", "pull", ref], log, timeout=900, what=f"docker pull {ref}")
         return True
     except WorkshopError:
         return False

@@ -63,15 +63,19 @@ def cast_name(box) -> str:
 
 
 def tool_versions() -> Dict[str, str]:
-    """What a recording was made with, for its header."""
+    """What a recording was made with, for its header: the engine, its builder and image store too,
+    since they change what a box prints."""
     versions = {"python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
+    found = engine.facts(timeout=10)
+    if found:
+        versions.update(docker=found.version, docker_client=found.client, docker_builder=found.builder,
+                        docker_image_store=found.image_store)
     try:
         client = kubectl.client_version()
     except WorkshopError:               # no kubectl at all
         client = None
-    for name, version in (("docker", engine.server_version(timeout=10)), ("kubectl", client)):
-        if version:
-            versions[name] = version
+    if client:
+        versions["kubectl"] = client
     return versions
 
 

@@ -22,7 +22,6 @@ def print_step(result: StepResult) -> None:
     print(f"{result.verdict:<4} {result.seconds:6.1f}s  {box.label:<15} {one_line(box.typed or box.command)}",
           flush=True)
     if result.skipped:
-        print(f"     why: {result.skipped}", flush=True)
         return
     if not result.ok:
         print(f"     why: {result.problem}")

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -52,14 +51,6 @@ def version_ldflags(version: str) -> str:
     for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         flags += [f"-X {package}.{name}={value}" for name, value in values.items()]
     return " ".join(flags)
-
-
-def find_go() -> str:
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else "")
-    if not go:
-        raise WorkshopError("the Go toolchain is needed to build the local node's Kubernetes programs: "
-                            "install Go 1.23 or newer (https://go.dev/dl or apt install golang) and run this again.")
-    return go
 
 
 def _sources_key(module_dir: Path, extra: str = "") -> str:
@@ -121,7 +112,7 @@ def _build_all(version: str, target: Path, say: Callable[[str], None]) -> Path:
         output, stamp = target / name, target / f".{name}.stamp"
         if output.exists() and stamp.exists() and stamp.read_text() == key:
             continue
-        go = go or find_go()
+        go = go or host.go_program("the local node's Kubernetes programs")
         say(f"building {name} (log: {log})...")
         started = time.monotonic()
         _go_build(go, module_dir, package, output, ldflags, log)

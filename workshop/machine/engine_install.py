@@ -1,0 +1,286 @@
+"""The Docker engines the workshop can install and run itself, on a Linux machine where it is
+root and no engine answers (CI, development machines). A laptop's own Docker is never touched.
+
+    current   what presenters and students have today: dockerd 28.5 with BuildKit and the
+              containerd image store, buildx, and the Docker CLI 29. The engine's .debs come
+              from Debian's testing suite (pinned in current_docker/debs.tsv, unpacked into a
+              private prefix); the CLI is built from the Go module proxy (current_docker/cli).
+    debian    Debian 12's own docker.io 20.10 (legacy builder, classic image store), which
+              real users still have.
+
+Only one engine runs at a time (two would fight over docker0): starting one kind stops the
+other, but only an engine this module started itself (its pid and start time are recorded in
+MACHINE_HOME/engine.json). What it started and installed lives under MACHINE_HOME, and
+MACHINE_HOME/engine.env tells every workshop command and shell which docker client to use."""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional
+
+from workshop.cli import Note, WorkshopError, quiet
+from workshop.machine import apt_sources, host, processes
+
+MACHINE_HOME = Path(os.environ.get("WORKSHOP_MACHINE_HOME") or "/var/lib/cs198-workshop")
+RECORD = MACHINE_HOME / "engine.json"
+ENV_FILE = MACHINE_HOME / "engine.env"
+STACK = Path(__file__).resolve().parent / "current_docker"
+CLI_VERSION = "29.9.3"
+CLI_MODULE = "github.com/docker/cli"
+KINDS = ("current", "debian")
+# bookworm's runc: forky's needs a newer glibc than bookworm has; tini-static is docker-init
+HOST_PACKAGES = {"/usr/sbin/runc": "runc", "/usr/bin/tini-static": "tini"}
+STOP_SECONDS = 30
+
+
+class Deb(NamedTuple):
+    package: str
+    version: str
+    path: str
+    sha256: str
+    size: int
+
+
+def pinned_debs(listing: Path = STACK / "debs.tsv") -> List[Deb]:
+    debs = []
+    for line in listing.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            package, version, path, sha256, size = line.split("\t")
+            debs.append(Deb(package, version, path, sha256, int(size)))
+    return debs
+
+
+def engine_version() -> str:
+    """The upstream version of the pinned dockerd (28.5.2 of 28.5.2+dfsg4-5)."""
+    deb = next(d for d in pinned_debs() if d.package == "docker.io")
+    return deb.version.split("+")[0]
+
+
+class Layout(NamedTuple):
+    """Where the current stack lives on the machine."""
+    home: Path
+
+    @property
+    def prefix(self) -> Path:
+        return self.home / f"docker-{engine_version()}"
+
+    @property
+    def client_dir(self) -> Path:
+        return self.home / f"docker-cli-{CLI_VERSION}"
+
+    @property
+    def docker_config(self) -> Path:
+        return self.home / "docker-config"
+
+    @property
+    def data_root(self) -> Path:
+        return self.home / "docker-data"
+
+    @property
+    def daemon_json(self) -> Path:
+        return self.home / "daemon.json"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "dockerd.log"
+
+
+def daemon_config(layout: Layout) -> Dict:
+    """dockerd's configuration: BuildKit and the containerd image store, bookworm's runc and tini."""
+    return {
+        "features": {"containerd-snapshotter": True, "buildkit": True},
+        "runtimes": {"bookworm-runc": {"path": "/usr/sbin/runc"}},     # `runc` itself is a reserved name
+        "default-runtime": "bookworm-runc",
+        "init-path": "/usr/bin/tini-static",
+        "userland-proxy-path": str(layout.prefix / "usr/sbin/docker-proxy"),
+        "exec-opts": ["native.cgroupdriver=cgroupfs"],
+        "data-root": str(layout.data_root),
+    }
+
+
+def dockerd_env(layout: Layout) -> Dict[str, str]:
+    """The prefix first on PATH: dockerd finds its containerd there, containerd its shim."""
+    path = f"{layout.prefix}/usr/sbin:{layout.prefix}/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    # BuildKit runs `runc` from PATH whatever the default runtime is: name bookworm's outright
+    return {**os.environ, "PATH": path, "DOCKER_BUILDKIT_RUNC_COMMAND": "/usr/sbin/runc"}
+
+
+# ---------------------------------------------------------------- installing
+
+def _download(url: str, target: Path, deb: Deb) -> None:
+    opener = urllib.request.build_opener()
+    try:
+        with opener.open(url, timeout=120) as answer, open(target, "wb") as out:
+            shutil.copyfileobj(answer, out)
+    except OSError as error:
+        raise WorkshopError(f"could not download {deb.package} {deb.version} from {url} ({error}); "
+                            f"check that the Debian mirror answers, then run scripts/prepare engine again") from None
+
+
+def fetch_debs(target: Path, note: Note = quiet, mirror: Optional[str] = None) -> List[str]:
+    """Download each pinned .deb, check its size and sha256, unpack it into target."""
+    mirror = (mirror or apt_sources.debian_mirror("bookworm")).rstrip("/")
+    cache = MACHINE_HOME / "debs"
+    cache.mkdir(parents=True, exist_ok=True)
+    unpacked = []
+    for deb in pinned_debs():
+        file = cache / Path(deb.path).name
+        if not file.is_file() or hashlib.sha256(file.read_bytes()).hexdigest() != deb.sha256:
+            note(f"downloading {deb.package} {deb.version}")
+            _download(f"{mirror}/{deb.path}", file, deb)
+        data = file.read_bytes()
+        if len(data) != deb.size or hashlib.sha256(data).hexdigest() != deb.sha256:
+            file.unlink()
+            raise WorkshopError(f"{deb.package} {deb.version} from {mirror} does not match its pinned sha256: "
+                                f"the mirror serves another file; update workshop/machine/current_docker/debs.tsv")
+        host.run(["dpkg-deb", "-x", file, target], timeout=300, what=f"dpkg-deb -x {file.name}")
+        unpacked.append(f"{deb.package} {deb.version}")
+    return unpacked
+
+
+def build_cli(output: Path, note: Note = quiet) -> None:
+    """The Docker CLI from the Go module proxy: its module has no go.mod (it ships vendor.mod), so
+    a writable copy gets one, and the wrapper module in current_docker/cli builds cmd/docker from it."""
+    go = host.go_program(f"the Docker CLI {CLI_VERSION}")
+    log = host.log_path("docker-cli-build.log")
+    env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false"}
+    with tempfile.TemporaryDirectory(prefix="workshop-docker-cli-") as scratch:
+        work = Path(scratch)
+        note(f"building the Docker CLI {CLI_VERSION} from the Go module proxy (about a minute, once)")
+        done = host.run([go, "mod", "download", "-json", f"{CLI_MODULE}@v{CLI_VERSION}+incompatible"], cwd=work,
+                        env=env, timeout=900, what="go mod download of the Docker CLI",
+                        fix="the Go module proxy must be reachable")
+        source = Path(json.loads(done.stdout)["Dir"])
+        copy = work / "src-cli"
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("vendor"))
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)            # the module cache is read-only
+        (copy / "vendor.mod").rename(copy / "go.mod")
+        (copy / "vendor.sum").rename(copy / "go.sum")
+        for name in ("go.mod", "go.sum"):
+            shutil.copy(STACK / "cli" / name, work / name)
+        ldflags = f"-X {CLI_MODULE}/cli/version.Version={CLI_VERSION} -X {CLI_MODULE}/cli/version.GitCommit=modproxy"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        host.logged([go, "build", "-mod=readonly", "-trimpath", "-tags", "grpcnotrace", "-ldflags", ldflags,
+                     "-o", f"{output}.tmp", f"{CLI_MODULE}/cmd/docker"], log, timeout=1800,
+                    what=f"building the Docker CLI {CLI_VERSION}", env=env, cwd=work)
+        os.replace(f"{output}.tmp", output)
+
+
+def install_current(layout: Layout, note: Note = quiet) -> None:
+    """Unpack the pinned engine and build the CLI, once; a second call only checks."""
+    missing = sorted({package for program, package in HOST_PACKAGES.items() if not os.access(program, os.X_OK)})
+    if missing:
+        note(f"installing bookworm's {', '.join(missing)}")
+        host.apt_install(missing, host.log_path("apt.log"), recommends=False)
+    stamp = layout.prefix / ".unpacked"
+    want = hashlib.sha256((STACK / "debs.tsv").read_bytes()).hexdigest()
+    if not stamp.is_file() or stamp.read_text() != want:
+        shutil.rmtree(layout.prefix, ignore_errors=True)
+        layout.prefix.mkdir(parents=True)
+        note(f"unpacking {', '.join(fetch_debs(layout.prefix, note))} into {layout.prefix}")
+        stamp.write_text(want)
+    client = layout.client_dir / "docker"
+    if not os.access(client, os.X_OK):
+        build_cli(client, note)
+    layout.docker_config.mkdir(parents=True, exist_ok=True)
+    plugins = [str(layout.prefix / "usr/libexec/docker/cli-plugins")]
+    (layout.docker_config / "config.json").write_text(json.dumps({"cliPluginsExtraDirs": plugins}) + "\n")
+    layout.daemon_json.write_text(json.dumps(daemon_config(layout), indent=2) + "\n")
+
+
+def install_debian(note: Note = quiet) -> Path:
+    """Debian 12's docker.io, with apt; returns a folder holding only its client, as `docker`."""
+    if not os.access("/usr/sbin/dockerd", os.X_OK) or not os.access("/usr/bin/docker", os.X_OK):
+        note("installing Debian's docker.io (about a minute, once)")
+        host.apt_install(["docker.io"], host.log_path("apt.log"))
+    client_dir = MACHINE_HOME / "docker-cli-debian"
+    client_dir.mkdir(parents=True, exist_ok=True)
+    link = client_dir / "docker"
+    if not link.is_symlink():
+        link.unlink(missing_ok=True)
+        link.symlink_to("/usr/bin/docker")
+    return client_dir
+
+
+# ---------------------------------------------------------------- running
+
+def recorded() -> Optional[Dict]:
+    """What the workshop started and still runs: {kind, pid, ...}; None when nothing of ours runs."""
+    try:
+        record = json.loads(RECORD.read_text())
+    except (OSError, ValueError):
+        return None
+    pid_file = MACHINE_HOME / "dockerd.pid"
+    return record if processes.recorded(pid_file) == record.get("pid") else None
+
+
+def write_env(client_dir: Path, docker_config: Optional[Path]) -> None:
+    """engine.env: which docker the workshop's commands and shells use (scripts/lib/bootstrap.sh reads it)."""
+    lines = [f"WORKSHOP_DOCKER_BIN={client_dir}"]
+    if docker_config:
+        lines.append(f"DOCKER_CONFIG={docker_config}")
+    ENV_FILE.write_text("\n".join(lines) + "\n")
+    apply_env()
+
+
+def apply_env() -> None:
+    """Put engine.env in force in this process (and so in every program it starts)."""
+    try:
+        lines = ENV_FILE.read_text().splitlines()
+    except OSError:
+        return
+    values = dict(line.split("=", 1) for line in lines if "=" in line)
+    bin_dir = values.pop("WORKSHOP_DOCKER_BIN", "")
+    os.environ.update(values)
+    if bin_dir and bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def start(kind: str, note: Note = quiet) -> int:
+    """Install (once) and start an engine of this kind; returns dockerd's pid."""
+    MACHINE_HOME.mkdir(parents=True, exist_ok=True)
+    if kind == "current":
+        layout = Layout(MACHINE_HOME)
+        install_current(layout, note)
+        argv = [layout.prefix / "usr/sbin/dockerd", "--config-file", layout.daemon_json]
+        env, client_dir, docker_config, log = dockerd_env(layout), layout.client_dir, layout.docker_config, layout.log
+    else:
+        client_dir, docker_config, log = install_debian(note), None, MACHINE_HOME / "dockerd-debian.log"
+        argv, env = ["/usr/sbin/dockerd"], None
+    pid = processes.start(argv, log, MACHINE_HOME / "dockerd.pid", env=env, what="dockerd")
+    RECORD.write_text(json.dumps({"kind": kind, "pid": pid, "log": str(log), "client_dir": str(client_dir),
+                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+    write_env(client_dir, docker_config)
+    note(f"started dockerd ({kind}, pid {pid}), log in {log}")
+    return pid
+
+
+def stop(note: Note = quiet) -> Optional[str]:
+    """Stop the engine the workshop started, if one runs; returns its kind."""
+    record = recorded()
+    if record is None:
+        return None
+    note(f"stopping the {record['kind']} engine the workshop started (pid {record['pid']})")
+    processes.stop_recorded(MACHINE_HOME / "dockerd.pid", timeout=STOP_SECONDS)
+    RECORD.unlink(missing_ok=True)
+    ENV_FILE.unlink(missing_ok=True)
+    return record["kind"]
+
+
+def is_kind(facts, kind: str) -> bool:
+    """Does an engine with these facts (engine.Facts) look like this kind?"""
+    if kind == "debian":
+        return facts.version.startswith("20.10")
+    return facts.version.startswith(engine_version()) and facts.containerd_store and facts.builder == "BuildKit"
+
+
+def wanted_kind() -> str:
+    kind = os.environ.get("WORKSHOP_ENGINE", "current")
+    if kind not in KINDS:
+        raise WorkshopError(f"WORKSHOP_ENGINE={kind}: choose one of {', '.join(KINDS)}")
+    return kind
