@@ -15,7 +15,7 @@ from workshop.commands import doctor
 from workshop.deck import docker_commands
 from workshop.paths import ROOT
 
-NAMES = ["docker", "expect", "kubectl", "kind", "cluster", "registry", "images", "app images",
+NAMES = ["docker", "combinations", "expect", "kubectl", "kind", "cluster", "registry", "images", "app images",
          "port 3000", "port 8000", "port 8080", "terminal", "packages"]
 
 
@@ -127,3 +127,10 @@ def test_docker_run_options_are_skipped_to_find_the_image():
     (words,) = docker_commands.docker_commands(line)
     assert docker_commands.run_image(words) == "img:1"
     assert len(docker_commands.docker_commands("docker build -t a . && docker push a | grep x")) == 2
+
+
+def test_the_engine_row_names_the_builder_and_the_image_store(docker):
+    row = doctor.check_docker()
+    assert row.status in ("PASS", "WARN") and " builder, " in row.found and " image store" in row.found
+    if row.found.split(" builder")[0].endswith("legacy"):
+        assert row.status == "WARN" and "CACHED" in row.found and row.fix
