@@ -10,6 +10,13 @@ import pytest
 
 IN_CI = os.environ.get("CI") == "true"
 
+# The one list of tests allowed to skip under CI=true, each with its reason. Any other skip in CI
+# is turned into a failure (see pytest_runtest_makereport below): a green run can't hide a test that
+# never ran. Keep it short.
+ALLOWED_SKIPS = {
+    # e.g. "tests/test_x.py::test_y": "needs an arm64 machine, which CI does not have",
+}
+
 
 def need(ok: bool, what: str, fix: str) -> None:
     """Skip (or, in CI, fail) a test whose real dependency is missing."""
@@ -67,3 +74,14 @@ def pytest_collection_modifyitems(session, config, items):
     """The local node's own end-to-end test brings up and removes a cluster of its own, so it runs
     before any test that leaves the session's cluster up."""
     items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_local_node.py") else 1)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true, a skip that is not on ALLOWED_SKIPS fails the test, with the skip's reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail") and item.nodeid not in ALLOWED_SKIPS:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, and not on ALLOWED_SKIPS in tests/conftest.py: {reason}"

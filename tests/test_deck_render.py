@@ -3,6 +3,8 @@ import shutil
 
 import pytest
 
+from conftest import need
+
 from workshop.paths import DECK
 from support.render import render_deck
 
@@ -72,8 +74,7 @@ def test_a_broken_copy_of_the_deck_is_caught(tmp_path, original, broken, symptom
 
 def test_live_boxes_show_their_pre_typed_command():
     """With expect installed, each box's shell starts and the command appears at once (no 10 s stall)."""
-    if shutil.which("expect") is None:
-        pytest.skip("expect is not installed")
+    need(shutil.which("expect") is not None, "expect", "apt-get install -y expect")
     (slide,) = render_deck(DECK, COLS, ROWS, pump=2.0, only=[2])
     # slide 2 has two boxes; each shows the prompt and its typed command
     text = slide.text

@@ -6,10 +6,13 @@ import os
 import re
 import shutil
 import socket
+import ssl
+import stat
 import subprocess
 import sys
 import tarfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -172,8 +175,8 @@ def test_image_archive_is_consistent(tmp_path):
     assert docker[0]["RepoTags"] == ["localhost/workshop/prog:1.0"]
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is not installed")
 def test_certificates_chain_to_the_ca_and_name_loopback(tmp_path):
+    need(shutil.which("openssl") is not None, "openssl", "apt-get install -y openssl")
     pki = tmp_path / "pki"
     certs.ensure_pki(pki, NODE_NAME)
     for identity in certs.identities(NODE_NAME):
@@ -278,8 +281,8 @@ def test_local_cluster_end_to_end():
          "install Go 1.23 or newer")
     from workshop.cluster.local_node import provider
 
-    if provider.running(Layout()):
-        pytest.skip("a local cluster is already running; this test brings up and removes its own")
+    need(not provider.running(Layout()), "a machine with no local cluster running (this test brings up and "
+         "removes its own)", "scripts/cluster down")
     try:
         result = provider.up()
         assert not result["reused"]
@@ -287,6 +290,12 @@ def test_local_cluster_end_to_end():
         assert ready.stdout == "True"
         version = _kubectl("version", "-o", "json")
         assert json.loads(version.stdout)["serverVersion"]["gitVersion"] == binaries.kubernetes_version()
+        # credentials: the kubeconfigs are the owner's alone, and etcd answers no client without a certificate
+        for path in [paths.KUBECONFIG, *Layout().conf.glob("*.kubeconfig")]:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        anonymous = ssl.create_default_context(cafile=str(Layout().pki / "ca.crt"))
+        with pytest.raises((ssl.SSLError, ConnectionResetError, urllib.error.URLError)):
+            urllib.request.urlopen(f"https://127.0.0.1:{PORTS['etcd']['client']}/health", context=anonymous, timeout=5)
 
         # The client pod's image is imported straight into containerd; the web Deployment's image
         # comes from the workshop's plain-HTTP registry on localhost:5001 when it runs (always in CI).

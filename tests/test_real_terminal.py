@@ -14,6 +14,8 @@ import uuid
 
 import pytest
 
+from conftest import need
+
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
 from workshop.names import PROMPT
@@ -105,8 +107,7 @@ def tagged_processes(tag: str):
 def terminal(tmp_path):
     """Start scripts/present ARGS in a fresh tmux; yields (start, artifacts folder)."""
     for program in ("tmux", "expect"):
-        if shutil.which(program) is None:
-            pytest.skip(f"{program} is not installed (apt-get install -y {program})")
+        need(shutil.which(program) is not None, program, f"apt-get install -y {program}")
     started = []
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from conftest import need
+
 from workshop.machine import engine
 from workshop.rehearsal import recordings
 from workshop.deck import reader as deck
@@ -240,8 +242,7 @@ def test_record_keeps_a_good_recording_when_its_box_fails_then_replay_plays_the_
 # -- the deck in replay mode ------------------------------------------------------------------------
 
 def test_the_deck_renders_in_replay_mode_with_each_command_typed(bin_dir, monkeypatch):
-    if shutil.which("expect") is None:
-        pytest.skip("expect is not installed")
+    need(shutil.which("expect") is not None, "expect", "apt-get install -y expect")
     monkeypatch.setenv("WORKSHOP_REPLAY", str(RECORDINGS))
     monkeypatch.setenv("PATH", bin_dir)         # lookatme's boxes inherit os.environ: no docker, no kubectl
     slides = render_deck(DECK, 120, 40, pump=2.0, only=[2, 20])

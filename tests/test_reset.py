@@ -1,33 +1,43 @@
-"""scripts/reset removes the lecture's things and nothing else: real containers, images, registry
-tags and (when a cluster is up) Kubernetes objects, next to decoys that must survive.
+"""scripts/reset removes what the workshop recorded making, and the names the deck declares, and
+nothing else: real containers, images, registry tags and Kubernetes objects, next to decoys of
+the user's own that carry our name prefix, our labels (inherited from a stand-in base), a tag in
+our registry, or our label in another namespace.
 
 Other people may be running the deck on this machine, so the removing runs are limited with
---only to what these tests made (their names all contain `resettest`); a full --dry-run shows
-the real selection without changing anything."""
+--only to what these tests made (their names all contain `resettest`); the dry runs show the
+real selection without changing anything."""
 import io
+import json
 import os
 import subprocess
 import sys
 import tarfile
-import time
 
 import pytest
 
-from conftest import docker_answers
+from conftest import need
+from workshop import ledger
+from workshop.cluster import kubectl
+from workshop.deck import docker_commands
 from workshop.machine import registry
-from workshop.commands import reset
+from workshop.names import NAMESPACE
 from workshop.paths import ROOT
 
 ONLY = "*resettest*"
-OURS_CONTAINERS = ["workshop-resettest", "resettest-labelled"]
-DECOY_CONTAINERS = ["decoy-keepme-resettest", "myapp-workshop-resettest", "decoy-standin-base-resettest"]
-OURS_IMAGES = ["workshop-demo-resettest:1", "resettest-labelled:1", "localhost:5001/okpy-mini:resettest"]
-DECOY_IMAGES = ["decoy-keepme-resettest:1", "decoy-standin-resettest:1"]
+OURS_IMAGE = "resettest-app:1"                           # recorded as made by the workshop
+STALE_IMAGE = "resettest-rebuilt:1"                      # recorded, but the tag now names another image
+OURS_TAG = f"{registry.ADDRESS}/okpy-mini:resettest"     # a push the workshop recorded
+DECOY_TAG = f"{registry.ADDRESS}/resettest-mine:1"       # the user's own push into the same registry
+DECOY_CONTAINERS = ["workshop-resettest", "resettest-from-standin"]
+DECOY_IMAGES = ["resettest-built-from-standin:1", "workshop-demo-resettest:1", STALE_IMAGE]
 
 
-def run_reset(*args):
+def run_reset(*args, state=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if state:
+        env["WORKSHOP_STATE"] = str(state)
     return subprocess.run([sys.executable, "-m", "workshop.commands.reset", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          text=True, timeout=300, env=env)
 
 
 def sh(*args, check=True, **kwargs):
@@ -42,122 +52,99 @@ def empty_image(ref, label=None):
     sh("docker", "import", *changes, "-", ref, input=buffer.getvalue().decode("latin-1"))
 
 
+def image_id(ref):
+    return sh("docker", "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
 def exists(kind, name):
     return sh("docker", kind, "inspect", name, check=False).returncode == 0
 
 
 def remove_all():
-    sh("docker", "rm", "-f", *OURS_CONTAINERS, *DECOY_CONTAINERS, check=False)
-    sh("docker", "rmi", *OURS_IMAGES, *DECOY_IMAGES, check=False)
+    sh("docker", "rm", "-f", *DECOY_CONTAINERS, check=False)
+    sh("docker", "rmi", OURS_IMAGE, OURS_TAG, DECOY_TAG, *DECOY_IMAGES, check=False)
+    for kind, name in (("image", OURS_IMAGE), ("image", STALE_IMAGE), ("registry-tag", OURS_TAG)):
+        ledger.forget(kind, name)
 
 
-# ---------------------------------------------------------------- the rules, on their own
+# ---------------------------------------------------------------- what the deck declares
 
-@pytest.mark.parametrize("name, labels, ours", [
-    ("workshop-demo", {}, True),
-    ("workshop-oom", {"edu.cs198.workshop": "standin"}, True),        # the name alone is enough
-    ("mine", {"edu.cs198.workshop": "docker-demo"}, True),            # run from one of our images
-    ("myapp-workshop", {}, False),
-    ("decoy-keepme", {"edu.cs198.workshop": "standin"}, False),       # merely started from a stand-in base
-    ("workshop-registry", {}, False),                                  # only --all, through registry.down()
-    ("workshop-control-plane", {"io.x-k8s.kind.cluster": "workshop"}, False),   # kind's node
-])
-def test_which_containers_are_the_lectures(name, labels, ours):
-    assert reset.container_is_ours(name, labels) is ours
+def test_the_deck_declares_its_containers_images_and_pushes():
+    declared = docker_commands.declared()
+    assert declared.containers == {"workshop-demo", "workshop-oom"}
+    assert {"workshop-demo-deb:1.0", "workshop-demo-py:1.0", "localhost:5001/okpy-mini:v2"} <= declared.images
+    assert "localhost:5001/okpy-mini:v2" in declared.pushes
 
 
-@pytest.mark.parametrize("ref, labels, everything, ours", [
-    ("workshop-demo-py:1.0", {}, False, True),
-    ("localhost:5001/okpy-mini:v2", {}, False, True),
-    ("someone:1", {"edu.cs198.workshop": "docker-demo"}, False, True),
-    ("python:3.12-slim", {"edu.cs198.workshop": "standin"}, False, False),
-    ("python:3.12-slim", {"edu.cs198.workshop": "standin"}, True, True),
-    ("python:3.12-slim", {}, True, False),                              # the real image is never ours
-    ("decoy-keepme:1", {}, False, False),
-    ("localhost:5001/redis:7.0.15-bookworm", {"edu.cs198.workshop": "standin"}, False, False),
-])
-def test_which_images_are_the_lectures(ref, labels, everything, ours):
-    assert reset.image_is_ours(ref, labels, everything) is ours
+def test_with_no_record_only_the_decks_own_names_can_go(docker, tmp_path):
+    """A checkout that made nothing: whatever another checkout made stays (images, tags, registry)."""
+    done = run_reset("--dry-run", "--all", state=tmp_path / "empty-state")
+    assert done.returncode == 0, done.stderr
+    declared = docker_commands.declared()
+    for line in done.stdout.splitlines():
+        if line.startswith("would remove "):
+            kind, _, name = line[len("would remove "):].partition(" ")
+            assert kind in ("container", "image") and (name in declared.containers or name in declared.images), line
+    assert "registry tag" not in done.stdout and "would remove registry " not in done.stdout
 
 
-def test_registry_tags_the_manifests_use_stay_unless_all():
-    kept = ["localhost:5001/okpy-mini:v1"]
-    assert not reset.registry_tag_is_ours("v1", kept)
-    assert reset.registry_tag_is_ours("v2", kept)
-    assert reset.registry_tag_is_ours("v1", kept, everything=True)
-
-
-# ---------------------------------------------------------------- for real
+# ---------------------------------------------------------------- for real, next to decoys
 
 @pytest.fixture
 def planted(docker):
-    """Our things and decoys, made for this test only; whatever is left is removed afterwards."""
+    """Our recorded things and the user's decoys, made for this test only; all removed afterwards."""
+    need(registry.status() and registry.ours(), "the registry this checkout started",
+         "run scripts/prepare registry")
     remove_all()
-    registry_up = registry.status()
     try:
-        empty_image("workshop-demo-resettest:1", "docker-demo")
-        empty_image("resettest-labelled:1", "docker-demo")
-        empty_image("decoy-keepme-resettest:1")
-        empty_image("decoy-standin-resettest:1", "standin")
-        sh("docker", "create", "--name", "workshop-resettest", "decoy-keepme-resettest:1")
-        sh("docker", "create", "--name", "resettest-labelled", "--label", "edu.cs198.workshop=test",
-           "decoy-keepme-resettest:1")
-        sh("docker", "create", "--name", "decoy-keepme-resettest", "decoy-keepme-resettest:1")
-        sh("docker", "create", "--name", "myapp-workshop-resettest", "decoy-keepme-resettest:1")
-        sh("docker", "create", "--name", "decoy-standin-base-resettest", "decoy-standin-resettest:1")
-        if registry_up:
-            empty_image("localhost:5001/okpy-mini:resettest", "k8s-demo")
-            sh("docker", "push", "localhost:5001/okpy-mini:resettest")
-        yield registry_up
+        empty_image("resettest-standin-base:1", "standin")          # stands for a stand-in base image
+        empty_image(OURS_IMAGE, "docker-demo")
+        ledger.record("image", OURS_IMAGE, id=image_id(OURS_IMAGE), role="app")
+        empty_image(STALE_IMAGE)
+        ledger.record("image", STALE_IMAGE, id="sha256:" + "0" * 64, role="app")   # since rebuilt by the user
+        # the user's own: an image FROM a stand-in (it inherits the label), one with our name prefix,
+        # containers with our prefix and from a stand-in, and a tag in our registry
+        sh("docker", "tag", "resettest-standin-base:1", "resettest-built-from-standin:1")
+        sh("docker", "rmi", "resettest-standin-base:1")
+        empty_image("workshop-demo-resettest:1")
+        sh("docker", "create", "--name", "workshop-resettest", "workshop-demo-resettest:1")
+        sh("docker", "create", "--name", "resettest-from-standin", "resettest-built-from-standin:1")
+        for ref in (OURS_TAG, DECOY_TAG):
+            sh("docker", "tag", OURS_IMAGE, ref)
+            sh("docker", "push", ref)
+        ledger.record("registry-tag", OURS_TAG)
+        yield
     finally:
         remove_all()
 
 
-def registry_tags():
-    done = sh("curl", "-s", "--noproxy", "*", "http://127.0.0.1:5001/v2/okpy-mini/tags/list", check=False)
-    return done.stdout
+def registry_has(ref):
+    return registry.digest(*ref[len(registry.ADDRESS) + 1:].rsplit(":", 1)) is not None
 
 
 @pytest.mark.slow
-def test_reset_removes_ours_and_leaves_the_decoys(planted):
-    registry_up = planted
-    ours_images = OURS_IMAGES if registry_up else OURS_IMAGES[:2]
-
-    listed = run_reset("--dry-run")                       # the real selection, over everything here
+def test_reset_all_removes_what_it_recorded_and_leaves_every_decoy(planted):
+    listed = run_reset("--dry-run", "--all")                 # the real selection, over everything here
     assert listed.returncode == 0, listed.stderr
-    for name in OURS_CONTAINERS:
-        assert f"would remove container {name}\n" in listed.stdout
-    for ref in ours_images:
-        assert f"would remove image {ref}\n" in listed.stdout
-    if registry_up:
-        assert "would remove registry tag localhost:5001/okpy-mini:resettest\n" in listed.stdout
-        assert "registry tag localhost:5001/okpy-mini:v1\n" not in listed.stdout    # the manifests use it
-    for name in DECOY_CONTAINERS + DECOY_IMAGES:
-        assert name not in listed.stdout
+    assert f"would remove image {OURS_IMAGE}\n" in listed.stdout
+    assert f"would remove registry tag {OURS_TAG}\n" in listed.stdout
+    for name in DECOY_CONTAINERS + DECOY_IMAGES + [DECOY_TAG]:
+        assert name not in listed.stdout, name
     assert "nothing was changed" in listed.stdout.splitlines()[-1]
-    assert all(exists("container", name) for name in OURS_CONTAINERS)
 
-    began = time.monotonic()
-    done = run_reset("--only", ONLY)
+    done = run_reset("--all", "--only", ONLY)
     assert done.returncode == 0, done.stdout + done.stderr
-    for name in OURS_CONTAINERS:
-        assert f"removed container {name}\n" in done.stdout
-        assert not exists("container", name)
-    for ref in ours_images:
-        assert f"removed image {ref}\n" in done.stdout
-        assert not exists("image", ref)
+    assert f"removed image {OURS_IMAGE}\n" in done.stdout and not exists("image", OURS_IMAGE)
+    assert f"removed registry tag {OURS_TAG}\n" in done.stdout and not registry_has(OURS_TAG)
     for name in DECOY_CONTAINERS:
         assert exists("container", name), name
     for ref in DECOY_IMAGES:
         assert exists("image", ref), ref
-    if registry_up:
-        assert "removed registry tag localhost:5001/okpy-mini:resettest\n" in done.stdout
-        assert '"resettest"' not in registry_tags()
-    assert done.stdout.splitlines()[-1].startswith("reset: removed 2 containers, ")
-    assert time.monotonic() - began < 60
+    assert registry_has(DECOY_TAG)
+    assert ledger.find("image", OURS_IMAGE) is None and ledger.find("registry-tag", OURS_TAG) is None
 
-    again = run_reset("--only", ONLY)
-    assert again.returncode == 0 and again.stdout == "nothing to reset\n" and again.stderr == ""
+    again = run_reset("--all", "--only", ONLY)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "nothing to reset\n", "")
 
 
 def test_nothing_to_reset_says_so(docker):
@@ -165,28 +152,23 @@ def test_nothing_to_reset_says_so(docker):
     assert (done.returncode, done.stdout, done.stderr) == (0, "nothing to reset\n", "")
 
 
-def test_dry_run_with_all_lists_the_stand_ins_and_changes_nothing(docker):
-    before = sorted(sh("docker", "images", "-q").stdout.split())
-    done = run_reset("--dry-run", "--all")
-    assert done.returncode == 0, done.stderr
-    assert sorted(sh("docker", "images", "-q").stdout.split()) == before   # same images; order may tie
-    last = done.stdout.splitlines()[-1]
-    assert last.endswith("nothing was changed (--dry-run)") or last == "nothing to reset"
-
-
 @pytest.mark.cluster
-def test_kubernetes_objects_with_the_label_are_deleted(workshop_cluster):
-    from workshop.cluster import kubectl
+def test_kubernetes_objects_go_only_in_the_workshops_namespace(workshop_cluster):
     labelled = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: resettest-svc\n  labels:\n"
                 "    app.kubernetes.io/part-of: cs198-workshop\nspec:\n  selector: {app: resettest}\n"
                 "  ports: [{port: 80}]\n")
-    decoy = labelled.replace("resettest-svc", "resettest-decoy-svc").replace("cs198-workshop", "someone-else")
-    kubectl.run("apply", "-f", "-", stdin=labelled + "---\n" + decoy)
+    kubectl.run("create", "namespace", "resettest-theirs", check=False)
+    kubectl.run("apply", "-f", "-", stdin=labelled)                                    # the workshop's namespace
+    kubectl.run("apply", "-n", "resettest-theirs", "-f", "-", stdin=labelled)          # someone else's
     try:
+        current = json.loads(kubectl.run("config", "view", "--minify", "-o", "json").stdout)
+        assert current["contexts"][0]["context"]["namespace"] == NAMESPACE
         done = run_reset("--only", "*/resettest*")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "removed service default/resettest-svc\n" in done.stdout
+        assert f"removed service {NAMESPACE}/resettest-svc\n" in done.stdout
+        assert "resettest-theirs" not in done.stdout
         assert kubectl.run("get", "service", "resettest-svc", check=False).returncode != 0
-        assert kubectl.run("get", "service", "resettest-decoy-svc", check=False).returncode == 0
+        assert kubectl.run("get", "service", "resettest-svc", "-n", "resettest-theirs", check=False).returncode == 0
     finally:
-        kubectl.run("delete", "service", "resettest-svc", "resettest-decoy-svc", "--ignore-not-found")
+        kubectl.run("delete", "namespace", "resettest-theirs", "--ignore-not-found", "--wait=false", check=False)
+        kubectl.run("delete", "service", "resettest-svc", "--ignore-not-found", check=False)

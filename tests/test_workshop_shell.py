@@ -1,6 +1,7 @@
 """The shell every box starts: prompt, working directory, PATH, and kubectl fenced in."""
 import http.server
 import shutil
+import socket
 import threading
 
 import pytest
@@ -60,30 +61,88 @@ current-context: {context}
 """)
 
 
-def test_kubectl_never_reaches_a_decoy_context_in_the_users_kubeconfig(tmp_path):
-    need(shutil.which("kubectl") is not None, "kubectl", "install kubectl (see README.md)")
-    decoy, ours = api_server(), api_server()
+class ConnectionCounter:
+    """A listener on loopback that only counts the TCP connections it gets (the decoy cluster)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+# every way of pointing kubectl somewhere else, each of which the fence must refuse
+REFUSED = [
+    "kubectl --context decoy get pods", "kubectl --context=decoy get pods",
+    "kubectl --kubeconfig ~/.kube/config get pods", "kubectl --kubeconfig=$HOME/.kube/config get pods",
+    "kubectl --cluster decoy get pods", "kubectl --cluster=decoy get pods",
+    "kubectl --user decoy get pods", "kubectl --user=decoy get pods",
+    "kubectl --server http://127.0.0.1:{port} get pods", "kubectl --server=http://127.0.0.1:{port} get pods",
+    "kubectl -s http://127.0.0.1:{port} get pods", "kubectl -s=http://127.0.0.1:{port} get pods",
+    "kubectl -shttp://127.0.0.1:{port} get pods", "kubectl get pods -s http://127.0.0.1:{port}",
+    "kubectl --token t get pods", "kubectl --token=t get pods", "kubectl --username u --password p get pods",
+    "kubectl --client-certificate /dev/null get pods", "kubectl --client-key=/dev/null get pods",
+    "kubectl --certificate-authority /dev/null get pods", "kubectl --insecure-skip-tls-verify get pods",
+    "kubectl --insecure-skip-tls-verify=true get pods", "kubectl --tls-server-name x get pods",
+    "kubectl --as admin get pods", "kubectl --as-group system:masters get pods",
+    "kubectl config use-context decoy", "kubectl config set-context workshop --cluster decoy",
+    "kubectl config set clusters.workshop.server http://127.0.0.1:{port}",
+    "kubectl config set-cluster workshop --server http://127.0.0.1:{port}", "kubectl config delete-context workshop",
+    "kubectl config rename-context workshop other", "kubectl config unset current-context",
+]
+
+
+def test_kubectl_never_reaches_a_decoy_whatever_the_spelling(tmp_path):
+    decoy, ours = ConnectionCounter(), api_server()
     home = tmp_path / "home"
-    kubeconfig(home / ".kube" / "config", "decoy", decoy)
-    kubeconfig(tmp_path / "workshop-kubeconfig", "workshop", ours)
-    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin",
-           "WORKSHOP_KUBECONFIG": str(tmp_path / "workshop-kubeconfig")}
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: decoy, cluster: {{server: "http://127.0.0.1:{decoy.port}"}}}}]
+users: [{{name: decoy, user: {{token: not-a-secret}}}}]
+contexts: [{{name: decoy, context: {{cluster: decoy, user: decoy}}}}]
+current-context: decoy
+""")
+    workshop_file = tmp_path / "workshop-kubeconfig"
+    kubeconfig(workshop_file, "workshop", ours)
+    before = workshop_file.read_text()
+    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "WORKSHOP_KUBECONFIG": str(workshop_file),
+           "WORKSHOP_STATE": str(ROOT / ".workshop")}
+    need(any((ROOT / ".workshop").glob("k8s-bin/*/kubectl")) or shutil.which("kubectl") is not None, "kubectl",
+         "install kubectl (see README.md)")
     try:
         with ShellSession(env=env) as shell:
             shell.wait_prompt()
-            refused = [shell.run(line) for line in (
-                "kubectl --context decoy get pods",
-                "kubectl --kubeconfig ~/.kube/config get pods",
-                "kubectl --server http://127.0.0.1:1 get pods")]
-            shell.run("kubectl get pods --request-timeout 5s")
-            shell.run("KUBECONFIG=~/.kube/config kubectl get pods --request-timeout 5s")
+            refused = {line: shell.run(line.format(port=decoy.port)) for line in REFUSED}
+            allowed = [shell.run(line) for line in (
+                "kubectl config view -o jsonpath='{.current-context}'", "kubectl config get-contexts -o name",
+                "kubectl get pods --request-timeout 5s",
+                "KUBECONFIG=~/.kube/config kubectl get pods --request-timeout 5s",
+                "kubectl exec no-such-pod --request-timeout 5s -- curl -s http://example")]
     finally:
-        decoy.shutdown()
+        decoy.close()
         ours.shutdown()
-    for status, output in refused:
-        assert status == 2 and "only talks to the workshop cluster" in output
-    assert decoy.paths == []
-    assert any(path.startswith("/api") for path in ours.paths)   # discovery reached the workshop server
+    for line, (status, output) in refused.items():
+        assert status == 2 and "only talks to the workshop cluster" in output, (line, output)
+    assert decoy.connections == 0
+    assert workshop_file.read_text() == before                   # nothing rewrote the workshop's file
+    assert allowed[0][1].strip() == "workshop" and allowed[1][1].split() == ["workshop"]
+    assert any(path.startswith("/api") for path in ours.paths)   # the allowed ones reached the workshop server
+    assert "only talks to the workshop cluster" not in allowed[4][1]   # flags after -- are the pod's
 
 
 def test_kubectl_without_a_workshop_cluster_says_what_to_do(tmp_path):

@@ -13,8 +13,10 @@ RECIPE_LABEL = "edu.cs198.workshop.recipe"
 
 # Kubernetes: every object of the lecture's app carries this label.
 PART_OF = "app.kubernetes.io/part-of=cs198-workshop"
-# The context of .workshop/kubeconfig, whatever the provider.
+# The context of .workshop/kubeconfig, whatever the provider, and the namespace it points at:
+# the deck's objects live there, and reset deletes there only.
 CONTEXT = "workshop"
+NAMESPACE = "cs198-workshop"
 # kind: the cluster's name, and the label kind puts on its node containers.
 KIND_CLUSTER = "workshop"
 KIND_LABEL = "io.x-k8s.kind.cluster"

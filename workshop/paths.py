@@ -15,3 +15,12 @@ def state_dir(*parts: str) -> Path:
     path = STATE.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (credentials): 0600 from the moment it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)        # a file that was already there keeps no wider mode
+        handle.write(text)

@@ -11,7 +11,7 @@ import yaml
 from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
 from workshop.names import CONTEXT
-from workshop.paths import KUBECONFIG
+from workshop.paths import KUBECONFIG, write_private
 
 PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 
@@ -56,9 +56,7 @@ def extract(context: str, sources: List[Path]) -> Dict:
 
 def up(context: str, say: Callable[[str], None] = print, sources: Optional[List[Path]] = None) -> str:
     config = extract(context, sources or user_kubeconfigs())
-    KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
-    KUBECONFIG.write_text(yaml.safe_dump(config, sort_keys=False))
-    KUBECONFIG.chmod(0o600)
+    write_private(KUBECONFIG, yaml.safe_dump(config, sort_keys=False))
     say(f"the workshop now uses your context {context!r} (copied into .workshop/kubeconfig); "
         f"its nodes must be able to pull from localhost:5001 for the deploy slides")
     return f"existing cluster {context!r}: {kubectl.node_summary()}"

@@ -12,9 +12,11 @@ Whichever it is, its kubeconfig is .workshop/kubeconfig with a context named `wo
 import json
 from typing import Optional
 
+from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import existing, kind, kubectl, local_node
 from workshop.machine import host
+from workshop.names import CONTEXT, NAMESPACE
 from workshop.paths import KUBECONFIG, STATE
 
 CHOICE = STATE / "cluster.json"
@@ -62,7 +64,24 @@ def up(provider: Optional[str] = None, context: Optional[str] = None, say=print)
         local_node.up(say)
         summary = f"local node: {kubectl.node_summary()}"
     remember(provider, context)
+    ensure_namespace(provider)
     return summary
+
+
+def ensure_namespace(provider: str) -> None:
+    """The workshop's own namespace, made by the workshop and set in its context. On a cluster the
+    workshop did not make, a namespace of that name that it did not create is someone else's."""
+    there = kubectl.run("get", "namespace", NAMESPACE, "--ignore-not-found", "-o", "name").stdout.strip()
+    recorded = ledger.find("namespace", NAMESPACE)
+    if there and provider == "existing" and recorded is None:
+        raise WorkshopError(f"your cluster already has a namespace {NAMESPACE!r} that the workshop did not create; "
+                            f"it is not the workshop's to use: delete it yourself if it is unused, or use another "
+                            f"context")
+    if not there:
+        kubectl.run("create", "namespace", NAMESPACE)
+    if recorded is None:
+        ledger.record("namespace", NAMESPACE, provider=provider)
+    kubectl.run("config", "set-context", CONTEXT, f"--namespace={NAMESPACE}", context=None)
 
 
 def down(say=print) -> str:
@@ -71,6 +90,8 @@ def down(say=print) -> str:
         return "no workshop cluster to remove"
     provider = previous["provider"]
     if provider == "existing":
+        if ledger.find("namespace", NAMESPACE) and kubectl.exists():     # the one thing the workshop made there
+            kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
         summary = existing.down(say)
     elif provider == "kind":
         summary = kind.down(say)
@@ -79,6 +100,7 @@ def down(say=print) -> str:
         summary = f"local node stopped ({len(removed.get('processes', []))} processes)"
     KUBECONFIG.unlink(missing_ok=True)
     CHOICE.unlink(missing_ok=True)
+    ledger.forget("namespace", NAMESPACE)
     return summary
 
 

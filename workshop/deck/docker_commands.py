@@ -4,7 +4,7 @@ doctor checks these images are present; cleanup and reset go by these names."""
 import re
 import shlex
 from pathlib import Path
-from typing import Iterable, List, Optional, Set
+from typing import Iterable, List, NamedTuple, Optional, Set
 
 from workshop.deck import reader
 from workshop.paths import ROOT
@@ -103,3 +103,29 @@ def container_names(commands: Iterable[str]) -> Set[str]:
     """The names given with --name in these commands."""
     return {match.group(1) for command in commands for match in NAME_FLAG.finditer(command)}
 
+
+
+class Declared(NamedTuple):
+    """The exact names the deck's boxes give things: containers (--name), images (-t), pushes."""
+    containers: Set[str]
+    images: Set[str]
+    pushes: Set[str]
+
+
+def declared(the_deck: Optional[reader.Deck] = None) -> Declared:
+    the_deck = the_deck or reader.read()
+    containers, images, pushes = set(), set(), set()
+    for box in the_deck.boxes():
+        for words in docker_commands(box.typed or ""):
+            action = words[1] if len(words) > 1 else ""
+            if action in ("run", "create"):
+                name = option(words, "--name")
+                if name:
+                    containers.add(name)
+            elif action == "build":
+                tag = option(words, "-t", "--tag")
+                if tag:
+                    images.add(tag)
+            elif action == "push" and len(words) > 2:
+                pushes.add(words[-1])
+    return Declared(containers, images, pushes)

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import List
 
-from workshop import names
+from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck import reader
-from workshop.machine import host, registry
+from workshop.machine import engine, host, registry
 from workshop.machine.engine import docker, image_exists
 from workshop.machine.registry import ADDRESS
 from workshop.paths import ROOT
@@ -59,9 +59,11 @@ def ensure_app_images(note: Note = quiet) -> str:
         if built_here or not image_exists(image):
             note(f"making {image}")
             make_image(image, log)
+            ledger.record("image", image, id=engine.image_id(image), role="app")
         if built_here or not in_registry(image):
             note(f"pushing {image}")
             host.logged(["docker", "push", image], log, what=f"pushing {image}")
+            ledger.record("registry-tag", image)
             pushed.append(image)
     missing = [image for image in ours if not in_registry(image)]
     if missing:

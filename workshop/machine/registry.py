@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Dict, Optional
 
-from workshop import names
+from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import engine, host, ports, processes
 from workshop.paths import STATE
@@ -102,6 +102,17 @@ def container_state() -> Optional[str]:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def ours() -> bool:
+    """Is the registry that answers the one this checkout's prepare started (not merely one on the port)?"""
+    entry = ledger.find("registry", ADDRESS)
+    if entry is None:
+        return False
+    if entry.get("how") == "process":
+        return our_pid() == entry.get("pid")
+    ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
+    return bool(ident) and ident == entry.get("id")
+
+
 def describe() -> str:
     pid = our_pid()
     if pid:
@@ -123,6 +134,8 @@ def _start_container(note: Note) -> str:
                              "--name", CONTAINER, IMAGE)
     if not _wait(WAIT_SECONDS):
         raise WorkshopError(f"the {CONTAINER} container does not answer on {ADDRESS}; see `docker logs {CONTAINER}`")
+    ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
+    ledger.record("registry", ADDRESS, how="container", id=ident)
     return f"{IMAGE} container {CONTAINER} answering on {ADDRESS}"
 
 
@@ -131,6 +144,7 @@ def _start_binary(note: Note, log) -> str:
     STORAGE.mkdir(parents=True, exist_ok=True)
     CONFIG.write_text(CONFIG_TEXT.format(storage=STORAGE, host=HOST, port=PORT))
     pid = processes.start([program, "serve", str(CONFIG)], log, PID_FILE)
+    ledger.record("registry", ADDRESS, how="process", pid=pid, storage=str(STORAGE))
     note(f"started {PROGRAM} (pid {pid}), log in {host.shown(log)}")
     if not _wait(WAIT_SECONDS, pid):
         tail = host.last_line(log.read_text(errors="replace"))
@@ -141,6 +155,9 @@ def _start_binary(note: Note, log) -> str:
 def up(note: Note = quiet) -> str:
     """Make a registry answer on localhost:5001; return a one-line summary."""
     if status():
+        pid = our_pid()
+        if pid and ledger.find("registry", ADDRESS) is None:      # started before the workshop kept a record
+            ledger.record("registry", ADDRESS, how="process", pid=pid, storage=str(STORAGE))
         return f"answering on {ADDRESS} ({describe()})"
     if ports.busy(PORT, HOST):
         raise WorkshopError(f"port {PORT} on {HOST} is taken by something that is not an image registry; "
@@ -157,7 +174,9 @@ def down() -> str:
     pid = our_pid()
     if processes.stop_recorded(PID_FILE, timeout=10):
         stopped.append(f"{PROGRAM} pid {pid}")
-    if container_state() is not None:
+    entry = ledger.find("registry", ADDRESS) or {}
+    if entry.get("how") == "container" and container_state() is not None and ours():
         engine.docker("rm", "-f", CONTAINER)
         stopped.append(f"container {CONTAINER}")
+    ledger.forget("registry", ADDRESS)
     return "stopped " + " and ".join(stopped) if stopped else "nothing of the workshop's was running"

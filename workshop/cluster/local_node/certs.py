@@ -28,6 +28,8 @@ def identities(node_name: str) -> List[Identity]:
     return [
         Identity("apiserver", "kube-apiserver", "", api_names, server=True),
         Identity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters"),
+        Identity("etcd-server", "workshop-etcd", "", ["DNS:localhost", "IP:127.0.0.1"], server=True),
+        Identity("apiserver-etcd-client", "kube-apiserver-etcd-client"),
         Identity("admin", "workshop-admin", "system:masters"),
         Identity("controller-manager", "system:kube-controller-manager"),
         Identity("scheduler", "system:kube-scheduler"),

@@ -12,7 +12,8 @@ from workshop.cluster.local_node.layout import (BRIDGE, BRIDGE_IP, CLUSTER_DOMAI
                      SERVICE_SUBNET, Layout)
 
 API_SERVER = f"https://127.0.0.1:{PORTS['kube-apiserver']['https']}"
-ETCD = f"http://127.0.0.1:{PORTS['etcd']['client']}"
+# etcd answers only clients with a certificate of the node's CA (the API server's)
+ETCD = f"https://127.0.0.1:{PORTS['etcd']['client']}"
 LOCAL_REGISTRIES = ["localhost:5001", "127.0.0.1:5001"]
 CNI_BIN = "/usr/lib/cni"
 
@@ -222,6 +223,8 @@ def commands(layout: Layout, bin_dir: Path) -> Dict[str, List[str]]:
             f"--listen-peer-urls=http://127.0.0.1:{etcd_ports['peer']}",
             f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_ports['peer']}",
             f"--initial-cluster=workshop=http://127.0.0.1:{etcd_ports['peer']}",
+            f"--cert-file={pki / 'etcd-server.crt'}", f"--key-file={pki / 'etcd-server.key'}",
+            "--client-cert-auth", f"--trusted-ca-file={pki / 'ca.crt'}",
             "--quota-backend-bytes=1073741824", "--snapshot-count=10000", "--logger=zap", "--log-level=warn",
         ],
         "containerd": ["containerd", f"--config={conf / 'containerd.toml'}", "--log-level=warn"],
@@ -229,7 +232,8 @@ def commands(layout: Layout, bin_dir: Path) -> Dict[str, List[str]]:
             str(bin_dir / "kube-apiserver"),
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
             f"--secure-port={PORTS['kube-apiserver']['https']}",
-            f"--etcd-servers={ETCD}",
+            f"--etcd-servers={ETCD}", f"--etcd-cafile={pki / 'ca.crt'}",
+            f"--etcd-certfile={pki / 'apiserver-etcd-client.crt'}", f"--etcd-keyfile={pki / 'apiserver-etcd-client.key'}",
             f"--service-cluster-ip-range={SERVICE_SUBNET}",
             f"--client-ca-file={pki / 'ca.crt'}",
             f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",

@@ -18,6 +18,7 @@ from workshop.cli import WorkshopError, quiet
 from workshop.cluster.local_node import binaries, certs, components, configs, leftovers, network
 from workshop.cluster.local_node.layout import COMPONENTS, NODE_NAME, PORTS, Layout
 from workshop.machine import host, ports, processes
+from workshop.paths import write_private
 
 Say = Callable[[str], None]
 CNI_NETWORK = "workshop"  # the "name" of configs.cni_conflist
@@ -70,10 +71,9 @@ def check_ports(layout: Layout) -> None:
                                     f"(free it, or run scripts/local-cluster down if an earlier cluster holds it)")
 
 
-def _tls_context(layout: Layout, client: bool = True) -> ssl.SSLContext:
+def _tls_context(layout: Layout, identity: str = "admin") -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(layout.pki / "ca.crt"))
-    if client:
-        context.load_cert_chain(str(layout.pki / "admin.crt"), str(layout.pki / "admin.key"))
+    context.load_cert_chain(str(layout.pki / f"{identity}.crt"), str(layout.pki / f"{identity}.key"))
     return context
 
 
@@ -86,7 +86,7 @@ def _probes(layout: Layout) -> Dict[str, Callable[[], bool]]:
     insecure = ssl._create_unverified_context()  # noqa: S323 - the components' own self-signed healthz
     api = configs.API_SERVER
     return {
-        "etcd": lambda: '"health":"true"' in _get(f"{configs.ETCD}/health"),
+        "etcd": lambda: '"health":"true"' in _get(f"{configs.ETCD}/health", _tls_context(layout, "apiserver-etcd-client")),
         "containerd": lambda: _ctr(layout, "version").returncode == 0,
         "kube-apiserver": lambda: _get(f"{api}/readyz", _tls_context(layout)) == "ok",
         "kube-controller-manager": lambda: _get(f"https://127.0.0.1:{PORTS['kube-controller-manager']['https']}/healthz", insecure) == "ok",
@@ -212,9 +212,11 @@ def _write_files(layout: Layout) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     certs.ensure_pki(layout.pki, NODE_NAME)
     for path, text in configs.files(layout, binaries.PAUSE_IMAGE).items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    layout.kubeconfig.chmod(0o600)
+        if path.name.endswith("kubeconfig"):
+            write_private(path, text)       # they name client keys: only root reads them
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
     (layout.node / "netns-before-up").write_text("\n".join(network.netns_names()) + "\n")
     if network.kube_chains():
         (layout.node / "kube-chains-existed-before-up").write_text("iptables had KUBE-* chains; down leaves them\n")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from workshop import ledger
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck.docker_commands import dockerfile_bases
 from workshop.machine import engine, host
@@ -192,6 +193,10 @@ def drop_replaced(old_id: Optional[str], ref: str) -> None:
         engine.docker("rmi", old_id, check=False)
 
 
+def _made(ref: str, role: str) -> None:
+    ledger.record("image", ref, id=engine.image_id(ref), role=role)
+
+
 def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> str:
     """Make one image available; return a few words on how."""
     label = engine.image_label(ref, LABEL)
@@ -209,6 +214,7 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
         if label == STANDIN and fresh and os.environ.get(REBUILD_ENV) != "1":
             return "stand-in present"
     if pulled(ref, label, log, can_pull):
+        _made(ref, "pulled")                  # it was not here before: the workshop brought it
         return "pulled"
     if plan is None:
         raise WorkshopError(f"{ref} (named by a Dockerfile here) cannot be pulled and has no stand-in; "
@@ -217,6 +223,7 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
     old_id = engine.image_id(ref)
     how = plan.build()
     drop_replaced(old_id, ref)
+    _made(ref, STANDIN)
     return f"stand-in built ({how})"
 
 
@@ -227,11 +234,13 @@ def ensure_alias(ref: str, target: str, label: Optional[str], log: Path, can_pul
     if label == STANDIN and old_id == target_id:
         return "stand-in present"
     if pulled(ref, label, log, can_pull):
+        _made(ref, "pulled")
         return "pulled"
     if not target_id or not is_standin(target):
         raise WorkshopError(f"{ref} cannot be pulled and {target}, whose stand-in it would share, is missing")
     engine.docker("tag", target, ref)
     drop_replaced(old_id, ref)
+    _made(ref, STANDIN)
     return f"stand-in tagged (same image as {target})"
 
 

@@ -1,0 +1,65 @@
+"""What the workshop made, written down when it makes it: the one proof of ownership.
+
+A name prefix or a label proves nothing (a user may call their container workshop-db, and
+every image built FROM a stand-in inherits its label), so cleanup removes only what this
+record names, plus the exact names the deck itself declares. Each entry is one thing:
+
+    {"kind": "image", "name": "python:3.12-slim", "id": "sha256:...", "role": "standin", "at": "..."}
+
+kinds: container, image, registry (the process or container prepare started), registry-tag,
+cluster, namespace. The record lives in the checkout's state folder (.workshop/made.json)."""
+import fcntl
+import json
+import os
+import time
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional
+
+from workshop import paths
+
+FILE = "made.json"
+
+
+def _path():
+    return paths.STATE / FILE
+
+
+@contextmanager
+def _locked() -> Iterator[List[Dict]]:
+    """The entries, locked against a second writer (prepare and a rehearsal may run at once)."""
+    paths.STATE.mkdir(parents=True, exist_ok=True)
+    with open(paths.STATE / f".{FILE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = load()
+        yield entries
+        temporary = _path().with_suffix(".tmp")
+        temporary.write_text(json.dumps(entries, indent=1) + "\n")
+        os.replace(temporary, _path())
+
+
+def load() -> List[Dict]:
+    try:
+        entries = json.loads(_path().read_text())
+    except (OSError, ValueError):
+        return []
+    return [entry for entry in entries if isinstance(entry, dict) and "kind" in entry and "name" in entry]
+
+
+def record(kind: str, name: str, **facts) -> None:
+    """Write down that the workshop made this (replacing an older entry of the same kind and name)."""
+    with _locked() as entries:
+        entries[:] = [e for e in entries if (e["kind"], e["name"]) != (kind, name)]
+        entries.append({"kind": kind, "name": name, **facts, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def forget(kind: str, name: str) -> None:
+    with _locked() as entries:
+        entries[:] = [e for e in entries if (e["kind"], e["name"]) != (kind, name)]
+
+
+def find(kind: str, name: str) -> Optional[Dict]:
+    return next((e for e in load() if (e["kind"], e["name"]) == (kind, name)), None)
+
+
+def of_kind(kind: str) -> List[Dict]:
+    return [e for e in load() if e["kind"] == kind]
