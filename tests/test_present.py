@@ -1,6 +1,8 @@
 """scripts/present: bad input is one clear line; a good start hands a real terminal to lookatme."""
 import os
 import shutil
+import subprocess
+import sys
 import time
 
 from ptyprocess import PtyProcess
@@ -77,3 +79,16 @@ def test_without_docker_the_deck_still_starts_after_a_one_line_note(tmp_path):
     assert "note: Docker is not installed, so the live Docker boxes will fail" in text
     assert "Docker and Kubernetes, with everything running live" in text
     assert "Traceback" not in text
+
+
+def test_a_broken_virtualenv_says_how_to_rebuild_it(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    listing = (ROOT / "requirements" / "workshop.txt").read_bytes()
+    stamp = subprocess.run(["cksum"], input=listing, capture_output=True, check=True).stdout.decode()
+    (venv / ".installed-workshop").write_text(stamp)          # it claims the pins, but lookatme is not there
+    done = subprocess.run([PRESENT], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "WORKSHOP_VENV": str(venv)})
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"workshop: the virtualenv {venv} is broken") and f"rm -rf {venv}" in line

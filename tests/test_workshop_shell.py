@@ -1,5 +1,6 @@
 """The shell every box starts: prompt, working directory, PATH, and kubectl fenced in."""
 import http.server
+import os
 import shutil
 import socket
 import threading
@@ -154,3 +155,15 @@ def test_kubectl_without_a_workshop_cluster_says_what_to_do(tmp_path):
         status, output = shell.run("kubectl get nodes")
     assert status == 2
     assert output.strip() == "workshop: no workshop cluster yet: run scripts/cluster up (it writes .workshop/kubeconfig)."
+
+
+def test_a_docker_command_with_no_engine_says_to_run_prepare_engine(tmp_path):
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    with ShellSession(env=env) as shell:
+        shell.wait_prompt()
+        status, output = shell.run("docker ps", timeout=30)
+        ok_status, ok_output = shell.run("docker --version", timeout=30)    # a client-only command passes quietly
+    assert status != 0
+    assert output.strip().splitlines()[-1] == ("workshop: the Docker engine is not answering: run scripts/prepare "
+                                               "engine (or start Docker Desktop), then run the box again.")
+    assert ok_status == 0 and "workshop:" not in ok_output

@@ -28,7 +28,7 @@ ensure_venv() {
         name="$(basename "$list" .txt)"
         stamp="$WORKSHOP_VENV/.installed-$name"
         want="$(cksum < "$WORKSHOP_ROOT/requirements/$name.txt")"
-        [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && continue
+        [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$WORKSHOP_VENV/bin/python" ] && continue
         if [ ! -x "$WORKSHOP_VENV/bin/python" ]; then
             python="$(find_python)" || die "Python 3.10 or newer with venv is needed: install python3 and python3-venv (apt) or python@3.12 (brew), then run this again."
             echo "workshop: first run, creating $WORKSHOP_VENV (about 30 s, once)..." >&2
@@ -40,4 +40,10 @@ ensure_venv() {
             || die "pip could not install requirements/$name.txt (see above); check your network or proxy and run this again."
         echo "$want" > "$stamp"
     done
+}
+
+# check_venv MODULE...: the virtualenv's Python imports these, or one line says how to rebuild it.
+check_venv() {
+    "$WORKSHOP_VENV/bin/python" -c "import $(IFS=,; echo "$*")" 2>/dev/null \
+        || die "the virtualenv $WORKSHOP_VENV is broken ($* does not import): remove it (rm -rf $WORKSHOP_VENV) and run this again; it is rebuilt in about 30 s."
 }

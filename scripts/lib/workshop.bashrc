@@ -18,3 +18,12 @@ if [ -n "${WORKSHOP_STATUS_FILE:-}" ]; then
 else
     unset PROMPT_COMMAND
 fi
+# A docker command that fails because no engine answers says what to do (the class sees this line).
+docker() {
+    command docker "$@"
+    local status=$?
+    if [ "$status" -ne 0 ] && ! command docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+        echo "workshop: the Docker engine is not answering: run scripts/prepare engine (or start Docker Desktop), then run the box again." >&2
+    fi
+    return "$status"
+}

@@ -15,7 +15,7 @@ from workshop.cluster import diagnosis
 from workshop.deck.docker_commands import container_names
 from workshop.deck.geometry import box_columns
 from workshop.deck.reader import Box, Deck
-from workshop.rehearsal import cleanup
+from workshop.rehearsal import cleanup, needs
 from workshop.rehearsal.recordings import Recording, cast_name
 from workshop.rehearsal.terminal import ShellError, ShellSession
 
@@ -170,12 +170,17 @@ class Rehearsal:
                 return
         result.problem = judge(box, result.status, result.output)
         result.ok = not result.problem
-        if not result.ok and watch:
-            result.details = diagnosis.explain()
+        if not result.ok:
+            result.details = ([fix] if (fix := needs.explain_failure(box, result.output)) else []) + \
+                             (diagnosis.explain() if watch else [])
 
     def _wait_ready(self, box, session, recording, mark, result) -> Optional[_Running]:
         rules = box.directives
-        ready = session.wait_for(rules.ready, mark, rules.timeout)
+        deadline = time.monotonic() + rules.timeout
+        ready = None
+        # wait for the ready line, but stop waiting as soon as the command has ended without it
+        while ready is None and time.monotonic() < deadline and session.read_status() is None:
+            ready = session.wait_for(rules.ready, mark, min(0.5, max(deadline - time.monotonic(), 0.0)))
         result.output = session.output_since(mark)
         if ready is not None:
             result.ok = True
@@ -183,6 +188,8 @@ class Rehearsal:
         ended = session.read_status()
         result.problem = (f"ended with exit status {ended} before printing {rules.ready!r}" if ended is not None
                           else f"no line matching {rules.ready!r} within {rules.timeout:g} s")
+        fix = needs.explain_failure(box, result.output)
+        result.details = [fix] if fix else []
         return None
 
     def _stop(self, item: _Running) -> bool:

@@ -1,0 +1,56 @@
+"""What the chosen boxes need besides a shell (their `needs:` directives), checked once, up front,
+so a rehearsal with no engine or no cluster stops at once with the fix instead of failing box by box."""
+import re
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from workshop.cluster import kubectl
+from workshop.deck.reader import Box
+from workshop.machine import engine, ports, registry
+
+# need -> (is it there?, what to do when it is not)
+CHECKS: Dict[str, Tuple[Callable[[], bool], str]] = {
+    "docker": (lambda: engine.server_version(timeout=5) is not None,
+               "no Docker engine answers: start Docker (Docker Desktop), or run scripts/prepare engine"),
+    "registry": (lambda: registry.status(timeout=1), "the local registry does not answer on localhost:5001: "
+                                                     "run scripts/prepare registry"),
+    "cluster": (lambda: kubectl.cluster_ready(timeout=5), "no workshop cluster answers: run scripts/cluster up"),
+}
+
+
+def needed(boxes: Iterable[Box], without: Iterable[str] = ()) -> List[str]:
+    """The needs of these boxes, in CHECKS order, less the ones left out."""
+    wanted = {need for box in boxes for need in box.directives.needs} - set(without)
+    return [need for need in CHECKS if need in wanted]
+
+
+def first_unmet(boxes: Iterable[Box], without: Iterable[str] = ()) -> Optional[str]:
+    """The fix for the first need that is not met, or None when every need is."""
+    for need in needed(boxes, without):
+        present, fix = CHECKS[need]
+        if not present():
+            leave_out = f", or leave those boxes out with --without {need}" if need != "docker" else ""
+            return fix + leave_out
+    return None
+
+
+# what a box prints when the port it publishes or listens on is taken
+PORT_TAKEN = re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\])?:(\d+)[^\n]*(?:address already in use|"
+                        r"port is already allocated)|port (\d+)[^\n]* in use",
+                        re.IGNORECASE)
+
+
+def explain_failure(box: Box, output: str) -> Optional[str]:
+    """One line on why a box failed that the box's own output may not make plain, with the fix."""
+    for need in ("docker", "registry", "cluster"):
+        if need in box.directives.needs or (need == "registry" and registry.ADDRESS in (box.typed or "")):
+            present, fix = CHECKS[need]
+            if not present():
+                return f"fix: {fix.replace('no Docker engine answers', 'the Docker engine stopped answering')}"
+    taken = PORT_TAKEN.search(output)
+    if taken:
+        port = int(next(group for group in taken.groups() if group))
+        holder = ports.listener(port)
+        who = f"{holder[1]} (pid {holder[0]})" if holder else "another program"
+        stop = f"kill {holder[0]}" if holder else f"`{ports.finder(port)}` shows it"
+        return f"fix: port {port} is taken by {who}, not by the deck: stop it ({stop}), then run the box again"
+    return None
