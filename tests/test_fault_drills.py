@@ -115,32 +115,13 @@ class SocketProxy:
         self.path.unlink(missing_ok=True)
 
 
-ENGINE_DECK = """---
-title: the engine stops
-date: 2026-01-01
-extensions: [terminal, file_loader]
----
-
-# Two boxes
-
-```terminal-ex
-command: scripts/workshop-shell
-rows: 4
-init_text: docker version --format '{{{{.Server.Version}}}}' && touch {marker} && sleep 3
-init_wait: 'workshop$ '
-init_codeblock: false
-```
-[rehearse]: # "needs: docker"
-
-```terminal-ex
-command: scripts/workshop-shell
-rows: 4
-init_text: docker ps
-init_wait: 'workshop$ '
-init_codeblock: false
-```
-[rehearse]: # "needs: docker"
-"""
+def tiny_deck(title, *boxes):
+    """A deck of one slide whose boxes run these (command, need) pairs."""
+    text = f"---\ntitle: {title}\ndate: 2026-01-01\nextensions: [terminal, file_loader]\n---\n\n# {title}\n"
+    for command, need_of_box in boxes:
+        text += (f"\n```terminal-ex\ncommand: scripts/workshop-shell\nrows: 4\ninit_text: {command}\n"
+                 f"init_wait: 'workshop$ '\ninit_codeblock: false\n```\n[rehearse]: # \"needs: {need_of_box}\"\n")
+    return text
 
 
 @pytest.mark.slow
@@ -150,7 +131,9 @@ def test_the_engine_stopping_mid_deck_says_to_run_prepare_engine(docker, tmp_pat
     proxy = SocketProxy(tmp_path / "docker.sock", target)
     marker = tmp_path / "first-box-ran"
     deck = tmp_path / "deck.md"
-    deck.write_text(ENGINE_DECK.format(marker=marker))
+    deck.write_text(tiny_deck("the engine stops",
+                              (f"docker version --format '{{{{.Server.Version}}}}' && touch {marker} && sleep 3", "docker"),
+                              ("docker ps", "docker")))
     child = subprocess.Popen([sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(deck)], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              env={**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": f"unix://{proxy.path}"})
@@ -170,30 +153,11 @@ def test_the_engine_stopping_mid_deck_says_to_run_prepare_engine(docker, tmp_pat
     assert "Traceback" not in output
 
 
-REGISTRY_DECK = """---
-title: the registry stops
-date: 2026-01-01
-extensions: [terminal, file_loader]
----
-
-# One push
-
-```terminal-ex
-command: scripts/workshop-shell
-rows: 4
-init_text: curl -sf --noproxy '*' http://localhost:5001/v2/
-init_wait: 'workshop$ '
-init_codeblock: false
-```
-[rehearse]: # "needs: registry"
-"""
-
-
 @pytest.mark.slow
 def test_the_registry_stopping_says_to_run_prepare_registry(docker, tmp_path):
     need(registry.status() and registry.ours(), "the registry this checkout started", "run scripts/prepare registry")
     deck = tmp_path / "deck.md"
-    deck.write_text(REGISTRY_DECK)
+    deck.write_text(tiny_deck("the registry stops", ("curl -sf --noproxy '*' http://localhost:5001/v2/", "registry")))
     assert rehearse("--deck", str(deck)).returncode == 0          # with the registry up, the box passes
     try:
         registry.down()
