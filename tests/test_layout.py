@@ -11,7 +11,7 @@ from workshop.paths import ROOT
 PACKAGE = ROOT / "workshop"
 # Who may import whom: a module imports only from its own floor or lower ones.
 FLOORS = {"workshop": 0, "workshop.cli": 0, "workshop.paths": 0, "workshop.names": 0, "workshop.deck": 1, "workshop.machine": 2,
-          "workshop.cluster": 3, "workshop.rehearsal": 4, "workshop.commands": 5}
+          "workshop.cluster": 3, "workshop.rehearsal": 4, "workshop.presenter": 4, "workshop.export": 4, "workshop.commands": 5}
 # The one runner of programs, the one supervisor of processes and the one pseudo-terminal driver;
 # bench times scripts/present in a terminal of its own.
 MAY_SPAWN = {"workshop/machine/host.py", "workshop/machine/processes.py", "workshop/rehearsal/terminal.py",

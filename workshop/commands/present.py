@@ -1,4 +1,4 @@
-"""The present command: check what the deck needs, then hand the terminal to lookatme."""
+"""The present command: check what the deck needs, then hand the terminal to lookatme (run in-process)."""
 import argparse
 import os
 import shutil
@@ -11,6 +11,7 @@ from workshop.deck import reader as deck
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import engine, host
 from workshop.paths import DECK, ROOT, STATE
+from workshop.presenter import deck_hook
 
 LOOKATME_EXTENSIONS = "terminal,file_loader"
 
@@ -65,10 +66,9 @@ def main(argv: Sequence[str]) -> int:
         note = docker_warning()
         if note:
             print(note, file=sys.stderr)
-    lookatme = os.path.join(os.path.dirname(sys.executable), "lookatme")
     os.chdir(ROOT)   # the boxes start scripts/workshop-shell relative to lookatme's working directory
-    os.execv(lookatme, [lookatme, "-e", LOOKATME_EXTENSIONS, str(deck_path)])
-    return 0
+    # lookatme in this process, so that each slide change is published for scripts/notes
+    return deck_hook.present(deck_path, ["-e", LOOKATME_EXTENSIONS, str(deck_path)])
 
 
 if __name__ == "__main__":

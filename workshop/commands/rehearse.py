@@ -3,9 +3,10 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from workshop.cli import run
+from workshop.cli import WorkshopError, run
 from workshop.commands.options import add_deck_options, chosen
-from workshop.rehearsal import recordings
+from workshop.presenter import timings
+from workshop.rehearsal import needs, recordings
 from workshop.rehearsal.engine import Options
 from workshop.rehearsal.report import run_and_report, write_json
 
@@ -29,9 +30,13 @@ def main(argv: Sequence[str]) -> int:
             if slides is None or box.slide in slides:
                 print(f"{box.label:<15} {box.typed or box.command}")
         return 0
+    unmet = needs.first_unmet((b for b in deck.boxes() if slides is None or b.slide in slides), without)
+    if unmet:
+        raise WorkshopError(unmet)
     options = Options(slides=slides, without=without, stop_first=args.stop_first,
                       record_dir=args.record, recording_header=recordings.header() if args.record else {})
     results, seconds = run_and_report(deck, options)
+    write_json(timings.last_rehearsal(), args.deck.resolve(), results, seconds)   # what scripts/notes shows
     if args.json:
         write_json(args.json, args.deck, results, seconds)
     return 0 if all(r.ok for r in results) else 1

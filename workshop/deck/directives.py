@@ -15,6 +15,7 @@ Keys (one per line, as many lines as needed):
     fails            it must fail (any non-zero exit status)
     needs: A, B      what it needs besides a shell: docker, cluster (rehearse --without skips them)
 """
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Optional, Tuple
@@ -79,7 +80,7 @@ def apply(directives: Directives, body: str) -> Directives:
             seconds = float(value)
         except ValueError:
             seconds = -1.0
-        if seconds <= 0:
+        if not math.isfinite(seconds) or seconds <= 0:
             raise DirectiveError(f"timeout must be a positive number of seconds, not {value!r}")
         return replace(directives, timeout=seconds)
     if key == "exit":
@@ -99,3 +100,31 @@ def check_complete(directives: Directives) -> None:
         raise DirectiveError("use either 'fails' or 'exit: N', not both")
     if directives.long_running and (directives.fails or directives.exit):
         raise DirectiveError("a long-running box ('ready:') ends with Ctrl-C; it cannot also expect an exit status")
+
+
+# The presenter's hidden lines (scripts/notes shows them): any number of speaker notes per slide,
+#     [notes]: # "say why namespaces matter"
+# and, on the first slide of each part of the lecture, its name and budget in minutes:
+#     [part]: # "Docker; 25"
+NOTES_LINE = re.compile(r'^\[notes\]:\s*#\s*"(?P<body>.*)"\s*$')
+PART_LINE = re.compile(r'^\[part\]:\s*#\s*"(?P<body>.*)"\s*$')
+PRESENTER_TAGS = ("[notes]", "[part]")
+LECTURE_MINUTES = 75           # the parts' budgets add up to this
+
+
+def note(body: str) -> str:
+    if not body.strip():
+        raise DirectiveError("a note needs some text between the double quotes")
+    return body.strip()
+
+
+def part(body: str) -> Tuple[str, float]:
+    """'Docker; 25' -> ('Docker', 25.0)."""
+    name, sep, minutes = body.rpartition(";")
+    try:
+        budget = float(minutes) if sep else -1.0
+    except ValueError:
+        budget = -1.0
+    if not name.strip() or not 0 < budget < float("inf"):      # NaN fails this too
+        raise DirectiveError(f'a part is written [part]: # "NAME; MINUTES" (e.g. "Docker; 25"), not {body!r}')
+    return name.strip(), budget

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 import yaml
+from lookatme.contrib.terminal import TerminalExSchema
 
 from workshop.cli import WorkshopError
 from workshop.deck import directives as directive_rules
@@ -79,6 +80,16 @@ class FileBlock:
 
 
 @dataclass
+class Part:
+    """A part of the lecture and its time budget, from `[part]: # "NAME; MINUTES"` on its first slide."""
+    name: str
+    minutes: float
+    line: int
+    first: int = 0                 # its first and last slide numbers
+    last: int = 0
+
+
+@dataclass
 class Slide:
     number: int                    # 1-based, as lookatme's footer counts
     line: int                      # first line of the slide in the file
@@ -86,6 +97,8 @@ class Slide:
     title: str = ""
     boxes: List[Box] = field(default_factory=list)
     files: List[FileBlock] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)     # the speaker's hidden notes, in order
+    part: Optional[Part] = None    # the part of the lecture this slide belongs to
 
 
 @dataclass
@@ -100,6 +113,10 @@ class Deck:
 
     def slide(self, number: int) -> Slide:
         return self.slides[number - 1]
+
+    @property
+    def parts(self) -> List[Part]:
+        return [slide.part for slide in self.slides if slide.part and slide.part.first == slide.number]
 
 
 def read(path: Path = DECK) -> Deck:
@@ -121,10 +138,10 @@ class _Reader:
         self.path = path
         self.slides: List[Slide] = []
 
-    def fail(self, line: int, message: str) -> DeckError:
+    def fail(self, line: int, message: str, slide: Optional[int] = None) -> DeckError:
         where = f"{self.path.name} line {line}"
-        if self.slides:
-            where += f" (slide {self.slides[-1].number})"
+        if slide or self.slides:
+            where += f" (slide {slide or self.slides[-1].number})"
         return DeckError(f"{where}: {message}")
 
     def read(self) -> Deck:
@@ -145,12 +162,37 @@ class _Reader:
             else:
                 self.text_line(index, line)
             index += 1
+        for slide in self.slides:
+            if (slide.notes or slide.part) and not any(l.strip() for l in slide.lines):
+                raise self.fail(slide.line, "a [notes] or [part] line on a slide with nothing else on it",
+                                slide.number)
         self.slides = [slide for slide in self.slides if any(l.strip() for l in slide.lines)]
         for number, slide in enumerate(self.slides, 1):
             slide.number = number
             for box in slide.boxes:
                 box.slide = number
+        self.parts()
         return Deck(self.path, meta, self.slides)
+
+    def parts(self) -> None:
+        """Give every slide its part; the parts must start on slide 1 and add up to the lecture."""
+        starts = [slide for slide in self.slides if slide.part]
+        if not starts:
+            return
+        if self.slides[0].part is None:
+            raise self.fail(starts[0].part.line, "the parts must cover the whole deck: slide 1 needs a [part] "
+                                                 "line too", starts[0].number)
+        total = sum(slide.part.minutes for slide in starts)
+        if abs(total - directive_rules.LECTURE_MINUTES) > 1e-6:
+            raise self.fail(starts[-1].part.line, f"the parts' budgets add up to {total:g} minutes, not the "
+                                                  f"lecture's {directive_rules.LECTURE_MINUTES}: change the minutes "
+                                                  "of a [part] line", starts[-1].number)
+        current = None
+        for slide in self.slides:
+            if slide.part:
+                current, slide.part.first = slide.part, slide.number
+            slide.part = current
+            current.last = slide.number
 
     def front_matter(self):
         if not self.lines or self.lines[0].strip() != "---":
@@ -171,6 +213,9 @@ class _Reader:
 
     def text_line(self, index: int, line: str) -> None:
         slide = self.slides[-1]
+        if line.strip().startswith(directive_rules.PRESENTER_TAGS):
+            self.presenter_line(index, line.strip())
+            return
         directive = directive_rules.DIRECTIVE_LINE.match(line.strip())
         if directive:
             if not slide.boxes:
@@ -188,6 +233,23 @@ class _Reader:
         heading = HEADING.match(line)
         if heading and not slide.title:
             slide.title = heading.group("title")
+
+    def presenter_line(self, index: int, text: str) -> None:
+        slide = self.slides[-1]
+        notes, part = directive_rules.NOTES_LINE.match(text), directive_rules.PART_LINE.match(text)
+        try:
+            if notes:
+                slide.notes.append(directive_rules.note(notes.group("body")))
+            elif part and slide.part:
+                raise directive_rules.DirectiveError(f"this slide already starts the part {slide.part.name!r}: "
+                                                     "one [part] line per slide")
+            elif part:
+                slide.part = Part(*directive_rules.part(part.group("body")), line=index + 1)
+            else:
+                raise directive_rules.DirectiveError('write a note as [notes]: # "text" and a part as '
+                                                     '[part]: # "NAME; MINUTES" (with the double quotes)')
+        except directive_rules.DirectiveError as error:
+            raise self.fail(index + 1, str(error)) from None
 
     def code_block(self, index: int, fence) -> int:
         marker, lang = fence.group("fence"), fence.group("lang")
@@ -220,6 +282,11 @@ class _Reader:
         unknown = sorted(set(spec) - set(TERMINAL_KEYS))
         if unknown:
             raise self.fail(line, f"terminal-ex does not accept {unknown[0]!r}; it accepts {', '.join(TERMINAL_KEYS)}")
+        # the values, checked by lookatme's own schema: what it would reject with a traceback
+        problems = TerminalExSchema().validate(spec)
+        if problems:
+            key, messages = sorted(problems.items())[0]
+            raise self.fail(line, f"terminal-ex {key}: {spec.get(key)!r} is wrong ({' '.join(messages)})")
         if not isinstance(spec.get("command"), str) or not spec["command"].strip():
             raise self.fail(line, "a terminal-ex block needs command: (scripts/workshop-shell)")
         if spec.get("init_text") is not None and not spec.get("init_wait"):

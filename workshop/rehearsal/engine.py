@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional, Tuple
 
 from workshop.cluster import diagnosis
 from workshop.deck.docker_commands import container_names
@@ -34,6 +34,7 @@ class StepResult:
     problem: str = ""
     skipped: str = ""
     details: List[str] = field(default_factory=list)   # e.g. stuck pods and their events
+    checks: List[str] = field(default_factory=list)    # what the checks around it found
 
     @property
     def verdict(self) -> str:
@@ -55,6 +56,13 @@ class Options:
     stop_first: bool = False
     record_dir: Optional[Path] = None
     recording_header: dict = field(default_factory=dict)
+    around: Optional["Around"] = None         # checks run just before and just after a box
+
+
+# A check around a box, called with (box, "before") just before it is typed and (box, "after")
+# once it has done its work (a long-running box: once it is ready). It returns None when the box
+# is none of its business, else (ok, what it found): a step check must fail before and pass after.
+Around = Callable[[Box, str], Optional[Tuple[bool, str]]]
 
 
 def judge(box: Box, status: Optional[int], output: str) -> str:
@@ -133,6 +141,7 @@ class Rehearsal:
         started = time.monotonic()
         result = StepResult(box, ok=False)
         session = recording = running = None
+        before = self._check(box, "before", result)
         try:
             session, recording = self._session(box)
             session.wait_prompt(timeout=PROMPT_TIMEOUT)
@@ -152,7 +161,22 @@ class Rehearsal:
             result.seconds = time.monotonic() - started
             if running is None:
                 self._close(box, session, recording)
+        if result.ok:
+            after = self._check(box, "after", result)
+            wrong = [why for why in (before, after) if why]
+            if wrong:
+                result.ok, result.problem = False, wrong[0]
         return result, running
+
+    def _check(self, box: Box, moment: str, result: StepResult) -> Optional[str]:
+        """Run the check around the box at this moment; what is wrong with its answer, if anything."""
+        found = self.options.around(box, moment) if self.options.around else None
+        if found is None:
+            return None
+        ok, what = found
+        result.checks.append(f"{moment}: {what}")
+        expected = moment == "after"
+        return None if ok == expected else f"the check {moment} the box {'failed' if expected else 'passed'}: {what}"
 
     def _finish(self, box: Box, session: ShellSession, mark: int, result: StepResult) -> None:
         """Wait for the command; a cluster box fails early, with the cause, when pods get stuck."""

@@ -23,6 +23,8 @@ def print_step(result: StepResult) -> None:
           flush=True)
     if result.skipped:
         return
+    for line in result.checks:
+        print(f"     check {line}", flush=True)
     if not result.ok:
         print(f"     why: {result.problem}")
         for line in result.details:

@@ -1,0 +1,53 @@
+"""scripts/catch-up SLIDE: bring this machine to where SLIDE starts, by running the deck's boxes
+before it with the rehearsal engine (one line per box). A box whose step already works, by the
+same check `scripts/check STEP` makes, is passed over, so running it twice is safe. For the
+presenter after a failed box, and for a student who starts late."""
+import argparse
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+from workshop.cli import run
+from workshop.commands import check
+from workshop.commands.options import chosen
+from workshop.deck.directives import KNOWN_NEEDS
+from workshop.deck.reader import Box
+from workshop.paths import DECK, ROOT
+from workshop.presenter import catch_up
+
+# scripts/check's steps, and the command of the box that accomplishes each one
+STEP_BOXES = {"server": check.SERVER_BOX, "deb-image": check.DEB_BOX, "py-image": check.PY_BOX,
+              "container": check.CONTAINER_BOX, "deployed": check.APPLY_BOX, "self-healed": check.DELETE_POD_BOX,
+              "scaled": check.SCALE_BOX, "rolled-out": check.SET_IMAGE_BOX, "rolled-back": check.UNDO_BOX}
+
+
+def in_effect(box: Box) -> Optional[str]:
+    """'check py-image passes: ...' when the step this box does already works."""
+    for step, command in STEP_BOXES.items():
+        if box.typed and command in box.typed:
+            outcome = check.check(step)
+            return f"check {step} passes: {outcome.found}" if outcome.ok else None
+    return None
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/catch-up", description=__doc__.split("\n\n")[0])
+    parser.add_argument("slide", metavar="SLIDE", help="the slide to catch up to: its number, or words of its title")
+    parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
+    parser.add_argument("--without", default="", help=f"leave out the boxes that need these ({', '.join(KNOWN_NEEDS)})")
+    parser.add_argument("--list", action="store_true", help="list the boxes it would run, without running them")
+    args = parser.parse_args(argv)
+    # the deck and --without, checked as rehearse checks them (catch-up picks its slides itself)
+    deck, _, without = chosen(argparse.Namespace(deck=args.deck.resolve(), slides=None, without=args.without))
+    slide = catch_up.target(deck, args.slide)
+    os.chdir(ROOT)           # the boxes' command (scripts/workshop-shell) is relative to the repository, as in the deck
+    if args.list:
+        for box in catch_up.boxes_before(deck, slide):
+            print(f"{box.label:<15} {box.typed or box.command}")
+        return 0
+    print(catch_up.CatchUp(deck, slide, in_effect, say=lambda line: print(line, flush=True), without=without).run())
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, "catch-up")
