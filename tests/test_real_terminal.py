@@ -219,3 +219,25 @@ def test_live_walk_of_the_first_slides(terminal):
     session.keys("Left")
     check_slide(session, 4, "-back")
     quit_and_check(session)
+
+
+def test_a_window_shrunk_while_presenting_gets_one_line_and_the_deck_goes_on(terminal):
+    """Fault drill: the presenter's window shrinks below 120x40 on a slide with live boxes."""
+    session = terminal("", "shrink")
+    check_slide(session, 1)
+    session.keys("Right")
+    check_slide(session, 2)
+    session.tmux("resize-window", "-t", "deck", "-x", "100", "-y", "30")
+    session.wait_for("this window is 100x30")
+    small = session.wait_for(footer(2))        # the whole screen redrawn at the new size
+    first = small.splitlines()[0].strip()
+    assert first == "this window is 100x30; the deck is made for 120x40: enlarge it or make the font smaller"
+    assert footer(2) in small and not any(bad in small for bad in BAD)
+    session.tmux("resize-window", "-t", "deck", "-x", str(COLS), "-y", str(ROWS))
+    deadline = time.monotonic() + 10
+    while "this window is" in session.screen() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "this window is" not in session.screen()
+    check_slide(session, 2, "-enlarged")
+    session.keys("C-a")
+    quit_and_check(session)                 # it ends well, and no process of the deck outlives it
