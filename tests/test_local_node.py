@@ -125,12 +125,15 @@ def test_components_run_our_built_programs(layout):
 def test_build_module_replaces_every_staging_module_with_the_matching_release():
     go_mod = (binaries.BUILD / "kubernetes" / "go.mod").read_text()
     version = binaries.kubernetes_version()
-    assert re.fullmatch(r"v1\.32\.\d+", version)
+    # the version kind v0.33.0's own node image carries (README.md), and 1.34 still runs on cgroup v1
+    assert version == "v1.34.11"
     replaced = re.findall(r"^\s*(k8s\.io/\S+) => (\S+) (v\S+)$", go_mod, re.M)
     assert len(replaced) >= 30
+    # the proxy refuses these two samples at v0.34.11; nothing the build compiles imports them
+    refused = {"k8s.io/sample-cli-plugin", "k8s.io/sample-controller"}
     for name, target, target_version in replaced:
         assert target == name
-        assert target_version == "v0." + version[len("v1."):]
+        assert target_version == ("v0.32.5" if name in refused else "v0." + version[len("v1."):]), name
 
 
 def test_version_ldflags_set_the_reported_version():

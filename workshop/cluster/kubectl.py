@@ -51,7 +51,7 @@ current-context: nowhere
 
 
 def client_version() -> Optional[str]:
-    """kubectl's own version (e.g. v1.32.5), asked without reaching any cluster; None if it does not say."""
+    """kubectl's own version (e.g. v1.34.11), asked without reaching any cluster; None if it does not say."""
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "kubeconfig"
         config.write_text(NOWHERE_KUBECONFIG)
@@ -72,7 +72,7 @@ def rename_context(old: str, config: Path = KUBECONFIG) -> None:
 
 
 def node_summary(timeout: float = 15) -> str:
-    """'1 node(s), 1 Ready (v1.32.5)' or a one-line reason it is not reachable."""
+    """'1 node(s), 1 Ready (v1.34.11)' or a one-line reason it is not reachable."""
     done = run("get", "nodes", "--no-headers", "-o",
                "custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=='Ready')].status,"
                "VERSION:.status.nodeInfo.kubeletVersion", timeout=timeout, check=False)

@@ -77,7 +77,7 @@ def check_combinations() -> Result:
     versions = [int(m) for m in re.findall(r"v1\.(\d+)\.", summary)]
     if found.cgroup_version == "1" and any(minor >= 35 for minor in versions):
         notes.append("Kubernetes 1.35 and newer refuse cgroup v1, which this machine runs")
-        fixes.append("use Kubernetes 1.34 or older (the workshop pins v1.32.5), or a machine with cgroup v2")
+        fixes.append("use Kubernetes 1.34 or older (the workshop pins v1.34.11), or a machine with cgroup v2")
     if notes:
         return Result("combinations", WARN, "; ".join(notes), "; ".join(fixes))
     return Result("combinations", PASS, f"nothing known to clash ({found.image_store} store, "

@@ -19,7 +19,7 @@ from workshop.cluster.local_node import ociimage
 from workshop.machine import host
 
 BUILD = Path(__file__).resolve().parent / "build"
-KUBE_COMMANDS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl"]
+KUBE_COMMANDS = ["kubeadm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl"]
 PAUSE_IMAGE = "localhost/workshop/pause:1.0"
 PROBE_IMAGE = "localhost/workshop/probe:1.0"
 BUILD_LOG = "k8s-build.log"
