@@ -2,16 +2,18 @@
 copied into the workshop's own kubeconfig while the user's file stays as it was."""
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
 
 from conftest import need
 from test_workshop_shell import api_server, kubeconfig
-from workshop.cluster import kind
-from workshop.paths import ROOT
+from workshop.cluster import kind, kubectl
+from workshop.paths import KUBECONFIG, ROOT
 
 
 def cluster(*args, env):
@@ -21,43 +23,70 @@ def cluster(*args, env):
 
 @pytest.fixture
 def user_kubeconfig(tmp_path):
-    need(shutil.which("kubectl") is not None, "kubectl", "install kubectl (see README.md)")
-    decoy, mine = api_server(), api_server()
+    """The user's own kubeconfig: a current context that is a decoy (a listener that records every
+    request), and a context 'mine' for a real cluster (the workshop's, standing in for theirs)."""
+    need(shutil.which("kubectl") is not None or any((ROOT / ".workshop").glob("k8s-bin/*/kubectl")), "kubectl",
+         "install kubectl (see README.md)")
+    decoy = api_server()
     config = tmp_path / "user-config"
     kubeconfig(config, "decoy", decoy)                 # the user's current context is the decoy
     data = yaml.safe_load(config.read_text())
-    kubeconfig(tmp_path / "mine", "mine", mine)
-    other = yaml.safe_load((tmp_path / "mine").read_text())
-    for section in ("clusters", "users", "contexts"):
-        data[section] += other[section]
+    if KUBECONFIG.exists():
+        real = yaml.safe_load(KUBECONFIG.read_text())
+        data["clusters"].append({"name": "mine", "cluster": real["clusters"][0]["cluster"]})
+        data["users"].append({"name": "mine", "user": real["users"][0]["user"]})
+        data["contexts"].append({"name": "mine", "context": {"cluster": "mine", "user": "mine"}})
     config.write_text(yaml.safe_dump(data))
-    yield config, decoy, mine
+    yield config, decoy
     decoy.shutdown()
-    mine.shutdown()
 
 
-def test_an_existing_context_is_used_only_when_named_and_the_users_file_is_untouched(tmp_path, user_kubeconfig):
-    config, decoy, mine = user_kubeconfig
+def run_env(tmp_path, config, namespace):
+    return {"WORKSHOP_STATE": str(tmp_path / "state"), "KUBECONFIG": str(config), "HOME": str(tmp_path),
+            "WORKSHOP_NAMESPACE": namespace}
+
+
+@pytest.mark.cluster
+def test_an_existing_context_is_used_only_when_named_and_the_users_file_is_untouched(tmp_path, user_kubeconfig,
+                                                                                       workshop_cluster):
+    config, decoy = user_kubeconfig
     before = config.read_bytes()
-    env = {"WORKSHOP_STATE": str(tmp_path / "state"), "KUBECONFIG": str(config), "HOME": str(tmp_path)}
+    namespace = f"cs198-existing-test-{os.getpid()}"
+    env = run_env(tmp_path, config, namespace)
     done = cluster("up", "--context", "mine", env=env)
     assert done.returncode == 0, done.stderr
     assert "existing cluster 'mine'" in done.stdout
-    ours = (tmp_path / "state" / "kubeconfig").read_text()
-    assert "name: workshop" in ours and f"127.0.0.1:{mine.server_address[1]}" in ours
-    assert f"127.0.0.1:{decoy.server_address[1]}" not in ours
-    assert mine.paths and decoy.paths == []
+    ours = yaml.safe_load((tmp_path / "state" / "kubeconfig").read_text())
+    assert ours["current-context"] == "workshop" and ours["contexts"][0]["context"]["namespace"] == namespace
+    assert stat.S_IMODE((tmp_path / "state" / "kubeconfig").stat().st_mode) == 0o600
+    assert kubectl.run("get", "namespace", namespace, check=False).returncode == 0
     assert cluster("status", env=env).returncode == 0
     done = cluster("down", env=env)
     assert done.returncode == 0 and "it was not changed" in done.stdout
     assert not (tmp_path / "state" / "kubeconfig").exists()
+    deadline = time.monotonic() + 60                  # the namespace the workshop made there goes, and only it
+    while kubectl.run("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip() and \
+            time.monotonic() < deadline:
+        time.sleep(1)
+    assert not kubectl.run("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip()
     assert config.read_bytes() == before
     assert decoy.paths == []
 
 
+@pytest.mark.cluster
+def test_a_namespace_of_that_name_the_workshop_did_not_make_is_refused(tmp_path, user_kubeconfig, workshop_cluster):
+    config, decoy = user_kubeconfig
+    done = cluster("up", "--context", "mine", env=run_env(tmp_path, config, "kube-public"))
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "already has a namespace 'kube-public' that the workshop did not create" in line
+    assert kubectl.run("get", "namespace", "kube-public", check=False).returncode == 0     # untouched
+    assert decoy.paths == []
+
+
 def test_bad_input_is_one_line(tmp_path, user_kubeconfig):
-    config, _, _ = user_kubeconfig
-    env = {"WORKSHOP_STATE": str(tmp_path / "state"), "KUBECONFIG": str(config), "HOME": str(tmp_path)}
+    config, _ = user_kubeconfig
+    env = run_env(tmp_path, config, "cs198-workshop")
     for args, needle, status in ((["up", "--context", "nosuch"], "there is no context 'nosuch'", 2),
                                  (["status"], "no workshop cluster: run scripts/cluster up", 1),
                                  (["down"], "no workshop cluster to remove", 0)):

@@ -2,6 +2,7 @@
 container and image names, the cluster context, ports and addresses. Nothing here proves
 that a thing is the workshop's (a name can be copied, a label inherited): what the workshop
 made is recorded when it makes it."""
+import os
 
 # The workshop shell's prompt (scripts/lib/workshop.bashrc sets the same one).
 PROMPT = "workshop$ "
@@ -16,7 +17,7 @@ PART_OF = "app.kubernetes.io/part-of=cs198-workshop"
 # The context of .workshop/kubeconfig, whatever the provider, and the namespace it points at:
 # the deck's objects live there, and reset deletes there only.
 CONTEXT = "workshop"
-NAMESPACE = "cs198-workshop"
+NAMESPACE = os.environ.get("WORKSHOP_NAMESPACE") or "cs198-workshop"
 # kind: the cluster's name, and the label kind puts on its node containers.
 KIND_CLUSTER = "workshop"
 KIND_LABEL = "io.x-k8s.kind.cluster"

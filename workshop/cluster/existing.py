@@ -57,9 +57,12 @@ def extract(context: str, sources: List[Path]) -> Dict:
 def up(context: str, say: Callable[[str], None] = print, sources: Optional[List[Path]] = None) -> str:
     config = extract(context, sources or user_kubeconfigs())
     write_private(KUBECONFIG, yaml.safe_dump(config, sort_keys=False))
-    say(f"the workshop now uses your context {context!r} (copied into .workshop/kubeconfig); "
-        f"its nodes must be able to pull from localhost:5001 for the deploy slides")
     return f"existing cluster {context!r}: {kubectl.node_summary()}"
+
+
+def using(context: str) -> str:
+    return (f"the workshop now uses your context {context!r} (copied into .workshop/kubeconfig); "
+            f"its nodes must be able to pull from localhost:5001 for the deploy slides")
 
 
 def down(say: Callable[[str], None] = print) -> str:

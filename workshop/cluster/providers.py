@@ -63,8 +63,17 @@ def up(provider: Optional[str] = None, context: Optional[str] = None, say=print)
     else:
         local_node.up(say)
         summary = f"local node: {kubectl.node_summary()}"
-    remember(provider, context)
-    ensure_namespace(provider)
+    if provider != "existing":
+        remember(provider, context)            # the cluster is ours from now on, whatever follows
+    try:
+        ensure_namespace(provider)
+    except WorkshopError:
+        if provider == "existing":             # refused: nothing of the user's context stays with the workshop
+            KUBECONFIG.unlink(missing_ok=True)
+        raise
+    if provider == "existing":
+        remember(provider, context)
+        say(existing.using(context))
     return summary
 
 
