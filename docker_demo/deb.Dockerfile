@@ -5,9 +5,10 @@ FROM debian:bookworm-slim
 # Every image the workshop builds carries this label, so cleanup finds exactly those.
 LABEL edu.cs198.workshop="docker-demo"
 
-# Why apt and not pip? Since Debian 12 the system Python is "externally managed"
-# (PEP 668): `pip install flask` stops with error: externally-managed-environment.
-# Debian packages Flask, so take it from the same place as Python itself.
+# Why apt and not pip? bookworm-slim has no Python and no pip at all, and even with
+# python3-pip installed, Debian 12 refuses `pip install flask` into its own Python
+# (PEP 668: error: externally-managed-environment). Debian packages Flask, so take
+# it from the same place as Python itself.
 # --no-install-recommends and deleting the package lists keep the layer small.
 # The tag above already fixes the Debian release; exact package versions are left
 # out on purpose, because security updates remove old ones from the mirror.

@@ -1,11 +1,11 @@
 # The demo server on the official Python image: Python is already installed.
 # Build: docker build -t workshop-demo-py:1.0 -f docker_demo/py.Dockerfile docker_demo
-# A pinned tag, never `latest`: the same Dockerfile must give the same Python next year.
+# A pinned tag, never `latest`. Even a tag moves (3.12.x, Debian fixes); only @sha256:... never does.
 FROM python:3.12-slim
 
 LABEL edu.cs198.workshop="docker-demo"
 
-# No .pyc files in the image; output reaches `docker logs` without buffering.
+# No .pyc written next to server.py at run time (pip still compiles what it installs); unbuffered logs.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 
 # An unprivileged user with a fixed uid; a numeric USER below lets Kubernetes

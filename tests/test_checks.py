@@ -2,6 +2,7 @@
 3000, the demo image in a container on port 8000, real images), failures with a hint naming the
 slide whose box does the step, and one line for a step that does not exist."""
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from conftest import docker_answers, need
 from workshop.machine import ports
-from workshop.commands import check
+from workshop.rehearsal import steps as check
 from workshop.deck import reader as deck
 from workshop.commands import doctor
 from workshop.paths import ROOT
@@ -56,16 +57,25 @@ def test_list_names_every_step_in_lecture_order():
     done = run_check("--list")
     assert done.returncode == 0
     listed = [line.split()[0] for line in done.stdout.splitlines()[1:]]
-    assert listed == ["server", "deb-image", "py-image", "container", "deployed", "self-healed", "scaled",
-                      "rolled-out", "rolled-back"]
+    assert listed == ["server", "deb-image", "py-image", "container", "arch", "deployed", "worker-limits",
+                      "service", "self-healed", "scaled", "rolled-out", "rolled-back", "repaired"]
 
 
 @pytest.mark.parametrize("command", [check.SERVER_BOX, check.DEB_BOX, check.PY_BOX, check.CONTAINER_BOX,
-                                     check.APPLY_BOX, check.DELETE_POD_BOX, check.SCALE_BOX,
-                                     check.SET_IMAGE_BOX, check.UNDO_BOX])
+                                     check.ARCH_BOX, check.APPLY_BOX, check.LIMITS_BOX, check.SERVICE_BOX,
+                                     check.DELETE_POD_BOX, check.SCALE_BOX, check.SET_IMAGE_BOX, check.UNDO_BOX,
+                                     check.BROKEN_BOX, check.REPAIR_BOX])
 def test_every_hint_finds_its_box_in_the_deck(command):
     hint = check.box_hint(command)
     assert hint.startswith(f"run the box on slide {slide_of(command)} (`")
+
+
+def test_the_lessons_hints_point_at_their_own_slides_in_lecture_order():
+    """Two undo boxes and two in-cluster clients: each hint must name the slide of its own lesson."""
+    slides = [slide_of(command) for command in (check.SERVICE_BOX, check.SET_IMAGE_BOX, check.UNDO_BOX,
+                                                check.BROKEN_BOX, check.REPAIR_BOX)]
+    assert slides == sorted(slides) and len(set(slides)) >= 4, slides
+    assert slide_of(check.REPAIR_BOX) > slide_of(check.BROKEN_BOX) > slide_of(check.UNDO_BOX)
 
 
 # ---------------------------------------------------------------- Part 1, for real
@@ -136,6 +146,29 @@ def test_the_demo_images_pass_when_built(docker):
             assert "runs as uid 10001, not root" in done.stdout
 
 
+def test_arch_passes_for_the_demo_image_and_names_the_build_box_without_it(docker, monkeypatch):
+    need(subprocess.run(["docker", "image", "inspect", check.PY_IMAGE], capture_output=True).returncode == 0,
+         check.PY_IMAGE, "run scripts/prepare deck-images")
+    done = run_check("arch")
+    assert done.returncode == 0, done.stdout
+    assert re.fullmatch(rf"PASS arch: {re.escape(check.PY_IMAGE)} is linux/(amd64|arm64), like the engine, and its "
+                        r"container runs on (x86_64|aarch64)\n", done.stdout), done.stdout
+    monkeypatch.setattr(check, "PY_IMAGE", "workshop-demo-nosuchimage:0")
+    outcome = check.check("arch")
+    assert not outcome.ok and outcome.found == "no image workshop-demo-nosuchimage:0"
+    assert f"slide {slide_of(check.PY_BOX)}" in outcome.hint
+
+
+def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
+    """No arm64 image can be pulled here, so the engine's answer about the image is replaced."""
+    real = check.engine.output
+    monkeypatch.setattr(check.engine, "output",
+                        lambda *args, **kw: "linux/arm64\n" if args[:2] == ("image", "inspect") else real(*args, **kw))
+    outcome = check.check("arch")
+    assert not outcome.ok and "is linux/arm64 but the engine runs linux/" in outcome.found
+    assert "exec format error" in outcome.found and f"slide {slide_of(check.PY_BOX)}" in outcome.hint
+
+
 @pytest.mark.slow
 def test_container_passes_with_the_demo_image_running_on_8000(docker):
     need(subprocess.run(["docker", "image", "inspect", check.PY_IMAGE], capture_output=True).returncode == 0,
@@ -188,14 +221,50 @@ def test_cluster_steps_fail_with_a_hint_before_the_app_and_deployed_passes_after
     files = warm_up.manifest_args()
     kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180)
     try:
-        for step in ("deployed", "self-healed", "scaled", "rolled-out", "rolled-back"):
+        for step in ("deployed", "worker-limits", "service", "self-healed", "scaled", "rolled-out", "rolled-back",
+                     "repaired"):
             done = run_check(step)
             line = done.stdout.rstrip("\n")
             assert "\n" not in line and done.stderr == ""
             assert done.returncode == 1 and line.startswith(f"FAIL {step}: ") and ". Hint: " in line, line
         kubectl.run("apply", *files)
         kubectl.run("wait", "--for=condition=Available", "deployment", "--all", "--timeout=180s", timeout=200)
-        done = run_check("deployed")
-        assert done.returncode == 0 and done.stdout.startswith("PASS deployed: "), done.stdout
+        kubectl.run("wait", "--for=condition=Ready", "pods", "--all", "--timeout=120s", timeout=130)
+        for step, found in (("deployed", "ok-web 2/2 ready"),
+                            ("worker-limits", "runs as uid 10001 on a read-only root filesystem, limited to 500m CPU "
+                                              "and 256Mi of memory"),
+                            ("service", "the Service's ClusterIP, and 20 requests reached 2 pods")):
+            done = run_check(step)
+            assert done.returncode == 0 and done.stdout.startswith(f"PASS {step}: ") and found in done.stdout, \
+                done.stdout
+        done = run_check("repaired")
+        assert done.returncode == 1 and "was never rolled out to the missing" in done.stdout
+        assert f"slide {slide_of(check.BROKEN_BOX)}" in done.stdout
+    finally:
+        kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
+
+
+@pytest.mark.cluster
+def test_repaired_fails_while_the_missing_tag_is_rolled_out_and_passes_after_the_undo(workshop_cluster):
+    """The broken-rollout lesson done for real: a tag that was never pushed, then the undo."""
+    from workshop.cluster import kubectl, warm_up
+    files = warm_up.manifest_args()
+    kubectl.run("apply", *files)
+    try:
+        kubectl.run("wait", "--for=condition=Available", "deployment", "--all", "--timeout=180s", timeout=200)
+        kubectl.run("set", "image", "deployment/ok-web", f"web={check.MISSING_TAG}")
+        deadline = time.monotonic() + 60
+        while "ImagePull" not in kubectl.run("get", "pods", "-l", "app=ok-web").stdout:
+            assert time.monotonic() < deadline, "the pod of the missing tag never reported a failed pull"
+            time.sleep(0.5)
+        done = run_check("repaired")
+        assert done.returncode == 1 and f"ok-web still asks for {check.MISSING_TAG}" in done.stdout, done.stdout
+        assert f"Hint: run the box on slide {slide_of(check.REPAIR_BOX)} (`kubectl rollout undo" in done.stdout
+        kubectl.run("rollout", "undo", "deployment/ok-web")
+        kubectl.run("rollout", "status", "deployment/ok-web", "--timeout=60s", timeout=70)
+        deadline = time.monotonic() + 30
+        while (done := run_check("repaired")).returncode != 0 and time.monotonic() < deadline:
+            time.sleep(1)          # the broken pod is still terminating
+        assert done.stdout.startswith("PASS repaired: ok-web is back on localhost:5001/okpy-mini:v1"), done.stdout
     finally:
         kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)

@@ -128,16 +128,23 @@ def test_a_state_file_left_by_a_deck_that_is_gone_means_no_deck(tmp_path):
 # ---------------------------------------------------------------- pace and the view
 
 def test_the_pace_against_the_plan():
-    docker = next(p for p in DECK_MODEL.parts if p.name == "Docker")
-    middle = docker.first + (docker.last - docker.first + 1) // 2
+    parts = DECK_MODEL.parts
+    docker = next(p for p in parts if p.name == "Docker")
+    start = sum(p.minutes for p in parts[:parts.index(docker)]) * 60      # where the plan starts the part
+    count = docker.last - docker.first + 1
+    middle = docker.first + count // 2
+    planned = start + (middle - docker.first) / count * docker.minutes * 60   # the budget spread over its slides
     where = plan.pace(DECK_MODEL, middle, 10 * 60, {docker.first: 0.0}, 8 * 60)
-    assert where.planned == pytest.approx(3 * 60 + 15 * 60) and where.in_part == 8 * 60
+    assert where.planned == pytest.approx(planned) and where.in_part == 8 * 60
     first, clock, part = plan.describe(where, "14:10")
-    assert first == f"part 2/5  Docker: 30 min budget, slides {docker.first}-{docker.last} (plan 3:00 to 33:00)"
-    assert clock == "time 10:00 since 14:10; the plan is at 18:00 on this slide: 8:00 ahead"
-    assert part == "in this part 8:00 used, 15:00 planned so far, 22:00 left"
+    assert first == (f"part 2/{len(parts)}  Docker: {docker.minutes:g} min budget, slides {docker.first}-"
+                     f"{docker.last} (plan {plan.clock(start)} to {plan.clock(start + docker.minutes * 60)})")
+    assert clock == (f"time 10:00 since 14:10; the plan is at {plan.clock(planned)} on this slide: "
+                     f"{plan.clock(planned - 600)} ahead")
+    assert part == (f"in this part 8:00 used, {plan.clock(planned - start)} planned so far, "
+                    f"{plan.clock(docker.minutes * 60 - 480)} left")
     late = plan.pace(DECK_MODEL, docker.first, 20 * 60, {}, 0.0)
-    assert plan.describe(late, "14:10")[1].endswith("17:00 behind")
+    assert plan.describe(late, "14:10")[1].endswith(f"{plan.clock(20 * 60 - start)} behind")
     assert plan.verdict(20) == "on time" and plan.clock(3725) == "62:05"
 
 

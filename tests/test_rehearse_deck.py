@@ -13,6 +13,15 @@ from workshop.paths import DECK, ROOT
 pytestmark = pytest.mark.slow
 
 
+def assert_fail_first(steps, names):
+    """Each step check ran right before its first box and failed with a hint, and right after its
+    last one and passed."""
+    lines = [line for step in steps for line in step["checks"] or []]
+    for name in names:
+        assert any(line.startswith(f"before: FAIL {name}: ") and ". Hint: " in line for line in lines), name
+        assert any(line.startswith(f"after: PASS {name}: ") for line in lines), name
+
+
 def image_present(name: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
 
@@ -20,8 +29,11 @@ def image_present(name: str) -> bool:
 def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
     for base in ("debian:bookworm-slim", "python:3.12-slim"):
         need(image_present(base), f"the base image {base}", "run scripts/prepare")
+    # the deck's own images go first, so that every step check can be seen to fail before its box
+    subprocess.run(["docker", "image", "rm", "workshop-demo-deb:1.0", "workshop-demo-py:1.0"], capture_output=True)
     report = tmp_path / "rehearsal.json"
-    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--without", "cluster", "--json", str(report)],
+    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--without", "cluster", "--check-steps",
+                           "--json", str(report)],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     print(done.stdout, done.stderr)          # the per-step lines land in the test log
@@ -30,6 +42,7 @@ def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
     docker_boxes = [b for b in deck.read(DECK).boxes() if "cluster" not in b.directives.needs]
     ran = [s for s in steps if s["verdict"] == "OK"]
     assert len(ran) == len(docker_boxes) >= 12
+    assert_fail_first(steps, ("server", "deb-image", "py-image", "arch", "container"))
     leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "name=workshop-demo", "--filter", "name=workshop-oom"],
                                capture_output=True, text=True).stdout.split()
     assert leftovers == []

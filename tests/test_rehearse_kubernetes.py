@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from test_rehearse_deck import assert_fail_first
 from workshop.deck import reader as deck
 from workshop.cluster import kubectl
 from workshop.paths import DECK, ROOT
@@ -34,13 +35,16 @@ def rehearse(*slides: int):
 def test_the_kubernetes_part_rehearses_for_real(workshop_cluster, tmp_path):
     report = tmp_path / "rehearsal.json"
     slides = ",".join(str(n) for n in KUBERNETES_SLIDES)
-    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--slides", slides, "--json", str(report)],
+    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--slides", slides, "--check-steps",
+                           "--json", str(report)],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     print(done.stdout, done.stderr)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     steps = json.loads(report.read_text())["steps"]
     assert len(steps) >= 20 and all(step["verdict"] == "OK" for step in steps)
+    assert_fail_first(steps, ("deployed", "worker-limits", "service", "self-healed", "scaled", "rolled-out",
+                              "rolled-back", "repaired"))
 
 
 def worker_processes():

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from workshop.cli import run
-from workshop.commands import check
+from workshop.rehearsal import steps as check
 from workshop.commands.options import chosen
 from workshop.deck.directives import KNOWN_NEEDS
 from workshop.deck.reader import Box

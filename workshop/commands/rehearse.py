@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Sequence
 
 from workshop.cli import WorkshopError, run
+from workshop.rehearsal import step_checks
 from workshop.commands.options import add_deck_options, chosen
 from workshop.presenter import timings
 from workshop.rehearsal import needs, recordings
@@ -19,6 +20,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a report with per-step timings")
     parser.add_argument("--record", type=Path, metavar="DIR", help="record each box as an asciicast v2 file")
     parser.add_argument("--list", action="store_true", help="list the steps without running them")
+    parser.add_argument("--check-steps", action="store_true", help="run each student check (scripts/check) just "
+                        "before its step's first box, where it must fail, and just after its last, where it must pass")
     return parser.parse_args(argv)
 
 
@@ -34,7 +37,8 @@ def main(argv: Sequence[str]) -> int:
     if unmet:
         raise WorkshopError(unmet)
     options = Options(slides=slides, without=without, stop_first=args.stop_first,
-                      record_dir=args.record, recording_header=recordings.header() if args.record else {})
+                      record_dir=args.record, recording_header=recordings.header() if args.record else {},
+                      around=step_checks.StepChecks(deck) if args.check_steps else None)
     results, seconds = run_and_report(deck, options)
     write_json(timings.last_rehearsal(), args.deck.resolve(), results, seconds)   # what scripts/notes shows
     if args.json:

@@ -109,9 +109,10 @@ def _split(ref: str):
     return repository, tag
 
 
-def find_registry_tags(declared: docker_commands.Declared, everything: bool, notes: List[str]) -> List[Item]:
+def find_registry_tags(declared: docker_commands.Declared, everything: bool, notes: List[str],
+                       only: Optional[str] = None) -> List[Item]:
     ours = {ref for ref in declared.pushes | {e["name"] for e in ledger.of_kind("registry-tag")}
-            if ref.startswith(registry.ADDRESS + "/")}
+            if ref.startswith(registry.ADDRESS + "/") and (only is None or fnmatch.fnmatchcase(ref, only))}
     if not ours or not registry.status():
         return []
     if not registry.ours():
@@ -182,7 +183,7 @@ def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[L
         items += find_containers(declared) + find_images(declared, everything)
     else:
         notes.append("no Docker engine answers, so containers and images were not looked at")
-    items += find_registry_tags(declared, everything, notes) + find_registry(everything)
+    items += find_registry_tags(declared, everything, notes, only) + find_registry(everything)
     if only:
         items = [item for item in items if fnmatch.fnmatchcase(item.name, only)]
     return items

@@ -104,11 +104,11 @@ def container_state() -> Optional[str]:
 
 def ours() -> bool:
     """Is the registry that answers the one this checkout's prepare started (not merely one on the port)?"""
-    entry = ledger.find("registry", ADDRESS)
-    if entry is None:
+    if our_pid():             # its pid file, written when it was started, names this very process
+        return True
+    entry = ledger.find("registry", ADDRESS) or {}
+    if entry.get("how") != "container":
         return False
-    if entry.get("how") == "process":
-        return our_pid() == entry.get("pid")
     ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
     return bool(ident) and ident == entry.get("id")
 

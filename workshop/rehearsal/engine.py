@@ -59,10 +59,10 @@ class Options:
     around: Optional["Around"] = None         # checks run just before and just after a box
 
 
-# A check around a box, called with (box, "before") just before it is typed and (box, "after")
-# once it has done its work (a long-running box: once it is ready). It returns None when the box
-# is none of its business, else (ok, what it found): a step check must fail before and pass after.
-Around = Callable[[Box, str], Optional[Tuple[bool, str]]]
+# Checks around a box, called with (box, "before") just before it is typed and (box, "after")
+# once it has done its work (a long-running box: once it is ready). They answer [(ok, what each
+# found)], empty when the box is none of their business: a step check must fail before and pass after.
+Around = Callable[[Box, str], List[Tuple[bool, str]]]
 
 
 def judge(box: Box, status: Optional[int], output: str) -> str:
@@ -170,13 +170,13 @@ class Rehearsal:
 
     def _check(self, box: Box, moment: str, result: StepResult) -> Optional[str]:
         """Run the check around the box at this moment; what is wrong with its answer, if anything."""
-        found = self.options.around(box, moment) if self.options.around else None
-        if found is None:
-            return None
-        ok, what = found
-        result.checks.append(f"{moment}: {what}")
+        wrong = None
         expected = moment == "after"
-        return None if ok == expected else f"the check {moment} the box {'failed' if expected else 'passed'}: {what}"
+        for ok, what in (self.options.around(box, moment) if self.options.around else []):
+            result.checks.append(f"{moment}: {what}")
+            if ok != expected and wrong is None:
+                wrong = f"the check {moment} the box {'failed' if expected else 'passed'}: {what}"
+        return wrong
 
     def _finish(self, box: Box, session: ShellSession, mark: int, result: StepResult) -> None:
         """Wait for the command; a cluster box fails early, with the cause, when pods get stuck."""

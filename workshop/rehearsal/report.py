@@ -59,7 +59,8 @@ def run_and_report(deck: Deck, options: Options) -> Tuple[List[StepResult], floa
 def write_json(path: Path, deck_path: Path, results: List[StepResult], seconds: float) -> None:
     steps = [{"slide": r.box.slide, "box": r.box.position, "line": r.box.line, "command": r.box.typed,
               "verdict": r.verdict, "seconds": round(r.seconds, 3), "exit_status": r.status,
-              "problem": r.problem or None, "details": r.details or None, "skipped": r.skipped or None}
+              "problem": r.problem or None, "details": r.details or None, "skipped": r.skipped or None,
+              "checks": r.checks or None}
              for r in results]
     report = {"deck": str(deck_path), "total_seconds": round(seconds, 3),
               "passed": sum(r.ok and not r.skipped for r in results),
