@@ -58,11 +58,12 @@ def test_list_names_every_step_in_lecture_order():
     assert done.returncode == 0
     listed = [line.split()[0] for line in done.stdout.splitlines()[1:]]
     assert listed == ["server", "deb-image", "py-image", "container", "arch", "deployed", "worker-limits",
-                      "service", "self-healed", "scaled", "rolled-out", "rolled-back", "repaired"]
+                      "service", "self-healed", "scaled", "drained", "rolled-out", "rolled-back", "repaired"]
 
 
 @pytest.mark.parametrize("command", [check.SERVER_BOX, check.DEB_BOX, check.PY_BOX, check.CONTAINER_BOX,
                                      check.ARCH_BOX, check.APPLY_BOX, check.LIMITS_BOX, check.SERVICE_BOX,
+                                     check.DRAIN_BOX, check.UNCORDON_BOX,
                                      check.DELETE_POD_BOX, check.SCALE_BOX, check.SET_IMAGE_BOX, check.UNDO_BOX,
                                      check.BROKEN_BOX, check.REPAIR_BOX])
 def test_every_hint_finds_its_box_in_the_deck(command):
@@ -221,8 +222,8 @@ def test_cluster_steps_fail_with_a_hint_before_the_app_and_deployed_passes_after
     files = warm_up.manifest_args()
     kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180)
     try:
-        for step in ("deployed", "worker-limits", "service", "self-healed", "scaled", "rolled-out", "rolled-back",
-                     "repaired"):
+        for step in ("deployed", "worker-limits", "service", "self-healed", "scaled", "drained", "rolled-out",
+                     "rolled-back", "repaired"):
             done = run_check(step)
             line = done.stdout.rstrip("\n")
             assert "\n" not in line and done.stderr == ""

@@ -1,26 +1,60 @@
-"""The kind provider: a cluster in Docker containers, wired to the local registry the way
-kind's documentation describes (registry container on the `kind` network, containerd told
-that localhost:5001 means that container, and the local-registry-hosting ConfigMap)."""
-import json
-import shutil
-import subprocess
-from typing import Callable
+"""The kind provider: a cluster of one control plane and two workers in Docker containers, wired
+to the local registry the way kind's documentation describes (the registry container on the `kind`
+network, containerd told that localhost:5001 means that container, the local-registry-hosting
+ConfigMap).
 
+Its node image is the upstream one for the kind release the README names, pinned by digest, where
+the engine can pull it; elsewhere (these machines reach no container registry) the workshop builds
+one from Debian's packages and its own Kubernetes build (kind_node/, see its build.sh), with a small
+CNI of its own in place of kindnetd. A kind cluster named like the workshop's that the workshop did
+not create is never touched."""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import psutil
+
+from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.machine import host, registry
-from workshop.machine.engine import docker
+from workshop.cluster.local_node import binaries
+from workshop.machine import engine, engine_install, host, registry
 from workshop.names import KIND_CLUSTER as NAME
-from workshop.paths import KUBECONFIG
+from workshop.paths import KUBECONFIG, STATE, write_private
 
-# A pinned node image: the Kubernetes version the deck was rehearsed with.
-NODE_IMAGE = "kindest/node:v1.32.2"
+KIND_VERSION = "v0.33.0"
+KUBERNETES = "v1.34.11"
+# what kind v0.33.0 publishes for Kubernetes 1.34 (its release notes): only the digest is exact
+UPSTREAM_IMAGE = "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"
+RECIPE = Path(__file__).resolve().parent / "kind_node"
+LOCAL_IMAGE = f"workshop-kind/node:{KUBERNETES}-1"
+NODES = 3
+MEMORY_NEEDED_MIB = 2048            # three nodes and the lecture's app, measured here at about 1.2 GiB
+READY_SECONDS = 240
 CLUSTER_CONFIG = """kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+  - role: control-plane
+  - role: worker
+  - role: worker
 containerdConfigPatches:
   - |-
     [plugins."io.containerd.grpc.v1.cri".registry]
       config_path = "/etc/containerd/certs.d"
+  # without CAP_SYS_RESOURCE (some VMs) runc cannot lower a container's oom_score_adj below its own
+  - |-
+    [plugins."io.containerd.grpc.v1.cri"]
+      restrict_oom_score_adj = true
+kubeadmConfigPatches:
+  # Kubernetes 1.34 still runs on a cgroup v1 host when told so (1.35 refuses); harmless on v2
+  - |
+    kind: KubeletConfiguration
+    failCgroupV1: false
 """
 HOSTS_TOML = f'[host."http://{registry.CONTAINER}:5000"]\n'
 REGISTRY_CONFIGMAP = {
@@ -30,56 +64,161 @@ REGISTRY_CONFIGMAP = {
 }
 
 
+def program() -> Optional[str]:
+    """kind on PATH, else the kind 0.33.0 of the Docker stack the workshop installed."""
+    found = shutil.which("kind")
+    if found:
+        return found
+    bundled = engine_install.Layout(engine_install.MACHINE_HOME).prefix / "usr/bin/kind"
+    return str(bundled) if os.access(bundled, os.X_OK) else None
+
+
 def available() -> bool:
-    return shutil.which("kind") is not None
+    return program() is not None
 
 
-def _kind(*args: str, timeout: float = 600, input_text: str = None, fix: str = "") -> subprocess.CompletedProcess:
-    return host.run(["kind", *args], timeout=timeout, input=input_text, what=f"kind {args[0]}", fix=fix)
+def _kind(*args: str, timeout: float = 600, input_text: Optional[str] = None, fix: str = ""):
+    if not available():
+        raise WorkshopError("kind is not installed: see https://kind.sigs.k8s.io/docs/user/quick-start/")
+    return host.run([program(), *args], timeout=timeout, input=input_text, what=f"kind {args[0]}", fix=fix)
 
 
 def exists() -> bool:
     return available() and NAME in _kind("get", "clusters", timeout=30).stdout.split()
 
 
+def ours() -> bool:
+    return ledger.find("cluster", f"kind/{NAME}") is not None
+
+
+# ---------------------------------------------------------------- the node image
+
+def node_image(say: Callable[[str], None]) -> str:
+    """The upstream node image where it can be pulled, else the one built here (once per recipe)."""
+    if engine.image_exists(UPSTREAM_IMAGE) or engine.try_pull(UPSTREAM_IMAGE, host.log_path("kind-node-image.log")):
+        return UPSTREAM_IMAGE
+    stamp = STATE / "kind-node" / "recipe"
+    if not (engine.image_exists(LOCAL_IMAGE) and stamp.is_file() and stamp.read_text() == recipe_hash()):
+        build_node_image(say)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(recipe_hash())
+    return LOCAL_IMAGE
+
+
+def recipe_hash() -> str:
+    digest = hashlib.sha256(KUBERNETES.encode())
+    for path in sorted(p for p in RECIPE.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(RECIPE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_node_image(say: Callable[[str], None]) -> None:
+    bins = binaries.ensure_binaries(say)
+    prefix = engine_install.Layout(engine_install.MACHINE_HOME).prefix / "usr/bin"
+    if not os.access(prefix / "containerd", os.X_OK):
+        raise WorkshopError(f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled, and building a node image here needs "
+                            f"the containerd 2.1 of the workshop's Docker stack: run scripts/prepare engine as root")
+    log = host.log_path("kind-node-build.log")
+    say(f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled: building {LOCAL_IMAGE} here (minutes the first time); "
+        f"log in {host.shown(log)}")
+    env = {**os.environ, "ENGINE_BIN": str(prefix), "WORKSHOP_ROOT": str(RECIPE.parents[2]), "K8S_BIN": str(bins),
+           "KIND_NODE_WORK": str(STATE / "kind-node"), "KUBE_VERSION": KUBERNETES}
+    host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
+    ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
+
+
+# ---------------------------------------------------------------- the cluster
+
+def _check_can_create() -> None:
+    if engine.server_version(timeout=10) is None:
+        raise WorkshopError("no Docker engine answers, and kind's nodes are containers: start Docker, or run "
+                            "scripts/prepare engine")
+    free = psutil.virtual_memory().available // 2**20
+    if free < MEMORY_NEEDED_MIB:
+        raise WorkshopError(f"{NODES} kind nodes and the app need about {MEMORY_NEEDED_MIB} MiB of free memory and "
+                            f"{free} MiB are free: close programs, or use one node with scripts/cluster up "
+                            f"--provider local-node (Linux, root)")
+    if registry.container_state() != "running":
+        raise WorkshopError(f"kind's nodes reach the registry only as the {registry.CONTAINER} container: run "
+                            f"scripts/prepare registry first (it starts that container)")
+
+
 def _wire_registry(say: Callable[[str], None]) -> None:
-    if registry.container_state() is None:
-        raise WorkshopError(f"kind nodes reach the registry only as the {registry.CONTAINER} container: "
-                            f"run scripts/prepare on a machine that can pull registry:2")
     for node in _kind("get", "nodes", "--name", NAME, timeout=30).stdout.split():
         folder = f"/etc/containerd/certs.d/{registry.ADDRESS}"
-        docker("exec", node, "mkdir", "-p", folder)
-        host.run(["docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"], input=HOSTS_TOML)
-    networks = docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER).stdout
+        engine.docker("exec", node, "mkdir", "-p", folder)
+        host.run([engine.client() or "docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"],
+                 input=HOSTS_TOML, what=f"docker exec {node}")
+    networks = engine.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER).stdout
     if "kind" not in json.loads(networks or "{}"):
-        docker("network", "connect", "kind", registry.CONTAINER)
+        engine.docker("network", "connect", "kind", registry.CONTAINER)
     kubectl.run("apply", "-f", "-", stdin=json.dumps(REGISTRY_CONFIGMAP))
     say(f"registry {registry.ADDRESS} wired into the kind nodes")
 
 
-def up(say: Callable[[str], None] = print) -> str:
-    if not exists():
-        say(f"creating kind cluster {NAME!r} ({NODE_IMAGE}); the first time takes a few minutes...")
-        _kind("create", "cluster", "--name", NAME, "--image", NODE_IMAGE, "--kubeconfig", str(KUBECONFIG),
-              "--wait", "120s", "--config", "-", input_text=CLUSTER_CONFIG,
-              fix=f"Docker must be able to pull {NODE_IMAGE} (check the network), or on Linux as root "
-                  f"use scripts/cluster up --provider local-node")
-    else:
-        KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
-        KUBECONFIG.write_text(_kind("get", "kubeconfig", "--name", NAME, timeout=30).stdout)
+def _write_kubeconfig() -> None:
+    write_private(KUBECONFIG, _kind("get", "kubeconfig", "--name", NAME, timeout=30).stdout)
     kubectl.rename_context(f"kind-{NAME}")
+
+
+def _wait_ready(say: Callable[[str], None]) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        summary = kubectl.node_summary(timeout=15)
+        if summary.startswith(f"{NODES} node(s), {NODES} Ready"):
+            return
+        time.sleep(2)
+    raise WorkshopError(f"the kind nodes are not all Ready after {READY_SECONDS} s ({kubectl.node_summary()}); "
+                        f"`kubectl get nodes` and `docker logs {NAME}-control-plane` say more")
+
+
+def up(say: Callable[[str], None] = print) -> str:
+    if exists() and not ours():
+        raise WorkshopError(f"a kind cluster named {NAME!r} exists that the workshop did not create; it is not the "
+                            f"workshop's to use or delete: delete it yourself (kind delete cluster --name {NAME}) "
+                            f"if it is unused")
+    if not exists():
+        _check_can_create()
+        image = node_image(say)
+        say(f"creating kind cluster {NAME!r} ({NODES} nodes, {image.split('@')[0]})...")
+        if not engine.output("network", "inspect", "kind"):
+            ledger.record("network", "kind")        # kind makes it with the first cluster: then it is ours
+        with tempfile.TemporaryDirectory(prefix="workshop-kind-") as scratch:   # kind writes it: never ~/.kube
+            os.chmod(scratch, 0o700)
+            _kind("create", "cluster", "--name", NAME, "--image", image, "--config", "-",
+                  "--kubeconfig", str(Path(scratch) / "kubeconfig"), input_text=CLUSTER_CONFIG, timeout=900,
+                  fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up")
+        ledger.record("cluster", f"kind/{NAME}", image=image)
+    _write_kubeconfig()
+    _wait_ready(say)
     _wire_registry(say)
     return f"kind cluster {NAME!r}: {kubectl.node_summary()}"
 
 
 def down(say: Callable[[str], None] = print) -> str:
-    if exists():
-        _kind("delete", "cluster", "--name", NAME)
-        return f"deleted kind cluster {NAME!r}"
-    return f"no kind cluster named {NAME!r}"
+    if not exists():
+        ledger.forget("cluster", f"kind/{NAME}")
+        return f"no kind cluster named {NAME!r}"
+    if not ours():
+        raise WorkshopError(f"the kind cluster {NAME!r} was not created by the workshop, so it is left as it is")
+    _kind("delete", "cluster", "--name", NAME, timeout=300)
+    ledger.forget("cluster", f"kind/{NAME}")
+    removed = [f"kind cluster {NAME!r}"]
+    if ledger.find("network", "kind"):          # the network, if the workshop's cluster brought it
+        engine.docker("network", "disconnect", "kind", registry.CONTAINER, check=False)
+        if engine.docker("network", "rm", "kind", check=False).returncode == 0:
+            removed.append("the kind network")
+        ledger.forget("network", "kind")
+    image = ledger.find("image", LOCAL_IMAGE)
+    if image and engine.image_id(LOCAL_IMAGE) == image.get("id"):
+        engine.docker("rmi", LOCAL_IMAGE, check=False)
+        ledger.forget("image", LOCAL_IMAGE)
+        (STATE / "kind-node" / "recipe").unlink(missing_ok=True)
+        removed.append(f"its node image {LOCAL_IMAGE}")
+    return "deleted " + ", ".join(removed)
 
 
 def status(say: Callable[[str], None] = print) -> str:
     if not exists():
         return f"no kind cluster named {NAME!r}"
-    return f"kind cluster {NAME!r}: {kubectl.node_summary()}"
+    return f"kind cluster {NAME!r}{'' if ours() else ' (not the workshop' + chr(39) + 's)'}: {kubectl.node_summary()}"

@@ -22,7 +22,8 @@ from typing import Optional, Tuple
 
 DIRECTIVE_LINE = re.compile(r'^\[rehearse\]:\s*#\s*"(?P<body>.*)"\s*$')
 DEFAULT_TIMEOUT = 30.0
-KNOWN_NEEDS = ("docker", "cluster", "registry")
+# nodes: two or more worker nodes (kind's cluster); on a one-node cluster such a box is skipped
+KNOWN_NEEDS = ("docker", "cluster", "registry", "nodes")
 KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs")
 
 

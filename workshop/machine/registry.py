@@ -1,8 +1,9 @@
 """The local image registry the deck and the Kubernetes manifests address as localhost:5001.
 
-Where the engine can pull, it is the official registry:2 in a container named workshop-registry
-(kind's documented local-registry setup). Where it cannot, it is Debian's docker-registry binary,
-run in the background with its config, storage, pid file and log under .workshop/.
+It is the registry:2 image in a container named workshop-registry (kind's documented local-registry
+setup): pulled where the engine can pull, else the stand-in prepare builds from Debian's
+docker-registry. Without that image, Debian's docker-registry binary runs in the background with
+its config, storage, pid file and log under .workshop/.
 up(), down() and status() are idempotent; down() stops only what up() started."""
 import time
 import urllib.error
@@ -128,10 +129,11 @@ def _can_use_official_image(log) -> bool:
 
 def _start_container(note: Note) -> str:
     if container_state() is not None:
-        engine.docker("start", CONTAINER)
-    else:
-        engine.docker("run", "-d", "--restart=always", "-p", f"{HOST}:{PORT}:5000",
-                             "--name", CONTAINER, IMAGE)
+        raise WorkshopError(f"a container named {CONTAINER} exists that this checkout did not start: if it is a "
+                            f"leftover of the workshop's, remove it (docker rm -f {CONTAINER}), then run "
+                            f"scripts/prepare registry again")
+    # --rm: when it or its engine stops, it goes with its storage (prepare pushes the lecture's images again)
+    engine.docker("run", "-d", "--rm", "-p", f"{HOST}:{PORT}:5000", "--name", CONTAINER, IMAGE)
     if not _wait(WAIT_SECONDS):
         raise WorkshopError(f"the {CONTAINER} container does not answer on {ADDRESS}; see `docker logs {CONTAINER}`")
     ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
@@ -163,6 +165,8 @@ def up(note: Note = quiet) -> str:
         raise WorkshopError(f"port {PORT} on {HOST} is taken by something that is not an image registry; "
                             f"stop it and run scripts/prepare again")
     log = host.log_path(LOG)
+    # the registry:2 image (pulled, or its stand-in) in a container, as kind's documentation sets it up,
+    # so kind's nodes reach it on their network; Debian's docker-registry process only as a last resort
     if container_state() is not None or _can_use_official_image(log):
         return _start_container(note)
     return _start_binary(note, log)

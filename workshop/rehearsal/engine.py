@@ -86,6 +86,7 @@ class Rehearsal:
         self.deck, self.options, self.report = deck, options, report
         self.columns = box_columns(deck.meta)
         self.results: List[StepResult] = []
+        self._worker_count: Optional[int] = None
         self.tracker = cleanup.Tracker(container_names(box.typed or "" for box in deck.boxes()))
 
     def run(self) -> List[StepResult]:
@@ -106,8 +107,9 @@ class Rehearsal:
         try:
             for box in boxes:
                 missing = sorted(set(box.directives.needs) & set(self.options.without))
-                if missing:
-                    self._record_result(StepResult(box, ok=True, skipped=f"needs {', '.join(missing)}"))
+                skip = f"needs {', '.join(missing)}" if missing else needs.skip_reason(box, self._workers)
+                if skip:
+                    self._record_result(StepResult(box, ok=True, skipped=skip))
                     continue
                 result, still_running = self._step(box)
                 if still_running:
@@ -121,6 +123,12 @@ class Rehearsal:
                 if not self._stop(item):
                     self.report(item.result)
         return keep_going and not (self.options.stop_first and any(not r.ok for r in self.results))
+
+    def _workers(self) -> int:
+        """The cluster's worker nodes, asked once per rehearsal."""
+        if self._worker_count is None:
+            self._worker_count = needs.worker_nodes()
+        return self._worker_count
 
     def _record_result(self, result: StepResult) -> None:
         self.results.append(result)

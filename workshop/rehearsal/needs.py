@@ -1,5 +1,6 @@
 """What the chosen boxes need besides a shell (their `needs:` directives), checked once, up front,
 so a rehearsal with no engine or no cluster stops at once with the fix instead of failing box by box."""
+import json
 import re
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -15,6 +16,25 @@ CHECKS: Dict[str, Tuple[Callable[[], bool], str]] = {
                                                      "run scripts/prepare registry"),
     "cluster": (lambda: kubectl.cluster_ready(timeout=5), "no workshop cluster answers: run scripts/cluster up"),
 }
+
+
+def worker_nodes(timeout: float = 15) -> int:
+    """How many nodes of the workshop cluster take ordinary pods (no control-plane taint)."""
+    done = kubectl.run("get", "nodes", "-o", "json", timeout=timeout, check=False)
+    if done.returncode != 0:
+        return 0
+    taints = [[t.get("key") for t in node.get("spec", {}).get("taints") or []]
+              for node in json.loads(done.stdout or "{}").get("items", [])]
+    return sum("node-role.kubernetes.io/control-plane" not in keys for keys in taints)
+
+
+def skip_reason(box: Box, workers: Callable[[], int]) -> str:
+    """Why a box is skipped on this cluster ('' when it runs): a several-node lesson on one node."""
+    if "nodes" in box.directives.needs and "cluster" in box.directives.needs:
+        count = workers()
+        if count < 2:
+            return f"needs 2 or more worker nodes; this cluster has {count} (scripts/cluster up --provider kind)"
+    return ""
 
 
 def needed(boxes: Iterable[Box], without: Iterable[str] = ()) -> List[str]:

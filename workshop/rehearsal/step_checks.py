@@ -19,6 +19,7 @@ WINDOWS: Dict[str, Tuple[str, str]] = {
     "service": (check.APPLY_BOX, check.SERVICE_BOX),
     "self-healed": (check.DELETE_POD_BOX, "kubectl wait --for=condition=Ready pods -l app=ok-web"),
     "scaled": (check.SCALE_BOX, check.SCALE_BOX),
+    "drained": (check.DRAIN_BOX, check.UNCORDON_BOX),
     "rolled-out": (check.SET_IMAGE_BOX, check.SET_IMAGE_BOX),
     "rolled-back": (check.UNDO_BOX, check.UNDO_BOX),
     "repaired": (check.BROKEN_BOX, check.REPAIR_BOX),

@@ -40,6 +40,8 @@ SET_IMAGE_BOX = "kubectl set image deployment/ok-web"
 UNDO_BOX = "kubectl rollout undo deployment/ok-web"
 BROKEN_BOX = f"kubectl set image deployment/ok-web web={MISSING_TAG}"
 REPAIR_BOX = "kubectl rollout undo deployment/ok-web && kubectl rollout status deployment/ok-web --timeout=1m"
+DRAIN_BOX = "kubectl drain "
+UNCORDON_BOX = "kubectl rollout status deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
 
 
 class Failed(Exception):
@@ -288,6 +290,23 @@ def check_self_healed() -> str:
     return f"ok-web has {len(ready_pods)} ready pods, one made to replace a deleted one ({names})"
 
 
+def check_drained() -> str:
+    """After a drain and uncordon: every grading worker on one worker node, every node schedulable."""
+    nodes = kubectl_json("get", "nodes")["items"]
+    workers = [n for n in nodes if not any(t.get("key") == "node-role.kubernetes.io/control-plane"
+                                           for t in n.get("spec", {}).get("taints") or [])]
+    if len(workers) < 2:
+        raise Failed(f"this cluster has {len(workers)} worker node(s); the lesson needs 2",
+                     "use kind: scripts/cluster down, then scripts/cluster up --provider kind")
+    cordoned = [n["metadata"]["name"] for n in nodes if n.get("spec", {}).get("unschedulable")]
+    if cordoned:
+        raise Failed(f"{', '.join(cordoned)} is still cordoned", box_hint(UNCORDON_BOX))
+    places = {pod["spec"].get("nodeName") for pod in live_pods("ok-worker") if has_condition(pod, "Ready")}
+    if len(places) != 1:
+        raise Failed(f"ok-worker's pods run on {len(places)} nodes: no node was drained of them", box_hint(DRAIN_BOX))
+    return f"every ok-worker pod runs on {places.pop()}, and every node takes pods again"
+
+
 def check_scaled() -> str:
     got, wanted = ready(deployment("ok-worker"))
     if wanted != 3:
@@ -360,6 +379,7 @@ STEPS: Dict[str, Tuple[str, Callable[[], str]]] = {
     "service": ("inside the cluster, ok-web is the Service's ClusterIP and reaches both pods", check_service),
     "self-healed": ("ok-web is back to 2 ready pods after one was deleted", check_self_healed),
     "scaled": ("ok-worker has 3 ready replicas", check_scaled),
+    "drained": ("a worker node was drained of ok-worker's pods and uncordoned (several nodes)", check_drained),
     "rolled-out": ("ok-web runs okpy-mini:v2 and its rollout is complete", check_rolled_out),
     "rolled-back": ("ok-web is back on okpy-mini:v1 after the rollout to v2", check_rolled_back),
     "repaired": ("ok-web is back on a real image after the rollout to the missing v3", check_repaired),

@@ -21,7 +21,8 @@ from workshop.names import DEBIAN_IMAGE as DEBIAN, LABEL, PYTHON_IMAGE as PYTHON
 from workshop.paths import ROOT, STATE
 
 # in build order: the Python and Redis stand-ins are built on the Debian one
-BASE_IMAGES = (DEBIAN, PYTHON, REDIS)
+REGISTRY = "registry:2"
+BASE_IMAGES = (DEBIAN, PYTHON, REDIS, REGISTRY)
 # other names of the same images: where nothing can be pulled they become extra tags of a stand-in
 ALIASES = {"python:3.12-slim-bookworm": PYTHON}
 
@@ -169,6 +170,20 @@ def redis_plan(note: Note, log: Path, base_id: str) -> Plan:
     return Plan(recipe, build, "Debian redis-server")
 
 
+def registry_plan(note: Note, log: Path, base_id: str) -> Plan:
+    dockerfile = STANDINS / "registry.Dockerfile"
+    config = STANDINS / "registry-config.yml"
+    recipe = recipe_hash("registry", dockerfile.read_bytes(), config.read_bytes(), base_id, _ca_bundle())
+
+    def build() -> str:
+        context = _context("registry")
+        shutil.copy(config, context / config.name)
+        _build(REGISTRY, context, dockerfile, recipe, log)
+        return "Debian docker-registry 2.8"
+
+    return Plan(recipe, build, "Debian docker-registry")
+
+
 # ---------------------------------------------------------------- the step
 
 def pulled(ref: str, label: Optional[str], log: Path, can_pull: Dict[str, bool]) -> bool:
@@ -209,7 +224,8 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
         base_id = engine.image_id(DEBIAN) or ""
         plan = {DEBIAN: lambda: debian_plan(note, log),
                 PYTHON: lambda: python_plan(note, log, base_id),
-                REDIS: lambda: redis_plan(note, log, base_id)}[ref]()
+                REDIS: lambda: redis_plan(note, log, base_id),
+                REGISTRY: lambda: registry_plan(note, log, base_id)}[ref]()
         fresh = engine.image_label(ref, RECIPE_LABEL) == plan.recipe
         if label == STANDIN and fresh and os.environ.get(REBUILD_ENV) != "1":
             return "stand-in present"

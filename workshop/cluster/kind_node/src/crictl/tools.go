@@ -1,0 +1,5 @@
+//go:build tools
+
+package build
+
+import _ "sigs.k8s.io/cri-tools/cmd/crictl"
