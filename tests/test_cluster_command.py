@@ -12,7 +12,10 @@ import yaml
 
 from conftest import need
 from test_workshop_shell import api_server, kubeconfig
-from workshop.cluster import kind, kubectl
+from conftest import IN_CI
+from workshop.cluster import kind, kubectl, providers
+from workshop.cluster.local_node import binaries
+from workshop.machine import registry
 from workshop.paths import KUBECONFIG, ROOT
 
 
@@ -96,8 +99,28 @@ def test_bad_input_is_one_line(tmp_path, user_kubeconfig):
         assert "Traceback" not in done.stderr
 
 
-def test_kind_config_points_containerd_at_the_registry_container():
-    assert 'config_path = "/etc/containerd/certs.d"' in kind.CLUSTER_CONFIG
-    assert kind.HOSTS_TOML == '[host."http://workshop-registry:5000"]\n'
-    assert kind.REGISTRY_CONFIGMAP["data"]["localRegistryHosting.v1"] == 'host: "localhost:5001"\n'
-    assert kind.NODE_IMAGE.startswith("kindest/node:v1.32.")
+def test_kind_cluster_config_three_nodes_and_the_registry():
+    config = yaml.safe_load(kind.CLUSTER_CONFIG)
+    assert [node["role"] for node in config["nodes"]] == ["control-plane", "worker", "worker"]
+    patches = "\n".join(config["containerdConfigPatches"])
+    assert 'config_path = "/etc/containerd/certs.d"' in patches and "restrict_oom_score_adj = true" in patches
+    assert kind.HOSTS_TOML == f'[host."http://{registry.CONTAINER}:5000"]\n'
+    assert kind.REGISTRY_CONFIGMAP["data"]["localRegistryHosting.v1"] == f'host: "{registry.ADDRESS}"\n'
+
+
+def test_the_upstream_node_image_is_pinned_and_matches_the_kubernetes_built_here():
+    name, _, digest = kind.UPSTREAM_IMAGE.partition("@sha256:")
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    assert name == f"kindest/node:{kind.KUBERNETES}" and kind.KUBERNETES == binaries.kubernetes_version()
+    assert kind.LOCAL_IMAGE.startswith(f"workshop-kind/node:{kind.KUBERNETES}-")
+
+
+@pytest.mark.cluster
+def test_the_workshop_cluster_on_kind_has_three_ready_nodes_and_pulls_from_the_registry(workshop_cluster):
+    if (providers.chosen() or {}).get("provider") != "kind":
+        need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
+        pytest.skip("the workshop cluster here is not kind")
+    assert kubectl.node_summary().startswith("3 node(s), 3 Ready (v1.34.11)")
+    assert kind.ours() and stat.S_IMODE(KUBECONFIG.stat().st_mode) == 0o600
+    hosting = kubectl.run("get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "json").stdout
+    assert registry.ADDRESS in hosting
