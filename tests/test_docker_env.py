@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from conftest import IN_CI
+from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.commands import prepare
 from workshop.deck import docker_commands
@@ -389,8 +390,10 @@ def test_down_never_kills_a_process_it_did_not_start(tmp_path, monkeypatch):
         pid_file.write_text(f"{stranger.pid}\n")
         monkeypatch.setattr(registry, "PID_FILE", pid_file)
         monkeypatch.setattr(registry, "container_state", lambda: None)
+        recorded = ledger.find("registry", registry.ADDRESS)
         assert registry.our_pid() is None
         assert registry.down() == "nothing of the workshop's was running"
+        assert ledger.find("registry", registry.ADDRESS) == recorded     # nothing stopped, nothing forgotten
         assert stranger.poll() is None
         assert not pid_file.exists()
     finally:

@@ -71,11 +71,12 @@ def rename_context(old: str, config: Path = KUBECONFIG) -> None:
         run("config", "rename-context", old, CONTEXT, config=config, context=None)
 
 
-def node_summary(timeout: float = 15) -> str:
+def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> str:
     """'1 node(s), 1 Ready (v1.34.11)' or a one-line reason it is not reachable."""
     done = run("get", "nodes", "--no-headers", "-o",
                "custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=='Ready')].status,"
-               "VERSION:.status.nodeInfo.kubeletVersion", timeout=timeout, check=False)
+               "VERSION:.status.nodeInfo.kubeletVersion", timeout=timeout, check=False, config=config,
+               context=CONTEXT if config == KUBECONFIG else None)
     if done.returncode != 0:
         return "not reachable: " + (host.last_line(done.stderr) or "no answer")
     rows = [line.split() for line in done.stdout.splitlines() if line.strip()]

@@ -13,12 +13,12 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 from ptyprocess import PtyProcess
 
 from workshop.cli import WorkshopError, quiet, run
-from workshop.cluster import kubectl, local_node, providers, warm_up
+from workshop.cluster import kind, kubectl, local_node, providers, warm_up
 from workshop.cluster.local_node import binaries
 from workshop.deck import reader as deck_reader
 from workshop.machine import app_images, engine, host
@@ -175,6 +175,13 @@ def cluster_figures() -> None:
         result = local_node.up(say=quiet)
         providers.remember("local-node")
         print(f"cluster     local node up to node Ready: {result['seconds_to_ready']:.1f} s")
+    rollout_figures(lambda: local_node.status(say=quiet).get("rss_mib_total"), MEMORY_TARGET_MIB)
+    if not was_up:
+        providers.down(say=quiet)
+
+
+def rollout_figures(memory: Callable[[], Optional[int]], memory_target: int) -> None:
+    """First rollout and rolling update of the lecture's app, and the memory of cluster and app."""
     files = warm_up.manifest_args()
     try:
         kubectl.run("apply", *files)
@@ -186,14 +193,76 @@ def cluster_figures() -> None:
         update = warm_up.timed_rollout(quiet, "rollout", "status", "deployment/ok-web", "--timeout=240s")
         print(f"cluster     rolling update of ok-web to v2: {update:.1f} s "
               + against(update, ROLLOUT_TARGET, f"{ROLLOUT_TARGET:g} s"))
-        memory = local_node.status(say=quiet).get("rss_mib_total")
-        if memory:
-            print(f"cluster     memory of the cluster and the app: {memory} MiB "
-                  + against(memory, MEMORY_TARGET_MIB, f"{MEMORY_TARGET_MIB} MiB"))
+        used = memory()
+        if used:
+            print(f"cluster     memory of the cluster and the app: {used} MiB "
+                  + against(used, memory_target, f"{memory_target} MiB"))
     finally:
         kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
-        if not was_up:
-            providers.down(say=quiet)
+
+
+KIND_RATIO_TARGET = 1.3                  # the workshop's kind cluster against a bare one, same image and nodes
+KIND_MEMORY_TARGET_MIB = 2048
+
+
+def _all_ready(config: Path, nodes: int, timeout: float = 300) -> float:
+    """Seconds until the cluster of this kubeconfig has `nodes` nodes, all Ready."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        summary = kubectl.node_summary(timeout=10, config=config)
+        if summary.startswith(f"{nodes} node(s), {nodes} Ready"):
+            return time.monotonic() - started
+        time.sleep(1)
+    raise WorkshopError(f"the cluster of {config} was not Ready within {timeout:.0f} s")
+
+
+def node_memory_mib(prefix: str) -> int:
+    """The memory the engine reports for the containers whose names start with prefix, in MiB."""
+    out = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}").stdout
+    units = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
+    total = 0.0
+    for line in out.splitlines():
+        name, _, usage = line.partition(" ")
+        if name.startswith(prefix):
+            number = usage.split("/")[0].strip()
+            for unit, factor in units.items():
+                if number.endswith(unit):
+                    total += float(number[: -len(unit)]) * factor
+    return round(total)
+
+
+def kind_figures() -> None:
+    """The workshop's kind cluster up to all nodes Ready beside a bare `kind create cluster` with the same
+    image and node count (their ratio), rollouts, memory, and the Kubernetes part's rehearsal; the
+    machine is left as it was (clusters down, objects removed)."""
+    if providers.chosen():
+        raise WorkshopError("a workshop cluster is up: scripts/cluster down first (bench --cluster makes its own)")
+    image = kind.node_image(quiet)                          # built or pulled before either is timed
+    started = time.monotonic()
+    providers.up("kind", say=quiet)
+    ours = time.monotonic() - started
+    try:
+        with tempfile.TemporaryDirectory(prefix="workshop-bench-kind-") as scratch:
+            config = Path(scratch) / "kubeconfig"
+            bare = "nodes:\n  - role: control-plane\n  - role: worker\n  - role: worker\n"
+            began = time.monotonic()
+            host.run([kind.program(), "create", "cluster", "--name", "workshop-bench", "--image", image,
+                      "--kubeconfig", str(config), "--config", "-"], input="kind: Cluster\napiVersion: "
+                     "kind.x-k8s.io/v1alpha4\n" + bare, timeout=600, what="kind create cluster (bare)")
+            bare_seconds = (time.monotonic() - began) + _all_ready(config, kind.NODES)
+            host.run([kind.program(), "delete", "cluster", "--name", "workshop-bench"], timeout=300, check=False)
+        print(f"kind        workshop cluster up to {kind.NODES} nodes Ready {ours:.1f} s; bare kind create, same image "
+              f"and nodes {bare_seconds:.1f} s; ratio {ours / bare_seconds:.2f} "
+              + against(ours / bare_seconds, KIND_RATIO_TARGET, f"{KIND_RATIO_TARGET:g}"))
+        rollout_figures(lambda: node_memory_mib(f"{kind.NAME}-"), KIND_MEMORY_TARGET_MIB)
+        started = time.monotonic()
+        results = Rehearsal(deck_reader.read(DECK), Options(slides=sorted(
+            {b.slide for b in deck_reader.read(DECK).boxes() if "cluster" in b.directives.needs}))).run()
+        print(f"kind        the Kubernetes part rehearsed: {sum(r.ok for r in results)} of {len(results)} boxes in "
+              f"{time.monotonic() - started:.1f} s")
+    finally:
+        host.run([kind.program(), "delete", "cluster", "--name", "workshop-bench"], timeout=300, check=False)
+        providers.down(say=quiet)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -214,7 +283,10 @@ def main(argv: Sequence[str]) -> int:
             build_figures()
         if args.cluster:
             build_figures_k8s(args.cold_build)
-            cluster_figures()
+            if kind.available():
+                kind_figures()
+            if host.is_linux_root():
+                cluster_figures()
     finally:
         for tag in ("cold", "edited"):
             docker("image", "rm", f"{BENCH_TAG}:{tag}", check=False)

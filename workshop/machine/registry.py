@@ -182,5 +182,6 @@ def down() -> str:
     if entry.get("how") == "container" and container_state() is not None and ours():
         engine.docker("rm", "-f", CONTAINER)
         stopped.append(f"container {CONTAINER}")
-    ledger.forget("registry", ADDRESS)
+    if stopped:
+        ledger.forget("registry", ADDRESS)
     return "stopped " + " and ".join(stopped) if stopped else "nothing of the workshop's was running"
