@@ -171,3 +171,7 @@ def test_the_registry_stopping_says_to_run_prepare_registry(docker, tmp_path):
     finally:
         registry.up()
     assert registry.status()
+    networks = subprocess.run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER],
+                              capture_output=True, text=True).stdout
+    kind_up = subprocess.run(["docker", "network", "inspect", "kind"], capture_output=True).returncode == 0
+    assert ('"kind"' in networks) == kind_up          # started again, it is back where kind's nodes reach it

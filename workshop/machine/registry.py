@@ -16,6 +16,7 @@ from workshop.machine import engine, host, ports, processes
 from workshop.paths import STATE
 
 HOST, PORT, ADDRESS, CONTAINER = names.REGISTRY_HOST, names.REGISTRY_PORT, names.REGISTRY, names.REGISTRY_CONTAINER
+KIND_NETWORK = "kind"
 IMAGE = "registry:2"
 CONFIG = STATE / "registry.yml"
 STORAGE = STATE / "registry"
@@ -134,6 +135,8 @@ def _start_container(note: Note) -> str:
                             f"scripts/prepare registry again")
     # --rm: when it or its engine stops, it goes with its storage (prepare pushes the lecture's images again)
     engine.docker("run", "-d", "--rm", "-p", f"{HOST}:{PORT}:5000", "--name", CONTAINER, IMAGE)
+    if engine.output("network", "inspect", KIND_NETWORK):       # a kind cluster's nodes reach it by name there
+        engine.docker("network", "connect", KIND_NETWORK, CONTAINER)
     if not _wait(WAIT_SECONDS):
         raise WorkshopError(f"the {CONTAINER} container does not answer on {ADDRESS}; see `docker logs {CONTAINER}`")
     ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
