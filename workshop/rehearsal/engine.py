@@ -33,6 +33,7 @@ class StepResult:
     output: str = ""
     problem: str = ""
     skipped: str = ""
+    left_out: bool = False                              # skipped because --without named one of its needs
     details: List[str] = field(default_factory=list)   # e.g. stuck pods and their events
     checks: List[str] = field(default_factory=list)    # what the checks around it found
 
@@ -109,7 +110,7 @@ class Rehearsal:
                 missing = sorted(set(box.directives.needs) & set(self.options.without))
                 skip = f"needs {', '.join(missing)}" if missing else needs.skip_reason(box, self._workers)
                 if skip:
-                    self._record_result(StepResult(box, ok=True, skipped=skip))
+                    self._record_result(StepResult(box, ok=True, skipped=skip, left_out=bool(missing)))
                     continue
                 result, still_running = self._step(box)
                 if still_running:

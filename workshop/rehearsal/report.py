@@ -22,8 +22,8 @@ def print_step(result: StepResult) -> None:
     print(f"{result.verdict:<4} {result.seconds:6.1f}s  {box.label:<15} {one_line(box.typed or box.command)}",
           flush=True)
     if result.skipped:
-        if not result.skipped.startswith("needs docker") and not result.skipped.startswith("needs cluster"):
-            print(f"     why: {result.skipped}", flush=True)      # not merely left out with --without
+        if not result.left_out:                 # a box left out with --without needs no explaining
+            print(f"     why: {result.skipped}", flush=True)
         return
     for line in result.checks:
         print(f"     check {line}", flush=True)
