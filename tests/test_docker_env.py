@@ -13,12 +13,12 @@ import uuid
 
 import pytest
 
-from conftest import IN_CI
+from conftest import IN_CI, need
 from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.commands import prepare
 from workshop.deck import docker_commands
-from workshop.machine import apt_sources, engine, engine_install, registry
+from workshop.machine import apt_sources, engine, engine_install, host, registry
 from workshop.machine.standins import base_images, debian_rootfs, host_python
 from workshop.paths import ROOT
 
@@ -258,6 +258,40 @@ def test_in_ci_the_engine_is_the_current_stack_unless_asked_for_debian(docker):
         assert found.version.startswith(engine_install.engine_version()), found
         assert (found.client, found.builder, found.image_store) == (engine_install.CLI_VERSION, "BuildKit",
                                                                      "containerd"), found
+
+
+def test_a_killed_engines_container_networks_are_released_and_live_ones_kept(tmp_path):
+    """A dockerd killed outright left 172.17.0.2's namespace mounted and its veth on docker0, so
+    the next engine's registry at that address never answered (CI, 2026-12-01)."""
+    need(host.is_linux_root(), "root on Linux", "run the tests as root to check namespace release")
+    dead, live = tmp_path / "dead", tmp_path / "live"
+    dead.touch()
+    live.touch()
+    subprocess.run(["unshare", f"--net={dead}", "true"], check=True)
+    holder = subprocess.Popen(["unshare", f"--net={live}", "sleep", "120"])
+    host_end = f"wsrel{uuid.uuid4().hex[:6]}"
+    try:
+        for _ in range(50):
+            if subprocess.run(["findmnt", str(live)], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        pinner = subprocess.Popen(["nsenter", f"--net={dead}", "sleep", "120"])
+        subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0",
+                        "netns", str(pinner.pid)], check=True)
+        pinner.kill()
+        pinner.wait()
+        assert subprocess.run(["ip", "link", "show", host_end], capture_output=True).returncode == 0
+        said = []
+        assert engine_install.release_dead_sandboxes(said.append, where=tmp_path) == 1
+        assert not dead.exists() and live.exists() and said
+        # the dead namespace is freed, and the veth pair with it
+        assert subprocess.run(["ip", "link", "show", host_end], capture_output=True).returncode != 0
+    finally:
+        holder.kill()
+        holder.wait()
+        subprocess.run(["ip", "link", "delete", host_end], capture_output=True)
+        for path in (dead, live):
+            subprocess.run(["umount", str(path)], capture_output=True)
 
 
 def test_engine_missing_without_root_says_how_to_start_it(tmp_path):

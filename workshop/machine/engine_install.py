@@ -35,6 +35,7 @@ KINDS = ("current", "debian")
 # bookworm's runc: forky's needs a newer glibc than bookworm has; tini-static is docker-init
 HOST_PACKAGES = {"/usr/sbin/runc": "runc", "/usr/bin/tini-static": "tini"}
 STOP_SECONDS = 30
+SANDBOXES = Path("/run/docker/netns")       # both engines' exec-root keeps a container's network here
 
 
 class Deb(NamedTuple):
@@ -241,9 +242,41 @@ def apply_env() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+def release_dead_sandboxes(note: Note = quiet, where: Path = SANDBOXES) -> int:
+    """Let go of the container networks a killed dockerd left behind; returns how many.
+
+    A dockerd killed outright (a machine's processes ended without a shutdown) leaves each
+    container's network namespace mounted under /run/docker/netns, its veth still on docker0
+    holding the container's address: the next engine hands out the same 172.17.0.2, and the
+    host's packets reach the dead one. start() calls it only while no dockerd runs; it lets go
+    only of namespaces no live process is in (unmounting the last hold frees it and its veth)."""
+    if not where.is_dir():
+        return 0
+    in_use = processes.network_namespaces_in_use()
+    released = 0
+    for sandbox in sorted(where.iterdir()):
+        try:
+            inode = sandbox.stat().st_ino
+        except OSError:
+            continue
+        if inode in in_use:
+            continue
+        if host.run(["umount", str(sandbox)], check=False).returncode == 0:
+            released += 1
+        try:
+            sandbox.unlink()
+        except OSError:
+            pass
+    if released:
+        note(f"released {released} container network(s) a killed dockerd left in {where}")
+    return released
+
+
 def start(kind: str, note: Note = quiet) -> int:
     """Install (once) and start an engine of this kind; returns dockerd's pid."""
     MACHINE_HOME.mkdir(parents=True, exist_ok=True)
+    if not processes.named("dockerd"):
+        release_dead_sandboxes(note)
     if kind == "current":
         layout = Layout(MACHINE_HOME)
         install_current(layout, note)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Set
 
 import psutil
 
@@ -131,3 +131,15 @@ def in_session(sid: int) -> List[int]:
         except OSError:
             continue
     return found
+
+
+def network_namespaces_in_use() -> Set[int]:
+    """The inode numbers of the network namespaces some live process is in."""
+    inodes = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                inodes.add(os.stat(entry / "ns" / "net").st_ino)
+            except OSError:
+                continue
+    return inodes
