@@ -66,6 +66,24 @@ def test_a_users_server_on_8000_fails_the_container_box_naming_it(docker, users_
     assert left.stdout.strip() == ""                                  # and no container of the deck is left
 
 
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_a_users_server_on_8080_fails_the_port_forward_box_naming_it(workshop_cluster, users_server):
+    forward = slide_of("kubectl port-forward service/ok-web 8080:80")
+    deploy, clean = slide_of("kubectl apply -f k8s_demo"), slide_of("kubectl delete -f k8s_demo")
+    server = users_server(8080)
+    began = time.monotonic()
+    done = rehearse("--slides", f"{deploy},{forward},{clean}")
+    seconds = time.monotonic() - began
+    assert done.returncode == 1, done.stdout
+    name = psutil.Process(server.pid).name()
+    assert f"fix: port 8080 is taken by {name} (pid {server.pid}), not by the deck: stop it (kill {server.pid}), " \
+           f"then run the box again" in fix_lines(done.stdout), done.stdout
+    assert seconds < 120, done.stdout                                 # named at once, not after a timeout
+    assert server.poll() is None                                      # the user's server is untouched
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "port-forward" in (p.info["cmdline"] or [])]
+
+
 class SocketProxy:
     """A unix socket that forwards to the real engine's, so that 'the engine stops' can be played
     without stopping the engine everyone else on this machine uses."""

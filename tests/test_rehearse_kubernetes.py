@@ -3,15 +3,21 @@ scheduler, controllers and kubelet. Also: the self-healing step still passes aft
 worker process are killed behind the deck's back."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
+from conftest import need
 from test_rehearse_deck import assert_fail_first
 from workshop.deck import reader as deck
 from workshop.cluster import kubectl
+from workshop.machine import engine
+from workshop.names import PART_OF
 from workshop.paths import DECK, ROOT
 from workshop.rehearsal import needs
 from workshop.rehearsal.engine import Options, Rehearsal
@@ -81,3 +87,64 @@ def test_self_healing_still_passes_after_a_pod_and_a_worker_process_are_killed(w
         assert sum(int(n) for n in restarts.split()) >= 1      # the kubelet restarted the killed worker
     finally:
         rehearse(clean)
+
+
+def _all_ready() -> bool:
+    counts = re.match(r"(\d+) node\(s\), (\d+) Ready", kubectl.node_summary())
+    return bool(counts) and counts.group(1) == counts.group(2)
+
+
+def _node_of(label: str) -> str:
+    return kubectl.run("get", "pods", "-l", label, "-o", "jsonpath={.items[0].spec.nodeName}").stdout.strip()
+
+
+def _when_updated_pause(node: str, said: list) -> None:
+    """Pause the node's container as soon as ok-web's pod template names v2: mid-rollout."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        image = kubectl.run("get", "deployment/ok-web", "-o", "jsonpath={.spec.template.spec.containers[0].image}",
+                            check=False).stdout
+        if image.endswith(":v2"):
+            engine.docker("pause", node)
+            said.append(time.monotonic())
+            return
+        time.sleep(0.2)
+
+
+def test_a_node_lost_mid_rollout_is_named_with_the_command_that_brings_it_back(workshop_cluster):
+    """Fault drill: the node under Redis stops answering while ok-web rolls out (its new pods cannot get
+    ready without Redis). The rollout box fails once the node is marked lost, naming the node and the
+    fix, instead of waiting out its 3-minute timeout; afterwards nothing of the drill is left."""
+    need(needs.worker_nodes() >= 2, "a cluster with 2 or more worker nodes (kind)", "scripts/cluster up on kind")
+    deploy, update, clean = (slide_running("kubectl apply -f k8s_demo"), slide_running("web=localhost:5001/okpy-mini:v2"),
+                             slide_running("kubectl delete -f k8s_demo"))
+    node = None
+    try:
+        assert all(r.ok for r in rehearse(deploy))
+        node = _node_of("app=redis")
+        need(engine.output("container", "inspect", node) is not None, f"node {node} as a container (kind)",
+             "scripts/cluster up on kind")
+        paused = []
+        pauser = threading.Thread(target=_when_updated_pause, args=(node, paused), daemon=True)
+        pauser.start()
+        results = rehearse(update)
+        pauser.join()
+        assert paused, "the rollout never started"
+        failed = [r for r in results if not r.ok]
+        assert failed and failed[0].problem == "a node was lost under the workshop's pods (see below)", failed
+        lost = [line for line in failed[0].details if line.startswith(f"node {node} is lost")]
+        assert lost and lost[0].endswith(f"bring it back: docker unpause {node}"), failed[0].details
+        assert failed[0].seconds < 150                     # the box's own timeout is 3 minutes
+    finally:
+        if node:
+            engine.docker("unpause", node, check=False)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not _all_ready():
+            time.sleep(2)
+        rehearse(clean)
+    assert _all_ready(), kubectl.node_summary()
+    deadline = time.monotonic() + 120
+    while kubectl.run("get", "pods", "-l", PART_OF, "-o", "name").stdout.strip() and time.monotonic() < deadline:
+        time.sleep(2)
+    assert not kubectl.run("get", "pods", "-l", PART_OF, "-o", "name").stdout.strip()
+    assert "Paused" not in engine.docker("ps", "--filter", "status=paused", "--format", "{{.Status}}").stdout

@@ -1,10 +1,12 @@
 """Why the workshop's pods are not coming up: pods stuck pulling or crash-looping, with their
-latest events, so a rehearsal reports the cause instead of a bare timeout."""
+latest events, and nodes lost under them, so a rehearsal reports the cause instead of a bare
+timeout."""
 import json
-from typing import List
+from typing import Dict, List
 
 from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
+from workshop.machine import engine
 from workshop.names import PART_OF
 
 STUCK = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CrashLoopBackOff",
@@ -12,16 +14,54 @@ STUCK = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CrashLoopBackO
 EVENTS_PER_POD = 3
 
 
-def stuck_pods() -> List[dict]:
-    """[{pod, container, reason, message}] for the workshop's pods whose containers are stuck."""
+LOST = "node "                    # how a line about a lost node begins
+GRACE = "pods on a lost node wait 5 min (their not-ready toleration) before Kubernetes replaces them"
+
+
+def _items(*args: str) -> List[dict]:
     try:
-        done = kubectl.run("get", "pods", "-l", PART_OF, "-o", "json", timeout=15, check=False)
+        done = kubectl.run("get", *args, "-o", "json", timeout=15, check=False)
     except WorkshopError:
         return []
-    if done.returncode != 0:
-        return []
+    return json.loads(done.stdout or "{}").get("items", []) if done.returncode == 0 else []
+
+
+def lost_nodes(pods: List[dict]) -> Dict[str, str]:
+    """{node: why} for the nodes under these pods whose Ready condition is not True."""
+    wanted = {pod.get("spec", {}).get("nodeName") for pod in pods} - {None, ""}
+    lost = {}
+    for node in _items("nodes") if wanted else []:
+        name = node["metadata"]["name"]
+        ready = next((c for c in node.get("status", {}).get("conditions", []) if c.get("type") == "Ready"), {})
+        if name in wanted and ready.get("status") != "True":
+            lost[name] = ready.get("message") or ready.get("reason") or "not Ready"
+    return lost
+
+
+def bring_back(node: str) -> str:
+    """The fix for a lost node: for a kind node (a container), the docker command that restarts it."""
+    state = engine.output("container", "inspect", "--format", "{{.State.Status}}", node)
+    state = (state or "").strip()
+    if state == "paused":
+        return f"bring it back: docker unpause {node}"
+    if state in ("exited", "created", "dead"):
+        return f"bring it back: docker start {node}"
+    return "bring it back, or rebuild the cluster: scripts/cluster down && scripts/cluster up"
+
+
+def lost_lines(pods: List[dict]) -> List[str]:
+    lines = []
+    for node, why in sorted(lost_nodes(pods).items()):
+        count = sum(pod.get("spec", {}).get("nodeName") == node for pod in pods)
+        lines.append(f"{LOST}{node} is lost ({why.rstrip('.')}), with {count} of the workshop's pods on it; "
+                     f"{GRACE}; {bring_back(node)}")
+    return lines
+
+
+def stuck_pods(pods: List[dict]) -> List[dict]:
+    """[{pod, container, reason, message}] for those of these pods whose containers are stuck."""
     stuck = []
-    for pod in json.loads(done.stdout or "{}").get("items", []):
+    for pod in pods:
         for container in pod.get("status", {}).get("containerStatuses", []) or []:
             waiting = (container.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") in STUCK:
@@ -41,9 +81,18 @@ def events(pod: str) -> List[str]:
 
 
 def explain() -> List[str]:
-    """Lines describing every stuck pod and its latest events; empty when nothing is stuck."""
-    lines = []
-    for item in stuck_pods():
+    """Lines describing every lost node under the workshop's pods, then every stuck pod and its
+    latest events; empty when nothing is wrong."""
+    pods = _items("pods", "-l", PART_OF)
+    lines = lost_lines(pods)
+    for item in stuck_pods(pods):
         lines.append(f"pod {item['pod']} ({item['container']}): {item['reason']} {item['message'][:160]}".rstrip())
         lines.extend(f"  event: {line[:200]}" for line in events(item["pod"]))
     return lines
+
+
+def problem(lines: List[str]) -> str:
+    """The one-line verdict for what explain() found."""
+    if any(line.startswith(LOST) for line in lines):
+        return "a node was lost under the workshop's pods (see below)"
+    return "pods are stuck (see below)"

@@ -151,6 +151,11 @@ class Rehearsal:
         result = StepResult(box, ok=False)
         session = recording = running = None
         before = self._check(box, "before", result)
+        in_the_way = needs.port_in_the_way(box)
+        if in_the_way:            # found before it runs: nothing of the box starts, the other server stays
+            result.problem, result.details = "a port it listens on is taken (see below)", [in_the_way]
+            result.seconds = time.monotonic() - started
+            return result, None
         try:
             session, recording = self._session(box)
             session.wait_prompt(timeout=PROMPT_TIMEOUT)
@@ -199,7 +204,7 @@ class Rehearsal:
                 break
             result.details = diagnosis.explain()
             if result.details:
-                result.problem = "pods are stuck (see below)"
+                result.problem = diagnosis.problem(result.details)
                 return
         result.problem = judge(box, result.status, result.output)
         result.ok = not result.problem

@@ -58,6 +58,9 @@ PORT_TAKEN = re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\])?:(\d+)[^\
                         r"port is already allocated)|port (\d+)[^\n]* in use",
                         re.IGNORECASE)
 
+# the local ports a box listens on
+BINDS = re.compile(r"port-forward\s+\S+\s+(?:[\w.-]+\s+)*?(\d+):\d+|(?:^|\s)-p\s+(?:[\d.]+:)?(\d+):\d+")
+
 
 def explain_failure(box: Box, output: str) -> Optional[str]:
     """One line on why a box failed that the box's own output may not make plain, with the fix."""
@@ -68,9 +71,22 @@ def explain_failure(box: Box, output: str) -> Optional[str]:
                 return f"fix: {fix.replace('no Docker engine answers', 'the Docker engine stopped answering')}"
     taken = PORT_TAKEN.search(output)
     if taken:
-        port = int(next(group for group in taken.groups() if group))
-        holder = ports.listener(port)
-        who = f"{holder[1]} (pid {holder[0]})" if holder else "another program"
-        stop = f"kill {holder[0]}" if holder else f"`{ports.finder(port)}` shows it"
-        return f"fix: port {port} is taken by {who}, not by the deck: stop it ({stop}), then run the box again"
+        return _taken(int(next(group for group in taken.groups() if group)))
+    return None
+
+
+def _taken(port: int) -> str:
+    holder = ports.listener(port)
+    who = f"{holder[1]} (pid {holder[0]})" if holder else "another program"
+    stop = f"kill {holder[0]}" if holder else f"`{ports.finder(port)}` shows it"
+    return f"fix: port {port} is taken by {who}, not by the deck: stop it ({stop}), then run the box again"
+
+
+def port_in_the_way(box: Box) -> Optional[str]:
+    """The fix when a port this box listens on (`-p 8000:3000`, `port-forward ... 8080:80`) is already
+    taken, before it runs: kubectl would forward on [::1] alone and the next curl reach the other server."""
+    for found in BINDS.finditer(box.typed or ""):
+        port = int(next(group for group in found.groups() if group))
+        if ports.busy(port):
+            return _taken(port)
     return None
