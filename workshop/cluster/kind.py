@@ -167,7 +167,7 @@ def _wait_ready(say: Callable[[str], None]) -> None:
         summary = kubectl.node_summary(timeout=15)
         if summary.startswith(f"{NODES} node(s), {NODES} Ready"):
             return
-        time.sleep(2)
+        time.sleep(1)
     raise WorkshopError(f"the kind nodes are not all Ready after {READY_SECONDS} s ({kubectl.node_summary()}); "
                         f"`kubectl get nodes` and `docker logs {NAME}-control-plane` say more")
 
@@ -195,7 +195,9 @@ def up(say: Callable[[str], None] = print) -> str:
     return f"kind cluster {NAME!r}: {kubectl.node_summary()}"
 
 
-def down(say: Callable[[str], None] = print) -> str:
+def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
+    """Delete the workshop's kind cluster, the kind network if it brought it, and (unless keep_image,
+    as between a benchmark's bring-ups) the node image it built."""
     if not exists():
         ledger.forget("cluster", f"kind/{NAME}")
         return f"no kind cluster named {NAME!r}"
@@ -210,7 +212,7 @@ def down(say: Callable[[str], None] = print) -> str:
             removed.append("the kind network")
         ledger.forget("network", "kind")
     image = ledger.find("image", LOCAL_IMAGE)
-    if image and engine.image_id(LOCAL_IMAGE) == image.get("id"):
+    if image and engine.image_id(LOCAL_IMAGE) == image.get("id") and not keep_image:
         engine.docker("rmi", LOCAL_IMAGE, check=False)
         ledger.forget("image", LOCAL_IMAGE)
         (STATE / "kind-node" / "recipe").unlink(missing_ok=True)

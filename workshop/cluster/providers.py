@@ -93,7 +93,7 @@ def ensure_namespace(provider: str) -> None:
     kubectl.run("config", "set-context", CONTEXT, f"--namespace={NAMESPACE}", context=None)
 
 
-def down(say=print) -> str:
+def down(say=print, keep_image: bool = False) -> str:
     previous = chosen()
     if previous is None:
         return "no workshop cluster to remove"
@@ -103,7 +103,7 @@ def down(say=print) -> str:
             kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
         summary = existing.down(say)
     elif provider == "kind":
-        summary = kind.down(say)
+        summary = kind.down(say, keep_image=keep_image)
     else:
         removed = local_node.down(say)
         summary = f"local node stopped ({len(removed.get('processes', []))} processes)"
