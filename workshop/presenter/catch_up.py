@@ -12,8 +12,10 @@ import time
 from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Sequence
 
-from workshop.cli import Note, WorkshopError
+from workshop.cli import Note, WorkshopError, quiet
+from workshop.cluster import kubectl, warm_up
 from workshop.deck.reader import Box, Deck, Slide
+from workshop.names import PART_OF
 from workshop.paths import state_dir
 from workshop.rehearsal import needs
 from workshop.rehearsal.engine import Options, Rehearsal, StepResult
@@ -73,6 +75,7 @@ class CatchUp:
         for slide in self.deck.slides[:self.slide - 1]:
             if slide.boxes:
                 self._slide(slide)
+        self._settle(boxes)
         return (f"catch-up: ready for slide {self.slide} ({self.deck.slide(self.slide).title}): {self.ran} "
                 f"box(es) run, {self.done} already done, in {time.monotonic() - started:.1f} s")
 
@@ -100,6 +103,18 @@ class CatchUp:
                 raise self._failure(failed)
         while waiting:
             self._done(slide.boxes[waiting.pop(0) - 1], done)
+
+    def _settle(self, boxes: List[Box]) -> None:
+        """Where the boxes left the app's pods being replaced (a drain, a deletion), wait until every
+        Deployment is Available again, as it would be by the time the presenter reaches the slide."""
+        if "cluster" in self.without or not any("cluster" in box.directives.needs for box in boxes):
+            return
+        if not kubectl.run("get", "deployments", "-l", PART_OF, "-o", "name").stdout.split():
+            return
+        seconds = warm_up.timed_rollout(quiet, "wait", "--for=condition=Available", "deployment", "-l", PART_OF,
+                                        "--timeout=120s")
+        if seconds >= 0.5:
+            self.say(f"{'WAIT':<5} {seconds:6.1f}s  until every Deployment of the app is Available again")
 
     def _done(self, box: Box, done: Dict[int, str]) -> None:
         self.done += 1
