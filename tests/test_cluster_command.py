@@ -13,9 +13,11 @@ import yaml
 from conftest import need
 from test_workshop_shell import api_server, kubeconfig
 from conftest import IN_CI
+from workshop import ledger
 from workshop.cluster import kind, kubectl, providers
 from workshop.cluster.local_node import binaries
-from workshop.machine import registry
+from workshop.machine import engine, registry
+from workshop.names import DEBIAN_IMAGE
 from workshop.paths import KUBECONFIG, ROOT
 
 
@@ -124,3 +126,38 @@ def test_the_workshop_cluster_on_kind_has_three_ready_nodes_and_pulls_from_the_r
     assert kind.ours() and stat.S_IMODE(KUBECONFIG.stat().st_mode) == 0o600
     hosting = kubectl.run("get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "json").stdout
     assert registry.ADDRESS in hosting
+
+
+def _docker(*args):
+    return subprocess.run([engine.client() or "docker", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_kind_down_leaves_nothing_of_the_workshops_and_everything_of_the_users(workshop_cluster):
+    """cluster down on kind: no node container, no kind network it brought, neither the node image
+    nor the images it was built from; the user's own images named like ours stay. Then up again."""
+    if (providers.chosen() or {}).get("provider") != "kind":
+        need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
+        pytest.skip("the workshop cluster here is not kind")
+    decoy = "workshop-kind/users-own:1"                     # named like ours, made by the user
+    assert _docker("tag", DEBIAN_IMAGE, decoy).returncode == 0
+    ours = [entry["name"] for entry in ledger.of_kind("image") if entry.get("role") in ("kind-node", "kind-build")]
+    if (ledger.find("cluster", f"kind/{kind.NAME}") or {}).get("image") == kind.LOCAL_IMAGE:   # built here
+        assert kind.LOCAL_IMAGE in ours and len(ours) >= 8, ours     # the node and its base and components
+    network_ours = ledger.find("network", "kind") is not None
+    try:
+        said = providers.down(say=lambda _: None)
+        assert said.startswith(f"deleted kind cluster '{kind.NAME}'"), said
+        nodes = _docker("ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={kind.NAME}", "--format", "{{.Names}}")
+        assert nodes.returncode == 0 and not nodes.stdout.split(), nodes.stdout
+        if network_ours:
+            assert _docker("network", "inspect", "kind").returncode != 0
+        left = [image for image in ours if _docker("image", "inspect", image).returncode == 0]
+        assert not left, left
+        assert _docker("image", "inspect", decoy).returncode == 0          # the user's stays
+    finally:
+        _docker("rmi", decoy)
+        if not kubectl.cluster_ready():
+            providers.up("kind", say=lambda _: None)
+    assert kubectl.node_summary().startswith("3 node(s), 3 Ready")

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 import psutil
 
@@ -125,6 +125,22 @@ def build_node_image(say: Callable[[str], None]) -> None:
            "KIND_NODE_WORK": str(STATE / "kind-node"), "KUBE_VERSION": KUBERNETES}
     host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
     ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
+    built = STATE / "kind-node" / "tags"             # the base and component images it is made of
+    for tag in (built.read_text().split() if built.is_file() else []):
+        if tag != LOCAL_IMAGE and engine.image_id(tag):
+            ledger.record("image", tag, id=engine.image_id(tag), role="kind-build")
+
+
+def remove_build_images() -> List[str]:
+    """Remove the images the node image was built from, those still of the id recorded."""
+    removed = []
+    for entry in ledger.of_kind("image"):
+        if entry.get("role") == "kind-build":
+            if engine.image_id(entry["name"]) == entry.get("id"):
+                engine.docker("rmi", entry["name"], check=False)
+                removed.append(entry["name"])
+            ledger.forget("image", entry["name"])
+    return removed
 
 
 # ---------------------------------------------------------------- the cluster
@@ -217,6 +233,9 @@ def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
         ledger.forget("image", LOCAL_IMAGE)
         (STATE / "kind-node" / "recipe").unlink(missing_ok=True)
         removed.append(f"its node image {LOCAL_IMAGE}")
+        parts = remove_build_images()
+        if parts:
+            removed.append(f"the {len(parts)} images it was built from")
     return "deleted " + ", ".join(removed)
 
 

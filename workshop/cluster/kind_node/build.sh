@@ -152,6 +152,7 @@ build() { # tag dockerfile context [extra args...]
     say "docker build $tag"
     docker build "${NO_CACHE[@]}" --provenance=false --sbom=false --pull=false \
         -f "$file" -t "$tag" "$@" "$ctx" >>"$LOG" 2>&1 || die "docker build of $tag failed (see $LOG)"
+    grep -qxF "$tag" "$WORK/tags" 2>/dev/null || echo "$tag" >>"$WORK/tags"   # what the workshop records as its own
 }
 
 # ---------------------------------------------------------------------------------
