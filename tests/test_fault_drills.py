@@ -13,7 +13,7 @@ import pytest
 
 from conftest import need
 from workshop.deck import reader
-from workshop.machine import ports, registry
+from workshop.machine import app_images, ports, registry
 from workshop.paths import DECK, ROOT
 
 DECK_MODEL = reader.read(DECK)
@@ -185,10 +185,14 @@ def test_the_registry_stopping_says_to_run_prepare_registry(docker, tmp_path):
         assert time.monotonic() - began < 5
         assert done.returncode == 2 and done.stdout == ""
         assert done.stderr.strip() == ("rehearse: the local registry does not answer on localhost:5001: run scripts/"
-                                       "prepare registry, or leave those boxes out with --without registry")
-    finally:
-        registry.up()
+                                       "prepare registry app-images, or leave those boxes out with --without registry")
+    finally:                                  # the fix it gave, as the presenter would run it
+        fixed = subprocess.run([str(ROOT / "scripts" / "prepare"), "registry", "app-images"], capture_output=True,
+                               text=True, timeout=600)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert registry.status()
+    lecture = [image for image in app_images.manifest_images() if image.startswith(registry.ADDRESS + "/")]
+    assert lecture and all(app_images.in_registry(image) for image in lecture)     # the lecture's images are back
     networks = subprocess.run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER],
                               capture_output=True, text=True).stdout
     kind_up = subprocess.run(["docker", "network", "inspect", "kind"], capture_output=True).returncode == 0

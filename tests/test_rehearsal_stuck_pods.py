@@ -24,3 +24,5 @@ def test_stuck_pull_is_reported_with_events_long_before_the_timeout(workshop_clu
     assert any(("ImagePullBackOff" in line or "ErrImagePull" in line) and "workshop-stuck-" in line
                for line in result.details)
     assert any(line.startswith("  event: ") and "workshop-no-such-image" in line for line in result.details)
+    assert "  fix: the registry localhost:5001 does not hold workshop-no-such-image:v1: run scripts/prepare app-images (it " \
+           "pushes the lecture's images), or build and push that image" in result.details

@@ -2,12 +2,13 @@
 latest events, and nodes lost under them, so a rehearsal reports the cause instead of a bare
 timeout."""
 import json
+import re
 from typing import Dict, List
 
 from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
 from workshop.machine import engine
-from workshop.names import PART_OF
+from workshop.names import PART_OF, REGISTRY
 
 STUCK = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CrashLoopBackOff",
          "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
@@ -87,8 +88,20 @@ def explain() -> List[str]:
     lines = lost_lines(pods)
     for item in stuck_pods(pods):
         lines.append(f"pod {item['pod']} ({item['container']}): {item['reason']} {item['message'][:160]}".rstrip())
-        lines.extend(f"  event: {line[:200]}" for line in events(item["pod"]))
+        latest = events(item["pod"])
+        lines.extend(f"  event: {line[:200]}" for line in latest)
+        lines.extend(missing_from_registry(item["message"], latest))
     return lines
+
+
+def missing_from_registry(message: str, latest: List[str]) -> List[str]:
+    """The fix when the image is one of the workshop registry's and the registry does not hold it
+    (a registry started again is empty until prepare pushes the lecture's images)."""
+    ref = re.search(r'"(' + re.escape(REGISTRY) + r'/[^"]+)"', message + " ".join(latest))
+    if not ref or not any("not found" in text for text in [message, *latest]):
+        return []
+    return [f"  fix: the registry {REGISTRY} does not hold {ref.group(1)[len(REGISTRY) + 1:]}: run scripts/prepare "
+            f"app-images (it pushes the lecture's images), or build and push that image"]
 
 
 def problem(lines: List[str]) -> str:

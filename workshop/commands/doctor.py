@@ -142,8 +142,8 @@ def check_registry() -> Result:
     if ports.busy(registry.PORT):
         return Result("registry", FAIL, f"port {registry.PORT} is taken by something that is not "
                                         f"an image registry ({port_owner(registry.PORT) or 'unknown'})",
-                      f"{stop_command(registry.PORT)}, then scripts/prepare registry")
-    return Result("registry", FAIL, f"nothing answers on {registry.ADDRESS}", "scripts/prepare registry")
+                      f"{stop_command(registry.PORT)}, then scripts/prepare registry app-images")
+    return Result("registry", FAIL, f"nothing answers on {registry.ADDRESS}", "scripts/prepare registry app-images")
 
 
 # ---------------------------------------------------------------- images

@@ -13,7 +13,7 @@ CHECKS: Dict[str, Tuple[Callable[[], bool], str]] = {
     "docker": (lambda: engine.server_version(timeout=5) is not None,
                "no Docker engine answers: start Docker (Docker Desktop), or run scripts/prepare engine"),
     "registry": (lambda: registry.status(timeout=1), "the local registry does not answer on localhost:5001: "
-                                                     "run scripts/prepare registry"),
+                                                     "run scripts/prepare registry app-images"),
     "cluster": (lambda: kubectl.cluster_ready(timeout=5), "no workshop cluster answers: run scripts/cluster up"),
 }
 
