@@ -3,7 +3,6 @@ scheduler, controllers and kubelet. Also: the self-healing step still passes aft
 worker process are killed behind the deck's back."""
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -89,11 +88,6 @@ def test_self_healing_still_passes_after_a_pod_and_a_worker_process_are_killed(w
         rehearse(clean)
 
 
-def _all_ready() -> bool:
-    counts = re.match(r"(\d+) node\(s\), (\d+) Ready", kubectl.node_summary())
-    return bool(counts) and counts.group(1) == counts.group(2)
-
-
 def _node_of(label: str) -> str:
     return kubectl.run("get", "pods", "-l", label, "-o", "jsonpath={.items[0].spec.nodeName}").stdout.strip()
 
@@ -139,10 +133,10 @@ def test_a_node_lost_mid_rollout_is_named_with_the_command_that_brings_it_back(w
         if node:
             engine.docker("unpause", node, check=False)
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and not _all_ready():
+        while time.monotonic() < deadline and not kubectl.all_ready(kubectl.node_summary()):
             time.sleep(2)
         rehearse(clean)
-    assert _all_ready(), kubectl.node_summary()
+    assert kubectl.all_ready(kubectl.node_summary()), kubectl.node_summary()
     deadline = time.monotonic() + 120
     while kubectl.run("get", "pods", "-l", PART_OF, "-o", "name").stdout.strip() and time.monotonic() < deadline:
         time.sleep(2)

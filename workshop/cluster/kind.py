@@ -127,8 +127,9 @@ def build_node_image(say: Callable[[str], None]) -> None:
     ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
     built = STATE / "kind-node" / "tags"             # the base and component images it is made of
     for tag in (built.read_text().split() if built.is_file() else []):
-        if tag != LOCAL_IMAGE and engine.image_id(tag):
-            ledger.record("image", tag, id=engine.image_id(tag), role="kind-build")
+        ident = engine.image_id(tag) if tag != LOCAL_IMAGE else None
+        if ident:
+            ledger.record("image", tag, id=ident, role="kind-build")
 
 
 def remove_build_images() -> List[str]:
@@ -181,7 +182,7 @@ def _wait_ready(say: Callable[[str], None]) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         summary = kubectl.node_summary(timeout=15)
-        if summary.startswith(f"{NODES} node(s), {NODES} Ready"):
+        if kubectl.all_ready(summary, NODES):
             return
         time.sleep(1)
     raise WorkshopError(f"the kind nodes are not all Ready after {READY_SECONDS} s ({kubectl.node_summary()}); "
@@ -228,7 +229,7 @@ def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
             removed.append("the kind network")
         ledger.forget("network", "kind")
     image = ledger.find("image", LOCAL_IMAGE)
-    if image and engine.image_id(LOCAL_IMAGE) == image.get("id") and not keep_image:
+    if image and not keep_image and engine.image_id(LOCAL_IMAGE) == image.get("id"):
         engine.docker("rmi", LOCAL_IMAGE, check=False)
         ledger.forget("image", LOCAL_IMAGE)
         (STATE / "kind-node" / "recipe").unlink(missing_ok=True)

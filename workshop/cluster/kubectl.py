@@ -2,6 +2,7 @@
 written by the cluster providers. The user's ~/.kube/config is never read by kubectl here."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -83,6 +84,12 @@ def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> str:
     ready = sum(1 for row in rows if len(row) > 1 and row[1] == "True")
     versions = sorted({row[2] for row in rows if len(row) > 2})
     return f"{len(rows)} node(s), {ready} Ready ({', '.join(versions)})"
+
+
+def all_ready(summary: str, nodes: Optional[int] = None) -> bool:
+    """Does a node_summary() line say that every node is Ready (and, given nodes, that there are so many)?"""
+    found = re.match(r"(\d+) node\(s\), (\d+) Ready", summary)
+    return bool(found) and found.group(1) == found.group(2) != "0" and nodes in (None, int(found.group(1)))
 
 
 def cluster_ready(timeout: float = 15) -> bool:

@@ -34,10 +34,15 @@ def timed_rollout(note: Note, *args: str) -> float:
     return seconds
 
 
+def app_deployments() -> List[str]:
+    """The lecture's Deployments on the workshop cluster, as kubectl names them."""
+    return kubectl.run("get", "deployments", "-l", PART_OF, "-o", "name").stdout.split()
+
+
 def warm_cluster(note: Note = quiet) -> str:
     if not kubectl.cluster_ready():
         raise WorkshopError("no workshop cluster answers: run scripts/cluster up first")
-    present = kubectl.run("get", "deployments", "-l", PART_OF, "-o", "name").stdout.split()
+    present = app_deployments()
     if present:
         return f"left alone: the lecture's {len(present)} deployments already run"
     files = manifest_args()

@@ -177,7 +177,7 @@ def cluster_figures() -> None:
         result = local_node.up(say=quiet)
         providers.remember("local-node")
         print(f"cluster     local node up to node Ready: {result['seconds_to_ready']:.1f} s")
-    rollout_figures(lambda: local_node.status(say=quiet).get("rss_mib_total"), MEMORY_TARGET_MIB)
+    rollout_figures(lambda: _memory("local-node"), MEMORY_TARGET_MIB)
     if not was_up:
         providers.down(say=quiet)
 
@@ -213,8 +213,7 @@ def _all_ready(config: Path, nodes: int, timeout: float = 300) -> float:
     """Seconds until the cluster of this kubeconfig has `nodes` nodes, all Ready."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        summary = kubectl.node_summary(timeout=10, config=config)
-        if summary.startswith(f"{nodes} node(s), {nodes} Ready"):
+        if kubectl.all_ready(kubectl.node_summary(timeout=10, config=config), nodes):
             return time.monotonic() - started
         time.sleep(1)
     raise WorkshopError(f"the cluster of {config} was not Ready within {timeout:.0f} s")
@@ -233,6 +232,11 @@ def node_memory_mib(prefix: str) -> int:
                 if number.endswith(unit):
                     total += float(number[: -len(unit)]) * factor
     return round(total)
+
+
+def _no_workshop_cluster() -> None:
+    if providers.chosen():
+        raise WorkshopError("a workshop cluster is up: scripts/cluster down first (bench --cluster makes its own)")
 
 
 def _bare_kind(image: str) -> float:
@@ -256,8 +260,7 @@ def kind_figures() -> None:
     """A bare `kind create cluster` up to all nodes Ready, then the workshop's kind cluster the same way
     (their ratio), rollouts, memory, and the Kubernetes part's rehearsal; the machine is left as it
     was (clusters down, objects removed)."""
-    if providers.chosen():
-        raise WorkshopError("a workshop cluster is up: scripts/cluster down first (bench --cluster makes its own)")
+    _no_workshop_cluster()
     image = kind.node_image(quiet)                          # built or pulled before either is timed
     bare, ours = [], []
     try:
@@ -273,7 +276,7 @@ def kind_figures() -> None:
               f"(same image, nodes and config) {' '.join(f'{t:.1f}' for t in bare)} s (median {median(bare):.1f}); "
               f"the workshop's cluster {' '.join(f'{t:.1f}' for t in ours)} s (median {median(ours):.1f}); ratio of "
               f"medians {ratio:.2f} " + against(ratio, KIND_RATIO_TARGET, f"{KIND_RATIO_TARGET:g}"))
-        rollout_figures(lambda: node_memory_mib(f"{kind.NAME}-"), KIND_MEMORY_TARGET_MIB)
+        rollout_figures(lambda: _memory("kind"), KIND_MEMORY_TARGET_MIB)
         deck = deck_reader.read(DECK)
         started = time.monotonic()
         results = Rehearsal(deck, Options(slides=sorted(
@@ -294,8 +297,7 @@ def _memory(provider: str) -> Optional[int]:
 def provider_rounds(provider: str, rounds: int) -> None:
     """One provider from nothing: up to all nodes Ready, its idle memory, then the whole deck
     rehearsed `rounds` times in a row on it; then down. One line of figures."""
-    if providers.chosen():
-        raise WorkshopError("a workshop cluster is up: scripts/cluster down first (bench makes its own)")
+    _no_workshop_cluster()
     deck = deck_reader.read(DECK)
     if provider == "kind":
         kind.node_image(quiet)                      # built or pulled before the bring-up is timed

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Sequence
 
 from workshop.cli import Note, WorkshopError, quiet
-from workshop.cluster import kubectl, warm_up
+from workshop.cluster import warm_up
 from workshop.deck.reader import Box, Deck, Slide
 from workshop.names import PART_OF
 from workshop.paths import state_dir
@@ -109,7 +109,7 @@ class CatchUp:
         Deployment is Available again, as it would be by the time the presenter reaches the slide."""
         if "cluster" in self.without or not any("cluster" in box.directives.needs for box in boxes):
             return
-        if not kubectl.run("get", "deployments", "-l", PART_OF, "-o", "name").stdout.split():
+        if not warm_up.app_deployments():
             return
         seconds = warm_up.timed_rollout(quiet, "wait", "--for=condition=Available", "deployment", "-l", PART_OF,
                                         "--timeout=120s")
