@@ -32,8 +32,9 @@ STACK = Path(__file__).resolve().parent / "current_docker"
 CLI_VERSION = "29.9.3"
 CLI_MODULE = "github.com/docker/cli"
 KINDS = ("current", "debian")
-# bookworm's runc: forky's needs a newer glibc than bookworm has; tini-static is docker-init
-HOST_PACKAGES = {"/usr/sbin/runc": "runc", "/usr/bin/tini-static": "tini"}
+# bookworm's runc: forky's needs a newer glibc than bookworm has; tini-static is docker-init;
+# iptables: dockerd's bridge network will not start without it (a fresh machine has none)
+HOST_PACKAGES = {"/usr/sbin/runc": "runc", "/usr/bin/tini-static": "tini", "/usr/sbin/iptables": "iptables"}
 STOP_SECONDS = 30
 SANDBOXES = Path("/run/docker/netns")       # both engines' exec-root keeps a container's network here
 
