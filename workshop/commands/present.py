@@ -61,14 +61,16 @@ def main(argv: Sequence[str]) -> int:
         session.mkdir(parents=True)
         os.environ.update(WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path),
                           WORKSHOP_REPLAY_SESSION=str(session))
-    else:
+    note = ""
+    if args.replay is None:
         os.environ.pop("WORKSHOP_REPLAY", None)   # live means live, whatever the calling shell exported
         note = docker_warning()
         if note:
             print(note, file=sys.stderr)
     os.chdir(ROOT)   # the boxes start scripts/workshop-shell relative to lookatme's working directory
     # lookatme in this process, so that each slide change is published for scripts/notes
-    return deck_hook.present(deck_path, ["-e", LOOKATME_EXTENSIONS, str(deck_path)])
+    live_engine = args.replay is None and not note
+    return deck_hook.present(deck_path, ["-e", LOOKATME_EXTENSIONS, str(deck_path)], engine_answers=live_engine)
 
 
 if __name__ == "__main__":

@@ -143,3 +143,36 @@ def network_namespaces_in_use() -> Set[int]:
             except OSError:
                 continue
     return inodes
+
+
+def command_line(pid: int) -> List[str]:
+    """The process's argv, or [] when it is gone or hidden."""
+    try:
+        return psutil.Process(pid).cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return []
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until pid has ended (a zombie counts as ended); True if it did within timeout."""
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def with_environment(name: str, value: str) -> List[int]:
+    """The processes (but this one) whose environment holds NAME=VALUE: what one program started,
+    when it put a value of its own there for its children to inherit."""
+    found, mark = [], f"{name}={value}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

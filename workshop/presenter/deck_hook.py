@@ -1,17 +1,24 @@
-"""lookatme 2.5.5, run in this process with two additions: every slide it puts on screen is
-published for the notes view (live.Publisher), and a window shrunk below the deck's size gets one
-line on top that says so. Otherwise the audience's screen is lookatme's own.
+"""lookatme 2.5.5, run in this process with these additions: every slide it puts on screen is
+published for the notes view (live.Publisher); a window shrunk below the deck's size gets one line
+on top that says so; and the boxes follow the rule of presenter/boxes.py (Ctrl-C to what a slide's
+boxes still run when the presenter leaves it, nothing left running when the deck ends, a box that
+hides its cursor no longer aborts the deck). Otherwise the audience's screen is lookatme's own.
 
 lookatme draws a slide through MarkdownTui.update() (at start, on every slide change, on reload);
 pres.run() builds its TUI through lookatme.tui.create_tui, which is where the hook goes in."""
+import os
+import signal
 from pathlib import Path
 from typing import Optional, Sequence
 
 import lookatme.__main__
+import lookatme.contrib.terminal
 import lookatme.tui
 import urwid
 
+from workshop.deck import reader
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
+from workshop.presenter import boxes
 from workshop.presenter.live import Publisher
 
 
@@ -20,10 +27,13 @@ def too_small(cols: int, rows: int) -> str:
             f"enlarge it or make the font smaller")
 
 
-def _publishing_tui(publisher: Publisher):
+def _publishing_tui(publisher: Publisher, keeper: Optional[boxes.Keeper] = None):
     class PublishingTui(lookatme.tui.MarkdownTui):
         def update(self):
-            publisher.show(self.curr_slide.number + 1, len(self.pres.slides))
+            shown = self.curr_slide.number + 1
+            if keeper is not None and publisher.current is not None and publisher.current != shown:
+                keeper.leave(publisher.current)
+            publisher.show(shown, len(self.pres.slides))
             super().update()
 
         def render(self, size, focus=False):
@@ -44,18 +54,62 @@ def _publishing_tui(publisher: Publisher):
     return create_tui
 
 
-def install(deck: Path, state: Optional[Path] = None) -> Publisher:
-    """From now on, every TUI lookatme builds publishes its slides; returns the publisher."""
+def _track_terminals(keeper: boxes.Keeper) -> None:
+    """Tell the keeper which terminals each slide made: lookatme renders slides one at a time, in
+    its one renderer thread, and appends every terminal it makes to CREATED_TERMS."""
+    renderer = lookatme.tui.SlideRenderer
+    original = getattr(renderer.do_render, "original", renderer.do_render)
+
+    def do_render(self, to_render, slide_num):
+        before = len(lookatme.contrib.terminal.CREATED_TERMS)
+        result = original(self, to_render, slide_num)
+        keeper.rendered(slide_num, lookatme.contrib.terminal.CREATED_TERMS[before:])
+        return result
+    do_render.original = original
+    renderer.do_render = do_render
+
+    shutdown = getattr(lookatme.contrib.terminal.shutdown, "original", lookatme.contrib.terminal.shutdown)
+
+    def shutdown_terminals():
+        keeper.stop_all()             # Ctrl-C first, so `docker run -it --rm` removes its container
+        shutdown()
+    shutdown_terminals.original = shutdown
+    lookatme.contrib.terminal.shutdown = shutdown_terminals
+
+
+def install(deck: Path, state: Optional[Path] = None, keeper: Optional[boxes.Keeper] = None) -> Publisher:
+    """From now on, every TUI lookatme builds publishes its slides (and, with a keeper, its
+    boxes follow the keeper's rule); returns the publisher."""
     publisher = Publisher(deck, state)
-    lookatme.tui.create_tui = _publishing_tui(publisher)
+    boxes.repair_cursor()
+    if keeper is not None:
+        _track_terminals(keeper)
+    lookatme.tui.create_tui = _publishing_tui(publisher, keeper)
     return publisher
 
 
-def present(deck: Path, lookatme_args: Sequence[str]) -> int:
+def _on_signal(keeper: boxes.Keeper):
+    def handler(number, _frame):
+        """The window closed (SIGHUP) or someone ended the deck (SIGTERM): nothing may outlive it."""
+        keeper.stop_all()
+        lookatme.contrib.terminal.shutdown.original()
+        if number == signal.SIGHUP:                 # no terminal left to restore
+            os._exit(128 + number)
+        raise urwid.ExitMainLoop()
+    return handler
+
+
+def present(deck: Path, lookatme_args: Sequence[str], engine_answers: bool = False) -> int:
     """Run lookatme's own command line with these arguments, as `lookatme ARGS...` would."""
-    publisher = install(deck)
+    keeper = boxes.Keeper(reader.read(deck))
+    if engine_answers:                              # which containers were there before the deck
+        keeper.snapshot_containers()
+    publisher = install(deck, keeper=keeper)
+    for number in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(number, _on_signal(keeper))
     try:
         lookatme.__main__.main.main(args=list(lookatme_args), prog_name="lookatme")   # exits, as lookatme does
     finally:
+        keeper.stop_all()                           # however lookatme ended
         publisher.close()
     return 0

@@ -7,8 +7,8 @@ from workshop.machine import engine, processes
 
 
 
-def container_ids() -> Optional[Set[str]]:
-    out = engine.output("ps", "-aq", "--no-trunc")
+def container_ids(timeout: float = 60) -> Optional[Set[str]]:
+    out = engine.output("ps", "-aq", "--no-trunc", timeout=timeout)
     return None if out is None else set(out.split())
 
 

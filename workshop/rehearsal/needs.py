@@ -5,8 +5,10 @@ import re
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from workshop.cluster import kubectl
+from workshop.deck import reader
+from workshop.deck.docker_commands import container_names
 from workshop.deck.reader import Box
-from workshop.machine import engine, ports, registry
+from workshop.machine import engine, ports, processes, registry
 
 # need -> (is it there?, what to do when it is not)
 CHECKS: Dict[str, Tuple[Callable[[], bool], str]] = {
@@ -77,9 +79,31 @@ def explain_failure(box: Box, output: str) -> Optional[str]:
 
 def _taken(port: int) -> str:
     holder = ports.listener(port)
+    own = _deck_leftover(port, holder)
+    if own:
+        return own
     who = f"{holder[1]} (pid {holder[0]})" if holder else "another program"
     stop = f"kill {holder[0]}" if holder else f"`{ports.finder(port)}` shows it"
     return f"fix: port {port} is taken by {who}, not by the deck: stop it ({stop}), then run the box again"
+
+
+def _deck_leftover(port: int, holder: Optional[Tuple[int, str]]) -> Optional[str]:
+    """The fix when what holds the port is the deck's own: a container a box names, or a box's
+    command still running from an earlier deck that did not end cleanly."""
+    deck = reader.read()
+    names = set(container_names(box.typed or "" for box in deck.boxes()))
+    published = engine.output("ps", "--filter", f"publish={port}", "--format", "{{.Names}}") or ""
+    for name in published.split():
+        if name in names:
+            return (f"fix: port {port} is held by the container {name}, which a box of this deck starts and an "
+                    f"earlier deck left running: remove it (docker rm -f {name}), then run the box again")
+    if holder:
+        command = " ".join(processes.command_line(holder[0]))
+        typed = {box.typed for box in deck.boxes() if box.typed}
+        if any(command.endswith(line) for line in typed):
+            return (f"fix: port {port} is held by `{command}` (pid {holder[0]}), a box's command that an "
+                    f"earlier deck left running: stop it (kill {holder[0]}), then run the box again")
+    return None
 
 
 def port_in_the_way(box: Box) -> Optional[str]:

@@ -109,6 +109,48 @@ def _exact_output():
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
+def _controls_terminal() -> bool:
+    """True when this shell leads the session of the terminal on stdin, as bash in a box does."""
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp() == os.getsid(0)
+    except OSError:
+        return False
+
+
+def _as_foreground_job(play) -> int:
+    """Play in a child process made the terminal's foreground process group, as bash runs a
+    command: Ctrl-C reaches the playback alone, and the deck sees the box is busy (presenter/boxes.py)."""
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            status = play()
+        except KeyboardInterrupt:
+            status = 130
+        finally:
+            os._exit(status)
+    try:
+        os.setpgid(child, child)
+    except OSError:
+        pass                                    # the child did it first
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        os.tcsetpgrp(0, child)
+        while True:
+            try:
+                _, status = os.waitpid(child, 0)
+                break
+            except KeyboardInterrupt:           # Ctrl-C arrived before the child took the terminal
+                os.kill(child, signal.SIGINT)
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+    finally:
+        os.tcsetpgrp(0, os.getpgrp())
+        signal.signal(signal.SIGTTOU, previous)
+
+
 class ReplayShell:
     def __init__(self, recordings: Path, deck_path: Path = DECK, out=None):
         self.recordings = recordings
@@ -187,7 +229,9 @@ class ReplayShell:
 
     def play(self, plan: Playback) -> int:
         with _exact_output():
-            return self._play(plan)
+            if not _controls_terminal():
+                return self._play(plan)
+            return _as_foreground_job(lambda: self._play(plan))
 
     def _play(self, plan: Playback) -> int:
         try:

@@ -1,0 +1,198 @@
+"""The life of a live box in the deck, one rule for the presenter, the rehearsals and catch-up:
+
+- a box's shell starts when its slide is first shown (lookatme's own rule);
+- when the presenter leaves a slide, whatever its boxes are still running gets Ctrl-C, as a
+  presenter would press it, and the box's command is typed again, so that coming back to the
+  slide and pressing Enter starts it again (a server, a port-forward, `docker run -it`);
+- when the deck ends (q, a closed window, SIGTERM), every box's command gets Ctrl-C, then every
+  process its boxes started is stopped, and every container they named and created is removed.
+
+And one repair of urwid 2.1.2 (lookatme's pinned urwid): a box whose program hides the cursor
+(`ESC [?25l`, BuildKit's progress display) while it has the focus made urwid's ListBox abort the
+deck ("calculated cursor coords (1, 3) but rendered cursor coords None!"): the Terminal widget
+reported a cursor position that its canvas did not draw. It now reports what its canvas draws.
+"""
+import os
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Set
+
+import psutil
+import urwid
+
+from workshop.deck.docker_commands import container_names
+from workshop.deck.reader import Box, Deck
+from workshop.machine import engine, processes
+from workshop.rehearsal import cleanup
+
+CTRL_C = b"\x03"
+STOP_WAIT = 8.0          # seconds a box's command gets to end after Ctrl-C before it is killed
+SESSION_VARIABLE = "WORKSHOP_DECK_SESSION"   # set in the deck's environment; every box inherits it
+
+
+# ------------------------------------------------------------------ urwid 2.1.2's cursor, repaired
+def _drawn_cursor(original: Callable) -> Callable:
+    def get_cursor_coords(self, size):
+        """Where the canvas will draw the cursor, or None when it draws none (hidden or scrolled away)."""
+        coords = original(self, size)
+        term = self.term
+        if coords is None or term is None or not term.modes.visible_cursor:
+            return None
+        x, y = coords
+        if term.scrolling_up >= term.height - y:
+            return None
+        return x, y + term.scrolling_up
+    get_cursor_coords.repaired = True
+    return get_cursor_coords
+
+
+def repair_cursor() -> None:
+    """Make urwid.Terminal.get_cursor_coords agree with what Terminal.render draws (idempotent)."""
+    current = urwid.Terminal.get_cursor_coords
+    if not getattr(current, "repaired", False):
+        urwid.Terminal.get_cursor_coords = _drawn_cursor(current)
+
+
+# ------------------------------------------------------------------ what runs in a box
+def shell_of(term) -> Optional[psutil.Process]:
+    """The box's shell: lookatme runs `expect ... spawn scripts/workshop-shell` (or the shell alone)."""
+    if getattr(term, "pid", None) in (None, 0) or getattr(term, "terminated", False):
+        return None
+    try:
+        process = psutil.Process(term.pid)
+        if process.name() == "expect":
+            children = process.children()
+            return children[0] if children else None
+        return process
+    except psutil.Error:
+        return None
+
+
+def busy(shell: Optional[psutil.Process]) -> bool:
+    """True when the shell runs a command in the foreground (its terminal's foreground process
+    group is not the shell's own), as bash's job control and the replay shell both arrange."""
+    if shell is None:
+        return False
+    try:
+        with open(f"/proc/{shell.pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        pgrp, tpgid = int(fields[2]), int(fields[5])
+    except (OSError, ValueError, IndexError):
+        return False
+    return tpgid > 0 and tpgid != pgrp
+
+
+def tree(pid: int) -> List[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root] + root.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+class Keeper:
+    """Knows which of lookatme's terminals belong to which slide and box, and applies the rule."""
+
+    def __init__(self, deck: Deck, type_after_stop: bool = True):
+        self.deck = deck
+        self.type_after_stop = type_after_stop
+        self.terms: Dict[int, List] = {}             # slide number (1-based) -> its terminals, in order
+        self.session = os.environ.setdefault(SESSION_VARIABLE, f"{os.getpid()}-{time.time():.0f}")
+        self.names: Set[str] = set(container_names(box.typed or "" for box in deck.boxes()))
+        self.containers_before: Optional[Set[str]] = None
+        self.stopped = False
+        self._threads: List[threading.Thread] = []
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def rendered(self, slide_index: int, terms: List) -> None:
+        """lookatme made these terminals while rendering the slide at slide_index (0-based)."""
+        if terms:
+            self.terms[slide_index + 1] = list(terms)
+
+    def box(self, slide: int, index: int) -> Optional[Box]:
+        """The box of the index-th terminal lookatme made for this slide. lookatme 2.5.5 makes each
+        slide's terminals more than once (only the ones it shows ever start), always in deck order."""
+        try:
+            boxes = self.deck.slide(slide).boxes
+            return boxes[index % len(boxes)] if boxes else None
+        except IndexError:
+            return None
+
+    def snapshot_containers(self) -> None:
+        self.containers_before = cleanup.container_ids(timeout=10) if self.names else set()
+
+    # -- leaving a slide -----------------------------------------------------------------------
+    def leave(self, slide: int) -> List[int]:
+        """The presenter left this slide: Ctrl-C every box still running a command; returns their positions."""
+        stopped = []
+        for position, term in enumerate(self.terms.get(slide, [])):
+            if busy(shell_of(term)):
+                self._write(term, CTRL_C)
+                stopped.append(position)
+                if self.type_after_stop:
+                    box = self.box(slide, position)
+                    if box is not None and box.typed:
+                        self._type_when_idle(term, box.typed)
+        return stopped
+
+    def _type_when_idle(self, term, text: str) -> None:
+        def wait_then_type():
+            deadline = time.monotonic() + STOP_WAIT
+            shell = shell_of(term)
+            while busy(shell) and time.monotonic() < deadline and not self.stopped:
+                time.sleep(0.1)
+            if not busy(shell) and not self.stopped:
+                time.sleep(0.2)                       # the shell prints its prompt, then reads
+                self._write(term, text.encode("utf-8"))
+        thread = threading.Thread(target=wait_then_type, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    @staticmethod
+    def _write(term, data: bytes) -> None:
+        try:
+            if not term.terminated and term.master is not None:
+                os.write(term.master, data)
+        except OSError:
+            pass
+
+    # -- the end of the deck -------------------------------------------------------------------
+    def all_terms(self) -> List:
+        return [term for terms in self.terms.values() for term in terms]
+
+    def stop_all(self) -> None:
+        """Ctrl-C every running command, then stop every process of every box and remove the
+        containers the boxes named and created. Safe to call more than once."""
+        if self.stopped:
+            return
+        self.stopped = True
+        terms = [term for term in self.all_terms() if getattr(term, "pid", None)]
+        for term in terms:
+            if busy(shell_of(term)):
+                self._write(term, CTRL_C)
+        deadline = time.monotonic() + STOP_WAIT
+        while any(busy(shell_of(term)) for term in terms) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = {p.pid: p for term in terms for p in tree(term.pid)}
+        left.update({p.pid: p for p in self.tagged()})
+        left.pop(os.getpid(), None)
+        processes.kill(list(left))
+        self.remove_containers()
+
+    def tagged(self) -> List[psutil.Process]:
+        """Processes that carry this deck's session in their environment (the boxes and all they started)."""
+        found = []
+        for pid in processes.with_environment(SESSION_VARIABLE, self.session):
+            try:
+                found.append(psutil.Process(pid))
+            except psutil.Error:
+                continue
+        return found
+
+    def remove_containers(self) -> None:
+        if self.containers_before is None or not self.names:
+            return
+        created = (cleanup.container_ids() or set()) - self.containers_before
+        leftovers = cleanup.named_containers(created, self.names)
+        if leftovers:
+            engine.output("rm", "-f", *leftovers)
