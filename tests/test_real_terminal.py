@@ -18,6 +18,9 @@ from conftest import need
 
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
+from workshop.cli import WorkshopError
+from workshop.machine import processes
+from workshop.machine.tmux import Tmux
 from workshop.names import PROMPT
 from workshop.paths import DECK, ROOT, state_dir
 
@@ -30,77 +33,9 @@ BOX_COLS = box_columns(DECK_MODEL.meta, COLS)     # what fits on a box's first l
 BAD = ("Traceback", "Error rendering")
 
 
-class Tmux:
-    """One private tmux server with one 120x40 window running `command`."""
-
-    def __init__(self, tag: str, artifacts):
-        self.socket, self.tag, self.folder = f"workshop-e2e-{tag}", tag, artifacts
-
-    def start(self, command: str, folder) -> None:
-        config = folder / "tmux.conf"
-        # keep the pane after the program ends, so its exit status can be read
-        config.write_text(f"set -g remain-on-exit on\nset -g default-size {COLS}x{ROWS}\nset -g status off\n")
-        self.tmux("-f", str(config), "new-session", "-d", "-x", str(COLS), "-y", str(ROWS), "-s", "deck",
-                  f"cd {ROOT} && exec {command}")
-
-    def tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20,
-                              env={**os.environ, "TMUX": ""})
-        if done.returncode != 0:
-            raise AssertionError(f"tmux {' '.join(args)}: {done.stderr.strip()}")
-        return done.stdout
-
-    def keys(self, *keys: str) -> None:
-        for key in keys:
-            self.tmux("send-keys", "-t", "deck", key)
-            time.sleep(0.15)
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "deck")
-
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} did not appear within {timeout:g} s; the screen:\n{screen}")
-            time.sleep(0.1)
-
-    def pane(self) -> dict:
-        dead, status, signal, pid, width, height = self.tmux(
-            "display-message", "-p", "-t", "deck",
-            "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}|#{pane_pid}|#{pane_width}|#{pane_height}").strip().split("|")
-        return {"dead": dead == "1", "status": status, "signal": signal, "pid": int(pid), "size": (int(width), int(height))}
-
-    def kill(self) -> None:
-        """Stop this test's tmux server (only it: its own socket) and remove the socket file."""
-        try:
-            path = self.tmux("display-message", "-p", "#{socket_path}").strip()
-        except AssertionError:
-            path = ""
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
-        if path:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-
-
 def tagged_processes(tag: str):
     """Processes still alive that carry this test's tag in their environment (lookatme, expect, shells)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                if f"WORKSHOP_E2E_TAG={tag}".encode() in handle.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
+    return processes.with_environment("WORKSHOP_E2E_TAG", tag)
 
 
 @pytest.fixture
@@ -115,14 +50,12 @@ def terminal(tmp_path):
         folder = state_dir("artifacts", artifacts)
         for old in folder.glob("*.txt"):
             old.unlink()
-        session = Tmux(tag, folder)
+        session = Tmux(f"workshop-e2e-{tag}", COLS, ROWS)
+        session.tag, session.folder = tag, folder
         started.append(session)
         print(f"screens saved under {folder}")
-        os.environ["WORKSHOP_E2E_TAG"] = tag       # inherited by the tmux server and everything under it
-        try:
-            session.start(f"scripts/present {args}", tmp_path)
-        finally:
-            os.environ.pop("WORKSHOP_E2E_TAG", None)
+        # the tag is inherited by the tmux server and everything under it
+        session.start(f"cd {ROOT} && exec scripts/present {args}", tmp_path, env={**os.environ, "WORKSHOP_E2E_TAG": tag})
         return session
 
     try:
@@ -131,7 +64,7 @@ def terminal(tmp_path):
         for session in started:
             try:                                    # the last screen, whatever happened (kept on failure)
                 (session.folder / "last.txt").write_text(session.screen())
-            except (AssertionError, OSError, subprocess.SubprocessError):
+            except (WorkshopError, OSError, subprocess.SubprocessError):
                 pass
             session.kill()
 
@@ -165,17 +98,17 @@ def quit_and_check(session: Tmux) -> None:
     session.keys("q")
     deadline = time.monotonic() + 10
     pane = session.pane()
-    while not (pane["dead"] and ended(pane["pid"])) and time.monotonic() < deadline:
+    while not (pane.dead and ended(pane.pid)) and time.monotonic() < deadline:
         time.sleep(0.1)
         pane = session.pane()
     deadline = time.monotonic() + 2                 # tmux may mark the pane dead a moment before its status
-    while pane["dead"] and not (pane["status"] or pane["signal"]) and time.monotonic() < deadline:
+    while pane.dead and not (pane.status or pane.signal) and time.monotonic() < deadline:
         time.sleep(0.1)
         pane = session.pane()
-    assert pane["dead"] and ended(pane["pid"]), f"scripts/present is still running after q: {pane}"
+    assert pane.dead and ended(pane.pid), f"scripts/present is still running after q: {pane}"
     # tmux 3.3a now and then leaves the ended process unreaped, so its status may be unknown
-    assert pane["signal"] == "" and pane["status"] in ("0", ""), f"scripts/present ended badly: {pane}"
-    server = int(session.tmux("display-message", "-p", "#{pid}"))     # tmux itself carries the tag too
+    assert pane.signal == "" and pane.status in ("0", ""), f"scripts/present ended badly: {pane}"
+    server = session.server_pid()                   # tmux itself carries the tag too
     deadline = time.monotonic() + 5
     while set(tagged_processes(session.tag)) - {server, os.getpid()} and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -186,7 +119,7 @@ def quit_and_check(session: Tmux) -> None:
 def test_replay_walk_of_the_whole_deck_at_120x40(terminal):
     session = terminal("--replay", "real-terminal")
     screen = check_slide(session, 1)
-    assert session.pane()["size"] == (COLS, ROWS)
+    assert session.pane().size == (COLS, ROWS)
     assert "note: Docker" not in screen
     curl = DECK_MODEL.slide(2).boxes[1]
     for number in range(2, COUNT + 1):
@@ -195,7 +128,7 @@ def test_replay_walk_of_the_whole_deck_at_120x40(terminal):
         if number == 2:
             # run the server box, then the curl box under it; both replay their recordings
             session.keys("Down", "Enter")
-            session.wait_for("Press CTRL+C to quit")   # the box has 5 rows: the first lines scroll away
+            session.wait_for("Serving on http://0.0.0.0:3000")
             session.keys("C-a", "Down", "Enter")
             screen = session.wait_for("Hello from the workshop demo server!")
             (session.folder / "slide-02-after-enter.txt").write_text(screen)

@@ -2,9 +2,9 @@
 LAST_REHEARSAL (rehearsal.report.write_json's format) and the notes view reads it here."""
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from workshop import paths
 
@@ -18,6 +18,8 @@ class Report:
     deck: Path
     made: float                    # when it was written
     steps: List[dict]
+    slide_seconds: Dict[int, float] = field(default_factory=dict)   # the walk in the real TUI (--tui)
+    mode: str = ""
 
     def of_slide(self, slide: int) -> List[dict]:
         return [step for step in self.steps if step.get("slide") == slide]
@@ -28,7 +30,9 @@ def load(path: Optional[Path] = None) -> Optional[Report]:
     path = path or last_rehearsal()
     try:
         data = json.loads(path.read_text())
-        return Report(Path(data["deck"]).resolve(), path.stat().st_mtime, list(data["steps"]))
+        slides = {int(k): float(v) for k, v in (data.get("slide_seconds") or {}).items()}
+        return Report(Path(data["deck"]).resolve(), path.stat().st_mtime, list(data["steps"]), slides,
+                      str(data.get("mode") or ""))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -48,6 +52,8 @@ def describe(report: Optional[Report], deck: Path, slide: int, boxes: int, now: 
              f"{s.get('command') or ''}" for s in steps]
     total = sum(float(s.get("seconds") or 0) for s in steps)
     lines.append(f"this slide's boxes: {total:.1f} s, rehearsed {_ago(now - report.made)}")
+    if slide in report.slide_seconds:
+        lines.append(f"the whole slide in the real deck ({report.mode}): {report.slide_seconds[slide]:.1f} s")
     return lines
 
 

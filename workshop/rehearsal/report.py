@@ -4,7 +4,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.deck.reader import Deck
@@ -58,7 +58,8 @@ def run_and_report(deck: Deck, options: Options) -> Tuple[List[StepResult], floa
     return results, seconds
 
 
-def write_json(path: Path, deck_path: Path, results: List[StepResult], seconds: float) -> None:
+def write_json(path: Path, deck_path: Path, results: List[StepResult], seconds: float,
+               extra: Optional[dict] = None) -> None:
     steps = [{"slide": r.box.slide, "box": r.box.position, "line": r.box.line, "command": r.box.typed,
               "verdict": r.verdict, "seconds": round(r.seconds, 3), "exit_status": r.status,
               "problem": r.problem or None, "details": r.details or None, "skipped": r.skipped or None,
@@ -66,6 +67,6 @@ def write_json(path: Path, deck_path: Path, results: List[StepResult], seconds: 
              for r in results]
     report = {"deck": str(deck_path), "total_seconds": round(seconds, 3),
               "passed": sum(r.ok and not r.skipped for r in results),
-              "failed": sum(not r.ok for r in results), "steps": steps}
+              "failed": sum(not r.ok for r in results), "steps": steps, **(extra or {})}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
