@@ -1,7 +1,7 @@
 """Workshop demo server: it answers with the platform it is running on."""
 import os, platform, signal, socket, sys
-
 from flask import Flask
+from werkzeug.serving import make_server  # Flask's own development server, used directly
 
 app = Flask(__name__)
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
@@ -31,5 +31,4 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     port = int(os.environ.get("PORT", "3000"))
     print(f"Serving on http://0.0.0.0:{port}", flush=True)
-    # Werkzeug's development server, one thread per request: fine for a demo only.
-    app.run(host="0.0.0.0", port=port, threaded=True)
+    make_server("0.0.0.0", port, app, threaded=True).serve_forever()  # demo only, never production

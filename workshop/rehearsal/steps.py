@@ -28,7 +28,7 @@ REPLACED_AFTER = 3.0      # seconds younger than its sibling: a pod made later, 
 # the commands, as typed in the deck's boxes, that each hint points to
 SERVER_BOX = "python docker_demo/server.py"
 DEB_BOX = f"docker build -t {DEB_IMAGE}"
-PY_BOX = f"docker build -t {PY_IMAGE}"
+PY_BOX = f"docker build -q -t {PY_IMAGE}"
 CONTAINER_BOX = "docker run -it --rm --name workshop-demo"
 ARCH_BOX = "docker image inspect --format 'image: {{.Os}}/{{.Architecture}}'"
 APPLY_BOX = "kubectl apply -f k8s_demo/"
@@ -41,7 +41,7 @@ UNDO_BOX = "kubectl rollout undo deployment/ok-web"
 BROKEN_BOX = f"kubectl set image deployment/ok-web web={MISSING_TAG}"
 REPAIR_BOX = "kubectl rollout undo deployment/ok-web && kubectl rollout status deployment/ok-web --timeout=1m"
 DRAIN_BOX = "kubectl drain "
-UNCORDON_BOX = "kubectl rollout status deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
+UNCORDON_BOX = "kubectl wait --for=condition=Available deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
 
 
 class Failed(Exception):
