@@ -130,6 +130,23 @@ def test_a_long_running_box_keeps_running_until_ctrl_c(bin_dir):
         assert status == 0 and "Hello from the workshop demo server!" in output
 
 
+def test_a_server_plays_up_to_its_ready_line_and_waits_there(bin_dir, tmp_path):
+    """Lines a server printed later in the recording (a request log) answered other boxes; live
+    they come only when those boxes run, so the replay stops at the ready line until Ctrl-C."""
+    cast(tmp_path / cast_name(SERVER), [[0.1, "o", "Serving on http://0.0.0.0:3000\r\n"],
+                                        [0.2, "o", '127.0.0.1 - - "GET / HTTP/1.1" 200 -\r\n'],
+                                        [0.3, "o", "^C"], [0.4, "o", "stopped\r\n"]])
+    with replay(bin_dir, tmp_path) as shell:
+        mark = shell.type_line(SERVER.typed)
+        assert shell.wait_for(r"Serving on http://0\.0\.0\.0:3000", mark, timeout=10)
+        time.sleep(1.0)
+        assert "GET /" not in shell.raw and shell.read_status() is None
+        stop = shell.mark
+        shell.interrupt()
+        status, _ = shell.finish(stop, timeout=5)
+        assert status == 130 and "stopped" in shell.raw and "GET /" not in shell.raw
+
+
 def test_long_pauses_are_shortened_and_ctrl_c_stops_a_playback(bin_dir, tmp_path):
     cast(tmp_path / cast_name(CURL), [[0.1, "o", "first line\r\n"], [6.0, "o", "second line\r\n"],
                                       [12.0, "o", "third line\r\n"]])

@@ -14,6 +14,7 @@ When several boxes share one command, the first of them that has a recording is 
 import contextlib
 import hashlib
 import os
+import re
 import signal
 import sys
 import termios
@@ -54,7 +55,7 @@ def _timed(segments: List[Tuple[float, str]], start: int, end: int, since: float
     return pieces
 
 
-def playback(events: Sequence[recordings.Event], long_running: bool) -> Playback:
+def playback(events: Sequence[recordings.Event], long_running: bool, ready: Optional[str] = None) -> Playback:
     """Cut a box's recording down to what the command printed.
 
     Before the 'enter' marker is the shell's prompt; right after it, the shell's echo of the typed
@@ -75,7 +76,15 @@ def playback(events: Sequence[recordings.Event], long_running: bool) -> Playback
     hold = text.find("^C", start, end) if long_running else -1
     if hold < 0:
         return Playback(_timed(segments, start, end, since), [], long_running)
-    before = _timed(segments, start, hold, since)
+    # A server plays up to its ready line, then waits: what it printed later in the recording
+    # answered the slide's other boxes, which this replay cannot know it is answering.
+    found = re.compile(ready, re.MULTILINE).search(text, start, hold) if ready else None
+    if found:
+        line_end = text.find("\n", found.end(), hold)
+        hold_at = hold if line_end < 0 else line_end + 1
+    else:
+        hold_at = hold
+    before = _timed(segments, start, hold_at, since)
     after = _timed(segments, hold + 2, end, _time_at(segments, hold))
     return Playback(before, after, True)
 
@@ -220,7 +229,7 @@ class ReplayShell:
             return 1
         try:
             _, events = recordings.load(path)
-            plan = playback(events, box.directives.long_running)
+            plan = playback(events, box.directives.long_running, box.directives.ready)
         except recordings.CastError as error:
             reason = str(error).replace(str(path), "").strip(" :") or "unreadable"
             self.say(f"replay mode: cannot replay {self.shown(path)} ({reason}); refresh it with scripts/record")
