@@ -167,6 +167,8 @@ def with_environment(name: str, value: str) -> List[int]:
     """The processes (but this one) whose environment holds NAME=VALUE: what one program started,
     when it put a value of its own there for its children to inherit."""
     found, mark = [], f"{name}={value}".encode()
+    if not Path("/proc").is_dir():              # macOS: no /proc; the callers also go by process trees
+        return found
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue

@@ -69,17 +69,14 @@ def shell_of(term) -> Optional[psutil.Process]:
 
 
 def busy(shell: Optional[psutil.Process]) -> bool:
-    """True when the shell runs a command in the foreground (its terminal's foreground process
-    group is not the shell's own), as bash's job control and the replay shell both arrange."""
+    """True when the shell runs a command: it has a live child (bash forks one for every command it
+    does not run itself, and the replay shell plays in a child). Works wherever psutil does."""
     if shell is None:
         return False
     try:
-        with open(f"/proc/{shell.pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        pgrp, tpgid = int(fields[2]), int(fields[5])
-    except (OSError, ValueError, IndexError):
+        return any(child.status() != psutil.STATUS_ZOMBIE for child in shell.children())
+    except psutil.Error:
         return False
-    return tpgid > 0 and tpgid != pgrp
 
 
 def tree(pid: int) -> List[psutil.Process]:
@@ -97,7 +94,8 @@ class Keeper:
         self.deck = deck
         self.type_after_stop = type_after_stop
         self.terms: Dict[int, List] = {}             # slide number (1-based) -> its terminals, in order
-        self.session = os.environ.setdefault(SESSION_VARIABLE, f"{os.getpid()}-{time.time():.0f}")
+        # this deck's own mark, even when started from a box of another deck (never inherit it)
+        self.session = os.environ[SESSION_VARIABLE] = f"{os.getpid()}-{time.time():.0f}"
         self.names: Set[str] = set(container_names(box.typed or "" for box in deck.boxes()))
         self.containers_before: Optional[Set[str]] = None
         self.stopped = False

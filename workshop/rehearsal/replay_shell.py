@@ -128,7 +128,7 @@ def _controls_terminal() -> bool:
 
 def _as_foreground_job(play) -> int:
     """Play in a child process made the terminal's foreground process group, as bash runs a
-    command: Ctrl-C reaches the playback alone, and the deck sees the box is busy (presenter/boxes.py)."""
+    command: Ctrl-C reaches the playback alone, and the deck sees the box is busy (it has a child)."""
     child = os.fork()
     if child == 0:
         status = 1
