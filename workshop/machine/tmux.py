@@ -50,9 +50,6 @@ class Tmux:
             self.tmux("send-keys", "-t", self.session, key)
             time.sleep(pause)
 
-    def type(self, text: str) -> None:
-        self.tmux("send-keys", "-t", self.session, "-l", text)
-
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.session)
 
@@ -76,13 +73,6 @@ class Tmux:
 
     def server_pid(self) -> int:
         return int(self.tmux("display-message", "-p", "#{pid}"))
-
-    def alive(self) -> bool:
-        try:
-            self.tmux("has-session", "-t", self.session)
-            return True
-        except WorkshopError:
-            return False
 
     def kill(self) -> None:
         """Stop this server (only it: its own socket) and remove the socket file."""

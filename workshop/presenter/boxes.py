@@ -22,7 +22,7 @@ import urwid
 
 from workshop.deck.docker_commands import container_names
 from workshop.deck.reader import Box, Deck
-from workshop.machine import engine, processes
+from workshop.machine import processes
 from workshop.rehearsal import cleanup
 
 CTRL_C = b"\x03"
@@ -188,9 +188,4 @@ class Keeper:
         return found
 
     def remove_containers(self) -> None:
-        if self.containers_before is None or not self.names:
-            return
-        created = (cleanup.container_ids() or set()) - self.containers_before
-        leftovers = cleanup.named_containers(created, self.names)
-        if leftovers:
-            engine.output("rm", "-f", *leftovers)
+        cleanup.remove_created(self.containers_before, self.names)

@@ -21,6 +21,15 @@ def named_containers(ids: Set[str], names: Set[str]) -> List[str]:
     return [container for name, container in pairs if name.lstrip("/") in names]
 
 
+def remove_created(before: Optional[Set[str]], names: Set[str]) -> None:
+    """Remove the containers created since `before` (a container_ids() snapshot) whose name is in names."""
+    if before is None or not names:
+        return
+    leftovers = named_containers((container_ids() or set()) - before, names)
+    if leftovers:
+        engine.output("rm", "-f", *leftovers)
+
+
 class Tracker:
     """Remembers what existed before, and what was started since."""
 
@@ -45,9 +54,4 @@ class Tracker:
     def clean(self) -> None:
         for session in list(self.sessions):
             self.close_session(session)
-        if self.containers_before is None or not self.names:
-            return
-        created = (container_ids() or set()) - self.containers_before
-        leftovers = named_containers(created, self.names)
-        if leftovers:
-            engine.output("rm", "-f", *leftovers)
+        remove_created(self.containers_before, self.names)
