@@ -56,8 +56,8 @@ def docker():
 
 @pytest.fixture(scope="session")
 def workshop_cluster():
-    """A workshop cluster that answers. In CI, when none is up, one is brought up (the local-node
-    provider) for the test session and removed at its end; elsewhere the test skips."""
+    """A workshop cluster that answers. In CI, when none is up, the kind cluster is brought up for
+    the test session and removed at its end; elsewhere the test skips."""
     from workshop.cluster import providers
     from workshop.cluster import kubectl
     started = False
@@ -68,12 +68,6 @@ def workshop_cluster():
     yield
     if started:
         providers.down(say=lambda _: None)
-
-
-def pytest_collection_modifyitems(session, config, items):
-    """The local node's own end-to-end test brings up and removes a cluster of its own, so it runs
-    before any test that leaves the session's cluster up."""
-    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_local_node.py") else 1)
 
 
 @pytest.hookimpl(hookwrapper=True)

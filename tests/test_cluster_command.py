@@ -1,11 +1,14 @@
 """scripts/cluster: the provider choice, and an existing context used only when named,
 copied into the workshop's own kubeconfig while the user's file stays as it was."""
+import json
 import os
+import re
 import shutil
 import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,7 +18,7 @@ from test_workshop_shell import api_server, kubeconfig
 from conftest import IN_CI
 from workshop import ledger
 from workshop.cluster import kind, kubectl, providers
-from workshop.cluster.local_node import binaries
+from workshop.cluster import node_build
 from workshop.machine import engine, registry
 from workshop.names import DEBIAN_IMAGE
 from workshop.paths import KUBECONFIG, ROOT
@@ -67,7 +70,7 @@ def test_an_existing_context_is_used_only_when_named_and_the_users_file_is_untou
     assert kubectl.run("get", "namespace", namespace, check=False).returncode == 0
     assert cluster("status", env=env).returncode == 0
     done = cluster("down", env=env)
-    assert done.returncode == 0 and "it was not changed" in done.stdout
+    assert done.returncode == 0 and "nothing of it but the workshop's namespace was changed" in done.stdout
     assert not (tmp_path / "state" / "kubeconfig").exists()
     deadline = time.monotonic() + 60                  # the namespace the workshop made there goes, and only it
     while kubectl.run("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip() and \
@@ -102,7 +105,7 @@ def test_bad_input_is_one_line(tmp_path, user_kubeconfig):
 
 
 def test_kind_cluster_config_three_nodes_and_the_registry():
-    config = yaml.safe_load(kind.CLUSTER_CONFIG)
+    config = yaml.safe_load(kind.cluster_config("2"))
     assert [node["role"] for node in config["nodes"]] == ["control-plane", "worker", "worker"]
     patches = "\n".join(config["containerdConfigPatches"])
     assert 'config_path = "/etc/containerd/certs.d"' in patches and "restrict_oom_score_adj = true" in patches
@@ -110,11 +113,27 @@ def test_kind_cluster_config_three_nodes_and_the_registry():
     assert kind.REGISTRY_CONFIGMAP["data"]["localRegistryHosting.v1"] == f'host: "{registry.ADDRESS}"\n'
 
 
-def test_the_upstream_node_image_is_pinned_and_matches_the_kubernetes_built_here():
-    name, _, digest = kind.UPSTREAM_IMAGE.partition("@sha256:")
-    assert len(digest) == 64 and int(digest, 16) >= 0
-    assert name == f"kindest/node:{kind.KUBERNETES}" and kind.KUBERNETES == binaries.kubernetes_version()
-    assert kind.LOCAL_IMAGE.startswith(f"workshop-kind/node:{kind.KUBERNETES}-")
+def test_the_kubelet_is_told_to_accept_cgroup_v1_only_on_a_cgroup_v1_engine():
+    def kubelet_settings(cgroup_version):
+        patches = yaml.safe_load(kind.cluster_config(cgroup_version)).get("kubeadmConfigPatches") or []
+        return [yaml.safe_load(patch) for patch in patches if "KubeletConfiguration" in patch]
+    assert kubelet_settings("1") == [{"kind": "KubeletConfiguration", "failCgroupV1": False}]
+    assert kubelet_settings("2") == []
+
+
+def test_the_upstream_node_image_is_kinds_own_default_of_the_same_minor():
+    """The pin is exactly the image kind v0.33.0 creates by default (read from kind's own source, which
+    the Go module proxy serves), and it is the same Kubernetes minor as the one built here."""
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    need(os.access(go, os.X_OK), "the Go toolchain (it fetches kind's source)", "install Go 1.26")
+    done = subprocess.run([go, "mod", "download", "-json", f"sigs.k8s.io/kind@{kind.KIND_VERSION}"],
+                          capture_output=True, text=True, timeout=120, cwd="/tmp")
+    assert done.returncode == 0, done.stderr
+    source = (Path(json.loads(done.stdout)["Dir"]) / "pkg/apis/config/defaults/image.go").read_text()
+    assert f'const Image = "{kind.UPSTREAM_IMAGE}"' in source
+    upstream = kind.UPSTREAM_IMAGE.split("@")[0].split(":")[1]
+    assert upstream.split(".")[:2] == node_build.kubernetes_version().split(".")[:2] == ["v1", "37"]
+    assert kind.LOCAL_IMAGE == f"workshop-kind/node:{node_build.kubernetes_version()}-1"
 
 
 @pytest.mark.cluster
@@ -122,7 +141,9 @@ def test_the_workshop_cluster_on_kind_has_three_ready_nodes_and_pulls_from_the_r
     if (providers.chosen() or {}).get("provider") != "kind":
         need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
         pytest.skip("the workshop cluster here is not kind")
-    assert kubectl.node_summary().startswith("3 node(s), 3 Ready (v1.34.11)")
+    assert re.match(r"3 node\(s\), 3 Ready \(v1\.37\.\d+\)", kubectl.node_summary()), kubectl.node_summary()
+    server = json.loads(kubectl.run("version", "-o", "json").stdout)["serverVersion"]
+    assert (server["major"], server["minor"].rstrip("+")) == ("1", "37"), server
     assert kind.ours() and stat.S_IMODE(KUBECONFIG.stat().st_mode) == 0o600
     hosting = kubectl.run("get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "json").stdout
     assert registry.ADDRESS in hosting

@@ -1,4 +1,4 @@
-"""The k8s_demo manifests and image recipe: valid for Kubernetes 1.34, and following the workshop's rules.
+"""The k8s_demo manifests and image recipe: valid for Kubernetes 1.37, and following the workshop's rules.
 
 Offline: the schema check uses the kubernetes-validate package (strict mode rejects unknown
 fields, so a misspelt key fails here instead of in front of the class). The policy checks
@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s_demo"
-KUBERNETES = "1.34.0"
+KUBERNETES = "1.37.0"
 PART_OF = ("app.kubernetes.io/part-of", "cs198-workshop")
 REGISTRY = "localhost:5001/"
 MANIFESTS = sorted(K8S.glob("*.yaml"))
@@ -116,13 +116,13 @@ def test_the_three_manifests_are_there():
 
 
 @pytest.mark.parametrize("name, doc", DOCS, ids=DOC_IDS)
-def test_valid_for_kubernetes_1_32_in_strict_mode(name, doc):
+def test_valid_for_kubernetes_1_37_in_strict_mode(name, doc):
     checked = kubernetes_validate.validate(doc, KUBERNETES, strict=True)
-    assert checked == "1.34", f"validated against {checked}, not the 1.34 schema"
+    assert checked == "1.37", f"validated against {checked}, not the 1.37 schema"
 
 
 def test_the_command_line_validator_agrees():
-    """The same check as a student can run it: kubernetes-validate --strict -k 1.34.0 k8s_demo/*.yaml"""
+    """The same check as a student can run it: kubernetes-validate --strict -k 1.37.0 k8s_demo/*.yaml"""
     tool = Path(sys.executable).with_name("kubernetes-validate")
     result = subprocess.run([str(tool), "--strict", "--quiet", "-k", KUBERNETES, *map(str, MANIFESTS)],
                             capture_output=True, text=True, timeout=120)

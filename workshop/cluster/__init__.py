@@ -1,2 +1,3 @@
-"""The workshop cluster: the kubectl client, one module per provider (kind, local node, an existing
-context), stuck-pod diagnosis and the warm-up rollout."""
+"""The workshop cluster: the kubectl client, the providers behind one interface (kind, an existing
+context), the kind node image built where kindest/node cannot be pulled, which releases are
+supported, stuck-pod diagnosis and the warm-up rollout."""

@@ -8,9 +8,10 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
+from workshop import ledger
 from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
-from workshop.names import CONTEXT
+from workshop.names import CONTEXT, NAMESPACE
 from workshop.paths import KUBECONFIG, write_private
 
 PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
@@ -66,9 +67,35 @@ def using(context: str) -> str:
 
 
 def down(say: Callable[[str], None] = print) -> str:
+    """Delete the one thing the workshop made there (its namespace, if the ledger says so) and forget it."""
+    if ledger.find("namespace", NAMESPACE) and kubectl.exists():
+        kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
     KUBECONFIG.unlink(missing_ok=True)
-    return "forgot the existing cluster (it was not changed)"
+    return "forgot the existing cluster (nothing of it but the workshop's namespace was changed)"
 
 
 def status(say: Callable[[str], None] = print) -> str:
     return f"existing cluster: {kubectl.node_summary()}"
+
+
+class Existing:
+    """The existing-cluster provider behind providers.Provider: the cluster is the user's, never ours."""
+    name = "existing"
+    makes_cluster = False
+
+    def check(self) -> None:
+        return None
+
+    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+        if not context:
+            raise WorkshopError("name the context to use: scripts/cluster up --context NAME")
+        return up(context, say)
+
+    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
+        return down(say)
+
+    def status(self, say: Callable[[str], None]) -> str:
+        return status(say)
+
+
+PROVIDER = Existing()

@@ -3,11 +3,11 @@ to the local registry the way kind's documentation describes (the registry conta
 network, containerd told that localhost:5001 means that container, the local-registry-hosting
 ConfigMap).
 
-Its node image is the upstream one for the kind release the README names, pinned by digest, where
-the engine can pull it; elsewhere (these machines reach no container registry) the workshop builds
-one from Debian's packages and its own Kubernetes build (kind_node/, see its build.sh), with a small
-CNI of its own in place of kindnetd. A kind cluster named like the workshop's that the workshop did
-not create is never touched."""
+Its node image is the upstream one for the kind release the README names (Kubernetes 1.37), pinned by
+digest, where the engine can pull it; elsewhere (these machines reach no container registry) the
+workshop builds one from Debian's packages and its own build of the newest 1.37 patch (node_build.py,
+kind_node/build.sh), with a small CNI of its own and kube-network-policies in place of kindnetd.
+A kind cluster named like the workshop's that the workshop did not create is never touched."""
 import hashlib
 import json
 import os
@@ -21,18 +21,16 @@ import psutil
 
 from workshop import ledger
 from workshop.cli import WorkshopError
-from workshop.cluster import kubectl
-from workshop.cluster.local_node import binaries
+from workshop.cluster import kubectl, node_build
 from workshop.machine import engine, engine_install, host, registry
 from workshop.names import KIND_CLUSTER as NAME
 from workshop.paths import KUBECONFIG, STATE, write_private
 
 KIND_VERSION = "v0.33.0"
-KUBERNETES = "v1.34.11"
-# what kind v0.33.0 publishes for Kubernetes 1.34 (its release notes): only the digest is exact
-UPSTREAM_IMAGE = "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"
-RECIPE = Path(__file__).resolve().parent / "kind_node"
-LOCAL_IMAGE = f"workshop-kind/node:{KUBERNETES}-1"
+# kind v0.33.0's default node image (its pkg/apis/config/defaults/image.go): Kubernetes v1.37.0
+UPSTREAM_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
+RECIPE = node_build.RECIPE
+LOCAL_IMAGE = f"workshop-kind/node:{node_build.kubernetes_version()}-1"
 NODES = 3
 MEMORY_NEEDED_MIB = 2048            # three nodes and the lecture's app, measured here at about 1.2 GiB
 READY_SECONDS = 240
@@ -50,12 +48,25 @@ containerdConfigPatches:
   - |-
     [plugins."io.containerd.grpc.v1.cri"]
       restrict_oom_score_adj = true
-kubeadmConfigPatches:
-  # Kubernetes 1.34 still runs on a cgroup v1 host when told so (1.35 refuses); harmless on v2
+"""
+# Since 1.35 the kubelet refuses a cgroup v1 host unless told otherwise (KEP-5573). Only there.
+CGROUP_V1_PATCH = """kubeadmConfigPatches:
   - |
     kind: KubeletConfiguration
     failCgroupV1: false
 """
+
+
+def cluster_config(cgroup_version: str) -> str:
+    """kind's configuration for the workshop's cluster on an engine with this cgroup version."""
+    return CLUSTER_CONFIG + (CGROUP_V1_PATCH if cgroup_version == "1" else "")
+
+
+def engine_cgroup_version() -> str:
+    found = engine.facts(timeout=20)
+    return found.cgroup_version if found else "2"
+
+
 HOSTS_TOML = f'[host."http://{registry.CONTAINER}:5000"]\n'
 REGISTRY_CONFIGMAP = {
     "apiVersion": "v1", "kind": "ConfigMap",
@@ -106,14 +117,14 @@ def node_image(say: Callable[[str], None]) -> str:
 
 
 def recipe_hash() -> str:
-    digest = hashlib.sha256(KUBERNETES.encode())
+    digest = hashlib.sha256(node_build.kubernetes_version().encode())
     for path in sorted(p for p in RECIPE.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(RECIPE)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def build_node_image(say: Callable[[str], None]) -> None:
-    bins = binaries.ensure_binaries(say)
+    bins = node_build.ensure_binaries(say)
     prefix = engine_install.Layout(engine_install.MACHINE_HOME).prefix / "usr/bin"
     if not os.access(prefix / "containerd", os.X_OK):
         raise WorkshopError(f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled, and building a node image here needs "
@@ -122,7 +133,7 @@ def build_node_image(say: Callable[[str], None]) -> None:
     say(f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled: building {LOCAL_IMAGE} here (minutes the first time); "
         f"log in {host.shown(log)}")
     env = {**os.environ, "ENGINE_BIN": str(prefix), "WORKSHOP_ROOT": str(RECIPE.parents[2]), "K8S_BIN": str(bins),
-           "KIND_NODE_WORK": str(STATE / "kind-node"), "KUBE_VERSION": KUBERNETES}
+           "KIND_NODE_WORK": str(STATE / "kind-node")}
     host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
     ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
     built = STATE / "kind-node" / "tags"             # the base and component images it is made of
@@ -153,8 +164,8 @@ def _check_can_create() -> None:
     free = psutil.virtual_memory().available // 2**20
     if free < MEMORY_NEEDED_MIB:
         raise WorkshopError(f"{NODES} kind nodes and the app need about {MEMORY_NEEDED_MIB} MiB of free memory and "
-                            f"{free} MiB are free: close programs, or use one node with scripts/cluster up "
-                            f"--provider local-node (Linux, root)")
+                            f"{free} MiB are free: close programs, or use a cluster you have with scripts/cluster up "
+                            f"--context NAME")
     if registry.container_state() != "running":
         raise WorkshopError(f"kind's nodes reach the registry only as the {registry.CONTAINER} container: run "
                             f"scripts/prepare registry first (it starts that container)")
@@ -203,7 +214,7 @@ def up(say: Callable[[str], None] = print) -> str:
         with tempfile.TemporaryDirectory(prefix="workshop-kind-") as scratch:   # kind writes it: never ~/.kube
             os.chmod(scratch, 0o700)
             _kind("create", "cluster", "--name", NAME, "--image", image, "--config", "-",
-                  "--kubeconfig", str(Path(scratch) / "kubeconfig"), input_text=CLUSTER_CONFIG, timeout=900,
+                  "--kubeconfig", str(Path(scratch) / "kubeconfig"), input_text=cluster_config(engine_cgroup_version()), timeout=900,
                   fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up")
         ledger.record("cluster", f"kind/{NAME}", image=image)
     _write_kubeconfig()
@@ -244,3 +255,26 @@ def status(say: Callable[[str], None] = print) -> str:
     if not exists():
         return f"no kind cluster named {NAME!r}"
     return f"kind cluster {NAME!r}{'' if ours() else ' (not the workshop' + chr(39) + 's)'}: {kubectl.node_summary()}"
+
+
+class Kind:
+    """The kind provider behind providers.Provider: the workshop makes and owns this cluster."""
+    name = "kind"
+    makes_cluster = True
+
+    def check(self) -> None:
+        if not available():
+            raise WorkshopError("kind is not installed: see https://kind.sigs.k8s.io/docs/user/quick-start/ "
+                                "(or use a cluster you have with scripts/cluster up --context NAME)")
+
+    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+        return up(say)
+
+    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
+        return down(say, keep_image=keep_image)
+
+    def status(self, say: Callable[[str], None]) -> str:
+        return status(say)
+
+
+PROVIDER = Kind()

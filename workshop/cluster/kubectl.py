@@ -14,12 +14,13 @@ from workshop.machine import host
 from workshop.names import CONTEXT
 from workshop.paths import KUBECONFIG, STATE
 
-# kubectl built for the local node: it matches that cluster's version exactly.
+# kubectl built with the kind node image's programs (where kindest/node cannot be pulled): the
+# cluster's own version.
 BUILT = "k8s-bin/*/kubectl"
 
 
 def program() -> str:
-    """The kubectl built for the local node, else the one on PATH (scripts/shell-bin/kubectl looks the same way)."""
+    """The kubectl built with the node image, else the one on PATH (scripts/shell-bin/kubectl looks the same way)."""
     built = sorted(STATE.glob(BUILT))
     if built:
         return str(built[-1])
@@ -59,6 +60,15 @@ def client_version() -> Optional[str]:
         done = run("version", "--client", "-o", "json", timeout=20, check=False, config=config, context=None)
     try:
         return json.loads(done.stdout)["clientVersion"]["gitVersion"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def server_version(timeout: float = 15) -> Optional[str]:
+    """The workshop cluster's API server version (e.g. v1.37.2), None when it does not answer."""
+    done = run("version", "-o", "json", timeout=timeout, check=False)
+    try:
+        return json.loads(done.stdout)["serverVersion"]["gitVersion"]
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -1,27 +1,41 @@
-"""One workshop cluster, from one of three providers, each with up(), down() and status():
+"""One workshop cluster, from one of two providers behind one interface (Provider below):
 
-    kind        a kind cluster wired to the local registry (the usual choice on a laptop)
-    local-node  a single node from upstream binaries, for Linux machines where we are root
-                (CI, development) and kind is not available
-    existing    a context you already have (minikube, Docker Desktop, a cloud cluster),
-                used only when you name it: scripts/cluster up --context NAME
+    kind        a kind cluster wired to the local registry, made and owned by the workshop
+    existing    a context you already have (minikube, k3s, Docker Desktop, a cloud or department
+                cluster), used only when you name it: scripts/cluster up --context NAME
 
 Whichever it is, its kubeconfig is .workshop/kubeconfig with a context named `workshop`;
 ~/.kube/config is never written. Which provider made it is recorded in .workshop/cluster.json.
 """
 import json
-from typing import Optional
+from typing import Callable, Dict, Optional, Protocol
 
 from workshop import ledger
 from workshop.cli import WorkshopError
-from workshop.cluster import existing, kind, kubectl, local_node
-from workshop.machine import host
+from workshop.cluster import existing, kind, kubectl
 from workshop.names import CONTEXT, NAMESPACE
 from workshop.paths import KUBECONFIG, STATE
 
 CHOICE = STATE / "cluster.json"
-PROVIDERS = ("kind", "local-node", "existing")
 
+class Provider(Protocol):
+    """What scripts/cluster needs of a provider (kind's own providers have the same shape)."""
+    name: str
+    makes_cluster: bool          # True: the workshop made the cluster and may delete it
+
+    def check(self) -> None:
+        """Raise WorkshopError, saying what to install or do, if this provider cannot work here."""
+
+    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+        """Make or adopt the cluster, write .workshop/kubeconfig; a one-line summary."""
+
+    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
+        """Remove what the workshop made for it; a one-line summary."""
+
+    def status(self, say: Callable[[str], None]) -> str:
+        """A one-line summary of the cluster."""
+
+PROVIDERS: Dict[str, Provider] = {p.name: p for p in (kind.PROVIDER, existing.PROVIDER)}
 
 def chosen() -> Optional[dict]:
     try:
@@ -29,102 +43,75 @@ def chosen() -> Optional[dict]:
     except (OSError, ValueError):
         return None
 
-
 def remember(provider: str, context: Optional[str] = None) -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     CHOICE.write_text(json.dumps({"provider": provider, "context": context}) + "\n")
 
-
-def pick_provider() -> str:
-    if kind.available():
-        return "kind"
-    if host.is_linux_root():
-        return "local-node"
-    raise WorkshopError("no way to make a cluster here: install kind (https://kind.sigs.k8s.io), "
-                        "or use a cluster you have with `scripts/cluster up --context NAME`")
-
-
-def up(provider: Optional[str] = None, context: Optional[str] = None, say=print) -> str:
+def recorded() -> Optional[Provider]:
+    """The provider of the workshop's cluster, if there is one."""
     previous = chosen()
+    if previous is None:
+        return None
+    found = PROVIDERS.get(previous.get("provider", ""))
+    if found is None:
+        raise WorkshopError(f".workshop/cluster.json names the provider {previous.get('provider')!r}, which this "
+                            f"version of the workshop no longer has: stop that cluster with the version that made it, "
+                            f"then delete .workshop/cluster.json")
+    return found
+
+def up(name: Optional[str] = None, context: Optional[str] = None, say=print) -> str:
     if context:
-        provider = "existing"
-    elif provider == "existing":
+        name = "existing"
+    elif name == "existing":
         raise WorkshopError("name the context to use: scripts/cluster up --context NAME")
-    if previous and kubectl.exists() and provider and previous["provider"] != provider:
-        raise WorkshopError(f"the workshop already uses a {previous['provider']} cluster: "
-                            f"run scripts/cluster down first")
-    provider = provider or (previous or {}).get("provider") or pick_provider()
-    if provider == "existing":
-        summary = existing.up(context, say)
-    elif provider == "kind":
-        if not kind.available():
-            raise WorkshopError("kind is not installed: see https://kind.sigs.k8s.io/docs/user/quick-start/")
-        summary = kind.up(say)
-    else:
-        local_node.up(say)
-        summary = f"local node: {kubectl.node_summary()}"
-    if provider != "existing":
-        remember(provider, context)            # the cluster is ours from now on, whatever follows
+    previous = recorded()
+    if previous and kubectl.exists() and name and previous.name != name:
+        raise WorkshopError(f"the workshop already uses a {previous.name} cluster: run scripts/cluster down first")
+    provider = PROVIDERS[name] if name else (previous or kind.PROVIDER)
+    provider.check()
+    summary = provider.up(say, context)
+    if provider.makes_cluster:
+        remember(provider.name)                # the cluster is ours from now on, whatever follows
     try:
         ensure_namespace(provider)
     except WorkshopError:
-        if provider == "existing":             # refused: nothing of the user's context stays with the workshop
+        if not provider.makes_cluster:         # refused: nothing of the user's context stays with the workshop
             KUBECONFIG.unlink(missing_ok=True)
         raise
-    if provider == "existing":
-        remember(provider, context)
-        say(existing.using(context))
+    if not provider.makes_cluster:
+        remember(provider.name, context)
+        say(existing.using(context or ""))
     return summary
 
-
-def ensure_namespace(provider: str) -> None:
+def ensure_namespace(provider: Provider) -> None:
     """The workshop's own namespace, made by the workshop and set in its context. On a cluster the
     workshop did not make, a namespace of that name that it did not create is someone else's."""
     there = kubectl.run("get", "namespace", NAMESPACE, "--ignore-not-found", "-o", "name").stdout.strip()
-    recorded = ledger.find("namespace", NAMESPACE)
-    if there and provider == "existing" and recorded is None:
+    made = ledger.find("namespace", NAMESPACE)
+    if there and not provider.makes_cluster and made is None:
         raise WorkshopError(f"your cluster already has a namespace {NAMESPACE!r} that the workshop did not create; "
                             f"it is not the workshop's to use: delete it yourself if it is unused, or use another "
                             f"context")
     if not there:
         kubectl.run("create", "namespace", NAMESPACE)
-    if recorded is None:
-        ledger.record("namespace", NAMESPACE, provider=provider)
+    if made is None:
+        ledger.record("namespace", NAMESPACE, provider=provider.name)
     kubectl.run("config", "set-context", CONTEXT, f"--namespace={NAMESPACE}", context=None)
 
-
 def down(say=print, keep_image: bool = False) -> str:
-    previous = chosen()
-    if previous is None:
+    provider = recorded()
+    if provider is None:
         return "no workshop cluster to remove"
-    provider = previous["provider"]
-    if provider == "existing":
-        if ledger.find("namespace", NAMESPACE) and kubectl.exists():     # the one thing the workshop made there
-            kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
-        summary = existing.down(say)
-    elif provider == "kind":
-        summary = kind.down(say, keep_image=keep_image)
-    else:
-        removed = local_node.down(say)
-        summary = f"local node stopped ({len(removed.get('processes', []))} processes)"
+    summary = provider.down(say, keep_image=keep_image)
     KUBECONFIG.unlink(missing_ok=True)
     CHOICE.unlink(missing_ok=True)
     ledger.forget("namespace", NAMESPACE)
     return summary
 
-
 def status(say=print) -> int:
-    previous = chosen()
-    if previous is None or not kubectl.exists():
+    provider = recorded()
+    if provider is None or not kubectl.exists():
         say("no workshop cluster: run scripts/cluster up")
         return 1
-    provider = previous["provider"]
-    if provider == "local-node":
-        local_node.status(say)
-        summary = f"local node: {kubectl.node_summary()}"
-    elif provider == "kind":
-        summary = kind.status(say)
-    else:
-        summary = existing.status(say)
-    say(f"{summary} (kubeconfig .workshop/kubeconfig, context workshop)")
+    say(f"{provider.status(say)} (kubeconfig .workshop/kubeconfig, context workshop)")
     return 0

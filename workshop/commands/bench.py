@@ -20,8 +20,7 @@ from ptyprocess import PtyProcess
 
 from workshop import ledger
 from workshop.cli import WorkshopError, quiet, run
-from workshop.cluster import kind, kubectl, local_node, providers, warm_up
-from workshop.cluster.local_node import binaries
+from workshop.cluster import kind, kubectl, node_build, providers, warm_up
 from workshop.deck import reader as deck_reader
 from workshop.machine import app_images, engine, host
 from workshop.machine.engine import docker
@@ -34,7 +33,6 @@ BENCH_TAG = "workshop-bench-py"
 LIVE_STEP_TARGET = 2.0
 REBUILD_TARGET = 1.5           # a rebuild after an edit, against one with nothing changed
 ROLLOUT_TARGET = 10.0
-MEMORY_TARGET_MIB = 1536
 
 
 def against(value: float, target: float, shown: str) -> str:
@@ -147,39 +145,25 @@ def rehearsal_figures() -> None:
 
 
 def build_figures_k8s(cold: bool) -> None:
-    """The local node's programs: the last full build per program, a no-change rebuild, and on
-    request a cold build (empty Go build cache, scratch folder) in a child process."""
-    times_file = binaries.bin_dir() / "build-times.json"
+    """The kind node image's Kubernetes programs (built where kindest/node cannot be pulled): the last
+    full build per program, a no-change rebuild, and on request a cold build (empty Go build cache,
+    scratch folder) in a child process."""
+    times_file = node_build.bin_dir() / "build-times.json"
     if times_file.exists():
         times = json.loads(times_file.read_text())
         print(f"k8s build   last build of each program: {sum(times.values()):.0f} s in all "
               f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in times.items())})")
     started = time.monotonic()
-    binaries.ensure_binaries(say=quiet)
+    node_build.ensure_binaries(say=quiet)
     print(f"k8s build   nothing changed: {time.monotonic() - started:.1f} s")
     if cold:
         with tempfile.TemporaryDirectory(prefix="workshop-cold-build-") as scratch:
             env = {**os.environ, "WORKSHOP_STATE": f"{scratch}/state", "GOCACHE": f"{scratch}/gocache"}
             started = time.monotonic()
-            host.logged([sys.executable, "-m", "workshop.commands.local_cluster", "build"],
+            host.logged([sys.executable, "-m", "workshop.commands.cluster", "build"],
                         host.log_path("bench-cold-build.log"), timeout=3600, what="the cold build", env=env, cwd=ROOT)
             print(f"k8s build   cold (empty Go build cache, modules already downloaded): "
                   f"{time.monotonic() - started:.0f} s")
-
-
-def cluster_figures() -> None:
-    """Bring-up to node Ready (local node), first rollout, rolling update, memory; leaves the
-    cluster as it found it (up or down) and removes the objects it made."""
-    was_up = kubectl.cluster_ready()
-    if was_up and (providers.chosen() or {}).get("provider") == "local-node":
-        providers.down(say=quiet)
-    if not kubectl.cluster_ready():
-        result = local_node.up(say=quiet)
-        providers.remember("local-node")
-        print(f"cluster     local node up to node Ready: {result['seconds_to_ready']:.1f} s")
-    rollout_figures(lambda: _memory("local-node"), MEMORY_TARGET_MIB)
-    if not was_up:
-        providers.down(say=quiet)
 
 
 def rollout_figures(memory: Callable[[], Optional[int]], memory_target: int) -> None:
@@ -249,7 +233,7 @@ def _bare_kind(image: str) -> float:
         try:
             began = time.monotonic()
             host.run([kind.program(), "create", "cluster", "--name", BARE_KIND, "--image", image,
-                      "--kubeconfig", str(config), "--config", "-"], input=kind.CLUSTER_CONFIG, timeout=600,
+                      "--kubeconfig", str(config), "--config", "-"], input=kind.cluster_config(kind.engine_cgroup_version()), timeout=600,
                      what="kind create cluster (bare)")
             return (time.monotonic() - began) + _all_ready(config, kind.NODES)
         finally:
@@ -276,7 +260,7 @@ def kind_figures() -> None:
               f"(same image, nodes and config) {' '.join(f'{t:.1f}' for t in bare)} s (median {median(bare):.1f}); "
               f"the workshop's cluster {' '.join(f'{t:.1f}' for t in ours)} s (median {median(ours):.1f}); ratio of "
               f"medians {ratio:.2f} " + against(ratio, KIND_RATIO_TARGET, f"{KIND_RATIO_TARGET:g}"))
-        rollout_figures(lambda: _memory("kind"), KIND_MEMORY_TARGET_MIB)
+        rollout_figures(_memory, KIND_MEMORY_TARGET_MIB)
         deck = deck_reader.read(DECK)
         started = time.monotonic()
         results = Rehearsal(deck, Options(slides=sorted(
@@ -288,24 +272,21 @@ def kind_figures() -> None:
         providers.down(say=quiet)
 
 
-def _memory(provider: str) -> Optional[int]:
-    if provider == "kind":
-        return node_memory_mib(f"{kind.NAME}-")
-    return local_node.status(say=quiet).get("rss_mib_total")
+def _memory() -> int:
+    return node_memory_mib(f"{kind.NAME}-")
 
 
-def provider_rounds(provider: str, rounds: int) -> None:
-    """One provider from nothing: up to all nodes Ready, its idle memory, then the whole deck
+def kind_rounds(rounds: int) -> None:
+    """The kind cluster from nothing: up to all nodes Ready, its idle memory, then the whole deck
     rehearsed `rounds` times in a row on it; then down. One line of figures."""
     _no_workshop_cluster()
     deck = deck_reader.read(DECK)
-    if provider == "kind":
-        kind.node_image(quiet)                      # built or pulled before the bring-up is timed
+    kind.node_image(quiet)                          # built or pulled before the bring-up is timed
     started = time.monotonic()
-    providers.up(provider, say=quiet)
+    providers.up("kind", say=quiet)
     ready = time.monotonic() - started
     try:
-        idle = _memory(provider)
+        idle = _memory()
         times, outcomes = [], []
         for _ in range(rounds):
             began = time.monotonic()
@@ -315,7 +296,7 @@ def provider_rounds(provider: str, rounds: int) -> None:
             outcomes.append(f"{sum(r.ok for r in ran)}/{len(ran)}")
     finally:
         providers.down(say=quiet)
-    print(f"side/side   {provider:<10} up to Ready {ready:.1f} s; idle memory {idle} MiB; whole deck x{rounds}: "
+    print(f"rounds      kind up to Ready {ready:.1f} s; idle memory {idle} MiB; whole deck x{rounds}: "
           f"{' '.join(f'{t:.1f}' for t in times)} s (median {median(times):.1f} s); "
           f"boxes passed {' '.join(outcomes)}")
 
@@ -324,11 +305,12 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description="Print the Docker part's speed and size figures.")
     parser.add_argument("--skip-build", action="store_true", help="skip the Docker cold build")
     parser.add_argument("--cluster", action="store_true",
-                        help="also the Kubernetes figures: program build, bring-up, rollouts, memory (local node)")
+                        help="also the Kubernetes figures: program build, kind bring-up against bare kind, "
+                             "rollouts, memory")
     parser.add_argument("--cold-build", action="store_true", help="with --cluster: also a cold build (minutes)")
     parser.add_argument("--rounds", type=int, default=0, metavar="N",
-                        help="with --cluster: kind and the local node side by side, from nothing, the whole deck "
-                             "rehearsed N times in a row on each")
+                        help="with --cluster: the kind cluster from nothing, the whole deck rehearsed N times "
+                             "in a row on it")
     args = parser.parse_args(argv)
     found = engine.facts()
     if found is None:
@@ -341,15 +323,11 @@ def main(argv: Sequence[str]) -> int:
             build_figures()
         if args.cluster:
             build_figures_k8s(args.cold_build)
-            if kind.available():
-                kind_figures()
-            if host.is_linux_root():
-                cluster_figures()
-            for provider in ("kind", "local-node") if args.rounds > 0 else ():
-                if provider == "kind" and not kind.available() or provider == "local-node" and not host.is_linux_root():
-                    print(f"side/side   {provider}: not available on this machine")
-                    continue
-                provider_rounds(provider, args.rounds)
+            if not kind.available():
+                raise WorkshopError("bench --cluster needs kind: see https://kind.sigs.k8s.io/docs/user/quick-start/")
+            kind_figures()
+            if args.rounds > 0:
+                kind_rounds(args.rounds)
     finally:
         for tag in ("cold", "edited"):
             docker("image", "rm", f"{BENCH_TAG}:{tag}", check=False)

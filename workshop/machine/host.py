@@ -44,7 +44,7 @@ def go_program(what: str) -> str:
     """The Go toolchain, which builds what the registries have no binary of."""
     go = which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else "")
     if not go:
-        raise WorkshopError(f"the Go toolchain is needed to build {what}: install Go 1.23 or newer "
+        raise WorkshopError(f"the Go toolchain is needed to build {what}: install Go 1.26 or newer "
                             f"(https://go.dev/dl or apt install golang) and run this again.")
     return go
 

@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# build.sh: builds a kind node image for Kubernetes $KUBE_VERSION (versions.env, default
-# v1.32.5; KUBE_VERSION=v1.34.11 ./build.sh for the workshop's new one) on a machine that cannot
-# pull any container image. Inputs: the workshop's Docker engine (BuildKit, containerd
-# store), its local debian:bookworm-slim, the Debian mirror, the Go module proxy, the
-# workshop's k8s-bin (kube-*, kubelet, kubectl, coredns, pause, probe) and forky's
-# containerd 2.1.9 binaries. Outputs (all labelled edu.cs198.workshop=kind-node):
+# build.sh: builds a kind node image for Kubernetes $KUBE_VERSION (the version src/kubernetes/go.mod
+# requires) on a machine that cannot pull any container image. Inputs: the workshop's Docker engine
+# (BuildKit, containerd store), its local debian:bookworm-slim, the Debian mirror, the Go module
+# proxy, the Kubernetes programs workshop/cluster/node_build.py built (K8S_BIN: kubeadm, kube-*,
+# kubelet, kubectl, coredns, pause) and forky's containerd 2.1.9 binaries. Outputs (all labelled
+# edu.cs198.workshop=kind-node):
 #   workshop-kind/base:$BASE_TAG    Debian bookworm + systemd + containerd + runc + CNI + crictl
 #   workshop-kind/<component>:<tag> the images kubeadm and the add-on manifests run (a tag that
 #                               two Kubernetes versions would share ends in -$KUBE_VERSION)
 #   workshop-kind/node:$NODE_TAG    the node image for `kind create cluster --image`
-#   work/bin/$KUBE_VERSION/probe.oci.tar  the probe as an image archive, for `ctr images import`
 #
-# usage: [KUBE_VERSION=vX.Y.Z] ./build.sh [--no-cache]      (times: work/build-times.txt)
+# usage: ./build.sh [--no-cache]      (times: work/build-times.txt)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,11 +42,11 @@ step_done() { printf '%-28s %6.1f s\n' "$1" "$(echo "$(date +%s.%N) - $step_star
 total_start=$(date +%s.%N)
 printf -- '--- %s %s\n' "$(date -u +%FT%TZ)" "${NO_CACHE[*]:-}" >>"$TIMES"
 
-for tool in docker go bc python3; do command -v "$tool" >/dev/null || die "$tool not on PATH"; done
+for tool in docker go bc python3 patch; do command -v "$tool" >/dev/null || die "$tool not on PATH"; done
 docker info >/dev/null 2>&1 || die "the Docker engine does not answer"
 docker image inspect "$DEBIAN_IMAGE" >/dev/null 2>&1 || die "$DEBIAN_IMAGE is not in the engine"
-for f in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl coredns pause probe; do
-    [[ -x "$K8S_BIN/$f" ]] || die "$K8S_BIN/$f is missing (run the workshop's local-node build first)"
+for f in kubeadm kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl coredns pause; do
+    [[ -x "$K8S_BIN/$f" ]] || die "$K8S_BIN/$f is missing (workshop/cluster/node_build.py builds it)"
 done
 
 # ---------------------------------------------------------------------------------
@@ -58,7 +57,8 @@ done
 export CGO_ENABLED=0 GOFLAGS=-mod=readonly GOTOOLCHAIN=local
 go_build() { # name module_dir package ldflags
     local name=$1 dir=$2 package=$3 ldflags=$4 key
-    key=$( (cat "$dir"/go.mod "$dir"/go.sum "$dir"/*.go; echo "$package $ldflags" | sed 's/buildDate=[^ ]*//g') | sha256sum | cut -c1-16)
+    key=$( (cat "$dir"/go.mod "$dir"/go.sum; cat "$dir"/*.go "$dir"/.workshop-patch 2>/dev/null || true
+            echo "$package $ldflags" | sed 's/buildDate=[^ ]*//g') | sha256sum | cut -c1-16)
     if [[ -x "$BIN/$name" && "$(cat "$BIN/.$name.stamp" 2>/dev/null)" == "$key" ]]; then
         return 0
     fi
@@ -71,31 +71,12 @@ go_build() { # name module_dir package ldflags
 kube_module_version() { # the k8s.io/kubernetes module a binary was built from
     go version -m "$1" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "k8s.io/kubernetes" {print $3; exit}'
 }
-kube_ldflags() { # the same -X flags as workshop/cluster/local_node/binaries.py version_ldflags
-    local v=$1 major minor flags="-s -w" pkg
-    major=${v#v}; major=${major%%.*}; minor=${v#v}; minor=${minor#*.}; minor=${minor%%.*}
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-        flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-        flags+=" -X $pkg.gitTreeState=clean -X $pkg.gitCommit= -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    done
-    echo "$flags"
-}
-
 step "Go programs"
-for f in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl; do
+for f in kubeadm kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl; do
     [[ "$(kube_module_version "$K8S_BIN/$f")" == "$KUBE_VERSION" ]] \
         || die "$K8S_BIN/$f is built from k8s.io/kubernetes $(kube_module_version "$K8S_BIN/$f"), not $KUBE_VERSION"
 done
-if [[ -x "$K8S_BIN/kubeadm" && "$(kube_module_version "$K8S_BIN/kubeadm")" == "$KUBE_VERSION" ]]; then
-    say "kubeadm from $K8S_BIN"
-    cmp -s "$K8S_BIN/kubeadm" "$BIN/kubeadm" || cp "$K8S_BIN/kubeadm" "$BIN/kubeadm"
-else
-    # the recipe's own copy of the workshop's module (it has moved on since), + cmd/kubeadm
-    mod=$HERE/src/kubernetes-$KUBE_VERSION
-    [[ -f $mod/go.mod ]] || die "no $mod/go.mod: copy the workshop's build/kubernetes module of $KUBE_VERSION there and add cmd/kubeadm to its tools.go"
-    grep -q "^require k8s.io/kubernetes $KUBE_VERSION\$" "$mod/go.mod" || die "$mod/go.mod does not require k8s.io/kubernetes $KUBE_VERSION"
-    go_build kubeadm "$mod" k8s.io/kubernetes/cmd/kubeadm "$(kube_ldflags "$KUBE_VERSION")"
-fi
+cmp -s "$K8S_BIN/kubeadm" "$BIN/kubeadm" || cp "$K8S_BIN/kubeadm" "$BIN/kubeadm"
 [[ "$(kube_module_version "$BIN/kubeadm")" == "$KUBE_VERSION" && "$("$BIN/kubeadm" version -o short)" == "$KUBE_VERSION" ]] \
     || die "$BIN/kubeadm is not $KUBE_VERSION"
 
@@ -124,7 +105,20 @@ go_build crictl "$HERE/src/crictl" sigs.k8s.io/cri-tools/cmd/crictl \
     "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
 go_build local-path-provisioner "$HERE/src/local-path" github.com/rancher/local-path-provisioner \
     "-s -w -X main.VERSION=$LOCAL_PATH_VERSION"
-for f in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl coredns pause probe; do
+# kube-network-policies: its upstream module, with one patch of ours (files/kube-network-policies-
+# xt-nfqueue.patch): packets reach its nfqueue through the xtables NFQUEUE target, as some kernels
+# (this VM's among them) lack nftables' own queue expression.
+np_upstream=$(cd "$WORK" && go mod download -json "sigs.k8s.io/kube-network-policies@$NETWORK_POLICIES_VERSION" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || die "go mod download of kube-network-policies failed"
+np_patch=$HERE/files/kube-network-policies-xt-nfqueue.patch
+np_src=$WORK/src/kube-network-policies-$NETWORK_POLICIES_VERSION
+if [[ "$(cat "$np_src/.workshop-patch" 2>/dev/null)" != "$(sha256sum <"$np_patch")" ]]; then
+    rm -rf "$np_src" && mkdir -p "$(dirname "$np_src")" && cp -r "$np_upstream" "$np_src" && chmod -R u+w "$np_src"
+    patch -s -d "$np_src" -p1 <"$np_patch" >>"$LOG" 2>&1 || die "the kube-network-policies patch does not apply (see $LOG)"
+    sha256sum <"$np_patch" >"$np_src/.workshop-patch"
+fi
+go_build kube-network-policies "$np_src" ./cmd "-s -w"
+for f in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl coredns pause; do
     cmp -s "$K8S_BIN/$f" "$BIN/$f" || cp "$K8S_BIN/$f" "$BIN/$f"
 done
 for f in containerd containerd-shim-runc-v2 ctr; do
@@ -169,7 +163,7 @@ step_done "base image"
 step "component images"
 ctx_comp=$WORK/ctx-components-$KUBE_VERSION
 rm -rf "$ctx_comp" && mkdir -p "$ctx_comp/bin" "$ctx_comp/files"
-for f in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd etcdctl coredns pause probe local-path-provisioner; do
+for f in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd etcdctl coredns pause local-path-provisioner kube-network-policies; do
     ln "$BIN/$f" "$ctx_comp/bin/$f"
 done
 cp "$HERE/files/kube-proxy-wrapper.sh" "$HERE/files/workshop-kind-net.sh" "$ctx_comp/files/"
@@ -184,7 +178,7 @@ declare -A TARGET=(
     [workshop-kind/net:v1-$KUBE_VERSION]=workshop-kind-net
     [workshop-kind/local-path-provisioner:$LOCAL_PATH_VERSION]=local-path-provisioner
     [workshop-kind/local-path-helper:v1]=local-path-helper
-    [workshop-kind/probe:1.0-$KUBE_VERSION]=probe
+    [workshop-kind/network-policies:$NETWORK_POLICIES_VERSION]=kube-network-policies
 )
 # docker tag -> the names it gets inside the node (a space-separated list)
 declare -A NODE_NAME=(
@@ -198,6 +192,7 @@ declare -A NODE_NAME=(
     [workshop-kind/net:v1-$KUBE_VERSION]=docker.io/workshop-kind/net:v1   # holds this version's kubectl
     [workshop-kind/local-path-provisioner:$LOCAL_PATH_VERSION]=docker.io/workshop-kind/local-path-provisioner:$LOCAL_PATH_VERSION
     [workshop-kind/local-path-helper:v1]=docker.io/workshop-kind/local-path-helper:v1
+    [workshop-kind/network-policies:$NETWORK_POLICIES_VERSION]=docker.io/workshop-kind/network-policies:$NETWORK_POLICIES_VERSION
 )
 # kube-proxy's own packages, at the versions of the base image (nftables: for mode nftables
 # and so that its start-up clean-up of the other mode finds the nft binary)
@@ -234,11 +229,6 @@ fi
 build "workshop-kind/node:$NODE_TAG" "$HERE/docker/node.Dockerfile" "$ctx_node" \
     --build-arg BASE_IMAGE="workshop-kind/base:$BASE_TAG" --build-arg KUBE_VERSION="$KUBE_VERSION"
 step_done "node image"
-
-# ---------------------------------------------------------------------------------
-# 6. The probe as an archive for `docker exec -i NODE ctr -n k8s.io images import -`.
-WORKSHOP=$WORKSHOP python3 "$HERE/files/oci_probe.py" "$BIN/probe" docker.io/workshop-kind/probe-oci:1.0 "$BIN/probe.oci.tar" \
-    || die "writing $BIN/probe.oci.tar failed"
 
 printf '%-28s %6.1f s\n' "total" "$(echo "$(date +%s.%N) - $total_start" | bc)" >>"$TIMES"
 say "built workshop-kind/node:$NODE_TAG ($(docker image inspect -f '{{.Size}}' "workshop-kind/node:$NODE_TAG" | numfmt --to=iec) content)"

@@ -1,4 +1,4 @@
-# The images kubeadm v1.32.5 and kind's manifests run, one build target each.
+# The images kubeadm and kind's manifests run, one build target each.
 # Every one holds static programs built on this machine from the Go module proxy
 # (or the workshop's k8s-bin); build.sh tags them workshop-kind/<name>:<tag> in Docker
 # and renames them to the registry.k8s.io / docker.io names inside the node image.
@@ -23,7 +23,7 @@ COPY --chmod=0755 bin/kube-scheduler /usr/local/bin/kube-scheduler
 LABEL edu.cs198.workshop=kind-node
 ENTRYPOINT ["/usr/local/bin/kube-scheduler"]
 
-# --- etcd 3.5.16, the version kubeadm v1.32.5 pins
+# --- etcd, at the version this kubeadm asks for
 FROM scratch AS etcd
 ENV PATH=/usr/local/bin:/usr/bin:/bin
 COPY --chmod=0755 bin/etcd bin/etcdctl /usr/local/bin/
@@ -43,11 +43,12 @@ COPY --chmod=0755 bin/pause /pause
 LABEL edu.cs198.workshop=kind-node
 ENTRYPOINT ["/pause"]
 
-# --- the workshop's probe (probe serve :8080 | probe get URL)
-FROM scratch AS probe
-COPY --chmod=0755 bin/probe /probe
+# --- kube-network-policies: NetworkPolicy on every node, as kind's kindnetd does it (nftables and an
+#     nfqueue, both through netlink: no program from the node is needed)
+FROM scratch AS kube-network-policies
+COPY --chmod=0755 bin/kube-network-policies /bin/netpol
 LABEL edu.cs198.workshop=kind-node
-ENTRYPOINT ["/probe"]
+ENTRYPOINT ["/bin/netpol"]
 
 # --- kube-proxy needs iptables (+conntrack, nftables) in its own image. kubeadm's DaemonSet runs
 #     /usr/local/bin/kube-proxy: that is a small shell script that first points the

@@ -1,4 +1,4 @@
-// The sandbox ("pause") process of every pod on the workshop node: it holds the
+// The sandbox ("pause") process of every pod on a workshop kind node: it holds the
 // pod's namespaces open and does nothing else. It exits on SIGTERM or SIGINT and,
 // when it runs as PID 1 of a shared PID namespace, reaps orphaned children.
 package main

@@ -1,4 +1,4 @@
-// Builds a CoreDNS binary for the local workshop node.
+// Builds the CoreDNS binary of the workshop's kind node image (registry.k8s.io/coredns/coredns there).
 module workshop.local/coredns-build
 
 go 1.25.0

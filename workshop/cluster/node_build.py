@@ -1,8 +1,10 @@
-"""Builds the node's programs from upstream source with the Go toolchain, once per version.
+"""Builds the programs of the workshop's kind node image from upstream source, once per version,
+for machines where `kindest/node` cannot be pulled (see kind_node/build.sh for the image itself).
 
-The Go modules live in build/ beside this file: kubernetes/ (kube-apiserver, kubelet, ...),
-coredns/ and pause/. Results go to .workshop/k8s-bin/v<kubernetes version>/, with a stamp per
-program: a second run with the same sources reuses them at once.
+The Go modules live in kind_node/src/: kubernetes/ (kubeadm, kube-apiserver, kubelet, kubectl, ...),
+coredns/ and pause/. The Kubernetes version is the one kubernetes/go.mod requires: that file is the
+one place it is written. Results go to .workshop/k8s-bin/<version>/ with a stamp per program, so a
+second run with the same sources reuses them at once.
 """
 import fcntl
 import hashlib
@@ -11,17 +13,16 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 from workshop import paths
 from workshop.cli import WorkshopError
-from workshop.cluster.local_node import ociimage
 from workshop.machine import host
 
-BUILD = Path(__file__).resolve().parent / "build"
-KUBE_COMMANDS = ["kubeadm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl"]
-PAUSE_IMAGE = "localhost/workshop/pause:1.0"
-PROBE_IMAGE = "localhost/workshop/probe:1.0"
+RECIPE = Path(__file__).resolve().parent / "kind_node"
+SOURCES = RECIPE / "src"
+KUBE_COMMANDS = ["kubeadm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
+                 "kubectl"]
 BUILD_LOG = "k8s-build.log"
 
 
@@ -35,7 +36,8 @@ def required_version(module_dir: Path, module: str) -> str:
 
 
 def kubernetes_version() -> str:
-    return required_version(BUILD / "kubernetes", "k8s.io/kubernetes")
+    """The Kubernetes release the workshop builds and deploys to, e.g. v1.37.2."""
+    return required_version(SOURCES / "kubernetes", "k8s.io/kubernetes")
 
 
 def bin_dir(version: str = "") -> Path:
@@ -76,8 +78,19 @@ def _go_build(go: str, module_dir: Path, package: str, output: Path, ldflags: st
     os.replace(str(output) + ".tmp", output)
 
 
+def jobs(version: str) -> List[Tuple[str, Path, str, str, str]]:
+    """(program, module folder, package, ldflags, stamp key) for every program the node image takes from here."""
+    kubernetes = SOURCES / "kubernetes"
+    key = _sources_key(kubernetes, version)
+    found = [(name, kubernetes, f"k8s.io/kubernetes/cmd/{name}", version_ldflags(version), key)
+             for name in KUBE_COMMANDS]
+    for name in ("coredns", "pause"):
+        found.append((name, SOURCES / name, ".", "-s -w", _sources_key(SOURCES / name)))
+    return found
+
+
 def ensure_binaries(say: Callable[[str], None] = print) -> Path:
-    """Build whatever is missing or stale; return the folder with every program and pause.tar.
+    """Build whatever is missing or stale; return the folder with every program.
 
     A lock file makes a second caller wait for a build already under way instead of racing it."""
     version = kubernetes_version()
@@ -97,33 +110,15 @@ def _build_all(version: str, target: Path, say: Callable[[str], None]) -> Path:
     times_file = target / "build-times.json"
     times: Dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}
     go = ""
-
-    jobs: List[tuple] = []
-    k8s_key = _sources_key(BUILD / "kubernetes", version)
-    for name in KUBE_COMMANDS:
-        jobs.append((name, BUILD / "kubernetes", f"k8s.io/kubernetes/cmd/{name}", version_ldflags(version), k8s_key))
-    jobs.append(("cri-reset", BUILD / "kubernetes", "./crireset", "-s -w",
-                 k8s_key + _sources_key(BUILD / "kubernetes" / "crireset")))
-    jobs.append(("coredns", BUILD / "coredns", ".", "-s -w", _sources_key(BUILD / "coredns")))
-    jobs.append(("pause", BUILD / "pause", ".", "-s -w", _sources_key(BUILD / "pause")))
-    jobs.append(("probe", BUILD / "probe", ".", "-s -w", _sources_key(BUILD / "probe")))
-
-    for name, module_dir, package, ldflags, key in jobs:
+    for name, module_dir, package, ldflags, key in jobs(version):
         output, stamp = target / name, target / f".{name}.stamp"
         if output.exists() and stamp.exists() and stamp.read_text() == key:
             continue
-        go = go or host.go_program("the local node's Kubernetes programs")
+        go = go or host.go_program("the kind node image's Kubernetes programs")
         say(f"building {name} (log: {log})...")
         started = time.monotonic()
         _go_build(go, module_dir, package, output, ldflags, log)
         times[name] = round(time.monotonic() - started, 1)
         stamp.write_text(key)
         times_file.write_text(json.dumps(times, indent=2) + "\n")
-
-    for name, reference in (("pause", PAUSE_IMAGE), ("probe", PROBE_IMAGE)):
-        image, image_stamp = target / f"{name}.tar", target / f".{name}.tar.stamp"
-        key = (target / f".{name}.stamp").read_text() + reference
-        if not (image.exists() and image_stamp.exists() and image_stamp.read_text() == key):
-            ociimage.write_single_binary_image(image, target / name, f"/{name}", reference)
-            image_stamp.write_text(key)
     return target
