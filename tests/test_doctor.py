@@ -15,7 +15,7 @@ from workshop.commands import doctor
 from workshop.deck import docker_commands
 from workshop.paths import ROOT
 
-NAMES = ["docker", "combinations", "expect", "kubectl", "kind", "cluster", "registry", "images", "app images",
+NAMES = ["docker", "combinations", "expect", "kubectl", "kind", "cluster", "kubernetes", "registry", "images", "app images",
          "port 3000", "port 8000", "port 8080", "terminal", "packages"]
 
 

@@ -5,6 +5,7 @@ registry, a port, the terminal) and returns one Result: PASS, WARN or FAIL, what
 when something is wrong, the exact command or step that fixes it. Nothing is changed.
 The exit status is 1 when any check FAILs, 0 otherwise (WARNs do not block the lecture)."""
 import argparse
+import datetime
 import importlib.metadata
 import json
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from workshop.cli import WorkshopError, run
-from workshop.cluster import kubectl, providers
+from workshop.cluster import kind, kubectl, lifecycle, providers
 from workshop.deck import docker_commands
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import app_images, engine, host, ports, registry
@@ -50,6 +51,9 @@ def check_docker() -> Result:
             differs.append("the legacy builder prints `Using cache` where the slides show BuildKit's `CACHED`")
         if engine.version_tuple(found.version) < (20, 10):
             differs.append(f"Docker {found.version} is older than 20.10, the oldest engine the deck is rehearsed on")
+        if lifecycle.api_tuple(found.api) < lifecycle.MIN_DOCKER_API:
+            differs.append(f"its API {found.api} is below {'.'.join(map(str, lifecycle.MIN_DOCKER_API))} (Docker 25), "
+                           f"which kind v0.33 and current Docker clients expect")
         if differs:
             return Result("docker", WARN, f"{found.describe()}; " + "; ".join(differs),
                           "the deck still runs; install a current Docker (Docker Desktop, or Docker Engine 28+) "
@@ -73,11 +77,6 @@ def check_combinations() -> Result:
     if found.containerd_store and provider == "kind":
         notes.append("`kind load docker-image` fails with the containerd image store")
         fixes.append("push to the local registry (localhost:5001) as the deck does, never `kind load`")
-    summary = kubectl.node_summary(timeout=10) if kubectl.exists() else ""
-    versions = [int(m) for m in re.findall(r"v1\.(\d+)\.", summary)]
-    if found.cgroup_version == "1" and any(minor >= 35 for minor in versions):
-        notes.append("Kubernetes 1.35 and newer refuse cgroup v1, which this machine runs")
-        fixes.append("use Kubernetes 1.34 or older (the workshop pins v1.34.11), or a machine with cgroup v2")
     if notes:
         return Result("combinations", WARN, "; ".join(notes), "; ".join(fixes))
     return Result("combinations", PASS, f"nothing known to clash ({found.image_store} store, "
@@ -106,20 +105,39 @@ def check_kubectl() -> Result:
 
 
 def check_kind() -> Result:
-    if shutil.which("kind"):
-        done = host.run(["kind", "version"], timeout=20, check=False)
+    if kind.available():
+        done = host.run([kind.program() or "kind", "version"], timeout=20, check=False)
         return Result("kind", PASS, (done.stdout.strip() or "installed").split(" go")[0])
     provider = (providers.chosen() or {}).get("provider")
-    if provider in ("local-node", "existing"):
+    if provider == "existing":
         return Result("kind", WARN, f"not installed; not needed, the workshop cluster is {provider}")
-    if host.is_linux_root():
-        return Result("kind", WARN, "not installed; scripts/cluster up uses the local-node provider here (Linux, root)")
     return Result("kind", FAIL, "not installed, and nothing else can make a cluster here",
                   "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation "
                   "(or scripts/cluster up --context NAME with a cluster you have)")
 
 
 # ---------------------------------------------------------------- the cluster and the registry
+
+def check_kubernetes() -> Result:
+    """The cluster's release against its end of life, kubectl's skew, and cgroup v1 under a new kubelet."""
+    chosen = providers.chosen()
+    if chosen is None or not kubectl.exists():
+        return Result("kubernetes", WARN, "no workshop cluster yet, so no version to check", "scripts/cluster up")
+    server = kubectl.server_version(timeout=10)
+    if server is None:
+        return Result("kubernetes", FAIL, "the cluster does not say its version", "scripts/cluster status")
+    client = kubectl.client_version()
+    kind_made = chosen.get("provider") == "kind"
+    found = engine.facts(timeout=10) if kind_made else None
+    cgroup = found.cgroup_version if found else None
+    wrong = lifecycle.problems(server, client, cgroup, kind_made, datetime.date.today())
+    said = f"server {server}, kubectl {client or '?'}" + (f", engine cgroup v{cgroup}" if cgroup else "")
+    if wrong:
+        return Result("kubernetes", WARN, f"{said}; " + "; ".join(what for what, _ in wrong),
+                      "; ".join(fix for _, fix in wrong))
+    return Result("kubernetes", PASS, f"{said}: supported until "
+                  f"{lifecycle.END_OF_LIFE.get(lifecycle.minor_of(server) or 0, '?')}, kubectl within one minor")
+
 
 def check_cluster() -> Result:
     chosen = providers.chosen()
@@ -257,7 +275,7 @@ def checks() -> List[Tuple[str, Callable[[], Result]]]:
     """(name, check) in the order they are shown."""
     ports = [(f"port {port}", lambda port=port: check_port(port)) for port in LECTURE_PORTS]
     return [("docker", check_docker), ("combinations", check_combinations), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
-            ("cluster", check_cluster), ("registry", check_registry), ("images", check_images),
+            ("cluster", check_cluster), ("kubernetes", check_kubernetes), ("registry", check_registry), ("images", check_images),
             ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages)]
 
 

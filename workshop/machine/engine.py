@@ -54,6 +54,7 @@ class Facts(NamedTuple):
     cgroup_version: str
     os_type: str
     architecture: str
+    api: str = "?"            # the engine's API version, e.g. 1.51
 
     @property
     def containerd_store(self) -> bool:
@@ -88,7 +89,8 @@ def facts(timeout: float = 20) -> Optional[Facts]:
     # BuildKit is what `docker build` uses when the client has buildx and the engine is 23 or newer
     builder = "BuildKit" if plugins and version_tuple(server) >= (23, 0) else "legacy"
     return Facts(server, client_version, builder, store, str(info.get("CgroupVersion", "?")),
-                 info.get("OSType", "?"), info.get("Architecture", "?"))
+                 info.get("OSType", "?"), info.get("Architecture", "?"),
+                 (version.get("Server") or {}).get("ApiVersion", "?"))
 
 
 def _how_to_start() -> str:
