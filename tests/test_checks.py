@@ -260,7 +260,7 @@ def test_repaired_fails_while_the_missing_tag_is_rolled_out_and_passes_after_the
             time.sleep(0.5)
         done = run_check("repaired")
         assert done.returncode == 1 and f"ok-web still asks for {check.MISSING_TAG}" in done.stdout, done.stdout
-        assert f"Hint: run the box on slide {slide_of(check.REPAIR_BOX)} (`kubectl rollout undo" in done.stdout
+        assert f"Hint: run the box on slide {slide_of(check.REPAIR_BOX)} (`kubectl apply -f k8s_demo/ok-web.yaml" in done.stdout
         kubectl.run("rollout", "undo", "deployment/ok-web")
         kubectl.run("rollout", "status", "deployment/ok-web", "--timeout=60s", timeout=70)
         deadline = time.monotonic() + 30

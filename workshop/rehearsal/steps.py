@@ -39,7 +39,7 @@ SCALE_BOX = "kubectl scale deployment/ok-worker"
 SET_IMAGE_BOX = "kubectl set image deployment/ok-web"
 UNDO_BOX = "kubectl rollout undo deployment/ok-web"
 BROKEN_BOX = f"kubectl set image deployment/ok-web web={MISSING_TAG}"
-REPAIR_BOX = "kubectl rollout undo deployment/ok-web && kubectl rollout status deployment/ok-web --timeout=1m"
+REPAIR_BOX = "kubectl apply -f k8s_demo/ok-web.yaml && kubectl rollout status deploy/ok-web --timeout=1m"
 DRAIN_BOX = "kubectl drain "
 UNCORDON_BOX = "kubectl wait --for=condition=Available deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
 
@@ -356,7 +356,7 @@ def check_repaired() -> str:
     templates = [rs["spec"]["template"] for rs in kubectl_json("get", "replicasets", "-l", "app=ok-web")["items"]]
     if not any(web_image({"spec": {"template": template}}) == MISSING_TAG for template in templates):
         raise Failed(f"ok-web was never rolled out to the missing {MISSING_TAG}",
-                     "first " + box_hint(BROKEN_BOX) + ", then the undo box after it")
+                     "first " + box_hint(BROKEN_BOX) + ", then the repair box after it")
     stuck = [pod["metadata"]["name"] for pod in live_pods("ok-web")
              if any((status.get("state") or {}).get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
                     for status in pod.get("status", {}).get("containerStatuses", []))]
