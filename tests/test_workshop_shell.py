@@ -3,6 +3,7 @@ import http.server
 import os
 import shutil
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -29,7 +30,7 @@ def test_working_directory_is_the_repository_whatever_the_launch_directory(tmp_p
         status, output = shell.run("pwd; command -v python; echo $KUBECONFIG; echo ${HISTFILE:-no history}")
     assert status == 0
     assert output.splitlines() == [str(ROOT), str(ROOT / ".venv" / "bin" / "python"),
-                                   str(ROOT / ".workshop" / "kubeconfig"), "no history"]
+                                   str(ROOT / ".workshop" / "kubeconfig.fenced"), "no history"]
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -86,70 +87,138 @@ class ConnectionCounter:
         self.sock.close()
 
 
-# every way of pointing kubectl somewhere else, each of which the fence must refuse
-REFUSED = [
-    "kubectl --context decoy get pods", "kubectl --context=decoy get pods",
-    "kubectl --kubeconfig ~/.kube/config get pods", "kubectl --kubeconfig=$HOME/.kube/config get pods",
-    "kubectl --cluster decoy get pods", "kubectl --cluster=decoy get pods",
-    "kubectl --user decoy get pods", "kubectl --user=decoy get pods",
-    "kubectl --server http://127.0.0.1:{port} get pods", "kubectl --server=http://127.0.0.1:{port} get pods",
-    "kubectl -s http://127.0.0.1:{port} get pods", "kubectl -s=http://127.0.0.1:{port} get pods",
-    "kubectl -shttp://127.0.0.1:{port} get pods", "kubectl get pods -s http://127.0.0.1:{port}",
-    "kubectl --token t get pods", "kubectl --token=t get pods", "kubectl --username u --password p get pods",
-    "kubectl --client-certificate /dev/null get pods", "kubectl --client-key=/dev/null get pods",
-    "kubectl --certificate-authority /dev/null get pods", "kubectl --insecure-skip-tls-verify get pods",
-    "kubectl --insecure-skip-tls-verify=true get pods", "kubectl --tls-server-name x get pods",
-    "kubectl --as admin get pods", "kubectl --as-group system:masters get pods",
-    "kubectl config use-context decoy", "kubectl config set-context workshop --cluster decoy",
-    "kubectl config set clusters.workshop.server http://127.0.0.1:{port}",
-    "kubectl config set-cluster workshop --server http://127.0.0.1:{port}", "kubectl config delete-context workshop",
-    "kubectl config rename-context workshop other", "kubectl config unset current-context",
-]
+def fence_lists():
+    from workshop.cluster import kubectl_fence
+    return kubectl_fence.read(kubectl_fence.FENCE_FILE.read_text())
 
 
-def test_kubectl_never_reaches_a_decoy_whatever_the_spelling(tmp_path):
+def test_the_fence_list_is_what_kubectl_itself_defines_today():
+    """kubectl-fence.txt is derived from the kubectl the workshop uses, not written by hand: made
+    again from that kubectl's own flag definitions, it is the same."""
+    from workshop.cluster import kubectl, kubectl_fence
+    try:
+        program = kubectl.program()
+    except Exception:
+        need(False, "kubectl", "install kubectl (see README.md)")
+    derived = kubectl_fence.derive(program)
+    lists = fence_lists()
+    assert lists["refused-long"] == derived.refused_long and lists["refused-short"] == derived.refused_short
+    assert lists["boolean-short"] == derived.boolean_short and lists["commands"] == derived.commands
+    assert {"server", "kubeconfig", "context", "token", "kuberc", "as"} <= set(derived.refused_long)
+    assert "s" in derived.refused_short and {"A", "w"} <= set(derived.boolean_short)
+
+
+def generated_spellings(url, decoy_file):
+    """Every spelling of every refused global flag, made from the fence's own lists: --flag V,
+    --flag=V, and for each shorthand -s V, -sV, -s=V and -s run on after one or two boolean ones."""
+    lists = fence_lists()
+    value = {"server": url, "kubeconfig": decoy_file, "kuberc": decoy_file}
+    lines = []
+    for name in lists["refused-long"]:
+        v = value.get(name, "decoy")
+        lines += [f"kubectl get pods --{name} {v}", f"kubectl get pods --{name}={v}", f"kubectl --{name}={v} get pods"]
+    for letter in lists["refused-short"]:
+        lines += [f"kubectl get pods -{letter} {url}", f"kubectl get pods -{letter}{url}",
+                  f"kubectl -{letter}={url} get pods"]
+        for first in lists["boolean-short"]:
+            lines.append(f"kubectl get pods -{first}{letter} {url}")
+            lines += [f"kubectl get pods -{first}{second}{letter} {url}" for second in lists["boolean-short"][:3]]
+    return lines
+
+
+@pytest.fixture
+def fenced_shell(tmp_path):
+    """A workshop shell whose cluster is a recording API server (ours), with a decoy that counts
+    connections named by the user's ~/.kube/config, a hostile kuberc there, and KUBECONFIG,
+    KUBERC and DOCKER_HOST all pointing at the decoy in the environment the shell starts from."""
     decoy, ours = ConnectionCounter(), api_server()
     home = tmp_path / "home"
-    (home / ".kube").mkdir(parents=True)
-    (home / ".kube" / "config").write_text(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: decoy, cluster: {{server: "http://127.0.0.1:{decoy.port}"}}}}]
-users: [{{name: decoy, user: {{token: not-a-secret}}}}]
-contexts: [{{name: decoy, context: {{cluster: decoy, user: decoy}}}}]
-current-context: decoy
+    kubeconfig(home / ".kube" / "config", "decoy", type("S", (), {"server_address": ("127.0.0.1", decoy.port)}))
+    (home / ".kube" / "kuberc").write_text(f"""apiVersion: kubectl.config.k8s.io/v1beta1
+kind: Preference
+aliases:
+  - name: hostile
+    command: get
+    prependArgs: [pods, --server, "http://127.0.0.1:{decoy.port}"]
 """)
-    workshop_file = tmp_path / "workshop-kubeconfig"
-    kubeconfig(workshop_file, "workshop", ours)
-    before = workshop_file.read_text()
-    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "WORKSHOP_KUBECONFIG": str(workshop_file),
-           "WORKSHOP_STATE": str(ROOT / ".workshop")}
-    need(any((ROOT / ".workshop").glob("k8s-bin/*/kubectl")) or shutil.which("kubectl") is not None, "kubectl",
-         "install kubectl (see README.md)")
+    state = tmp_path / "state"
+    kubeconfig(state / "kubeconfig", "workshop", ours)
+    real_engine = subprocess.run(["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"],
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+    if real_engine:                                     # what prepare records: the engine that answered then
+        (state / "engine-endpoint").write_text(f"DOCKER_HOST={real_engine}\nFROM=context default\n")
+    built = ROOT / ".workshop" / "k8s-bin"
+    if built.is_dir():
+        (state / "k8s-bin").symlink_to(built)
+    need(built.is_dir() or shutil.which("kubectl") is not None, "kubectl", "install kubectl (see README.md)")
+    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "WORKSHOP_STATE": str(state),
+           "KUBECONFIG": str(home / ".kube" / "config"), "KUBERC": str(home / ".kube" / "kuberc"),
+           "WORKSHOP_KUBECONFIG": str(home / ".kube" / "config"), "KUBECTL_KUBERC": "true",
+           "DOCKER_HOST": f"tcp://127.0.0.1:{decoy.port}", "DOCKER_CONTEXT": "decoy"}
     try:
         with ShellSession(env=env) as shell:
             shell.wait_prompt()
-            refused = {line: shell.run(line.format(port=decoy.port)) for line in REFUSED}
-            allowed = [shell.run(line) for line in (
-                "kubectl config view -o jsonpath='{.current-context}'", "kubectl config get-contexts -o name",
-                "kubectl get pods --request-timeout 5s",
-                "KUBECONFIG=~/.kube/config kubectl get pods --request-timeout 5s",
-                "kubectl exec no-such-pod --request-timeout 5s -- curl -s http://example")]
+            yield shell, decoy, ours, state, home
     finally:
         decoy.close()
         ours.shutdown()
+
+
+@pytest.mark.slow
+def test_no_spelling_and_no_variable_takes_kubectl_to_a_decoy(fenced_shell):
+    shell, decoy, ours, state, home = fenced_shell
+    url, other = f"http://127.0.0.1:{decoy.port}", str(home / ".kube" / "config")
+    refused = {line: shell.run(line, timeout=20) for line in generated_spellings(url, other) + [
+        "kubectl config view --raw", "kubectl config view --flatten", "kubectl create token default",
+        "kubectl -n default create token default", "kubectl config use-context decoy",
+        "kubectl proxy --address 0.0.0.0", "kubectl port-forward --address=0.0.0.0 svc/x 8080:80",
+        "kubectl port-forward --address 127.0.0.1,10.0.0.1 svc/x 8080:80", "kubectl kuberc set --section defaults",
+        f"env KUBECONFIG={other} kubectl get pods", f"env WORKSHOP_STATE={home} kubectl get pods"]}
+    read_only = {line: shell.run(line, timeout=20) for line in (
+        f"KUBECONFIG={other} kubectl get pods", f"WORKSHOP_KUBECONFIG={other} kubectl get pods",
+        f"KUBERC={home}/.kube/kuberc kubectl hostile", "KUBECTL_KUBERC=true kubectl hostile")}
+    allowed = [shell.run(line, timeout=20) for line in (
+        "kubectl config view -o jsonpath='{.current-context}'", "kubectl get pods --request-timeout 5s",
+        "kubectl hostile", f"env HOME={home} kubectl get pods --request-timeout 5s",
+        "kubectl exec no-such-pod --request-timeout 5s -- curl -s -s http://example",
+        "kubectl get pods -n default -o name --request-timeout 5s")]
     for line, (status, output) in refused.items():
-        assert status == 2 and "only talks to the workshop cluster" in output, (line, output)
+        assert status == 2 and ("only talks to the workshop cluster" in output or
+                                "only runs in the workshop shell" in output), (line, output)
+    for line, (status, output) in read_only.items():
+        assert "readonly variable" in output, (line, output)      # bash says so, and the command runs unchanged
     assert decoy.connections == 0
-    assert workshop_file.read_text() == before                   # nothing rewrote the workshop's file
-    assert allowed[0][1].strip() == "workshop" and allowed[1][1].split() == ["workshop"]
-    assert any(path.startswith("/api") for path in ours.paths)   # the allowed ones reached the workshop server
+    assert allowed[0][1].strip() == "workshop"
+    assert "unknown command" in allowed[2][1] or "hostile" in allowed[2][1]    # the kuberc's alias was never read
+    assert any(path.startswith("/api") for path in ours.paths)   # the allowed ones reached the workshop's server
     assert "only talks to the workshop cluster" not in allowed[4][1]   # flags after -- are the pod's
+    assert not (state / "kubeconfig.fenced").stat().st_mode & 0o222   # the copy kubectl reads is read-only
+
+
+@pytest.mark.slow
+def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docker):
+    shell, decoy, ours, state, home = fenced_shell
+    url = f"tcp://127.0.0.1:{decoy.port}"
+    answered = shell.run("docker version --format '{{.Server.Version}}'", timeout=30)
+    refused = {line: shell.run(line, timeout=20) for line in (
+        f"docker -H {url} ps", f"docker --host={url} ps", f"docker -H{url} ps", "docker --context decoy ps",
+        "docker -c decoy ps", f"docker --config {home} ps", f"docker --tlsverify -H {url} ps")}
+    read_only = {line: shell.run(line, timeout=20) for line in (
+        f"DOCKER_HOST={url} docker ps", "DOCKER_CONTEXT=decoy docker ps")}
+    through_env = shell.run(f"env DOCKER_HOST={url} DOCKER_CONTEXT=decoy docker version --format '{{{{.Server.Version}}}}'",
+                            timeout=30)
+    assert answered[0] == 0 and answered[1].strip(), answered
+    for line, (status, output) in refused.items():
+        assert status == 2 and "only talks to the workshop's engine" in output, (line, output)
+    for line, (status, output) in read_only.items():
+        assert "readonly variable" in output, (line, output)      # bash says so, and the command runs unchanged
+    assert through_env[0] == 0 and through_env[1].strip() == answered[1].strip(), through_env
+    assert decoy.connections == 0
 
 
 def test_kubectl_without_a_workshop_cluster_says_what_to_do(tmp_path):
     need(shutil.which("kubectl") is not None, "kubectl", "install kubectl (see README.md)")
-    env = {"HOME": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin",
-           "WORKSHOP_KUBECONFIG": str(tmp_path / "missing")}
+    env = {"HOME": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin", "WORKSHOP_STATE": str(tmp_path / "state")}
     with ShellSession(env=env) as shell:
         shell.wait_prompt()
         status, output = shell.run("kubectl get nodes")
@@ -158,7 +227,9 @@ def test_kubectl_without_a_workshop_cluster_says_what_to_do(tmp_path):
 
 
 def test_a_docker_command_with_no_engine_says_to_run_prepare_engine(tmp_path):
-    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "engine-endpoint").write_text(f"DOCKER_HOST=unix://{tmp_path}/no-engine.sock\nFROM=test\n")
+    env = {**os.environ, "WORKSHOP_STATE": str(tmp_path / "state")}
     with ShellSession(env=env) as shell:
         shell.wait_prompt()
         status, output = shell.run("docker ps", timeout=30)
@@ -167,3 +238,18 @@ def test_a_docker_command_with_no_engine_says_to_run_prepare_engine(tmp_path):
     assert output.strip().splitlines()[-1] == ("workshop: the Docker engine is not answering: run scripts/prepare "
                                                "engine (or start Docker Desktop), then run the box again.")
     assert ok_status == 0 and "workshop:" not in ok_output
+
+
+def test_the_readme_promises_what_the_fences_say_and_no_more():
+    """The README's fence section uses the refusal words the shims print, and says what it does not stop."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### What the fence promises"):]
+    section = " ".join(section[:section.index("\n## ")].split())
+    kubectl_shim = (ROOT / "scripts" / "shell-bin" / "kubectl").read_text()
+    docker_shim = (ROOT / "scripts" / "shell-bin" / "docker").read_text()
+    assert "kubectl here only talks to the workshop cluster" in kubectl_shim
+    assert "docker here only talks to the workshop's engine" in docker_shim
+    assert "kubectl here only talks to the workshop cluster" in section
+    assert "docker here only talks to the workshop's engine" in section
+    assert "stops accidents, not a person set on leaving it" in section
+    assert "stops accidents, not a person set on leaving" in kubectl_shim + docker_shim

@@ -7,6 +7,8 @@ DECK = ROOT / "slides.md"
 # Everything generated at run time (kubeconfig, logs, reports) goes here; git ignores it.
 STATE = Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")   # tests point it elsewhere
 KUBECONFIG = STATE / "kubeconfig"
+# The copies the workshop shell gives kubectl (scripts/lib/workshop.bashrc, scripts/shell-bin/kubectl)
+KUBECONFIG_COPIES = (STATE / "kubeconfig.fenced", STATE / "kubectl-home")
 LOGS = STATE / "logs"
 
 

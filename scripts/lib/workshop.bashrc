@@ -6,9 +6,22 @@ source "$WORKSHOP_ROOT/scripts/lib/engine-env.sh"
 [ -d "$WORKSHOP_ROOT/.venv/bin" ] && PATH="$WORKSHOP_ROOT/.venv/bin:$PATH"
 PATH="$WORKSHOP_ROOT/scripts/shell-bin:$PATH"
 export PATH
-# kubectl only ever sees the workshop's own kubeconfig (never ~/.kube/config); see shell-bin/kubectl.
-export WORKSHOP_KUBECONFIG="${WORKSHOP_KUBECONFIG:-${WORKSHOP_STATE:-$WORKSHOP_ROOT/.workshop}/kubeconfig}"
-export KUBECONFIG="$WORKSHOP_KUBECONFIG"
+# The environment is the fence. kubectl sees only a read-only copy of the workshop's kubeconfig
+# (never ~/.kube/config) and no kuberc; docker talks only to the engine the workshop recorded
+# (engine-env.sh). The variables that would point either elsewhere are read-only in this shell, so
+# `KUBECONFIG=... kubectl` or `DOCKER_HOST=... docker` is an error here, not a trip to another
+# cluster or engine. See shell-bin/kubectl for the arguments it refuses.
+workshop_state="${WORKSHOP_STATE:-$WORKSHOP_ROOT/.workshop}"
+if [ -s "$workshop_state/kubeconfig" ]; then
+    ( umask 077 && cp "$workshop_state/kubeconfig" "$workshop_state/kubeconfig.fenced.$$" \
+        && chmod 0400 "$workshop_state/kubeconfig.fenced.$$" \
+        && mv -f "$workshop_state/kubeconfig.fenced.$$" "$workshop_state/kubeconfig.fenced" )
+fi
+unset WORKSHOP_KUBECONFIG KUBERC KUBECACHEDIR DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS BUILDKIT_HOST
+declare -rx WORKSHOP_STATE="$workshop_state" KUBECONFIG="$workshop_state/kubeconfig.fenced" KUBECTL_KUBERC=false
+readonly WORKSHOP_KUBECONFIG KUBERC KUBECACHEDIR DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS BUILDKIT_HOST
+[ -n "${DOCKER_HOST:-}" ] && readonly DOCKER_HOST
+unset workshop_state
 unset HISTFILE                 # keep the lecture out of the user's shell history
 PS1='workshop$ '
 PS2='> '

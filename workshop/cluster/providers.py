@@ -8,13 +8,14 @@ Whichever it is, its kubeconfig is .workshop/kubeconfig with a context named `wo
 ~/.kube/config is never written. Which provider made it is recorded in .workshop/cluster.json.
 """
 import json
+import shutil
 from typing import Callable, Dict, Optional, Protocol
 
 from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import existing, kind, kubectl
 from workshop.names import CONTEXT, NAMESPACE
-from workshop.paths import KUBECONFIG, STATE
+from workshop.paths import KUBECONFIG, KUBECONFIG_COPIES, STATE
 
 CHOICE = STATE / "cluster.json"
 
@@ -34,6 +35,9 @@ class Provider(Protocol):
 
     def status(self, say: Callable[[str], None]) -> str:
         """A one-line summary of the cluster."""
+
+    def made_anything(self) -> bool:
+        """Has it recorded anything it made (so that down has something to remove)?"""
 
 PROVIDERS: Dict[str, Provider] = {p.name: p for p in (kind.PROVIDER, existing.PROVIDER)}
 
@@ -69,9 +73,14 @@ def up(name: Optional[str] = None, context: Optional[str] = None, say=print) -> 
         raise WorkshopError(f"the workshop already uses a {previous.name} cluster: run scripts/cluster down first")
     provider = PROVIDERS[name] if name else (previous or kind.PROVIDER)
     provider.check()
-    summary = provider.up(say, context)
     if provider.makes_cluster:
-        remember(provider.name)                # the cluster is ours from now on, whatever follows
+        remember(provider.name)                # ours from before it exists: down works after a Ctrl-C anywhere
+    try:
+        summary = provider.up(say, context)
+    except WorkshopError:
+        if provider.makes_cluster and not provider.made_anything():
+            CHOICE.unlink(missing_ok=True)     # refused before making anything: nothing to remember
+        raise
     try:
         ensure_namespace(provider)
     except WorkshopError:
@@ -104,9 +113,20 @@ def down(say=print, keep_image: bool = False) -> str:
         return "no workshop cluster to remove"
     summary = provider.down(say, keep_image=keep_image)
     KUBECONFIG.unlink(missing_ok=True)
+    forget_copies()
     CHOICE.unlink(missing_ok=True)
     ledger.forget("namespace", NAMESPACE)
     return summary
+
+def forget_copies() -> None:
+    """Remove every copy of the kubeconfig the workshop shell made (and kubectl's cache beside it)."""
+    for copy in KUBECONFIG_COPIES:
+        if copy.is_dir():
+            shutil.rmtree(copy, ignore_errors=True)
+        else:
+            for leftover in [copy, *copy.parent.glob(copy.name + ".*")]:
+                leftover.unlink(missing_ok=True)
+
 
 def status(say=print) -> int:
     provider = recorded()
