@@ -46,6 +46,9 @@ def _install(linux: str, mac: str) -> str:
 def check_docker() -> Result:
     found = engine.facts(timeout=10)
     if found:
+        pinned = engine.recorded_endpoint()
+        where = (f"{found.describe()}, at {pinned['host']} (recorded by prepare, from {pinned['from']})" if pinned
+                 else f"{found.describe()}; no engine recorded yet (scripts/prepare records the one it uses)")
         differs = []
         if found.builder == "legacy":
             differs.append("the legacy builder prints `Using cache` where the slides show BuildKit's `CACHED`")
@@ -55,10 +58,10 @@ def check_docker() -> Result:
             differs.append(f"its API {found.api} is below {'.'.join(map(str, lifecycle.MIN_DOCKER_API))} (Docker 25), "
                            f"which kind v0.33 and current Docker clients expect")
         if differs:
-            return Result("docker", WARN, f"{found.describe()}; " + "; ".join(differs),
+            return Result("docker", WARN, f"{where}; " + "; ".join(differs),
                           "the deck still runs; install a current Docker (Docker Desktop, or Docker Engine 28+) "
                           "to see what the slides show")
-        return Result("docker", PASS, found.describe())
+        return Result("docker", PASS, where)
     if not shutil.which("docker"):
         return Result("docker", FAIL, "the docker command is not installed",
                       "install Docker (Docker Desktop, or `sudo apt-get install -y docker.io`), then scripts/prepare")

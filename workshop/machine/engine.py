@@ -11,8 +11,13 @@ from typing import NamedTuple, Optional
 
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import engine_install, host, processes
+from workshop.paths import STATE
 
 WAIT_SECONDS = 60
+# The engine the workshop uses, recorded by the first `prepare` that finds or starts one:
+# scripts/lib/engine-env.sh exports it as DOCKER_HOST (and drops DOCKER_CONTEXT) for every script
+# and box, whatever DOCKER_HOST or DOCKER_CONTEXT the presenter's shell holds later.
+ENDPOINT_FILE = STATE / "engine-endpoint"
 
 
 def client() -> Optional[str]:
@@ -112,7 +117,41 @@ def _wait(seconds: float, started_pid: Optional[int] = None) -> Optional[str]:
     return None
 
 
+def recorded_endpoint() -> Optional[dict]:
+    """{'host': 'unix:///var/run/docker.sock', 'from': 'context default'} once prepare recorded one."""
+    try:
+        values = dict(line.split("=", 1) for line in ENDPOINT_FILE.read_text().splitlines() if "=" in line)
+    except OSError:
+        return None
+    return {"host": values.get("DOCKER_HOST", ""), "from": values.get("FROM", "?")} if values.get("DOCKER_HOST") else None
+
+
+def record_endpoint() -> Optional[dict]:
+    """Record the endpoint of the engine that answers now, unless one is recorded already."""
+    known = recorded_endpoint()
+    if known:
+        return known
+    found = (output("context", "inspect", "--format", "{{.Endpoints.docker.Host}}", timeout=20) or "").strip()
+    if not found:
+        return None
+    if os.environ.get("DOCKER_HOST"):
+        source = "DOCKER_HOST"
+    else:
+        source = "context " + ((output("context", "show", timeout=20) or "").strip() or "default")
+    STATE.mkdir(parents=True, exist_ok=True)
+    ENDPOINT_FILE.write_text(f"DOCKER_HOST={found}\nFROM={source}\n")
+    os.environ["DOCKER_HOST"] = found
+    os.environ.pop("DOCKER_CONTEXT", None)
+    return recorded_endpoint()
+
+
 def ensure_engine(note: Note = quiet) -> str:
+    summary = _ensure_engine(note)
+    pinned = record_endpoint()
+    return summary + (f"; the workshop uses {pinned['host']} (from {pinned['from']})" if pinned else "")
+
+
+def _ensure_engine(note: Note = quiet) -> str:
     """Make sure an engine answers; return a one-line summary. Raises WorkshopError otherwise.
 
     The engine the workshop started itself is replaced when WORKSHOP_ENGINE asks for the other
@@ -138,7 +177,7 @@ def ensure_engine(note: Note = quiet) -> str:
             # someone (the service manager, another prepare) started one: give it time rather than start a second
             note(f"dockerd (pid {running[0]}) is starting; waiting up to {WAIT_SECONDS} s")
             if _wait(WAIT_SECONDS):
-                return ensure_engine(note)
+                return _ensure_engine(note)
             raise WorkshopError(f"dockerd (pid {running[0]}) runs but does not answer `docker info` after "
                                 f"{WAIT_SECONDS} s; look at its log, or stop it and run scripts/prepare again")
     pid = engine_install.start(kind, note)
