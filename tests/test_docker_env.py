@@ -545,3 +545,68 @@ def test_second_prepare_is_quick_and_rebuilds_nothing(prepared):
     assert "built" not in done.stdout and "pulled" not in done.stdout
     assert took < 60, f"a second prepare took {took:.0f} s"
     assert done.stdout.strip().splitlines()[-1].startswith("ready:")
+
+
+# ---------------------------------------------------------------- stand-ins only where asked for
+
+@pytest.mark.slow
+def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monkeypatch, tmp_path):
+    """On a user's machine (no CI, no --standins) an image that cannot be pulled is an error that says
+    what to do; with --standins (or in CI) the stand-in is made. Exercised with the alias tag, so the
+    engine's other images stay as they are."""
+    from workshop.cli import WorkshopError
+    from workshop.machine import engine
+    from workshop.machine.standins import base_images
+    alias, target = next(iter(base_images.ALIASES.items()))
+    need(base_images.is_standin(target), f"the {target} stand-in (no registry reachable)", "scripts/prepare images")
+    had = engine.image_id(alias)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv(base_images.STANDINS_ENV, raising=False)
+    try:
+        if had:
+            engine.docker("rmi", alias)                          # only the tag: the image stays as the target
+        log, can_pull = tmp_path / "pull.log", {}
+        try:
+            how = base_images.ensure_image(alias, lambda _: None, log, can_pull)
+        except WorkshopError as error:
+            assert "could not be pulled" in str(error) and "scripts/prepare --standins" in str(error)
+            assert "\n" not in str(error)
+            assert engine.image_id(alias) is None                 # no stand-in under the official tag
+        else:
+            assert how == "pulled", how                           # a machine that reaches a registry
+            return
+        monkeypatch.setenv(base_images.STANDINS_ENV, "1")
+        assert base_images.ensure_image(alias, lambda _: None, log, {}).startswith("stand-in tagged")
+    finally:
+        if had and engine.image_id(alias) != had:
+            engine.docker("tag", had, alias)
+
+
+@pytest.mark.slow
+def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monkeypatch, tmp_path):
+    """An image of the user's (no workshop label) under a tag the Dockerfiles name stays exactly as it
+    is, whether or not pulls work and whether or not stand-ins are allowed."""
+    import io
+    import tarfile
+    from workshop.machine import engine
+    from workshop.machine.standins import base_images
+    alias = next(iter(base_images.ALIASES))
+    had = engine.image_id(alias)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("users-own.txt")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"mine\n"))
+    imported = subprocess.run([engine.client(), "import", "-", alias], input=archive.getvalue(),
+                              capture_output=True, timeout=60)
+    assert imported.returncode == 0, imported.stderr
+    mine = engine.image_id(alias)
+    try:
+        for allowed in ("", "1"):
+            monkeypatch.setenv(base_images.STANDINS_ENV, allowed)
+            assert base_images.ensure_image(alias, lambda _: None, tmp_path / "pull.log", {}) == "present"
+            assert engine.image_id(alias) == mine
+    finally:
+        engine.docker("rmi", alias, check=False)
+        if had:
+            engine.docker("tag", had, alias)

@@ -2,6 +2,7 @@
 
 Each step is idempotent and returns a one-line summary; a second run only checks and takes seconds.
 `scripts/prepare STEP...` runs only the steps named (CI leaves the cluster to the tests)."""
+import os
 import sys
 import time
 from typing import Callable, List, NamedTuple, Optional, Sequence
@@ -57,11 +58,16 @@ def run_steps(steps: Sequence[Step], out=sys.stdout) -> float:
 def main(argv: Sequence[str]) -> int:
     names = [step.name for step in STEPS]
     if any(arg in ("-h", "--help") for arg in argv):
-        print("usage: scripts/prepare [STEP...]\n\nMake this machine ready for the workshop; "
+        print("usage: scripts/prepare [--standins] [STEP...]\n\nMake this machine ready for the workshop; "
               "with no STEP, every step in order:")
         for step in STEPS:
             print(f"  {step.name:<{NAME_WIDTH}} {step.what}")
+        print("\n--standins: where no registry can be reached, build labelled stand-ins of the base images "
+              "instead of failing (CI does this on its own)")
         return 0
+    if "--standins" in argv:
+        os.environ["WORKSHOP_STANDINS"] = "1"
+        argv = [arg for arg in argv if arg != "--standins"]
     unknown = [arg for arg in argv if arg not in names]
     if unknown:
         raise WorkshopError(f"unknown step {unknown[0]!r}; the steps are: {', '.join(names)}")

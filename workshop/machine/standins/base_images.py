@@ -1,9 +1,11 @@
 """Make the base images the workshop names available under their exact tags.
 
-Where the engine can pull, the real images are pulled. Where it cannot (no registry reachable,
-as in CI), local stand-ins are built from the files beside this module and labelled
-edu.cs198.workshop=standin.
-An image already present is left alone unless it is a stand-in whose recipe has changed."""
+Where the engine can pull, the real images are pulled. Local stand-ins, built from the files beside
+this module and labelled edu.cs198.workshop=standin, are only for machines that reach no registry and
+only when asked for: in CI (CI=true) or with `scripts/prepare --standins` (WORKSHOP_STANDINS=1).
+Anywhere else a failed pull is one line with the fix, never a stand-in under an official tag that the
+user's own later builds would use. An image already present is left alone (a user's own image under
+an official tag is never replaced) unless it is a stand-in whose recipe has changed."""
 import hashlib
 import os
 import shutil
@@ -34,6 +36,18 @@ HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 RECIPE_VERSION = "1"
 # set to 1 to rebuild the stand-ins even when their recipe has not changed (the rootfs tar stays cached)
 REBUILD_ENV = "WORKSHOP_REBUILD_STANDINS"
+STANDINS_ENV = "WORKSHOP_STANDINS"
+
+
+def standins_allowed() -> bool:
+    """Stand-ins only where asked for: CI, or scripts/prepare --standins."""
+    return os.environ.get("CI") == "true" or os.environ.get(STANDINS_ENV) == "1"
+
+
+def cannot_pull(ref: str, log: Path) -> WorkshopError:
+    return WorkshopError(f"{ref} could not be pulled (see {host.shown(log)}): check the network or `docker login`, "
+                         f"then run scripts/prepare again; on a machine that reaches no registry at all, "
+                         f"scripts/prepare --standins builds labelled stand-ins instead")
 
 def recipe_hash(*parts) -> str:
     digest = hashlib.sha256()
@@ -232,6 +246,8 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
     if pulled(ref, label, log, can_pull):
         _made(ref, "pulled")                  # it was not here before: the workshop brought it
         return "pulled"
+    if label is None and not standins_allowed():
+        raise cannot_pull(ref, log)
     if plan is None:
         raise WorkshopError(f"{ref} (named by a Dockerfile here) cannot be pulled and has no stand-in; "
                             f"use one of {', '.join(BASE_IMAGES)} or add a stand-in in workshop/machine/standins/")
@@ -252,6 +268,8 @@ def ensure_alias(ref: str, target: str, label: Optional[str], log: Path, can_pul
     if pulled(ref, label, log, can_pull):
         _made(ref, "pulled")
         return "pulled"
+    if label is None and not standins_allowed():
+        raise cannot_pull(ref, log)
     if not target_id or not is_standin(target):
         raise WorkshopError(f"{ref} cannot be pulled and {target}, whose stand-in it would share, is missing")
     engine.docker("tag", target, ref)
