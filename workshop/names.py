@@ -11,6 +11,8 @@ PROMPT = "workshop$ "
 LABEL = "edu.cs198.workshop"
 STANDIN = "standin"
 RECIPE_LABEL = "edu.cs198.workshop.recipe"
+# a token recorded before a container is started, and given to it: proof the workshop started it
+RUN_LABEL = "edu.cs198.workshop.run"
 
 # Kubernetes: every object of the lecture's app carries this label.
 PART_OF = "app.kubernetes.io/part-of=cs198-workshop"

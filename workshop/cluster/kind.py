@@ -211,12 +211,13 @@ def up(say: Callable[[str], None] = print) -> str:
         say(f"creating kind cluster {NAME!r} ({NODES} nodes, {image.split('@')[0]})...")
         if not engine.output("network", "inspect", "kind"):
             ledger.record("network", "kind")        # kind makes it with the first cluster: then it is ours
+        # recorded before it exists: stopped during `kind create`, `cluster down` still removes it
+        ledger.record("cluster", f"kind/{NAME}", image=image)
         with tempfile.TemporaryDirectory(prefix="workshop-kind-") as scratch:   # kind writes it: never ~/.kube
             os.chmod(scratch, 0o700)
             _kind("create", "cluster", "--name", NAME, "--image", image, "--config", "-",
-                  "--kubeconfig", str(Path(scratch) / "kubeconfig"), input_text=cluster_config(engine_cgroup_version()), timeout=900,
-                  fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up")
-        ledger.record("cluster", f"kind/{NAME}", image=image)
+                  "--kubeconfig", str(Path(scratch) / "kubeconfig"), input_text=cluster_config(engine_cgroup_version()),
+                  timeout=900, fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up")
     _write_kubeconfig()
     _wait_ready(say)
     _wire_registry(say)
@@ -228,17 +229,14 @@ def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
     as between a benchmark's bring-ups) the node image it built."""
     if not exists():
         ledger.forget("cluster", f"kind/{NAME}")
-        return f"no kind cluster named {NAME!r}"
+        return f"no kind cluster named {NAME!r}" + _forget_network()
     if not ours():
         raise WorkshopError(f"the kind cluster {NAME!r} was not created by the workshop, so it is left as it is")
     _kind("delete", "cluster", "--name", NAME, timeout=300)
     ledger.forget("cluster", f"kind/{NAME}")
     removed = [f"kind cluster {NAME!r}"]
-    if ledger.find("network", "kind"):          # the network, if the workshop's cluster brought it
-        engine.docker("network", "disconnect", "kind", registry.CONTAINER, check=False)
-        if engine.docker("network", "rm", "kind", check=False).returncode == 0:
-            removed.append("the kind network")
-        ledger.forget("network", "kind")
+    if _forget_network():
+        removed.append("the kind network")
     image = ledger.find("image", LOCAL_IMAGE)
     if image and not keep_image and engine.image_id(LOCAL_IMAGE) == image.get("id"):
         engine.docker("rmi", LOCAL_IMAGE, check=False)
@@ -249,6 +247,17 @@ def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
         if parts:
             removed.append(f"the {len(parts)} images it was built from")
     return "deleted " + ", ".join(removed)
+
+
+def _forget_network() -> str:
+    """Remove the kind network if the workshop's cluster brought it (and no other cluster's node is on it)."""
+    if not ledger.find("network", "kind"):
+        return ""
+    engine.docker("network", "disconnect", "kind", registry.CONTAINER, check=False)
+    removed = engine.docker("network", "rm", "kind", check=False).returncode == 0
+    if removed or not engine.output("network", "inspect", "kind"):
+        ledger.forget("network", "kind")
+    return ", and the kind network it brought" if removed else ""
 
 
 def status(say: Callable[[str], None] = print) -> str:
@@ -275,6 +284,9 @@ class Kind:
 
     def status(self, say: Callable[[str], None]) -> str:
         return status(say)
+
+    def made_anything(self) -> bool:
+        return ours()
 
 
 PROVIDER = Kind()

@@ -286,6 +286,10 @@ def start(kind: str, note: Note = quiet) -> int:
     else:
         client_dir, docker_config, log = install_debian(note), None, MACHINE_HOME / "dockerd-debian.log"
         argv, env = ["/usr/sbin/dockerd"], None
+    # Recorded before it starts (pid unknown yet): stopped between here and the pid file, `stop` still
+    # knows the engine is the workshop's and stops what the pid file names.
+    RECORD.write_text(json.dumps({"kind": kind, "pid": None, "log": str(log), "client_dir": str(client_dir),
+                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
     pid = processes.start(argv, log, MACHINE_HOME / "dockerd.pid", env=env, what="dockerd")
     RECORD.write_text(json.dumps({"kind": kind, "pid": pid, "log": str(log), "client_dir": str(client_dir),
                                   "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")

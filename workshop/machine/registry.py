@@ -6,6 +6,7 @@ docker-registry. Without that image, Debian's docker-registry binary runs in the
 its config, storage, pid file and log under .workshop/.
 up(), down() and status() are idempotent; down() stops only what up() started."""
 import time
+import uuid
 import urllib.error
 import urllib.request
 from typing import Dict, Optional
@@ -17,6 +18,7 @@ from workshop.paths import STATE
 
 HOST, PORT, ADDRESS, CONTAINER = names.REGISTRY_HOST, names.REGISTRY_PORT, names.REGISTRY, names.REGISTRY_CONTAINER
 KIND_NETWORK = "kind"
+RUN_LABEL = names.RUN_LABEL
 IMAGE = "registry:2"
 CONFIG = STATE / "registry.yml"
 STORAGE = STATE / "registry"
@@ -111,8 +113,13 @@ def ours() -> bool:
     entry = ledger.find("registry", ADDRESS) or {}
     if entry.get("how") != "container":
         return False
-    ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
-    return bool(ident) and ident == entry.get("id")
+    found = (engine.output("container", "inspect", "--format",
+                           f'{{{{.Id}}}} {{{{index .Config.Labels "{RUN_LABEL}"}}}}', CONTAINER) or "").split()
+    if not found:
+        return False
+    # the id once it was recorded; before that (a prepare stopped during `docker run`), the token the
+    # intent recorded and the container carries as a label
+    return found[0] == entry.get("id") or (len(found) > 1 and found[1] == entry.get("token"))
 
 
 def describe() -> str:
@@ -129,18 +136,25 @@ def _can_use_official_image(log) -> bool:
 
 
 def _start_container(note: Note) -> str:
+    if container_state() is not None and ours():                  # left by a prepare that was stopped
+        engine.docker("rm", "-f", CONTAINER)
     if container_state() is not None:
         raise WorkshopError(f"a container named {CONTAINER} exists that this checkout did not start: if it is a "
                             f"leftover of the workshop's, remove it (docker rm -f {CONTAINER}), then run "
                             f"scripts/prepare registry again")
+    # Recorded before it exists: a prepare stopped during `docker run` or the wait leaves a container that
+    # reset and prepare know as ours by the token it carries.
+    token = uuid.uuid4().hex
+    ledger.record("registry", ADDRESS, how="container", id=None, token=token)
     # --rm: when it or its engine stops, it goes with its storage (prepare pushes the lecture's images again)
-    engine.docker("run", "-d", "--rm", "-p", f"{HOST}:{PORT}:5000", "--name", CONTAINER, IMAGE)
+    engine.docker("run", "-d", "--rm", "-p", f"{HOST}:{PORT}:5000", "--name", CONTAINER,
+                  "--label", f"{RUN_LABEL}={token}", IMAGE)
     if engine.output("network", "inspect", KIND_NETWORK):       # a kind cluster's nodes reach it by name there
         engine.docker("network", "connect", KIND_NETWORK, CONTAINER)
     if not _wait(WAIT_SECONDS):
         raise WorkshopError(f"the {CONTAINER} container does not answer on {ADDRESS}; see `docker logs {CONTAINER}`")
     ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
-    ledger.record("registry", ADDRESS, how="container", id=ident)
+    ledger.record("registry", ADDRESS, how="container", id=ident, token=token)
     return f"{IMAGE} container {CONTAINER} answering on {ADDRESS}"
 
 
