@@ -295,11 +295,12 @@ def test_a_killed_engines_container_networks_are_released_and_live_ones_kept(tmp
 
 
 def test_engine_missing_without_root_says_how_to_start_it(tmp_path):
-    # a client pointed at a socket where no engine listens, as a user without root sees it
+    # a client pointed at a socket where no engine listens, as a user without root sees it, in a checkout
+    # that has recorded no engine yet (a recorded one would win over DOCKER_HOST: the fence)
     done = subprocess.run([sys.executable, "-c", "from workshop.machine import engine, host\n"
                            "host.is_linux_root = lambda: False\nengine.ensure_engine()"],
                           env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock",
-                               "WORKSHOP_MACHINE_HOME": str(tmp_path)}, capture_output=True, text=True, cwd=ROOT)
+                               "WORKSHOP_MACHINE_HOME": str(tmp_path), "WORKSHOP_STATE": str(tmp_path / "state")}, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode != 0
     assert "no Docker engine answers" in done.stderr.splitlines()[-1]
 

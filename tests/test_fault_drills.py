@@ -152,9 +152,12 @@ def test_the_engine_stopping_mid_deck_says_to_run_prepare_engine(docker, tmp_pat
     deck.write_text(tiny_deck("the engine stops",
                               (f"docker version --format '{{{{.Server.Version}}}}' && touch {marker} && sleep 3", "docker"),
                               ("docker ps", "docker")))
+    state = tmp_path / "state"                         # a checkout whose recorded engine is the proxy
+    state.mkdir()
+    (state / "engine-endpoint").write_text(f"DOCKER_HOST=unix://{proxy.path}\nFROM=the test's proxy\n")
     child = subprocess.Popen([sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(deck)], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": f"unix://{proxy.path}"})
+                             env={**os.environ, "PYTHONPATH": str(ROOT), "WORKSHOP_STATE": str(state)})
     try:
         deadline = time.monotonic() + 60
         while not marker.exists() and time.monotonic() < deadline:

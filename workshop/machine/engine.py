@@ -126,6 +126,16 @@ def recorded_endpoint() -> Optional[dict]:
     return {"host": values.get("DOCKER_HOST", ""), "from": values.get("FROM", "?")} if values.get("DOCKER_HOST") else None
 
 
+def use_recorded_endpoint() -> None:
+    """The fence on the Python side, as scripts/lib/engine-env.sh is on the shell side: a command run as
+    `python -m workshop...` talks to the recorded engine too, whatever DOCKER_HOST or DOCKER_CONTEXT
+    it inherited."""
+    known = recorded_endpoint()
+    if known:
+        os.environ["DOCKER_HOST"] = known["host"]
+        os.environ.pop("DOCKER_CONTEXT", None)
+
+
 def record_endpoint() -> Optional[dict]:
     """Record the endpoint of the engine that answers now, unless one is recorded already."""
     known = recorded_endpoint()
@@ -222,3 +232,6 @@ def try_pull(ref: str, log) -> bool:
         return True
     except WorkshopError:
         return False
+
+
+use_recorded_endpoint()
