@@ -76,10 +76,10 @@ def find_containers(declared: docker_commands.Declared) -> List[Item]:
 
 def find_images(declared: docker_commands.Declared, everything: bool) -> List[Item]:
     roles = {"app"} | ({"standin", "pulled"} if everything else set())
-    recorded = {e["name"]: e.get("id") for e in ledger.of_kind("image") if e.get("role") in roles}
+    recorded = {e["name"]: ledger.image_ids(e) for e in ledger.of_kind("image") if e.get("role") in roles}
     items = []
     for ref, ident in _ids("image", sorted(declared.images | set(recorded))).items():
-        if ref in declared.images or ident == recorded.get(ref):
+        if ref in declared.images or ident in recorded.get(ref, set()):
             items.append(Item("image", ref, _docker_remove("rmi", ref)))
     return items
 
@@ -140,9 +140,12 @@ def find_registry(everything: bool) -> List[Item]:
 # ---------------------------------------------------------------- Kubernetes
 
 def find_kubernetes_objects(notes: List[str]) -> List[Item]:
-    if providers.chosen() is None or not kubectl.exists() or ledger.find("namespace", NAMESPACE) is None:
+    student = (providers.chosen() or {}).get("provider") == "student"
+    if providers.chosen() is None or not kubectl.exists() or (ledger.find("namespace", NAMESPACE) is None
+                                                              and not student):
         return []
-    done = kubectl.run("get", K8S_KINDS, "-n", NAMESPACE, "-l", PART_OF, "--request-timeout=15s", "-o", "json",
+    namespace = providers.namespace()
+    done = kubectl.run("get", K8S_KINDS, "-n", namespace, "-l", PART_OF, "--request-timeout=15s", "-o", "json",
                        check=False, timeout=30)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["no answer"])[-1]
@@ -151,14 +154,14 @@ def find_kubernetes_objects(notes: List[str]) -> List[Item]:
     items = []
     for found in json.loads(done.stdout or "{}").get("items", []):
         kind, name = found["kind"].lower(), found["metadata"]["name"]
-        items.append(Item(kind, f"{NAMESPACE}/{name}", _kubectl_delete(kind, name)))
+        items.append(Item(kind, f"{namespace}/{name}", _kubectl_delete(kind, name, namespace)))
     return items
 
 
-def _kubectl_delete(kind: str, name: str) -> Callable[[], Optional[str]]:
+def _kubectl_delete(kind: str, name: str, namespace: str) -> Callable[[], Optional[str]]:
     def remove() -> Optional[str]:
         # a deployment's replicasets and pods may already be gone with it: not an error
-        kubectl.run("delete", kind, name, "-n", NAMESPACE, "--ignore-not-found", "--wait=false", timeout=60)
+        kubectl.run("delete", kind, name, "-n", namespace, "--ignore-not-found", "--wait=false", timeout=60)
         return None
     return remove
 
@@ -175,15 +178,19 @@ def find_cluster(everything: bool) -> List[Item]:
 
 def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[List[str]] = None) -> List[Item]:
     """Everything reset would remove, in the order it removes them: the cluster's objects while it
-    still runs, then the cluster, containers before the images they use, the registry last."""
+    still runs, then the cluster, containers, the registry's tags while it runs, the registry, and the
+    images last, as the containers and the registry use some of them."""
     notes = notes if notes is not None else []
     declared = docker_commands.declared()
     items = find_kubernetes_objects(notes) + find_cluster(everything)
-    if engine.server_version(timeout=10):
-        items += find_containers(declared) + find_images(declared, everything)
+    engine_answers = engine.server_version(timeout=10)
+    if engine_answers:
+        items += find_containers(declared)
     else:
         notes.append("no Docker engine answers, so containers and images were not looked at")
     items += find_registry_tags(declared, everything, notes, only) + find_registry(everything)
+    if engine_answers:
+        items += find_images(declared, everything)
     if only:
         items = [item for item in items if fnmatch.fnmatchcase(item.name, only)]
     return items
