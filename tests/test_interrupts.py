@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from workshop import ledger
 from workshop.cluster import kind, providers
-from workshop.machine import engine, registry
+from workshop.machine import app_images, engine, registry
 from workshop.names import KIND_LABEL
 from workshop.paths import ROOT
 
@@ -49,10 +50,13 @@ def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
             time.sleep(0.5)
         assert names(f"label={KIND_LABEL}={kind.NAME}"), "kind made no node container to be stopped during"
         interrupt(process)
+        network_ours = ledger.find("network", "kind") is not None
         done = subprocess.run([str(SCRIPTS / "cluster"), "down"], cwd=ROOT, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         assert names(f"label={KIND_LABEL}={kind.NAME}") == []
+        if network_ours:                                      # the network it brought goes too
+            assert engine.output("network", "inspect", "kind") is None, done.stdout
         assert not providers.CHOICE.exists() and not kind.exists()
     finally:
         if not kind.exists():
@@ -79,3 +83,41 @@ def test_ctrl_c_during_the_registry_start_then_reset_leaves_no_registry(workshop
         subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images"], cwd=ROOT, capture_output=True,
                        timeout=600)
     assert registry.ours()
+
+
+def app_images_here() -> list:
+    return sorted(set((engine.output("images", app_images.APP, "--format", "{{.Repository}}:{{.Tag}}") or "")
+                      .split()))
+
+
+def test_ctrl_c_during_the_app_image_builds_then_reset_leaves_no_app_image(docker):
+    """Ctrl-C while prepare builds okpy-mini, and again in the gap a build's end and its record leave
+    (the build done by hand after the intent is recorded): reset removes each image made, by the id
+    the build itself wrote, and a user's image of another name built from the same folder stays."""
+    decoy = "my-own-okpy:kept"
+    engine.docker("build", "-q", "-t", decoy, str(app_images.K8S_DEMO))
+    try:
+        subprocess.run([str(SCRIPTS / "reset"), "--only", f"{app_images.APP}*"], cwd=ROOT, capture_output=True,
+                       timeout=300)
+        assert app_images_here() == []
+        process = start("prepare", "app-images")
+        seen = ""
+        while "making " + app_images.APP not in seen:
+            line = process.stdout.readline()
+            assert line, f"prepare ended before building: {seen}"
+            seen += line
+        time.sleep(1.5)
+        interrupt(process)
+        image = f"{app_images.APP}:v1"                         # the window after a build, before its record
+        iid = ledger.before_build(image, "app")
+        engine.docker("build", "-q", "--iidfile", str(iid), "-t", image, str(app_images.K8S_DEMO))
+        assert image in app_images_here()
+        done = subprocess.run([str(SCRIPTS / "reset"), "--only", f"{app_images.APP}*"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert app_images_here() == [], done.stdout
+        assert engine.image_id(decoy), "reset removed the user's own image"
+    finally:
+        engine.docker("rmi", decoy, check=False)
+        subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images"], cwd=ROOT, capture_output=True,
+                       timeout=900)

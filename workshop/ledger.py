@@ -9,11 +9,13 @@ record names, plus the exact names the deck itself declares. Each entry is one t
 kinds: container, image, registry (the process or container prepare started), registry-tag,
 cluster, namespace. The record lives in the checkout's state folder (.workshop/made.json)."""
 import fcntl
+import hashlib
 import json
 import os
 import time
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Set
 
 from workshop import paths
 
@@ -63,3 +65,27 @@ def find(kind: str, name: str) -> Optional[Dict]:
 
 def of_kind(kind: str) -> List[Dict]:
     return [e for e in load() if e["kind"] == kind]
+
+
+def before_build(image: str, role: str) -> Path:
+    """Record an image build before it starts. The build is to write its image id to the file returned
+    (`docker build --iidfile`): an image finished just before a Ctrl-C, and not yet recorded by id, is
+    still proven the workshop's by that file. The id recorded earlier, if any, stays until the new one
+    replaces it, as the image it names is still there under the tag."""
+    iid = paths.STATE / "builds" / (hashlib.sha256(image.encode()).hexdigest()[:16] + ".iid")
+    iid.parent.mkdir(parents=True, exist_ok=True)
+    iid.unlink(missing_ok=True)
+    old = find("image", image) or {}
+    record("image", image, id=old.get("id"), role=role, iidfile=str(iid))
+    return iid
+
+
+def image_ids(entry: Dict) -> Set[str]:
+    """The ids an image entry proves the workshop's: the one recorded, and one its unfinished record's
+    build wrote."""
+    ids = {entry["id"]} if entry.get("id") else set()
+    try:
+        ids.add(Path(entry["iidfile"]).read_text().strip())
+    except (KeyError, OSError):
+        pass
+    return ids - {""}

@@ -40,8 +40,9 @@ def make_image(image: str, log: Path) -> None:
     """Build okpy-mini at this tag, or tag the base image of the same name, locally."""
     if image.startswith(APP + ":"):
         version = image.rpartition(":")[2]
-        host.logged(["docker", "build", "--build-arg", f"APP_VERSION={version}", "-t", image, str(K8S_DEMO)],
-                       log, what=f"building {image}")
+        iid = ledger.before_build(image, "app")
+        host.logged(["docker", "build", "--iidfile", str(iid), "--build-arg", f"APP_VERSION={version}", "-t", image,
+                     str(K8S_DEMO)], log, what=f"building {image}")
         return
     source = image[len(ADDRESS) + 1:]
     if not image_exists(source):
@@ -62,8 +63,8 @@ def ensure_app_images(note: Note = quiet) -> str:
             ledger.record("image", image, id=engine.image_id(image), role="app")
         if built_here or not in_registry(image):
             note(f"pushing {image}")
+            ledger.record("registry-tag", image)            # before: a push cut short may have made the tag
             host.logged(["docker", "push", image], log, what=f"pushing {image}")
-            ledger.record("registry-tag", image)
             pushed.append(image)
     missing = [image for image in ours if not in_registry(image)]
     if missing:

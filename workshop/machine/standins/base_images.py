@@ -102,7 +102,9 @@ def _build(ref: str, context: Path, dockerfile: Path, recipe: str, log: Path,
     shutil.copy(dockerfile, context / "Dockerfile")
     for extra in STANDINS.glob("*.sh"):
         shutil.copy(extra, context / extra.name)
-    cmd = ["docker", "build", "-t", ref, "--label", f"{LABEL}=standin", "--label", f"{RECIPE_LABEL}={recipe}"]
+    iid = ledger.before_build(ref, STANDIN)
+    cmd = ["docker", "build", "--iidfile", str(iid), "-t", ref, "--label", f"{LABEL}=standin",
+           "--label", f"{RECIPE_LABEL}={recipe}"]
     for key, value in (build_args or {}).items():
         cmd += ["--build-arg", f"{key}={value}"]
     # whichever builder the engine's client uses by default: BuildKit on a current Docker, the legacy
