@@ -102,3 +102,43 @@ class Existing:
 
 
 PROVIDER = Existing()
+
+
+class Student:
+    """A student's namespace on a class cluster (scripts/class up): the kubeconfig file the teacher handed
+    out, copied as context `workshop`. Its namespace is the student's; nothing cluster-wide is theirs."""
+    name = "student"
+    makes_cluster = False
+
+    def check(self) -> None:
+        return None
+
+    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+        if not context:
+            raise WorkshopError("name the kubeconfig your teacher gave you: scripts/cluster up --kubeconfig FILE")
+        path = Path(context).expanduser()
+        if not path.is_file():
+            raise WorkshopError(f"there is no file {path}: name the kubeconfig your teacher gave you")
+        data = yaml.safe_load(path.read_text()) or {}
+        current = data.get("current-context") or ""
+        config = extract(current, [path.resolve()])
+        if not config["contexts"][0]["context"].get("namespace"):
+            raise WorkshopError(f"{path} names no namespace in its context; ask your teacher for the class's file")
+        write_private(KUBECONFIG, yaml.safe_dump(config, sort_keys=False))
+        namespace = config["contexts"][0]["context"]["namespace"]
+        return f"your namespace {namespace!r} on the class's cluster"
+
+    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
+        KUBECONFIG.unlink(missing_ok=True)
+        return "forgot the class's cluster (your namespace and what is in it stay; scripts/reset empties it)"
+
+    def status(self, say: Callable[[str], None]) -> str:
+        pods = kubectl.run("get", "pods", "--no-headers", check=False, timeout=20)
+        return (f"your namespace on the class's cluster: {len(pods.stdout.splitlines())} pod(s)"
+                if pods.returncode == 0 else "your namespace does not answer: " + pods.stderr.strip()[:120])
+
+    def made_anything(self) -> bool:
+        return False
+
+
+STUDENT = Student()

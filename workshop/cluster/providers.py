@@ -39,7 +39,7 @@ class Provider(Protocol):
     def made_anything(self) -> bool:
         """Has it recorded anything it made (so that down has something to remove)?"""
 
-PROVIDERS: Dict[str, Provider] = {p.name: p for p in (kind.PROVIDER, existing.PROVIDER)}
+PROVIDERS: Dict[str, Provider] = {p.name: p for p in (kind.PROVIDER, existing.PROVIDER, existing.STUDENT)}
 
 def chosen() -> Optional[dict]:
     try:
@@ -63,10 +63,12 @@ def recorded() -> Optional[Provider]:
                             f"then delete .workshop/cluster.json")
     return found
 
-def up(name: Optional[str] = None, context: Optional[str] = None, say=print) -> str:
-    if context:
+def up(name: Optional[str] = None, context: Optional[str] = None, say=print, kubeconfig: Optional[str] = None) -> str:
+    if kubeconfig:
+        name, context = "student", kubeconfig
+    elif context:
         name = "existing"
-    elif name == "existing":
+    elif name in ("existing", "student"):
         raise WorkshopError("name the context to use: scripts/cluster up --context NAME")
     previous = recorded()
     if previous and kubectl.exists() and name and previous.name != name:
@@ -82,15 +84,26 @@ def up(name: Optional[str] = None, context: Optional[str] = None, say=print) -> 
             CHOICE.unlink(missing_ok=True)     # refused before making anything: nothing to remember
         raise
     try:
-        ensure_namespace(provider)
+        if provider.name != "student":
+            ensure_namespace(provider)
     except WorkshopError:
         if not provider.makes_cluster:         # refused: nothing of the user's context stays with the workshop
             KUBECONFIG.unlink(missing_ok=True)
         raise
     if not provider.makes_cluster:
         remember(provider.name, context)
-        say(existing.using(context or ""))
+        if provider.name == "existing":
+            say(existing.using(context or ""))
     return summary
+
+
+def namespace() -> str:
+    """The namespace the lecture's objects live in: the workshop's own, or a student's."""
+    if (chosen() or {}).get("provider") == "student" and kubectl.exists():
+        import yaml
+        data = yaml.safe_load(KUBECONFIG.read_text())
+        return data["contexts"][0]["context"].get("namespace") or NAMESPACE
+    return NAMESPACE
 
 def ensure_namespace(provider: Provider) -> None:
     """The workshop's own namespace, made by the workshop and set in its context. On a cluster the

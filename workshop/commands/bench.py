@@ -20,6 +20,7 @@ from ptyprocess import PtyProcess
 
 from workshop import ledger
 from workshop.cli import WorkshopError, quiet, run
+from workshop.commands import bench_class
 from workshop.cluster import kind, kubectl, node_build, providers, warm_up
 from workshop.deck import reader as deck_reader
 from workshop.machine import app_images, engine, host
@@ -311,11 +312,17 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--rounds", type=int, default=0, metavar="N",
                         help="with --cluster: the kind cluster from nothing, the whole deck rehearsed N times "
                              "in a row on it")
+    parser.add_argument("--class", dest="students", type=int, metavar="N",
+                        help="only the class figures: up to N students' Kubernetes steps at once on the "
+                             "workshop's cluster (see workshop/commands/bench_class.py)")
     args = parser.parse_args(argv)
     found = engine.facts()
     if found is None:
         raise WorkshopError("no Docker engine answers: run scripts/prepare first")
     print(f"engine      {found.describe()}")
+    if args.students:
+        bench_class.class_figures(args.students)
+        return 0
     try:
         present_figure()
         rehearsal_figures()      # warm: run after prepare, so the images exist and caches are hot

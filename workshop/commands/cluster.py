@@ -14,9 +14,10 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("action", choices=("up", "down", "status", "build"))
     parser.add_argument("--provider", choices=("kind",), help="the cluster the workshop makes (default: kind)")
     parser.add_argument("--context", help="use this existing context of yours instead of making a cluster")
+    parser.add_argument("--kubeconfig", help="a student's: the kubeconfig your teacher gave you (scripts/class up)")
     args = parser.parse_args(argv)
     if args.action == "up":
-        print(providers.up(args.provider, args.context))
+        print(providers.up(args.provider, args.context, kubeconfig=args.kubeconfig))
     elif args.action == "build":
         started = time.monotonic()
         target = node_build.ensure_binaries(say=lambda line: print(line, flush=True))

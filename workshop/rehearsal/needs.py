@@ -20,6 +20,10 @@ CHECKS: Dict[str, Tuple[Callable[[], bool], str]] = {
 }
 
 
+# a box that needs the nodes themselves (the drain), on a student's namespace of a class cluster
+STUDENT_SKIP = "needs more than your namespace on the class's cluster: this slide is your teacher's to show"
+
+
 def worker_nodes(timeout: float = 15) -> int:
     """How many nodes of the workshop cluster take ordinary pods (no control-plane taint)."""
     done = kubectl.run("get", "nodes", "-o", "json", timeout=timeout, check=False)
@@ -33,6 +37,9 @@ def worker_nodes(timeout: float = 15) -> int:
 def skip_reason(box: Box, workers: Callable[[], int]) -> str:
     """Why a box is skipped on this cluster ('' when it runs): a several-node lesson on one node."""
     if "nodes" in box.directives.needs and "cluster" in box.directives.needs:
+        from workshop.cluster import providers
+        if (providers.chosen() or {}).get("provider") == "student":
+            return STUDENT_SKIP
         count = workers()
         if count < 2:
             return f"needs 2 or more worker nodes; this cluster has {count} (scripts/cluster up --provider kind)"

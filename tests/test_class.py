@@ -1,0 +1,181 @@
+"""A class of five on the real workshop cluster: each student's kubeconfig reaches their own namespace
+and nothing else. Isolation is proven with real requests: `kubectl auth can-i`, real attempts, the
+quota and LimitRange refusing, a NetworkPolicy dropping real TCP connections, and the lecture's own
+manifests running under Pod Security `restricted`. A namespace the class did not make survives down."""
+import json
+import stat
+import subprocess
+import time
+
+import pytest
+
+from workshop.cluster import classroom, kubectl
+from workshop.rehearsal import needs
+from workshop.machine import app_images
+from workshop.paths import ROOT
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+STUDENTS = 5
+DECOY = classroom.namespace_of(STUDENTS + 2)             # made by "someone else" before the class
+DECOY_ROLE = classroom.NODE_VIEWER + "-mine"
+
+
+def as_student(number: int, *args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+    config = classroom.CLASS / f"{classroom.namespace_of(number)}.kubeconfig"
+    return subprocess.run([kubectl.program(), "--kubeconfig", str(config), *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def klass(workshop_cluster):
+    kubectl.run("create", "namespace", DECOY)
+    # a cluster-wide decoy with the class's label and a name that starts like the class's
+    kubectl.run("create", "clusterrole", DECOY_ROLE, "--verb=get", "--resource=nodes")
+    kubectl.run("label", "clusterrole", DECOY_ROLE, "app.kubernetes.io/part-of=cs198-workshop-class")
+    roster = classroom.up(STUDENTS, say=lambda _: None)
+    yield roster
+    said = classroom.down(say=lambda _: None)
+    assert said.startswith("removed the class: "), said
+    try:
+        deadline = time.monotonic() + 120
+        while any(kubectl.run("get", "namespace", classroom.namespace_of(n), "--ignore-not-found", "-o", "name")
+                  .stdout.strip() for n in range(1, STUDENTS + 2)) and time.monotonic() < deadline:
+            time.sleep(2)
+        assert kubectl.run("get", "namespace", DECOY, "-o", "name").stdout.strip() == f"namespace/{DECOY}"
+        assert not list(classroom.CLASS.glob("*.kubeconfig")) and not classroom.ROSTER.exists()
+        left = kubectl.run("get", "clusterroles,clusterrolebindings", "-o", "name").stdout.split()
+        assert [name for name in left if "cs198" in name] == [f"clusterrole.rbac.authorization.k8s.io/{DECOY_ROLE}"]
+    finally:
+        kubectl.run("delete", "namespace", DECOY, "--timeout=120s", check=False, timeout=150)
+        kubectl.run("delete", "clusterrole", DECOY_ROLE, "--ignore-not-found", check=False)
+
+
+def pod(name: str, command: list, memory: str = "32Mi", labels: dict = None) -> str:
+    image = next(i for i in app_images.manifest_images() if "/redis:" in i)
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
+                       "spec": {"restartPolicy": "Never",
+                                "securityContext": {"runAsNonRoot": True, "runAsUser": 999,
+                                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                                "containers": [{"name": "main", "image": image, "command": command,
+                                                "securityContext": {"allowPrivilegeEscalation": False,
+                                                                    "capabilities": {"drop": ["ALL"]}},
+                                                "resources": {"requests": {"cpu": "10m", "memory": memory},
+                                                              "limits": {"cpu": "100m", "memory": memory}}}]}})
+
+
+def test_each_kubeconfig_is_private_and_names_its_own_namespace(klass):
+    assert len(klass) == STUDENTS
+    for entry in klass:
+        path = classroom.CLASS / f"{entry['namespace']}.kubeconfig"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert as_student(entry["student"], "config", "view", "-o",
+                          "jsonpath={.contexts[0].context.namespace}").stdout == entry["namespace"]
+    assert stat.S_IMODE(classroom.ROSTER.stat().st_mode) == 0o600
+
+
+def test_a_student_may_edit_their_namespace_and_nothing_else(klass):
+    other = classroom.namespace_of(2)
+    for question in (["create", "deployments"], ["list", "nodes"]):       # nodes: the deck's `kubectl get nodes`
+        allowed = as_student(1, "auth", "can-i", *question)
+        assert allowed.stdout.strip() == "yes", (question, allowed.stdout + allowed.stderr)
+    for question in (["get", "pods", "-n", other], ["create", "namespaces"], ["create", "clusterroles"],
+                     ["delete", "nodes"], ["patch", "nodes"], ["create", "clusterrolebindings"],
+                     ["create", "rolebindings", "-n", other], ["get", "secrets", "-n", other]):
+        answer = as_student(1, "auth", "can-i", *question)
+        assert answer.stdout.strip() == "no", (question, answer.stdout)
+    for attempt in (["get", "pods", "-n", other], ["create", "namespace", "mine"],
+                    ["delete", "resourcequota", "student"], ["label", "namespace", classroom.namespace_of(1), "x=y"]):
+        done = as_student(1, *attempt)
+        assert done.returncode != 0 and "forbidden" in done.stderr.lower(), (attempt, done.stderr)
+
+
+def test_the_limit_range_and_the_quota_refuse_what_is_too_big(klass):
+    too_big = as_student(3, "apply", "-f", "-", stdin=pod("greedy", ["sleep", "60"], memory="600Mi"))
+    assert too_big.returncode != 0 and "maximum memory usage per Container is 512Mi" in too_big.stderr, too_big.stderr
+    made, refused = 0, None
+    for n in range(6):                                      # 400Mi each against the namespace's requests quota
+        done = as_student(3, "apply", "-f", "-", stdin=pod(f"big-{n}", ["sleep", "60"], memory="400Mi"))
+        if done.returncode != 0:
+            refused = done.stderr
+            break
+        made += 1
+    assert refused is not None and "exceeded quota" in refused, refused
+    assert made * 400 <= int(classroom.quota()["requests.memory"].rstrip("Mi")) < (made + 1) * 400
+
+
+def test_another_namespace_is_out_of_reach_over_the_network(klass):
+    server = as_student(2, "apply", "-f", "-", stdin=pod("server", ["redis-server", "--protected-mode", "no"],
+                                                               labels={"app": "server"}))
+    assert server.returncode == 0, server.stderr
+    assert as_student(2, "wait", "pod/server", "--for=condition=Ready", "--timeout=120s", timeout=150).returncode == 0
+    address = as_student(2, "get", "pod", "server", "-o", "jsonpath={.status.podIP}").stdout
+    loop = f"for i in 1 2 3; do timeout 3 redis-cli -h {address} ping || echo BLOCKED; sleep 1; done"
+    results = {}
+    for number in (2, 4):                                   # the same namespace, then another student's
+        assert as_student(number, "apply", "-f", "-", stdin=pod("client", ["sh", "-c", loop])).returncode == 0
+        as_student(number, "wait", "pod/client", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s",
+                   timeout=150)
+        results[number] = as_student(number, "logs", "client").stdout.split()
+    assert results[2] == ["PONG"] * 3 and results[4] == ["BLOCKED"] * 3, results
+
+
+def test_the_lectures_manifests_run_in_a_student_namespace_under_restricted(klass):
+    files = [arg for path in sorted((ROOT / "k8s_demo").glob("*.yaml")) for arg in ("-f", str(path))]
+    applied = as_student(5, "apply", *files)
+    assert applied.returncode == 0 and "Warning" not in applied.stderr, applied.stderr
+    waited = as_student(5, "wait", "--for=condition=Available", "deployment", "--all", "--timeout=180s", timeout=200)
+    assert waited.returncode == 0, waited.stderr
+    scaled = as_student(5, "scale", "deployment/ok-worker", "--replicas=3")
+    assert scaled.returncode == 0
+    as_student(5, "wait", "--for=condition=Available", "deployment/ok-worker", "--timeout=120s", timeout=150)
+    status = subprocess.run([str(ROOT / "scripts" / "class"), "status"], capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0, status.stderr
+    rows = {line.split()[0]: line for line in status.stdout.splitlines()[1:] if line.startswith(classroom.PREFIX)}
+    assert len(rows) == STUDENTS
+    assert "deployed scaled" in rows[classroom.namespace_of(5)], status.stdout
+    assert rows[classroom.namespace_of(1)].split()[1] == "-"
+
+
+def test_up_refuses_a_namespace_it_did_not_make(klass):
+    from workshop.cli import WorkshopError
+    with pytest.raises(WorkshopError, match=f"already has a namespace {DECOY} that the class did not create"):
+        classroom.up(STUDENTS + 2, say=lambda _: None)
+    assert kubectl.run("get", "namespace", classroom.namespace_of(STUDENTS + 1), "--ignore-not-found", "-o",
+                       "name").stdout.strip()                 # made before the refusal: recorded, so down removes it
+
+
+def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
+    """The student's side: scripts/cluster up --kubeconfig FILE in a checkout of their own (a state folder
+    of its own here), then the deck's Kubernetes slides rehearsed unchanged in their namespace; the
+    slides that need nodes are skipped with their reason, and the shell says so to a student who tries."""
+    import os
+    import sys
+    from test_rehearse_kubernetes import KUBERNETES_SLIDES
+    state = tmp_path / "state"
+    state.mkdir()
+    built = ROOT / ".workshop" / "k8s-bin"
+    if built.is_dir():
+        (state / "k8s-bin").symlink_to(built)
+    env = {**os.environ, "WORKSHOP_STATE": str(state), "PYTHONPATH": str(ROOT)}
+    mine = classroom.CLASS / f"{classroom.namespace_of(4)}.kubeconfig"
+    up = subprocess.run([sys.executable, "-m", "workshop.commands.cluster", "up", "--kubeconfig", str(mine)],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert up.returncode == 0 and f"your namespace '{classroom.namespace_of(4)}'" in up.stdout, up.stderr
+    report = tmp_path / "rehearsal.json"
+    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--slides",
+                           ",".join(map(str, KUBERNETES_SLIDES)), "--json", str(report)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1200, env=env)
+    steps = json.loads(report.read_text())["steps"]
+    failed = [step for step in steps if step["verdict"] not in ("OK", "SKIP") and not step["skipped"]]
+    assert done.returncode == 0 and not failed, json.dumps(failed, indent=1)[-4000:] + done.stderr[-1000:]
+    skipped = [step for step in steps if step["skipped"]]
+    assert skipped and all(step["skipped"] == needs.STUDENT_SKIP for step in skipped), skipped
+    assert sum(step["verdict"] == "OK" for step in steps) >= 20
+    from workshop.rehearsal.terminal import ShellSession
+    with ShellSession(env={**env, "HOME": str(tmp_path)}) as shell:
+        shell.wait_prompt()
+        status, output = shell.run("kubectl drain workshop-worker --ignore-daemonsets", timeout=30)
+    assert status == 3 and "this slide is your teacher's to show" in output, output
+    down = subprocess.run([sys.executable, "-m", "workshop.commands.cluster", "down"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert down.returncode == 0 and not (state / "kubeconfig").exists(), down.stdout + down.stderr

@@ -1,0 +1,118 @@
+"""scripts/bench --class N: how many students one cluster holds.
+
+A class of N is made on the workshop's cluster (scripts/class up); then rounds of 1, 2, 4, ... students
+run the lecture's namespaced Kubernetes steps at the same time, each through their own kubeconfig:
+apply the three manifests and wait until Available, scale the workers to 3, roll ok-web out to v2 and
+back, delete. Each round prints whether every student's steps passed, the steps' seconds at p50 and
+p95 against a single student's, and the cluster's extra memory and CPU per student (the node
+containers, sampled every second by `docker stats`). Rounds stop at the first failure, at a p95 three
+times the single student's, or at N."""
+import statistics
+import threading
+import time
+from typing import Callable, Dict, List, Tuple
+
+from workshop.cli import WorkshopError, quiet
+from workshop.cluster import classroom, kind, kubectl
+from workshop.machine import app_images
+from workshop.machine.engine import docker
+
+SLOWDOWN_LIMIT = 3.0
+
+
+def steps(files: List[str]) -> List[Tuple[str, List[str], float]]:
+    wait = ["--timeout=300s"]
+    return [("apply", ["apply", *files], 60), ("available", ["wait", "--for=condition=Available", "deployment",
+                                                            "--all", *wait], 320),
+            ("scale", ["scale", "deployment/ok-worker", "--replicas=3"], 60),
+            ("scaled", ["wait", "--for=condition=Available", "deployment/ok-worker", *wait], 320),
+            ("set image", ["set", "image", "deployment/ok-web", f"web={app_images.APP}:v2"], 60),
+            ("rollout", ["rollout", "status", "deployment/ok-web", *wait], 320),
+            ("undo", ["rollout", "undo", "deployment/ok-web"], 60),
+            ("rolled back", ["rollout", "status", "deployment/ok-web", *wait], 320),
+            ("delete", ["delete", *files, "--wait=true", "--timeout=300s"], 320)]
+
+
+def one_student(namespace: str, results: Dict[str, object]) -> None:
+    config = classroom.CLASS / f"{namespace}.kubeconfig"
+    files = [arg for path in sorted(app_images.K8S_DEMO.glob("*.yaml")) for arg in ("-f", str(path))]
+    seconds = []
+    for name, args, timeout in steps(files):
+        began = time.monotonic()
+        done = kubectl.run(*args, config=config, context=None, check=False, timeout=timeout)
+        if done.returncode != 0:
+            results[namespace] = f"{name} failed: {(done.stderr.strip().splitlines() or ['?'])[-1][:100]}"
+            return
+        seconds.append(time.monotonic() - began)
+    results[namespace] = seconds
+
+
+def _nodes_usage() -> Tuple[float, float]:
+    """(MiB, CPU %) of the kind node containers now."""
+    out = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.CPUPerc}}").stdout
+    memory = cpu = 0.0
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith(f"{kind.NAME}-") and parts[0] != "workshop-registry":
+            used = parts[1]
+            for unit, factor in (("GiB", 1024), ("MiB", 1), ("KiB", 1 / 1024)):
+                if used.endswith(unit):
+                    memory += float(used[: -len(unit)]) * factor
+            cpu += float(parts[-1].rstrip("%") or 0)
+    return memory, cpu
+
+
+def one_round(count: int) -> Tuple[bool, List[float], float, float]:
+    """count students at once: (all passed, every step's seconds, extra MiB per student, CPU % per student)."""
+    base_memory, _ = _nodes_usage()
+    results: Dict[str, object] = {}
+    threads = [threading.Thread(target=one_student, args=(classroom.namespace_of(n), results))
+               for n in range(1, count + 1)]
+    samples: List[Tuple[float, float]] = []
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        samples.append(_nodes_usage())
+        time.sleep(1)
+    for thread in threads:
+        thread.join()
+    failed = [f"{ns}: {r}" for ns, r in results.items() if isinstance(r, str)]
+    for line in failed:
+        print(f"            {line}")
+    seconds = [s for r in results.values() if isinstance(r, list) for s in r]
+    peak = max((m for m, _ in samples), default=base_memory)
+    cpu = statistics.mean(c for _, c in samples) if samples else 0.0
+    return not failed, seconds, (peak - base_memory) / count, cpu / count
+
+
+def p95(values: List[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def class_figures(most: int, say: Callable[[str], None] = print) -> None:
+    if not kubectl.cluster_ready():
+        raise WorkshopError("bench --class needs the workshop's cluster: scripts/cluster up")
+    if classroom.ROSTER.exists():
+        raise WorkshopError("a class is up: scripts/class down first (bench --class makes its own)")
+    classroom.up(most, say=quiet)
+    try:
+        single_ok, single, _, _ = one_round(1)
+        if not single_ok:
+            raise WorkshopError("a single student's steps failed; see the lines above")
+        base = p95(single)
+        say(f"class       1 student: steps p50 {statistics.median(single):.1f} s, p95 {base:.1f} s")
+        count = 2
+        while count <= most:
+            ok, seconds, memory, cpu = one_round(count)
+            worst = p95(seconds) if seconds else float("inf")
+            say(f"class       {count} students at once: {'all green' if ok else 'NOT all green'}; steps p50 "
+                f"{statistics.median(seconds) if seconds else 0:.1f} s, p95 {worst:.1f} s ({worst / base:.1f}x a "
+                f"single student's); cluster memory +{memory:.0f} MiB and CPU {cpu:.0f}% (of one core) per student")
+            if not ok or worst > SLOWDOWN_LIMIT * base:
+                say(f"class       stopped at {count}: " + ("a student's steps failed" if not ok else
+                                                           f"p95 over {SLOWDOWN_LIMIT:g}x a single student's"))
+                break
+            count = count * 2 if count * 2 <= most or count == most else most
+    finally:
+        classroom.down(say=quiet)

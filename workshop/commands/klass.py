@@ -1,0 +1,123 @@
+"""scripts/class up|down|status: a class of students on one cluster (see workshop/cluster/classroom.py).
+
+status prints one row per student: the lecture's Kubernetes steps their namespace shows done, the
+pods not ready and why, how long since anything changed there, and the slide most of the class has
+reached; --watch refreshes it in place every few seconds."""
+import argparse
+import datetime
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+from workshop.cli import WorkshopError, run
+from workshop.cluster import classroom, kubectl
+from workshop.names import APP_IMAGE
+from workshop.rehearsal import steps
+
+# the lecture's Kubernetes steps as a namespace shows them, in deck order: (name, the box that does it)
+STAGES = [("deployed", steps.APPLY_BOX), ("scaled", steps.SCALE_BOX), ("v2", steps.SET_IMAGE_BOX),
+          ("rolled back", steps.UNDO_BOX), ("broken v3", steps.BROKEN_BOX), ("repaired", steps.REPAIR_BOX)]
+
+
+def _slide(command: str) -> str:
+    hint = steps.box_hint(command)
+    return hint.split("slide ")[1].split(" ")[0] if "slide " in hint else "?"
+
+
+def _since(stamp: str, now: datetime.datetime) -> str:
+    seconds = (now - datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
+    return f"{int(seconds)}s" if seconds < 120 else f"{int(seconds // 60)}m"
+
+
+def student_row(namespace: str, admin: Path, now: datetime.datetime) -> Tuple[List[str], int]:
+    """The row of one student, and how far along the lecture's steps the namespace is (0: nothing yet)."""
+    done = kubectl.run("get", "deployments,replicasets,pods", "-n", namespace, "-o", "json", config=admin,
+                       context=None, check=False, timeout=30)
+    if done.returncode != 0:
+        return [namespace, "cannot read: " + (done.stderr.strip().splitlines() or ["?"])[-1][:60], "", "", ""], 0
+    items = json.loads(done.stdout)["items"]
+    deployments = {i["metadata"]["name"]: i for i in items if i["kind"] == "Deployment"}
+    images = [c["image"] for i in items if i["kind"] == "ReplicaSet"
+              for c in i["spec"]["template"]["spec"]["containers"]]
+    web = deployments.get("ok-web", {})
+    web_image = (web.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}])[0].get("image", "")
+    revision = int(web.get("metadata", {}).get("annotations", {}).get("deployment.kubernetes.io/revision", "0"))
+    reached = {
+        "deployed": all(d in deployments for d in ("ok-web", "ok-worker", "redis")),
+        "scaled": deployments.get("ok-worker", {}).get("spec", {}).get("replicas", 0) >= 3,
+        "v2": f"{APP_IMAGE}:v2" in images,
+        "rolled back": f"{APP_IMAGE}:v2" in images and revision >= 3 and web_image.endswith(":v1"),
+        "broken v3": steps.MISSING_TAG in images,
+        "repaired": steps.MISSING_TAG in images and web_image != steps.MISSING_TAG,
+    }
+    stage = max((n + 1 for n, (name, _) in enumerate(STAGES) if reached[name]), default=0)
+    waiting = []
+    for pod in (i for i in items if i["kind"] == "Pod"):
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            reason = (status.get("state", {}).get("waiting") or {}).get("reason")
+            if reason or not status.get("ready"):
+                waiting.append(f"{pod['metadata']['name'].rsplit('-', 2)[0]}: {reason or 'not ready'}")
+    stamps = [i["metadata"]["creationTimestamp"] for i in items]
+    stamps += [c.get("lastTransitionTime") for i in items for c in i.get("status", {}).get("conditions", [])
+               if c.get("lastTransitionTime")]
+    ready = " ".join(f"{name} {d.get('status', {}).get('readyReplicas', 0)}/{d['spec'].get('replicas', 0)}"
+                     for name, d in sorted(deployments.items()))
+    return [namespace, " ".join(name for name, _ in STAGES if reached[name]) or "-", ready or "-",
+            "; ".join(sorted(set(waiting)))[:60] or "-", _since(max(stamps), now) if stamps else "-"], stage
+
+
+def table(rows: List[List[str]]) -> str:
+    head = ["STUDENT", "STEPS DONE", "DEPLOYMENTS READY", "NOT READY", "LAST CHANGE"]
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in [head] + rows)
+
+
+def status_text() -> str:
+    if not classroom.ROSTER.is_file():
+        raise WorkshopError("no class: run scripts/class up --students N")
+    roster = json.loads(classroom.ROSTER.read_text())
+    admin = classroom.admin_config(roster.get("context"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    rows, stages = [], []
+    for student in roster["students"]:
+        row, stage = student_row(student["namespace"], admin, now)
+        rows.append(row)
+        stages.append(stage)
+    common, count = Counter(stages).most_common(1)[0]
+    where = ("nothing deployed yet (the deploy is on slide " + _slide(steps.APPLY_BOX) + ")" if common == 0 else
+             f"{STAGES[common - 1][0]} (slide {_slide(STAGES[common - 1][1])})")
+    return table(rows) + f"\n{count} of {len(rows)} students: {where}"
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/class", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("--students", type=int, help="with up: how many students (namespaces cs198-student-NN)")
+    parser.add_argument("--context", help="with up: a cluster of yours (a context in your kubeconfig) instead of "
+                                          "the workshop's")
+    parser.add_argument("--watch", action="store_true", help="with status: refresh every 3 s until Ctrl-C")
+    args = parser.parse_args(argv)
+    if args.action == "up":
+        if args.students is None:
+            raise WorkshopError("say how many students: scripts/class up --students N")
+        roster = classroom.up(args.students, args.context)
+        print(f"class ready: {len(roster)} students; kubeconfigs in .workshop/class/ (roster.json lists them)")
+    elif args.action == "down":
+        print(classroom.down())
+    elif not args.watch:
+        print(status_text())
+    else:
+        while True:
+            text = status_text()
+            sys.stdout.write("\x1b[H\x1b[2J" + text + f"\n(refreshed {time.strftime('%H:%M:%S')}; Ctrl-C stops)\n")
+            sys.stdout.flush()
+            time.sleep(3)
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, "class")
