@@ -80,7 +80,7 @@ def test_ctrl_c_during_the_registry_start_then_reset_leaves_no_registry(workshop
         assert done.returncode == 0, done.stdout + done.stderr
         assert names(f"name=^{registry.CONTAINER}$") == [], done.stdout
     finally:
-        subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images"], cwd=ROOT, capture_output=True,
+        subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images", "deck-images"], cwd=ROOT, capture_output=True,
                        timeout=600)
     assert registry.ours()
 
@@ -119,5 +119,5 @@ def test_ctrl_c_during_the_app_image_builds_then_reset_leaves_no_app_image(docke
         assert engine.image_id(decoy), "reset removed the user's own image"
     finally:
         engine.docker("rmi", decoy, check=False)
-        subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images"], cwd=ROOT, capture_output=True,
+        subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images", "deck-images"], cwd=ROOT, capture_output=True,
                        timeout=900)

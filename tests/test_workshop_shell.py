@@ -1,5 +1,6 @@
 """The shell every box starts: prompt, working directory, PATH, and kubectl fenced in."""
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -181,7 +182,10 @@ def test_no_spelling_and_no_variable_takes_kubectl_to_a_decoy(fenced_shell):
         "kubectl config view -o jsonpath='{.current-context}'", "kubectl get pods --request-timeout 5s",
         "kubectl hostile", f"env HOME={home} kubectl get pods --request-timeout 5s",
         "kubectl exec no-such-pod --request-timeout 5s -- curl -s -s http://example",
-        "kubectl get pods -n default -o name --request-timeout 5s")]
+        "kubectl get pods -n default -o name --request-timeout 5s",
+        # the other variables kubectl (client-go) reads: proxies for its connections, its cache folder
+        f"env HTTPS_PROXY={url} HTTP_PROXY={url} ALL_PROXY={url} KUBECACHEDIR={home} kubectl get pods "
+        f"--request-timeout 5s")]
     for line, (status, output) in refused.items():
         assert status == 2 and ("only talks to the workshop cluster" in output or
                                 "only runs in the workshop shell" in output), (line, output)
@@ -207,12 +211,24 @@ def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docke
         f"DOCKER_HOST={url} docker ps", "DOCKER_CONTEXT=decoy docker ps")}
     through_env = shell.run(f"env DOCKER_HOST={url} DOCKER_CONTEXT=decoy docker version --format '{{{{.Server.Version}}}}'",
                             timeout=30)
+    # a hostile client configuration: its current context is the decoy; and the variables for TLS and proxies
+    hostile = home / "docker-config"
+    subprocess.run(["docker", "--config", str(hostile), "context", "create", "decoy", "--docker", f"host={url}"],
+                   check=True, capture_output=True, timeout=30)
+    settings = json.loads((hostile / "config.json").read_text()) if (hostile / "config.json").exists() else {}
+    (hostile / "config.json").write_text(json.dumps({**settings, "currentContext": "decoy"}))
+    through_config = [shell.run(line, timeout=30) for line in (
+        f"env DOCKER_CONFIG={hostile} docker version --format '{{{{.Server.Version}}}}'",
+        f"env HTTPS_PROXY={url} HTTP_PROXY={url} ALL_PROXY={url} docker version --format '{{{{.Server.Version}}}}'",
+        f"env DOCKER_CERT_PATH={hostile} DOCKER_TLS_VERIFY=1 docker ps")]
     assert answered[0] == 0 and answered[1].strip(), answered
     for line, (status, output) in refused.items():
         assert status == 2 and "only talks to the workshop's engine" in output, (line, output)
     for line, (status, output) in read_only.items():
         assert "readonly variable" in output, (line, output)      # bash says so, and the command runs unchanged
     assert through_env[0] == 0 and through_env[1].strip() == answered[1].strip(), through_env
+    for status, output in through_config[:2]:
+        assert status == 0 and output.strip() == answered[1].strip(), output
     assert decoy.connections == 0
 
 

@@ -93,6 +93,10 @@ def p95(values: List[float]) -> float:
 def class_figures(most: int, say: Callable[[str], None] = print) -> None:
     if not kubectl.cluster_ready():
         raise WorkshopError("bench --class needs the workshop's cluster: scripts/cluster up")
+    missing = [image for image in (f"{app_images.APP}:v1", f"{app_images.APP}:v2") if not app_images.in_registry(image)]
+    if missing:
+        raise WorkshopError(f"the registry lacks {missing[0]}, which the students' rollout uses: run scripts/prepare "
+                            f"registry app-images deck-images")
     if classroom.ROSTER.exists():
         raise WorkshopError("a class is up: scripts/class down first (bench --class makes its own)")
     classroom.up(most, say=quiet)
