@@ -28,6 +28,7 @@ def as_student(number: int, *args: str, stdin: str = "", timeout: float = 60) ->
 
 @pytest.fixture(scope="module")
 def klass(workshop_cluster):
+    kubectl.run("wait", "--for=delete", f"namespace/{DECOY}", "--timeout=180s", check=False, timeout=200)  # a bench's
     kubectl.run("create", "namespace", DECOY)
     # a cluster-wide decoy with the class's label and a name that starts like the class's
     kubectl.run("create", "clusterrole", DECOY_ROLE, "--verb=get", "--resource=nodes")
@@ -179,3 +180,37 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
     down = subprocess.run([sys.executable, "-m", "workshop.commands.cluster", "down"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env=env)
     assert down.returncode == 0 and not (state / "kubeconfig").exists(), down.stdout + down.stderr
+
+
+def test_a_cluster_whose_nodes_cannot_pull_the_image_is_told_how_to_fix_it(klass):
+    from workshop.cli import WorkshopError
+    missing = f"{app_images.APP}:no-such-tag"
+    with pytest.raises(WorkshopError, match="nodes cannot pull .*no-such-tag: map localhost:5001 to 10.0.0.9:5000"):
+        classroom.check_pull(classroom.admin_config(None), classroom.namespace_of(1), "10.0.0.9:5000", image=missing)
+    classroom.check_pull(classroom.admin_config(None), classroom.namespace_of(1), None)   # the real one pulls
+
+
+def test_registry_pushes_the_lectures_images_there_under_the_same_names(docker):
+    pushed = []
+    elsewhere = "127.0.0.1:5001"                              # the same registry, by another name
+    try:
+        classroom.push_to(elsewhere, pushed.append)
+        assert pushed == [f"pushed {elsewhere}{image[len(app_images.ADDRESS):]}" for image in classroom.lecture_images()]
+        for image in classroom.lecture_images():
+            assert registry_digest(elsewhere + image[len(app_images.ADDRESS):])
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "reset"), "--only", f"{elsewhere}/*"], capture_output=True, timeout=120)
+    left = subprocess.run(["docker", "images", "--format", "{{.Repository}}", f"{elsewhere}/*"], capture_output=True,
+                          text=True).stdout.split()
+    assert left == []
+
+
+def registry_digest(ref: str) -> str:
+    import urllib.request
+    host, _, rest = ref.partition("/")
+    repository, _, tag = rest.rpartition(":")
+    request = urllib.request.Request(f"http://{host}/v2/{repository}/manifests/{tag}", method="HEAD", headers={
+        "Accept": "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, "
+                  "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.headers.get("Docker-Content-Digest", "")

@@ -17,7 +17,7 @@ import yaml
 from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.machine import app_images
+from workshop.machine import app_images, engine
 from workshop.paths import KUBECONFIG, STATE, write_private
 
 CLASS = STATE / "class"
@@ -160,12 +160,70 @@ def student_kubeconfig(admin: Path, namespace: str) -> str:
                                                       "namespace": namespace}}]}, sort_keys=False)
 
 
-def up(students: int, context: Optional[str] = None, say: Callable[[str], None] = print) -> List[dict]:
+def lecture_images() -> List[str]:
+    """What the students' boxes run: the manifests' images and the v2 of the rollout slide."""
+    return app_images.manifest_images() + [f"{app_images.APP}:v2"]
+
+
+def push_to(target: str, say: Callable[[str], None]) -> None:
+    """--registry: the lecture's images pushed to a registry the cluster's nodes can reach, under the same
+    names after the host (the local tags made for the push are recorded, so reset removes them)."""
+    for image in lecture_images():
+        if not engine.image_id(image):
+            raise WorkshopError(f"{image} is not on this machine: run scripts/prepare app-images deck-images first")
+        there = target + image[len(app_images.ADDRESS):]
+        engine.docker("tag", image, there)
+        ledger.record("image", there, id=engine.image_id(there), role="app")
+        engine.docker("push", there, timeout=600)
+        say(f"pushed {there}")
+
+
+def check_pull(admin: Path, namespace: str, registry: Optional[str], image: Optional[str] = None) -> None:
+    """One pod that pulls the lecture's image in a student's namespace: the boxes name it as
+    localhost:5001/..., which each node must resolve to a registry it reaches."""
+    image = image or app_images.manifest_images()[0]
+    name = f"class-pull-check-{os.urandom(3).hex()}"             # never an earlier check's pod, still going
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace},
+           "spec": {"restartPolicy": "Never", "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
+                                                                   "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{"name": "check", "image": image, "command": ["true"],
+                                    "securityContext": {"allowPrivilegeEscalation": False,
+                                                        "capabilities": {"drop": ["ALL"]}},
+                                    "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
+                                                  "limits": {"cpu": "100m", "memory": "64Mi"}}}]}}
+    _admin("apply", "-f", "-", config=admin, stdin=json.dumps(pod))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            got = json.loads(_admin("get", "pod", name, "-n", namespace, "-o", "json",
+                                    config=admin).stdout)
+            phase = got.get("status", {}).get("phase")
+            waiting = [(c.get("state", {}).get("waiting") or {}).get("reason")
+                       for c in got.get("status", {}).get("containerStatuses", [])]
+            if phase in ("Succeeded", "Running") or any(w == "CreateContainerError" for w in waiting):
+                return
+            if any(w in ("ErrImagePull", "ImagePullBackOff") for w in waiting):
+                where = registry or "a registry the nodes reach (scripts/class up --registry HOST:PORT pushes there)"
+                raise WorkshopError(f"the cluster's nodes cannot pull {image}: map localhost:5001 to {where} on each "
+                                    f"node (containerd: /etc/containerd/certs.d/localhost:5001/hosts.toml), then "
+                                    f"run scripts/class up again")
+            time.sleep(1)
+        raise WorkshopError(f"a pod pulling {image} did not start within 120 s in {namespace}: see "
+                            f"`kubectl describe pod {name} -n {namespace}`")
+    finally:
+        _admin("delete", "pod", name, "-n", namespace, "--ignore-not-found", "--wait=false",
+               config=admin, check=False)
+
+
+def up(students: int, context: Optional[str] = None, say: Callable[[str], None] = print,
+       registry: Optional[str] = None) -> List[dict]:
     if not 1 <= students <= MAX_STUDENTS:
         raise WorkshopError(f"--students must be between 1 and {MAX_STUDENTS}")
     CLASS.mkdir(parents=True, exist_ok=True)
     os.chmod(CLASS, 0o700)
     admin = admin_config(context)
+    if registry:
+        push_to(registry, say)
     roster = []
     _make_cluster_object("ClusterRole", NODE_VIEWER, NODE_VIEWER_ROLE, admin, context)
     for number in range(1, students + 1):
@@ -184,7 +242,8 @@ def up(students: int, context: Optional[str] = None, say: Callable[[str], None] 
         roster.append({"student": number, "namespace": namespace, "kubeconfig": str(path),
                        "expires": time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + TOKEN_HOURS * 3600))})
         say(f"{namespace}: ready, kubeconfig {path.relative_to(STATE.parent) if STATE.parent in path.parents else path}")
-    write_private(ROSTER, json.dumps({"context": context, "students": roster}, indent=2) + "\n")
+    write_private(ROSTER, json.dumps({"context": context, "registry": registry, "students": roster}, indent=2) + "\n")
+    check_pull(admin, namespace_of(1), registry)
     return roster
 
 

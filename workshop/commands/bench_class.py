@@ -1,7 +1,7 @@
 """scripts/bench --class N: how many students one cluster holds.
 
-A class of N is made on the workshop's cluster (scripts/class up); then rounds of 1, 2, 4, ... students
-run the lecture's namespaced Kubernetes steps at the same time, each through their own kubeconfig:
+A class of N is made on the workshop's cluster (scripts/class up); then rounds of 1, 2, 3, 4, 6, 8, 12, ...
+students run the lecture's namespaced Kubernetes steps at the same time, each through their own kubeconfig:
 apply the three manifests and wait until Available, scale the workers to 3, roll ok-web out to v2 and
 back, delete. Each round prints whether every student's steps passed, the steps' seconds at p50 and
 p95 against a single student's, and the cluster's extra memory and CPU per student (the node
@@ -18,6 +18,7 @@ from workshop.machine import app_images
 from workshop.machine.engine import docker
 
 SLOWDOWN_LIMIT = 3.0
+SINGLE_ROUNDS = 3
 
 
 def steps(files: List[str]) -> List[Tuple[str, List[str], float]]:
@@ -90,6 +91,21 @@ def p95(values: List[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
+def class_sizes(most: int) -> List[int]:
+    """1, 2, 3, 4, 6, 8, 12, 16, 24, ... up to most, and most itself: fine steps where a small machine
+    reaches its limit."""
+    sizes, size = [], 1
+    while size < most:
+        sizes.append(size)
+        if size < 4:
+            size += 1
+        elif size & (size - 1) == 0:            # 4, 8, 16: half as many again
+            size = size * 3 // 2
+        else:                                   # 6, 12, 24: on to the next power of two
+            size = size * 4 // 3
+    return sizes + [most]
+
+
 def class_figures(most: int, say: Callable[[str], None] = print) -> None:
     if not kubectl.cluster_ready():
         raise WorkshopError("bench --class needs the workshop's cluster: scripts/cluster up")
@@ -101,13 +117,15 @@ def class_figures(most: int, say: Callable[[str], None] = print) -> None:
         raise WorkshopError("a class is up: scripts/class down first (bench --class makes its own)")
     classroom.up(most, say=quiet)
     try:
-        single_ok, single, _, _ = one_round(1)
-        if not single_ok:
-            raise WorkshopError("a single student's steps failed; see the lines above")
+        single: List[float] = []
+        for _ in range(SINGLE_ROUNDS):                    # the yardstick: enough steps for a steady p95
+            single_ok, seconds, _, _ = one_round(1)
+            if not single_ok:
+                raise WorkshopError("a single student's steps failed; see the lines above")
+            single += seconds
         base = p95(single)
-        say(f"class       1 student: steps p50 {statistics.median(single):.1f} s, p95 {base:.1f} s")
-        count = 2
-        while count <= most:
+        say(f"class       1 student ({SINGLE_ROUNDS} rounds): steps p50 {statistics.median(single):.1f} s, p95 {base:.1f} s")
+        for count in class_sizes(most)[1:]:
             ok, seconds, memory, cpu = one_round(count)
             worst = p95(seconds) if seconds else float("inf")
             say(f"class       {count} students at once: {'all green' if ok else 'NOT all green'}; steps p50 "
@@ -117,6 +135,5 @@ def class_figures(most: int, say: Callable[[str], None] = print) -> None:
                 say(f"class       stopped at {count}: " + ("a student's steps failed" if not ok else
                                                            f"p95 over {SLOWDOWN_LIMIT:g}x a single student's"))
                 break
-            count = count * 2 if count * 2 <= most or count == most else most
     finally:
         classroom.down(say=quiet)

@@ -28,14 +28,15 @@ def _slide(command: str) -> str:
 
 
 def _since(stamp: str, now: datetime.datetime) -> str:
-    seconds = (now - datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
+    seconds = max(0.0, (now - datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds())
     return f"{int(seconds)}s" if seconds < 120 else f"{int(seconds // 60)}m"
 
 
-def student_row(namespace: str, admin: Path, now: datetime.datetime) -> Tuple[List[str], int]:
+def student_row(namespace: str, admin: Path) -> Tuple[List[str], int]:
     """The row of one student, and how far along the lecture's steps the namespace is (0: nothing yet)."""
     done = kubectl.run("get", "deployments,replicasets,pods", "-n", namespace, "-o", "json", config=admin,
                        context=None, check=False, timeout=30)
+    now = datetime.datetime.now(datetime.timezone.utc)          # after the answer: ages are never negative
     if done.returncode != 0:
         return [namespace, "cannot read: " + (done.stderr.strip().splitlines() or ["?"])[-1][:60], "", "", ""], 0
     items = json.loads(done.stdout)["items"]
@@ -54,19 +55,24 @@ def student_row(namespace: str, admin: Path, now: datetime.datetime) -> Tuple[Li
         "repaired": steps.MISSING_TAG in images and web_image != steps.MISSING_TAG,
     }
     stage = max((n + 1 for n, (name, _) in enumerate(STAGES) if reached[name]), default=0)
-    waiting = []
+    waiting: Counter = Counter()                # (app, why) -> pods; one phrase per pod
     for pod in (i for i in items if i["kind"] == "Pod"):
-        for status in pod.get("status", {}).get("containerStatuses", []):
-            reason = (status.get("state", {}).get("waiting") or {}).get("reason")
-            if reason or not status.get("ready"):
-                waiting.append(f"{pod['metadata']['name'].rsplit('-', 2)[0]}: {reason or 'not ready'}")
+        statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+        reasons = [(s.get("state", {}).get("waiting") or {}).get("reason") for s in statuses]
+        if pod["metadata"].get("deletionTimestamp"):
+            reasons = ["Terminating"]
+        if any(reasons) or not all(s.get("ready") for s in statuses):
+            app = pod["metadata"].get("labels", {}).get("app") or pod["metadata"]["name"].rsplit("-", 2)[0]
+            waiting[(app, next((r for r in reasons if r), None) or pod["status"].get("phase", "not ready")
+                     .replace("Running", "not ready"))] += 1
     stamps = [i["metadata"]["creationTimestamp"] for i in items]
     stamps += [c.get("lastTransitionTime") for i in items for c in i.get("status", {}).get("conditions", [])
                if c.get("lastTransitionTime")]
     ready = " ".join(f"{name} {d.get('status', {}).get('readyReplicas', 0)}/{d['spec'].get('replicas', 0)}"
                      for name, d in sorted(deployments.items()))
     return [namespace, " ".join(name for name, _ in STAGES if reached[name]) or "-", ready or "-",
-            "; ".join(sorted(set(waiting)))[:60] or "-", _since(max(stamps), now) if stamps else "-"], stage
+            "; ".join(f"{app} {why}" + (f" x{n}" if n > 1 else "") for (app, why), n in sorted(waiting.items()))[:60]
+            or "-", _since(max(stamps), now) if stamps else "-"], stage
 
 
 def table(rows: List[List[str]]) -> str:
@@ -81,10 +87,9 @@ def status_text() -> str:
         raise WorkshopError("no class: run scripts/class up --students N")
     roster = json.loads(classroom.ROSTER.read_text())
     admin = classroom.admin_config(roster.get("context"))
-    now = datetime.datetime.now(datetime.timezone.utc)
     rows, stages = [], []
     for student in roster["students"]:
-        row, stage = student_row(student["namespace"], admin, now)
+        row, stage = student_row(student["namespace"], admin)
         rows.append(row)
         stages.append(stage)
     common, count = Counter(stages).most_common(1)[0]
@@ -99,12 +104,15 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--students", type=int, help="with up: how many students (namespaces cs198-student-NN)")
     parser.add_argument("--context", help="with up: a cluster of yours (a context in your kubeconfig) instead of "
                                           "the workshop's")
+    parser.add_argument("--registry", metavar="HOST:PORT",
+                        help="with up: push the lecture's images to this registry, for a cluster whose nodes "
+                             "map localhost:5001 to it")
     parser.add_argument("--watch", action="store_true", help="with status: refresh every 3 s until Ctrl-C")
     args = parser.parse_args(argv)
     if args.action == "up":
         if args.students is None:
             raise WorkshopError("say how many students: scripts/class up --students N")
-        roster = classroom.up(args.students, args.context)
+        roster = classroom.up(args.students, args.context, registry=args.registry)
         print(f"class ready: {len(roster)} students; kubeconfigs in .workshop/class/ (roster.json lists them)")
     elif args.action == "down":
         print(classroom.down())
