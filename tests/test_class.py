@@ -29,15 +29,16 @@ def as_student(number: int, *args: str, stdin: str = "", timeout: float = 60) ->
 @pytest.fixture(scope="module")
 def klass(workshop_cluster):
     kubectl.run("wait", "--for=delete", f"namespace/{DECOY}", "--timeout=180s", check=False, timeout=200)  # a bench's
-    kubectl.run("create", "namespace", DECOY)
-    # a cluster-wide decoy with the class's label and a name that starts like the class's
-    kubectl.run("create", "clusterrole", DECOY_ROLE, "--verb=get", "--resource=nodes")
-    kubectl.run("label", "clusterrole", DECOY_ROLE, "app.kubernetes.io/part-of=cs198-workshop-class")
-    roster = classroom.up(STUDENTS, say=lambda _: None)
-    yield roster
-    said = classroom.down(say=lambda _: None)
-    assert said.startswith("removed the class: "), said
     try:
+        kubectl.run("create", "namespace", DECOY)
+        # a cluster-wide decoy with the class's label and a name that starts like the class's
+        kubectl.run("create", "clusterrole", DECOY_ROLE, "--verb=get", "--resource=nodes")
+        kubectl.run("label", "clusterrole", DECOY_ROLE, "app.kubernetes.io/part-of=cs198-workshop-class")
+        try:
+            yield classroom.up(STUDENTS, say=lambda _: None)
+        finally:
+            said = classroom.down(say=lambda _: None)
+        assert said.startswith("removed the class: "), said
         deadline = time.monotonic() + 120
         while any(kubectl.run("get", "namespace", classroom.namespace_of(n), "--ignore-not-found", "-o", "name")
                   .stdout.strip() for n in range(1, STUDENTS + 2)) and time.monotonic() < deadline:
@@ -49,6 +50,19 @@ def klass(workshop_cluster):
     finally:
         kubectl.run("delete", "namespace", DECOY, "--timeout=120s", check=False, timeout=150)
         kubectl.run("delete", "clusterrole", DECOY_ROLE, "--ignore-not-found", check=False)
+
+
+def test_a_class_taken_down_can_be_made_again_at_once(workshop_cluster):
+    """Runs before the module's class exists: down leaves namespaces Terminating for a while, and an up
+    right after waits for them instead of calling them someone else's."""
+    classroom.up(2, say=lambda _: None)
+    classroom.down(say=lambda _: None)
+    said = []
+    try:
+        assert len(classroom.up(2, say=said.append)) == 2
+    finally:
+        classroom.down(say=lambda _: None)
+    assert any("waiting for the one being deleted to go" in line for line in said), said
 
 
 def pod(name: str, command: list, memory: str = "32Mi", labels: dict = None) -> str:
@@ -135,6 +149,8 @@ def test_the_lectures_manifests_run_in_a_student_namespace_under_restricted(klas
     assert len(rows) == STUDENTS
     assert "deployed scaled" in rows[classroom.namespace_of(5)], status.stdout
     assert rows[classroom.namespace_of(1)].split()[1] == "-"
+    assert status.stdout.splitlines()[-1].startswith("most of the class has deployed nothing yet (the deploy is on "
+                                                     "slide "), status.stdout
 
 
 def test_up_refuses_a_namespace_it_did_not_make(klass):

@@ -228,7 +228,12 @@ def up(students: int, context: Optional[str] = None, say: Callable[[str], None] 
     _make_cluster_object("ClusterRole", NODE_VIEWER, NODE_VIEWER_ROLE, admin, context)
     for number in range(1, students + 1):
         namespace = namespace_of(number)
-        there = _admin("get", "namespace", namespace, "--ignore-not-found", "-o", "name", config=admin).stdout.strip()
+        there = _admin("get", "namespace", namespace, "--ignore-not-found", "-o", "jsonpath={.status.phase}",
+                       config=admin).stdout.strip()
+        if there == "Terminating":                    # a class just taken down: its namespaces are still going
+            say(f"{namespace}: waiting for the one being deleted to go")
+            _admin("wait", "--for=delete", f"namespace/{namespace}", "--timeout=180s", config=admin, timeout=200)
+            there = ""
         if there and ledger.find(LEDGER_KIND, namespace) is None:
             raise WorkshopError(f"the cluster already has a namespace {namespace} that the class did not create; it "
                                 f"is not the class's to use: delete it yourself if it is unused, or use another cluster")

@@ -92,10 +92,20 @@ def status_text() -> str:
         row, stage = student_row(student["namespace"], admin)
         rows.append(row)
         stages.append(stage)
-    common, count = Counter(stages).most_common(1)[0]
-    where = ("nothing deployed yet (the deploy is on slide " + _slide(steps.APPLY_BOX) + ")" if common == 0 else
-             f"{STAGES[common - 1][0]} (slide {_slide(STAGES[common - 1][1])})")
-    return table(rows) + f"\n{count} of {len(rows)} students: {where}"
+    common, count = most_reached(stages)
+    if common == 0:
+        return table(rows) + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(steps.APPLY_BOX)})"
+    name, box = STAGES[common - 1]
+    return table(rows) + f"\nmost of the class has reached {name} (slide {_slide(box)}): {count} of {len(rows)} students"
+
+
+def most_reached(stages: List[int]) -> Tuple[int, int]:
+    """The furthest step that more than half of the class has done, and how many have done it."""
+    for stage in range(max(stages, default=0), 0, -1):
+        count = sum(s >= stage for s in stages)
+        if count * 2 > len(stages):
+            return stage, count
+    return 0, sum(s == 0 for s in stages)
 
 
 def main(argv: Sequence[str]) -> int:
