@@ -230,3 +230,12 @@ def registry_digest(ref: str) -> str:
                   "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"})
     with urllib.request.urlopen(request, timeout=10) as answer:
         return answer.headers.get("Docker-Content-Digest", "")
+
+
+def test_five_students_work_through_the_kubernetes_steps_at_once_and_all_pass(klass):
+    """The whole class at the same moment, each through their own kubeconfig: apply, wait, scale, roll out
+    v2 and back, delete (the steps of scripts/bench --class, which prints their seconds)."""
+    from workshop.commands import bench_class
+    all_green, seconds, _, _ = bench_class.one_round(STUDENTS)
+    assert all_green
+    assert len(seconds) == STUDENTS * len(bench_class.steps([]))
