@@ -75,7 +75,7 @@ def quota(folder: Path = app_images.K8S_DEMO) -> Dict[str, str]:
             "pods": str(int(need["pods"] * HEADROOM)), "services": "4", "persistentvolumeclaims": "2"}
 
 
-def objects(namespace: str) -> List[dict]:
+def objects(namespace: str, hard: Dict[str, str]) -> List[dict]:
     """Everything a student's namespace holds before the student does anything."""
     meta = {"namespace": namespace, "labels": {"app.kubernetes.io/part-of": "cs198-workshop-class"}}
     return [
@@ -88,7 +88,7 @@ def objects(namespace: str) -> List[dict]:
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
          "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}]},
         {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "student", **meta},
-         "spec": {"hard": quota()}},
+         "spec": {"hard": hard}},
         {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "student", **meta},
          "spec": {"limits": [{"type": "Container", "default": {"cpu": "200m", "memory": "128Mi"},
                               "defaultRequest": {"cpu": "20m", "memory": "32Mi"},
@@ -224,7 +224,7 @@ def up(students: int, context: Optional[str] = None, say: Callable[[str], None] 
     admin = admin_config(context)
     if registry:
         push_to(registry, say)
-    roster = []
+    roster, hard = [], quota()
     _make_cluster_object("ClusterRole", NODE_VIEWER, NODE_VIEWER_ROLE, admin, context)
     for number in range(1, students + 1):
         namespace = namespace_of(number)
@@ -239,7 +239,7 @@ def up(students: int, context: Optional[str] = None, say: Callable[[str], None] 
                                 f"is not the class's to use: delete it yourself if it is unused, or use another cluster")
         ledger.record(LEDGER_KIND, namespace, context=context)              # before it exists
         _admin("apply", "-f", "-", config=admin, stdin=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                   "items": objects(namespace)}))
+                                                                   "items": objects(namespace, hard)}))
         for binding in node_viewer(namespace):
             _make_cluster_object(binding["kind"], binding["metadata"]["name"], binding, admin, context)
         path = CLASS / f"{namespace}.kubeconfig"

@@ -78,13 +78,21 @@ def status(say: Callable[[str], None] = print) -> str:
     return f"existing cluster: {kubectl.node_summary()}"
 
 
-class Existing:
-    """The existing-cluster provider behind providers.Provider: the cluster is the user's, never ours."""
-    name = "existing"
+class Borrowed:
+    """What the providers of a cluster the workshop did not make share: nothing to check first, and
+    nothing of the cluster recorded as made."""
     makes_cluster = False
 
     def check(self) -> None:
         return None
+
+    def made_anything(self) -> bool:
+        return False
+
+
+class Existing(Borrowed):
+    """The existing-cluster provider behind providers.Provider: the cluster is the user's, never ours."""
+    name = "existing"
 
     def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
         if not context:
@@ -97,21 +105,14 @@ class Existing:
     def status(self, say: Callable[[str], None]) -> str:
         return status(say)
 
-    def made_anything(self) -> bool:
-        return False
-
 
 PROVIDER = Existing()
 
 
-class Student:
+class Student(Borrowed):
     """A student's namespace on a class cluster (scripts/class up): the kubeconfig file the teacher handed
     out, copied as context `workshop`. Its namespace is the student's; nothing cluster-wide is theirs."""
     name = "student"
-    makes_cluster = False
-
-    def check(self) -> None:
-        return None
 
     def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
         if not context:
@@ -136,9 +137,6 @@ class Student:
         pods = kubectl.run("get", "pods", "--no-headers", check=False, timeout=20)
         return (f"your namespace on the class's cluster: {len(pods.stdout.splitlines())} pod(s)"
                 if pods.returncode == 0 else "your namespace does not answer: " + pods.stderr.strip()[:120])
-
-    def made_anything(self) -> bool:
-        return False
 
 
 STUDENT = Student()

@@ -111,7 +111,4 @@ def cluster_ready(timeout: float = 15) -> bool:
         summary = node_summary(timeout)
     except WorkshopError:
         return False
-    if "forbidden" in summary.lower():         # a student's namespace: nodes are not theirs to list
-        return run("get", "pods", "--request-timeout", f"{int(timeout)}s", timeout=timeout + 5,
-                   check=False).returncode == 0
     return not summary.startswith("not reachable") and ", 0 Ready" not in summary

@@ -97,9 +97,14 @@ def up(name: Optional[str] = None, context: Optional[str] = None, say=print, kub
     return summary
 
 
+def is_student() -> bool:
+    """Is the cluster a student's namespace on a class cluster (scripts/cluster up --kubeconfig)?"""
+    return (chosen() or {}).get("provider") == existing.STUDENT.name
+
+
 def namespace() -> str:
     """The namespace the lecture's objects live in: the workshop's own, or a student's."""
-    if (chosen() or {}).get("provider") == "student" and kubectl.exists():
+    if is_student() and kubectl.exists():
         import yaml
         data = yaml.safe_load(KUBECONFIG.read_text())
         return data["contexts"][0]["context"].get("namespace") or NAMESPACE

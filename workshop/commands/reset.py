@@ -140,9 +140,8 @@ def find_registry(everything: bool) -> List[Item]:
 # ---------------------------------------------------------------- Kubernetes
 
 def find_kubernetes_objects(notes: List[str]) -> List[Item]:
-    student = (providers.chosen() or {}).get("provider") == "student"
     if providers.chosen() is None or not kubectl.exists() or (ledger.find("namespace", NAMESPACE) is None
-                                                              and not student):
+                                                              and not providers.is_student()):
         return []
     namespace = providers.namespace()
     done = kubectl.run("get", K8S_KINDS, "-n", namespace, "-l", PART_OF, "--request-timeout=15s", "-o", "json",

@@ -38,7 +38,7 @@ def skip_reason(box: Box, workers: Callable[[], int]) -> str:
     """Why a box is skipped on this cluster ('' when it runs): a several-node lesson on one node."""
     if "nodes" in box.directives.needs and "cluster" in box.directives.needs:
         from workshop.cluster import providers
-        if (providers.chosen() or {}).get("provider") == "student":
+        if providers.is_student():
             return STUDENT_SKIP
         count = workers()
         if count < 2:
