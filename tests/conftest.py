@@ -70,6 +70,11 @@ def workshop_cluster():
         providers.down(say=lambda _: None)
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that stop the engine every other test uses run last."""
+    items.sort(key=lambda item: item.get_closest_marker("engine_restart") is not None)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Under CI=true, a skip that is not on ALLOWED_SKIPS fails the test, with the skip's reason."""

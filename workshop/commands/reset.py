@@ -9,8 +9,9 @@ see workshop/ledger.py), and the exact names the deck's own boxes give things:
   registry     only in the registry this checkout's prepare started: the deck's pushes and the
                recorded pushes, except those the manifests name (--all: those too)
   Kubernetes   the lecture's labelled objects, only in the workshop's own namespace
-With --all, also the registry itself (its storage stays) and the workshop cluster (on a cluster you
-brought, only the namespace the workshop created). A name prefix or a label never counts."""
+With --all, also the registry itself (its storage stays), the workshop cluster (on a cluster you
+brought, only the namespace the workshop created) and, last, a dockerd the workshop started itself
+(never Docker Desktop or a system service). A name prefix or a label never counts."""
 import argparse
 import fnmatch
 import json
@@ -18,11 +19,11 @@ import urllib.error
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
-from workshop import ledger
+from workshop import ledger, paths
 from workshop.cli import WorkshopError, quiet, run
 from workshop.cluster import kubectl, providers
 from workshop.deck import docker_commands
-from workshop.machine import app_images, engine, registry
+from workshop.machine import app_images, engine, engine_install, registry
 from workshop.names import NAMESPACE, PART_OF
 
 K8S_KINDS = "deployments,replicasets,pods,services"
@@ -173,12 +174,22 @@ def find_cluster(everything: bool) -> List[Item]:
     return [Item("cluster", f"workshop ({chosen.get('provider', '?')})", _quietly(lambda: providers.down(say=quiet)))]
 
 
+def find_engine(everything: bool) -> List[Item]:
+    """With --all: the dockerd this checkout's prepare started itself (CI, a Linux machine where it is
+    root), last, once nothing else needs it. Docker Desktop or a system service is never the workshop's."""
+    ours = engine_install.recorded() if everything else None
+    if ours is None or ours.get("state") != str(paths.STATE):      # another checkout's engine is its own
+        return []
+    return [Item("engine", f"dockerd ({ours['kind']}, pid {ours['pid']}, started by the workshop)",
+                 _quietly(engine_install.stop))]
+
+
 # ---------------------------------------------------------------- the command
 
 def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[List[str]] = None) -> List[Item]:
     """Everything reset would remove, in the order it removes them: the cluster's objects while it
-    still runs, then the cluster, containers, the registry's tags while it runs, the registry, and the
-    images last, as the containers and the registry use some of them."""
+    still runs, then the cluster, containers, the registry's tags while it runs, the registry, the
+    images, as the containers and the registry use some of them, and the engine the workshop started."""
     notes = notes if notes is not None else []
     declared = docker_commands.declared()
     items = find_kubernetes_objects(notes) + find_cluster(everything)
@@ -190,6 +201,7 @@ def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[L
     items += find_registry_tags(declared, everything, notes, only) + find_registry(everything)
     if engine_answers:
         items += find_images(declared, everything)
+    items += find_engine(everything)
     if only:
         items = [item for item in items if fnmatch.fnmatchcase(item.name, only)]
     return items
@@ -251,7 +263,7 @@ def main(argv: Sequence[str]) -> int:
                                      epilog="Run scripts/prepare afterwards to have the images the next "
                                             "lecture starts from again.")
     parser.add_argument("--all", action="store_true", help="also the base images the workshop built or pulled, "
-                        "every tag it pushed, the local registry and the workshop cluster")
+                        "every tag it pushed, the local registry, the workshop cluster and a dockerd the workshop started")
     parser.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
     parser.add_argument("--only", metavar="PATTERN", help="only what is named like this shell pattern "
                         "(e.g. 'workshop-oom' or 'localhost:5001/okpy-mini:*')")

@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
+from workshop import paths
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import apt_sources, host, processes
 
@@ -217,8 +218,12 @@ def recorded() -> Optional[Dict]:
         record = json.loads(RECORD.read_text())
     except (OSError, ValueError):
         return None
-    pid_file = MACHINE_HOME / "dockerd.pid"
-    return record if processes.recorded(pid_file) == record.get("pid") else None
+    live = processes.recorded(MACHINE_HOME / "dockerd.pid")
+    if live is None:
+        return None
+    # pid None: the intent written before the start; the pid file, written with the start itself,
+    # names the process (an interrupt between the two cannot leave it unknown)
+    return {**record, "pid": live} if record.get("pid") in (None, live) else None
 
 
 def write_env(client_dir: Path, docker_config: Optional[Path]) -> None:
@@ -286,14 +291,16 @@ def start(kind: str, note: Note = quiet) -> int:
     else:
         client_dir, docker_config, log = install_debian(note), None, MACHINE_HOME / "dockerd-debian.log"
         argv, env = ["/usr/sbin/dockerd"], None
-    # Recorded before it starts (pid unknown yet): stopped between here and the pid file, `stop` still
-    # knows the engine is the workshop's and stops what the pid file names.
-    RECORD.write_text(json.dumps({"kind": kind, "pid": None, "log": str(log), "client_dir": str(client_dir),
-                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
-    pid = processes.start(argv, log, MACHINE_HOME / "dockerd.pid", env=env, what="dockerd")
-    RECORD.write_text(json.dumps({"kind": kind, "pid": pid, "log": str(log), "client_dir": str(client_dir),
-                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
-    write_env(client_dir, docker_config)
+    # Recorded before it starts (pid unknown yet), and a Ctrl-C waits until the pid file, the record and
+    # engine.env are all written: dockerd runs in its own session and outlives the interrupt, so `stop`
+    # and the next prepare must know it as the workshop's.
+    with processes.deferred_signals():
+        RECORD.write_text(json.dumps({"kind": kind, "pid": None, "log": str(log), "client_dir": str(client_dir),
+                                      "state": str(paths.STATE), "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+        pid = processes.start(argv, log, MACHINE_HOME / "dockerd.pid", env=env, what="dockerd")
+        RECORD.write_text(json.dumps({"kind": kind, "pid": pid, "log": str(log), "client_dir": str(client_dir),
+                                      "state": str(paths.STATE), "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+        write_env(client_dir, docker_config)
     note(f"started dockerd ({kind}, pid {pid}), log in {log}")
     return pid
 

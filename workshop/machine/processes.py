@@ -3,10 +3,13 @@ holds its start time, find it again only if that same process still runs (a reus
 never mistaken for ours), stop it (TERM, then KILL), and read what runs (psutil, so it works
 on macOS as well as Linux)."""
 import os
+import signal
 import subprocess
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, Iterator, List, Optional, Sequence, Set
 
 import psutil
 
@@ -30,8 +33,37 @@ def alive(pid: int) -> bool:
 
 def start(argv: Sequence[str], log: Path, pid_file: Optional[Path] = None, cwd: Optional[Path] = None,
           env: Optional[Dict[str, str]] = None, what: Optional[str] = None) -> int:
-    """Start argv in its own session, detached, output appended to log; record it in pid_file."""
+    """Start argv in its own session, detached, output appended to log; record it in pid_file.
+
+    Ctrl-C and SIGTERM wait until the pid file is written: the daemon runs in its own session and
+    would outlive an interrupt that came between its start and its record, unknown to `stop`."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    with deferred_signals():
+        return _start(argv, log, pid_file, cwd, env, what)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then act on them as usual. (Not a signal mask:
+    a child started meanwhile would inherit it.) Only the main thread can hold them; elsewhere a
+    signal arrives at once, as it always does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: List[int] = []
+    held = {number: signal.signal(number, lambda got, _frame: caught.append(got))
+            for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in held.items():
+            signal.signal(number, handler)
+        for number in caught:
+            signal.raise_signal(number)
+
+
+def _start(argv: Sequence[str], log: Path, pid_file: Optional[Path], cwd: Optional[Path],
+           env: Optional[Dict[str, str]], what: Optional[str]) -> int:
     with open(log, "ab") as out:
         out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(map(str, argv))}\n".encode())
         out.flush()

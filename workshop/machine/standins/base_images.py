@@ -10,13 +10,14 @@ import hashlib
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from workshop import ledger
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck.docker_commands import dockerfile_bases
-from workshop.machine import engine, host
+from workshop.machine import engine, host, processes
 from workshop.machine.standins import debian_rootfs, host_python
 from workshop.names import DEBIAN_IMAGE as DEBIAN, LABEL, PYTHON_IMAGE as PYTHON, RECIPE_LABEL, \
     REDIS_IMAGE as REDIS, STANDIN
@@ -206,8 +207,30 @@ def pulled(ref: str, label: Optional[str], log: Path, can_pull: Dict[str, bool])
     """Pull the real image unless a stand-in is there or pulling already failed this run."""
     if label is not None or not can_pull.get("ok", True):
         return False
-    can_pull["ok"] = engine.try_pull(ref, log)
+    with recorded_pull(ref):
+        can_pull["ok"] = engine.try_pull(ref, log)
     return can_pull["ok"]
+
+
+@contextmanager
+def recorded_pull(ref: str) -> Iterator[None]:
+    """A pull has no --iidfile, so the record is settled when the pull ends however it ends (done,
+    failed, Ctrl-C), with further signals held: an image the tag names now and did not name before is
+    the workshop's, by id. Killed outright, the pull leaves no id on record and claims nothing."""
+    before = engine.image_id(ref)
+    old = ledger.find("image", ref)
+    ledger.record("image", ref, id=(old or {}).get("id"), role="pulled", pulling=True)
+    try:
+        yield
+    finally:
+        with processes.deferred_signals():
+            now = engine.image_id(ref)
+            if now and now != before:
+                ledger.record("image", ref, id=now, role="pulled")
+            elif old:
+                ledger.record(**old)
+            else:
+                ledger.forget("image", ref)
 
 
 def is_standin(ref: str) -> bool:
