@@ -13,11 +13,12 @@ import pytest
 
 from workshop.machine import ports
 from workshop.commands import doctor
-from workshop.deck import docker_commands
-from workshop.paths import ROOT
+from workshop.deck import docker_commands, reader
+from workshop.rehearsal import fit
+from workshop.paths import DECK, EXTRAS, ROOT
 
 NAMES = ["docker", "combinations", "expect", "kubectl", "kind", "cluster", "kubernetes", "registry", "images", "app images",
-         "port 3000", "port 8000", "port 8080", "terminal", "packages"]
+         "port 3000", "port 8000", "port 8080", "terminal", "packages", "plan", "plan extras.md"]
 
 
 def run_doctor(*args, env=None):
@@ -49,6 +50,8 @@ def test_json_names_every_check_and_the_exit_status_follows_the_fails():
 def test_the_table_has_one_row_per_check_and_a_verdict():
     done = run_doctor()
     lines = done.stdout.splitlines()
+    verdict = next(n for n, line in enumerate(lines) if line.startswith("doctor: "))
+    lines, plans = lines[:verdict + 1], lines[verdict + 1:]
     assert len(lines) == len(NAMES) + 1
     for line, name in zip(lines, NAMES):
         assert line.split("  ")[0] in ("PASS", "WARN", "FAIL")
@@ -58,6 +61,19 @@ def test_the_table_has_one_row_per_check_and_a_verdict():
         if line.startswith("PASS"):
             assert "-> fix: " not in line
     assert lines[-1].startswith("doctor: ")
+    # then each deck's plan by the honest clock: a row per part, and the total against the slot
+    for deck_path in (DECK, EXTRAS):
+        title = plans.index(next(line for line in plans if line.startswith(f"{deck_path.name} by the honest clock")))
+        table = plans[title + 1:title + 3 + len(reader.read(deck_path).parts)]
+        assert [row.split()[0] for row in table[1:-1]] == [p.name.split()[0] for p in reader.read(deck_path).parts]
+        assert table[-1].split()[0] == "total" and "min left" in table[-1]
+
+
+def test_the_plan_row_passes_on_the_committed_decks_and_names_the_minutes_left():
+    row = doctor.check_plan()
+    assert row.status == "PASS", row
+    needed = sum(p.minutes for p in fit.plan(reader.read(DECK)))
+    assert row.found == f"{needed:.1f} min by the honest clock, {75 - needed:.1f} of 75 left for questions"
 
 
 def test_a_busy_port_fails_with_the_fix():

@@ -36,10 +36,10 @@ def parse(body: str) -> deck.Deck:
 # ---------------------------------------------------------------- the deck reader
 
 def test_notes_keep_their_order_and_parts_cover_the_deck():
-    d = parse('\n# One\n\n[part]: # "Intro; 70"\n[notes]: # "first"\n[notes]: # "second, with \\"quotes\\""\n\n'
+    d = parse('\n# One\n\n[part]: # "Intro; 65"\n[notes]: # "first"\n[notes]: # "second, with \\"quotes\\""\n\n'
               '---\n\n# Two\n\n---\n\n# Three\n\n[part]: # "End; 5"\n[notes]: # "last"\n')
     assert [s.notes for s in d.slides] == [["first", 'second, with \\"quotes\\"'], [], ["last"]]
-    assert [(p.name, p.minutes, p.first, p.last) for p in d.parts] == [("Intro", 70, 1, 2), ("End", 5, 3, 3)]
+    assert [(p.name, p.minutes, p.first, p.last) for p in d.parts] == [("Intro", 65, 1, 2), ("End", 5, 3, 3)]
     assert [s.part.name for s in d.slides] == ["Intro", "Intro", "End"]
     assert all(line.startswith("#") or not line.strip() for s in d.slides for line in s.lines)
 
@@ -54,7 +54,7 @@ def test_notes_keep_their_order_and_parts_cover_the_deck():
     ('\n# A\n\n[part]: # "A; 70"\n[part]: # "B; 5"\n', "line 9 (slide 1): this slide already starts the part 'A'"),
     ('\n# A\n\n---\n\n# B\n\n[part]: # "B; 75"\n', "line 12 (slide 2): the parts must cover the whole deck"),
     ('\n# A\n\n[part]: # "A; 70"\n\n---\n\n# B\n\n[part]: # "B; 10"\n',
-     "line 14 (slide 2): the parts' budgets add up to 80 minutes, not the lecture's 75"),
+     "line 14 (slide 2): the parts' budgets add up to 80 minutes; a 75-minute lecture keeps 5 spare, so at most 70"),
 ])
 def test_malformed_notes_and_parts_are_one_line_naming_file_line_and_slide(body, needle):
     with pytest.raises(deck.DeckError) as caught:
@@ -66,7 +66,6 @@ def test_the_deck_has_notes_and_a_budget_for_every_part():
     assert sum(bool(s.notes) for s in DECK_MODEL.slides) >= 6
     parts = DECK_MODEL.parts
     assert [p.name for p in parts] == ["Opening", "Docker", "The bridge", "Kubernetes", "Wrap-up"]
-    assert sum(p.minutes for p in parts) == 75
     assert [(p.first, p.last) for p in parts][0][0] == 1 and parts[-1].last == COUNT
     assert all(a.last + 1 == b.first for a, b in zip(parts, parts[1:]))
 
@@ -159,7 +158,7 @@ def test_the_view_shows_notes_next_title_pace_and_the_last_rehearsal(tmp_path):
     text = "\n".join(lines)
     assert lines[0] == "slide 2 / 4   A server, and a box that leaves something behind"
     assert lines[1] == "next: A server again, and a box that fails"
-    assert "part 2/3  Middle: 60 min budget, slides 2-3 (plan 5:00 to 65:00)" in text
+    assert "part 2/3  Middle: 55 min budget, slides 2-3 (plan 5:00 to 60:00)" in text
     assert "time 2:05 since" in text and "the plan is at 5:00 on this slide: 2:55 ahead" in text
     assert "  - a note on the server slide" in lines
     assert "box 1  OK" in text and "python -u -m http.server" in text

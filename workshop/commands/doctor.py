@@ -19,12 +19,13 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from workshop.cli import WorkshopError, run
 from workshop.cluster import kind, kubectl, lifecycle, providers
-from workshop.deck import docker_commands
+from workshop.deck import docker_commands, reader
+from workshop.rehearsal import fit
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import app_images, engine, host, ports, registry
 from workshop.machine.standins import base_images
 from workshop.names import LECTURE_PORTS
-from workshop.paths import ROOT
+from workshop.paths import DECK, EXTRAS, ROOT
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 PINS = ROOT / "requirements" / "workshop.txt"
@@ -272,6 +273,33 @@ def check_packages() -> Result:
                                     f"(lookatme {lookatme}, urwid {urwid})")
 
 
+def check_plan(path: Path = DECK) -> Result:
+    """Does the lecture fit its slot by the honest clock (workshop/rehearsal/fit.py)?"""
+    name = "plan" if path == DECK else f"plan {path.name}"
+    deck = reader.read(path)
+    needed = sum(part.minutes for part in fit.plan(deck))
+    problems = fit.over_budget(deck)
+    if problems:
+        return Result(name, FAIL, f"{problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                      f"move slides to {EXTRAS.name} or give the parts other minutes; the table below has each part")
+    return Result(name, PASS, f"{needed:.1f} min by the honest clock, {fit.LECTURE_MINUTES - needed:.1f} of "
+                              f"{fit.LECTURE_MINUTES:g} left for questions")
+
+
+def plan_tables() -> List[str]:
+    """Each deck's plan: minutes per part by the honest clock, against its budget."""
+    lines = []
+    for path in (DECK, EXTRAS):
+        if path.exists():
+            lines += ["", f"{path.name} by the honest clock ({fit.SLIDE_SECONDS:g} s a slide, {fit.BOX_SECONDS:g} s a live "
+                          f"box, plus each box's recorded machine time):"]
+            try:
+                lines += ["  " + line for line in fit.describe(reader.read(path))]
+            except WorkshopError as error:
+                lines.append(f"  cannot plan it: {error}")
+    return lines
+
+
 # ---------------------------------------------------------------- running them
 
 def checks() -> List[Tuple[str, Callable[[], Result]]]:
@@ -279,7 +307,8 @@ def checks() -> List[Tuple[str, Callable[[], Result]]]:
     ports = [(f"port {port}", lambda port=port: check_port(port)) for port in LECTURE_PORTS]
     return [("docker", check_docker), ("combinations", check_combinations), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
             ("cluster", check_cluster), ("kubernetes", check_kubernetes), ("registry", check_registry), ("images", check_images),
-            ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages)]
+            ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages),
+            ("plan", check_plan), *([(f"plan {EXTRAS.name}", lambda: check_plan(EXTRAS))] if EXTRAS.exists() else [])]
 
 
 def run_check(name: str, check: Callable[[], Result]) -> Result:
@@ -320,6 +349,7 @@ def main(argv: Sequence[str]) -> int:
         print(json.dumps({"ready": exit_status(results) == 0, "checks": [asdict(r) for r in results]}, indent=2))
     else:
         print(table(results))
+        print("\n".join(plan_tables()))
     return exit_status(results)
 
 

@@ -110,7 +110,8 @@ def check_complete(directives: Directives) -> None:
 NOTES_LINE = re.compile(r'^\[notes\]:\s*#\s*"(?P<body>.*)"\s*$')
 PART_LINE = re.compile(r'^\[part\]:\s*#\s*"(?P<body>.*)"\s*$')
 PRESENTER_TAGS = ("[notes]", "[part]")
-LECTURE_MINUTES = 75           # the parts' budgets add up to this
+LECTURE_MINUTES = 75           # the lecture's slot
+SPARE_MINUTES = 5              # kept free of any part: questions, a box run again; the parts get the rest
 
 
 def note(body: str) -> str:
