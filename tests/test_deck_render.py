@@ -1,24 +1,29 @@
-"""Every slide of slides.md renders through lookatme's own TUI, in-process, without a terminal."""
+"""Every slide of slides.md and of extras.md renders through lookatme's own TUI, in-process, without a terminal."""
 import shutil
 
 import pytest
 
 from conftest import need
 
-from workshop.paths import DECK
+from workshop.paths import DECK, EXTRAS
 from support.render import render_deck
 
 COLS, ROWS = 120, 40
 
 
-@pytest.fixture(scope="module")
-def rendered():
-    return render_deck(DECK, COLS, ROWS)
+@pytest.fixture(scope="module", params=[DECK, EXTRAS], ids=lambda path: path.name)
+def which(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def rendered_tall():
-    return render_deck(DECK, COLS, 200)
+def rendered(which):
+    return render_deck(which, COLS, ROWS)
+
+
+@pytest.fixture(scope="module")
+def rendered_tall(which):
+    return render_deck(which, COLS, 200)
 
 
 def test_every_slide_renders_without_errors(rendered):

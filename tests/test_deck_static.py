@@ -1,4 +1,4 @@
-"""slides.md follows the rules that keep lookatme 2.5.5 from breaking in front of a class."""
+"""slides.md and extras.md follow the rules that keep lookatme 2.5.5 from breaking in front of a class."""
 import re
 
 import lookatme.contrib.terminal as terminal_ext
@@ -8,27 +8,32 @@ from lookatme.parser import Parser
 
 from workshop.deck import reader as deck
 from workshop.names import PROMPT
-from workshop.paths import DECK, ROOT
+from workshop.paths import DECK, EXTRAS, ROOT
 
 DECK_MODEL = deck.read(DECK)
-BOXES = list(DECK_MODEL.boxes())
-FILES = [(slide.number, block) for slide in DECK_MODEL.slides for block in slide.files]
+EXTRAS_MODEL = deck.read(EXTRAS)
+BOXES = list(DECK_MODEL.boxes()) + list(EXTRAS_MODEL.boxes())
+FILES = [(f"{model.path.name}:{slide.number}", block) for model in (DECK_MODEL, EXTRAS_MODEL)
+         for slide in model.slides for block in slide.files]
+BOTH = pytest.mark.parametrize("model", [DECK_MODEL, EXTRAS_MODEL], ids=["slides.md", "extras.md"])
 
 
-def test_front_matter_sets_what_the_footer_and_extensions_need():
-    meta = DECK_MODEL.meta
+@BOTH
+def test_front_matter_sets_what_the_footer_and_extensions_need(model):
+    meta = model.meta
     assert meta["title"] and meta["author"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(meta["date"])), "set date: explicitly (lookatme shows today's otherwise)"
     assert set(meta["extensions"]) == {"terminal", "file_loader"}
 
 
 def test_at_least_twenty_slides_and_lookatme_agrees_on_the_count():
-    assert len(DECK_MODEL.slides) >= 20
-    _, slides = Parser().parse(DECK.read_text())
-    assert len(slides) == len(DECK_MODEL.slides)
+    assert len(DECK_MODEL.slides) >= 20 and len(EXTRAS_MODEL.slides) >= 8
+    for model in (DECK_MODEL, EXTRAS_MODEL):
+        _, slides = Parser().parse(model.path.read_text())
+        assert len(slides) == len(model.slides)
 
 
-@pytest.mark.parametrize("number, block", FILES, ids=[f"slide{n}-{b.path}" for n, b in FILES])
+@pytest.mark.parametrize("number, block", FILES, ids=[f"{n}-{b.path}" for n, b in FILES])
 def test_file_blocks_point_at_real_files_with_a_language(number, block):
     assert (DECK.parent / block.path).is_file(), f"slide {number}: {block.path} does not exist"
     assert block.spec.get("lang") not in (None, "auto"), f"slide {number}: set lang: ({block.path})"
@@ -41,7 +46,7 @@ def test_the_demo_files_are_all_shown():
         assert path in shown
 
 
-@pytest.mark.parametrize("box", BOXES, ids=[b.label for b in BOXES])
+@pytest.mark.parametrize("box", BOXES, ids=[f"{b.label} of {'extras' if b in EXTRAS_MODEL.boxes() else 'slides'}" for b in BOXES])
 def test_every_box_validates_against_lookatmes_schema_and_waits_for_our_prompt(box):
     terminal_ext.TerminalExSchema().load(box.spec)     # raises on any key lookatme would reject
     assert box.command == "scripts/workshop-shell"

@@ -19,7 +19,7 @@ from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
 from workshop.commands import record
 from workshop.names import PROMPT
-from workshop.paths import DECK, ROOT
+from workshop.paths import DECK, EXTRAS, ROOT, recordings_for
 from workshop.rehearsal.recordings import cast_name
 from support.render import render_deck
 from workshop.rehearsal.replay_shell import IDLE_LIMIT, ONLY_LECTURE
@@ -75,14 +75,18 @@ def lines_of(text):
 
 # -- the committed recordings -------------------------------------------------------------------------
 
-def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what():
-    casts = sorted(RECORDINGS.glob("*.cast"))
-    assert len(casts) >= 12, "recordings/ should hold the Docker part (run scripts/record)"
-    by_name = {cast_name(box): box for box in DECK_MODEL.boxes()}
+@pytest.mark.parametrize("deck_path", [DECK, EXTRAS], ids=lambda path: path.name)
+def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what(deck_path):
+    folder = recordings_for(deck_path)
+    boxes = [box for box in deck.read(deck_path).boxes() if box.typed]
+    casts = sorted(folder.glob("*.cast"))
+    assert sorted(path.name for path in casts) == sorted(cast_name(box) for box in boxes), \
+        f"{folder} should hold one recording per box of {deck_path.name}, and no other (run scripts/record)"
+    by_name = {cast_name(box): box for box in boxes}
     for path in casts:
         header, events = recordings.load(path)
         box = by_name.get(path.name)
-        assert box is not None, f"{path.name} is not a box of slides.md"
+        assert box is not None, f"{path.name} is not a box of {deck_path.name}"
         assert header["title"] == box.typed
         assert header["workshop"]["recorded"] and header["workshop"]["versions"]["python"]
         assert any(e[1] == "m" and e[2] == "enter" for e in events)
@@ -277,3 +281,10 @@ def test_present_replay_without_recordings_is_one_line(tmp_path):
     assert status == 2
     assert lines_of(text) == [f"present: no recordings in {tmp_path / 'none'}: make them with scripts/record, "
                               "or name the folder with --replay=DIR"]
+
+
+def test_present_replay_given_a_deck_instead_of_a_folder_says_how_to_name_it():
+    status, text = run_in_terminal([str(ROOT / "scripts" / "present"), "--replay", str(EXTRAS)])
+    assert status == 2
+    assert lines_of(text) == ["present: --replay takes a folder of recordings, not a deck: to replay extras.md, "
+                              "name the deck first (scripts/present extras.md --replay)"]

@@ -20,7 +20,7 @@ import pytest
 from workshop.deck import reader
 from workshop.machine import ports, processes
 from workshop.machine.tmux import Tmux
-from workshop.paths import DECK, ROOT
+from workshop.paths import DECK, EXTRAS, ROOT
 from workshop.presenter import timings
 from workshop.rehearsal import recordings, screen as screens, tui
 from workshop.rehearsal.recordings import cast_name
@@ -288,13 +288,13 @@ def run_rehearse(*args: str) -> subprocess.CompletedProcess:
                           timeout=3000, cwd=ROOT)
 
 
-def check_whole_walk(done: subprocess.CompletedProcess, mode: str) -> None:
+def check_whole_walk(done: subprocess.CompletedProcess, mode: str, deck: Path = DECK) -> None:
     print(done.stdout[-6000:], done.stderr[-2000:])
     assert done.returncode == 0, f"the TUI rehearsal failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
     summary = [line for line in done.stdout.splitlines() if line.startswith("tui rehearsal:")]
     assert summary and re.search(r" [1-9]\d* passed, 0 failed", summary[0]), done.stdout
     report = json.loads(timings.last_rehearsal().read_text())
-    assert report["mode"] == mode and len(report["slide_seconds"]) == len(reader.read(DECK).slides)
+    assert report["mode"] == mode and len(report["slide_seconds"]) == len(reader.read(deck).slides)
 
 
 @pytest.mark.slow
@@ -306,6 +306,17 @@ def test_the_whole_deck_in_the_real_tui_in_replay_mode():
 @pytest.mark.cluster
 def test_the_whole_deck_in_the_real_tui_live_on_the_cluster(docker, workshop_cluster):
     check_whole_walk(run_rehearse(), "tui")
+
+
+@pytest.mark.slow
+def test_the_extras_deck_in_the_real_tui_in_replay_mode():
+    check_whole_walk(run_rehearse("--deck", str(EXTRAS), "--replay"), "tui-replay", EXTRAS)
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_the_extras_deck_in_the_real_tui_live_on_the_cluster(docker, workshop_cluster):
+    check_whole_walk(run_rehearse("--deck", str(EXTRAS)), "tui", EXTRAS)
 
 
 @pytest.mark.slow

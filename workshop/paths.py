@@ -4,6 +4,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DECK = ROOT / "slides.md"
+EXTRAS = ROOT / "extras.md"          # what does not fit the 75-minute lecture: a second session
+RECORDINGS = ROOT / "recordings"
+
+
+def recordings_for(deck_path: Path) -> Path:
+    """Where a deck's recordings live: recordings/ for slides.md, recordings/<stem>/ for another deck."""
+    return RECORDINGS if Path(deck_path).resolve() == DECK.resolve() else RECORDINGS / Path(deck_path).stem
+
 # Everything generated at run time (kubeconfig, logs, reports) goes here; git ignores it.
 STATE = Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")   # tests point it elsewhere
 KUBECONFIG = STATE / "kubeconfig"

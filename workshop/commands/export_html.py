@@ -16,8 +16,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                                                  "and every terminal box playing its real recording.")
     parser.add_argument("dir", type=Path, metavar="DIR", help="the folder to write the site into (created if needed)")
     parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
-    parser.add_argument("--recordings", type=Path, default=export.site.RECORDINGS,
-                        help="the folder of the boxes' recordings (default: recordings/)")
+    parser.add_argument("--recordings", type=Path, default=None,
+                        help="the folder of the boxes' recordings (default: the deck's, recordings/ for slides.md)")
     return parser.parse_args(argv)
 
 

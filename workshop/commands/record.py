@@ -16,13 +16,12 @@ from workshop.cli import WorkshopError, run
 from workshop.cluster import kubectl
 from workshop.commands.options import add_deck_options, chosen
 from workshop.machine import engine
-from workshop.paths import ROOT
+from workshop.paths import recordings_for
 from workshop.rehearsal import recordings
 from workshop.rehearsal.engine import Options
 from workshop.rehearsal.recordings import cast_name
 from workshop.rehearsal.report import run_and_report
 
-RECORDINGS = ROOT / "recordings"
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -30,7 +29,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                                      description="Run the deck's boxes for real and save each as a recording "
                                                  "for scripts/present --replay.")
     add_deck_options(parser)
-    parser.add_argument("--dir", type=Path, default=RECORDINGS, help="where the recordings go (default: recordings/)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where the recordings go (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)")
     return parser.parse_args(argv)
 
 
@@ -48,6 +48,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         options = Options(slides=slides, without=without, record_dir=staging, recording_header=recordings.header())
         results, _ = run_and_report(deck, options)
+        args.dir = args.dir or recordings_for(args.deck)
         args.dir.mkdir(parents=True, exist_ok=True)
         kept = failed = 0
         for result in results:

@@ -1,5 +1,6 @@
 """The rehearse command: run every live box of the deck for real and print one line per step."""
 import argparse
+import shlex
 import signal
 import sys
 import time
@@ -7,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from workshop.cli import WorkshopError, run
-from workshop.paths import ROOT
+from workshop.paths import recordings_for
 from workshop.rehearsal import step_checks, tui
 from workshop.commands.options import add_deck_options, chosen
 from workshop.presenter import timings
@@ -26,7 +27,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--list", action="store_true", help="list the steps without running them")
     parser.add_argument("--tui", action="store_true", help="give the deck in the real TUI: scripts/present in a "
                         "private tmux at 120x40, the presenter's keys only, each box judged by the screen")
-    parser.add_argument("--replay", nargs="?", const=ROOT / "recordings", type=Path, metavar="DIR",
+    parser.add_argument("--replay", nargs="?", const=True, type=Path, metavar="DIR",
                         help="with --tui: the deck in replay mode (scripts/present --replay DIR)")
     parser.add_argument("--check-steps", action="store_true", help="run each student check (scripts/check) just "
                         "before its step's first box, where it must fail, and just after its last, where it must pass")
@@ -65,10 +66,11 @@ def in_the_tui(args: argparse.Namespace, deck, slides, without) -> int:
     """scripts/rehearse --tui: the real deck, judged by its screen; same report lines and JSON."""
     if args.check_steps or args.record or args.stop_first:
         raise WorkshopError("--tui takes --slides, --without, --replay and --json only")
-    replay = args.replay.resolve() if args.replay is not None else None
+    replay = None if args.replay is None else (recordings_for(args.deck) if args.replay is True else args.replay).resolve()
     if replay is not None and not replay.is_dir():
         raise WorkshopError(f"no recordings in {replay}: make them with scripts/record, or name the folder")
-    walk = tui.Walk(deck, replay=replay, slides=slides, without=without, report=print_step)
+    walk = tui.Walk(deck, replay=replay, slides=slides, without=without, report=print_step,
+                    present=f"scripts/present {shlex.quote(str(args.deck.resolve()))}")
     started = time.monotonic()
     rehearsal = tui.Rehearsal(walk)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # the private tmux goes too (run's finally)

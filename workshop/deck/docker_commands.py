@@ -74,12 +74,18 @@ def run_image(words: List[str]) -> Optional[str]:
     return None
 
 
+def _boxes(the_deck: Optional[reader.Deck]) -> List[reader.Box]:
+    """The boxes of this deck; by default, the lecture's and then the extras' (one workshop, two decks)."""
+    if the_deck is not None:
+        return list(the_deck.boxes())
+    return [box for path in reader.workshop_decks() for box in reader.read(path).boxes()]
+
+
 def deck_images(the_deck: Optional[reader.Deck] = None) -> List[str]:
     """The images the deck's boxes start from: `docker run IMAGE` and the FROM lines of the
     Dockerfiles its `docker build` boxes use, leaving out the images the deck builds itself."""
-    the_deck = the_deck or reader.read()
     built, used = set(), []
-    for box in the_deck.boxes():
+    for box in _boxes(the_deck):
         for words in docker_commands(box.typed or ""):
             action = words[1] if len(words) > 1 else ""
             found: List[str] = []
@@ -113,9 +119,8 @@ class Declared(NamedTuple):
 
 
 def declared(the_deck: Optional[reader.Deck] = None) -> Declared:
-    the_deck = the_deck or reader.read()
     containers, images, pushes = set(), set(), set()
-    for box in the_deck.boxes():
+    for box in _boxes(the_deck):
         for words in docker_commands(box.typed or ""):
             action = words[1] if len(words) > 1 else ""
             if action in ("run", "create"):

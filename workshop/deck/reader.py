@@ -15,7 +15,7 @@ from lookatme.contrib.terminal import TerminalExSchema
 
 from workshop.cli import WorkshopError
 from workshop.deck import directives as directive_rules
-from workshop.paths import DECK
+from workshop.paths import DECK, EXTRAS
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<lang>[^\s`]*)")
 SEPARATOR = re.compile(r"^ {0,3}-{3,}\s*$")
@@ -119,6 +119,16 @@ class Deck:
         return [slide.part for slide in self.slides if slide.part and slide.part.first == slide.number]
 
 
+def workshop_decks() -> List[Path]:
+    """The workshop's decks, in order: the lecture, then the extras (when the checkout has them)."""
+    return [path for path in (DECK, EXTRAS) if path.exists()]
+
+
+def where(path: Path) -> str:
+    """'' for the lecture's deck, ' of extras.md' for another: how a slide number names its deck."""
+    return "" if Path(path).resolve() == DECK.resolve() else f" of {Path(path).name}"
+
+
 def read(path: Path = DECK) -> Deck:
     path = Path(path)
     try:
@@ -183,10 +193,12 @@ class _Reader:
             raise self.fail(starts[0].part.line, "the parts must cover the whole deck: slide 1 needs a [part] "
                                                  "line too", starts[0].number)
         total = sum(slide.part.minutes for slide in starts)
-        if abs(total - directive_rules.LECTURE_MINUTES) > 1e-6:
-            raise self.fail(starts[-1].part.line, f"the parts' budgets add up to {total:g} minutes, not the "
-                                                  f"lecture's {directive_rules.LECTURE_MINUTES}: change the minutes "
-                                                  "of a [part] line", starts[-1].number)
+        allowed = directive_rules.LECTURE_MINUTES - directive_rules.SPARE_MINUTES
+        if total > allowed + 1e-6:
+            raise self.fail(starts[-1].part.line, f"the parts' budgets add up to {total:g} minutes; a "
+                                                  f"{directive_rules.LECTURE_MINUTES}-minute lecture keeps "
+                                                  f"{directive_rules.SPARE_MINUTES} spare, so at most {allowed}: "
+                                                  "change the minutes of a [part] line", starts[-1].number)
         current = None
         for slide in self.slides:
             if slide.part:

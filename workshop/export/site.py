@@ -12,15 +12,14 @@ import time
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck import reader
 from workshop.export import blocks, casts, player, slides
 from workshop.machine import host
-from workshop.paths import DECK, ROOT
+from workshop.paths import DECK, recordings_for
 
-RECORDINGS = ROOT / "recordings"
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = ("deck.css", "deck.js")
 
@@ -58,7 +57,7 @@ def _folder(out: Path) -> Path:
     return out
 
 
-def export(out: Path, deck_path: Path = DECK, recordings_dir: Path = RECORDINGS, note: Note = quiet,
+def export(out: Path, deck_path: Path = DECK, recordings_dir: Optional[Path] = None, note: Note = quiet,
            web: Path = player.WEB) -> Summary:
     """Write the site into out; raise WorkshopError (one line) on a bad deck, folder or player."""
     started = time.monotonic()
@@ -75,7 +74,7 @@ def export(out: Path, deck_path: Path = DECK, recordings_dir: Path = RECORDINGS,
         style = str((deck.meta.get("styles") or {}).get("style") or "monokai")
         written.append(assets / "pygments.css")
         written[-1].write_text(blocks.pygments_css(style), encoding="utf-8")
-        page, found = _page(deck, Path(recordings_dir))
+        page, found = _page(deck, Path(recordings_dir or recordings_for(deck_path)))
         for cast in found:
             summary.boxes += 1
             if not cast.ok:

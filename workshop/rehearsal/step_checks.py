@@ -14,7 +14,7 @@ WINDOWS: Dict[str, Tuple[str, str]] = {
     "py-image": (check.PY_BOX, check.PY_BOX),
     "container": (check.CONTAINER_BOX, check.CONTAINER_BOX),
     "arch": (check.PY_BOX, check.ARCH_BOX),
-    "deployed": (check.APPLY_BOX, "kubectl wait --for=condition=Available deployment"),
+    "deployed": (check.APPLY_BOX, check.APPLY_BOX),
     "worker-limits": (check.APPLY_BOX, check.LIMITS_BOX),
     "service": (check.APPLY_BOX, check.SERVICE_BOX),
     "self-healed": (check.DELETE_POD_BOX, "kubectl wait --for=condition=Ready pods -l app=ok-web"),

@@ -1,9 +1,8 @@
 """The student step checks behind scripts/check: did this step of the lecture work on my machine?
 
-For students following along, in the manner of Killercoda's verify scripts: each step looks at
-the real thing (a port answering, an image, the cluster's deployments) and prints one line,
-PASS or FAIL, and when it fails a hint naming the slide whose box does that step. The slide is
-found by searching the deck's boxes for the command, so the hints follow the deck when it changes."""
+For students following along, in the manner of Killercoda's verify scripts: each step looks at the real
+thing (a port answering, an image, the cluster's deployments) and prints one line, PASS or FAIL, with a
+hint naming the slide whose box does the step, found by its command, so the hints follow the decks."""
 import json
 import re
 import time
@@ -70,10 +69,11 @@ def last_error(done, default: str = "") -> str:
 
 
 def box_hint(command: str, then: str = "") -> str:
-    """'run the box on slide N (`the command`)', found by searching the deck's boxes."""
-    for box in deck.read().boxes():
-        if box.typed and command in box.typed:
-            return f"run the box on slide {box.slide} (`{box.typed}`){then}"
+    """'run the box on slide N (`the command`)', found by searching the lecture's boxes, then the extras'."""
+    for path in deck.workshop_decks():
+        for box in deck.read(path).boxes():
+            if box.typed and command in box.typed:
+                return f"run the box on slide {box.slide}{deck.where(path)} (`{box.typed}`){then}"
     return f"run `{command} ...` as the lecture did (no box of the deck runs it any more){then}"
 
 
