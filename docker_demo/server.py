@@ -12,7 +12,7 @@ def os_name():  # kernel and release, then the Linux distribution or macOS versi
         return f"{kernel} (macOS {platform.mac_ver()[0]})"
     try:  # PRETTY_NAME from /etc/os-release
         return f"{kernel} ({platform.freedesktop_os_release()['PRETTY_NAME']})"
-    except (OSError, KeyError):
+    except (OSError, KeyError, AttributeError):  # no os-release, or a Python before 3.10
         return kernel
 
 @app.get("/")

@@ -111,7 +111,7 @@ def problems(doc: dict) -> list:
 
 def test_the_three_manifests_are_there():
     assert {path.name for path in MANIFESTS} >= {"ok-web.yaml", "ok-worker.yaml", "redis.yaml"}
-    assert set(DEPLOYMENTS) == {"ok-web", "ok-worker", "redis"}
+    assert set(DEPLOYMENTS) == {"ok-web", "ok-worker", "ok-worker-typo", "redis"}   # the last one crashes on purpose
     assert set(SERVICES) == {"ok-web", "redis"}
 
 

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import docker_answers, need
 from test_k8s_app import (ALL_RIGHT, K8S, STATUS_TEXT, free_port, redis_server, redis_url,  # noqa: F401
@@ -157,6 +158,21 @@ def test_an_idle_worker_outlives_the_redis_read_timeout(redis_url, workers):
     client = create_app(redis_url=redis_url, version="v1", pod="ok-web-test").test_client()
     client.post("/demo/flood?n=2")
     wait_until(lambda: counts(client)["graded"] == "2", 10, "the long-idle worker to grade")
+
+
+def test_the_typo_of_the_crash_lesson_makes_the_worker_exit_with_its_reason(tmp_path):
+    """k8s_demo/ok-worker-typo.yaml: the value it sets makes the real worker exit non-zero at start-up
+    with one line that names the setting, which is what `kubectl logs --previous` shows the class;
+    it does so before it looks for Redis (here nothing listens), so the crash does not wait for Redis."""
+    redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    typo = yaml.safe_load((K8S / "ok-worker-typo.yaml").read_text())
+    (container,) = typo["spec"]["template"]["spec"]["containers"]
+    value = {e["name"]: e["value"] for e in container["env"]}["GRADE_SECONDS"]
+    done = subprocess.run([sys.executable, *container["command"][1:]], cwd=K8S, capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, REDIS_URL=redis_url, GRADE_SECONDS=value, PYTHONPATH=str(K8S)))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == f"GRADE_SECONDS must be a number of seconds, not {value!r}"
+    assert "Traceback" not in done.stderr
 
 
 def test_a_worker_waits_for_redis_and_can_be_stopped_meanwhile(tmp_path):

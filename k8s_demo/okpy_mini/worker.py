@@ -42,13 +42,14 @@ def main() -> int:
     # Until RQ installs its warm-shutdown handler, SIGTERM simply exits.
     # (As PID 1 in a container, Python would otherwise ignore it.)
     signal.signal(signal.SIGTERM, _stop)
+    grade_seconds = settings.grade_seconds()   # a bad setting stops the worker now, not after Redis answers
     conn = settings.connect(settings.redis_url())  # RQ lengthens the read timeout for its blocking pops
     kwargs = conn.connection_pool.connection_kwargs
     where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
     wait_for_redis(conn)
     worker = Worker([settings.QUEUE], connection=conn)
     log.info("worker ready: pod=%s queue=%s redis=%s grade_seconds=%s",
-             settings.pod_name(), settings.QUEUE, where, settings.grade_seconds())
+             settings.pod_name(), settings.QUEUE, where, grade_seconds)
     worker.work(logging_level="WARNING")
     log.info("worker stopped: pod=%s", settings.pod_name())
     return 0
