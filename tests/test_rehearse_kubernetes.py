@@ -72,7 +72,7 @@ def worker_processes():
 
 def test_self_healing_still_passes_after_a_pod_and_a_worker_process_are_killed(workshop_cluster):
     deploy, heal, clean = (slide_running("kubectl apply -f k8s_demo"), slide_running("kubectl delete $("),
-                           slide_running("kubectl delete -f k8s_demo"))
+                           slide_running("kubectl delete -f k8s_demo/ok-worker.yaml"))
     try:
         assert all(r.ok for r in rehearse(deploy))
         web_pods = kubectl.run("get", "pods", "-l", "app=ok-web", "-o", "name").stdout.split()
@@ -111,7 +111,7 @@ def test_a_node_lost_mid_rollout_is_named_with_the_command_that_brings_it_back(w
     fix, instead of waiting out its 3-minute timeout; afterwards nothing of the drill is left."""
     need(needs.worker_nodes() >= 2, "a cluster with 2 or more worker nodes (kind)", "scripts/cluster up on kind")
     deploy, update, clean = (slide_running("kubectl apply -f k8s_demo"), slide_running("web=localhost:5001/okpy-mini:v2"),
-                             slide_running("kubectl delete -f k8s_demo"))
+                             slide_running("kubectl delete -f k8s_demo/ok-worker.yaml"))
     node = None
     try:
         assert all(r.ok for r in rehearse(deploy))

@@ -17,13 +17,17 @@ from workshop.cli import WorkshopError
 
 
 def _created(pid: int) -> Optional[float]:
-    """When pid started, or None when it is gone (a zombie counts as gone)."""
+    """When pid started, or None when it is gone (a zombie counts as gone). On Linux, the start in clock
+    ticks since boot (/proc/PID/stat): psutil's wall-clock create_time moves when the system clock is
+    stepped (seen here: 82 s), and then a process the workshop started no longer looked like its own."""
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
             return None
+        if Path("/proc/self/stat").exists():
+            return float(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
         return process.create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError, OSError, IndexError):
         return None
 
 
