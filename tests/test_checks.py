@@ -15,7 +15,7 @@ from workshop.machine import ports
 from workshop.rehearsal import steps as check
 from workshop.deck import reader as deck
 from workshop.commands import doctor
-from workshop.paths import DECK, EXTRAS, ROOT
+from workshop.paths import ROOT
 
 
 def run_check(*args):
@@ -25,10 +25,10 @@ def run_check(*args):
 
 def slide_of(command):
     """'N' for a box of the lecture, 'N of extras.md' for one that moved to the extras."""
-    for path, where in ((DECK, ""), (EXTRAS, f" of {EXTRAS.name}")):
+    for path in deck.workshop_decks():
         for box in deck.read(path).boxes():
             if box.typed and command in box.typed:
-                return f"{box.slide}{where}"
+                return f"{box.slide}{deck.where(path)}"
     raise AssertionError(f"no box of either deck runs {command!r}")
 
 

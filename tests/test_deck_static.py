@@ -12,7 +12,8 @@ from workshop.paths import DECK, EXTRAS, ROOT
 
 DECK_MODEL = deck.read(DECK)
 EXTRAS_MODEL = deck.read(EXTRAS)
-BOXES = list(DECK_MODEL.boxes()) + list(EXTRAS_MODEL.boxes())
+NAMED_BOXES = [(f"{box.label} of {model.path.stem}", box) for model in (DECK_MODEL, EXTRAS_MODEL) for box in model.boxes()]
+BOXES = [box for _, box in NAMED_BOXES]
 FILES = [(f"{model.path.name}:{slide.number}", block) for model in (DECK_MODEL, EXTRAS_MODEL)
          for slide in model.slides for block in slide.files]
 BOTH = pytest.mark.parametrize("model", [DECK_MODEL, EXTRAS_MODEL], ids=["slides.md", "extras.md"])
@@ -46,7 +47,7 @@ def test_the_demo_files_are_all_shown():
         assert path in shown
 
 
-@pytest.mark.parametrize("box", BOXES, ids=[f"{b.label} of {'extras' if b in EXTRAS_MODEL.boxes() else 'slides'}" for b in BOXES])
+@pytest.mark.parametrize("box", BOXES, ids=[name for name, _ in NAMED_BOXES])
 def test_every_box_validates_against_lookatmes_schema_and_waits_for_our_prompt(box):
     terminal_ext.TerminalExSchema().load(box.spec)     # raises on any key lookatme would reject
     assert box.command == "scripts/workshop-shell"

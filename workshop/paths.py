@@ -8,9 +8,14 @@ EXTRAS = ROOT / "extras.md"          # what does not fit the 75-minute lecture: 
 RECORDINGS = ROOT / "recordings"
 
 
+def is_lecture(deck_path: Path) -> bool:
+    """Is this the lecture's own deck (slides.md), rather than the extras or another?"""
+    return Path(deck_path).resolve() == DECK.resolve()
+
+
 def recordings_for(deck_path: Path) -> Path:
     """Where a deck's recordings live: recordings/ for slides.md, recordings/<stem>/ for another deck."""
-    return RECORDINGS if Path(deck_path).resolve() == DECK.resolve() else RECORDINGS / Path(deck_path).stem
+    return RECORDINGS if is_lecture(deck_path) else RECORDINGS / Path(deck_path).stem
 
 # Everything generated at run time (kubeconfig, logs, reports) goes here; git ignores it.
 STATE = Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")   # tests point it elsewhere

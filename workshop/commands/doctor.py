@@ -25,7 +25,7 @@ from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import app_images, engine, host, ports, registry
 from workshop.machine.standins import base_images
 from workshop.names import LECTURE_PORTS
-from workshop.paths import DECK, EXTRAS, ROOT
+from workshop.paths import DECK, EXTRAS, ROOT, is_lecture
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 PINS = ROOT / "requirements" / "workshop.txt"
@@ -273,12 +273,16 @@ def check_packages() -> Result:
                                     f"(lookatme {lookatme}, urwid {urwid})")
 
 
+def plan_name(path: Path) -> str:
+    return "plan" if is_lecture(path) else f"plan {path.name}"
+
+
 def check_plan(path: Path = DECK) -> Result:
     """Does the lecture fit its slot by the honest clock (workshop/rehearsal/fit.py)?"""
-    name = "plan" if path == DECK else f"plan {path.name}"
-    deck = reader.read(path)
-    needed = sum(part.minutes for part in fit.plan(deck))
-    problems = fit.over_budget(deck)
+    name = plan_name(path)
+    parts = fit.plan(reader.read(path))
+    needed = sum(part.minutes for part in parts)
+    problems = fit.overruns(parts)
     if problems:
         return Result(name, FAIL, f"{problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                       f"move slides to {EXTRAS.name} or give the parts other minutes; the table below has each part")
@@ -289,14 +293,13 @@ def check_plan(path: Path = DECK) -> Result:
 def plan_tables() -> List[str]:
     """Each deck's plan: minutes per part by the honest clock, against its budget."""
     lines = []
-    for path in (DECK, EXTRAS):
-        if path.exists():
-            lines += ["", f"{path.name} by the honest clock ({fit.SLIDE_SECONDS:g} s a slide, {fit.BOX_SECONDS:g} s a live "
-                          f"box, plus each box's recorded machine time):"]
-            try:
-                lines += ["  " + line for line in fit.describe(reader.read(path))]
-            except WorkshopError as error:
-                lines.append(f"  cannot plan it: {error}")
+    for path in reader.workshop_decks():
+        lines += ["", f"{path.name} by the honest clock ({fit.SLIDE_SECONDS:g} s a slide, {fit.BOX_SECONDS:g} s a live "
+                      f"box, plus each box's recorded machine time):"]
+        try:
+            lines += ["  " + line for line in fit.describe(reader.read(path))]
+        except WorkshopError as error:
+            lines.append(f"  cannot plan it: {error}")
     return lines
 
 
@@ -308,7 +311,7 @@ def checks() -> List[Tuple[str, Callable[[], Result]]]:
     return [("docker", check_docker), ("combinations", check_combinations), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
             ("cluster", check_cluster), ("kubernetes", check_kubernetes), ("registry", check_registry), ("images", check_images),
             ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages),
-            ("plan", check_plan), *([(f"plan {EXTRAS.name}", lambda: check_plan(EXTRAS))] if EXTRAS.exists() else [])]
+            *[(plan_name(path), lambda path=path: check_plan(path)) for path in reader.workshop_decks()]]
 
 
 def run_check(name: str, check: Callable[[], Result]) -> Result:

@@ -15,7 +15,7 @@ from lookatme.contrib.terminal import TerminalExSchema
 
 from workshop.cli import WorkshopError
 from workshop.deck import directives as directive_rules
-from workshop.paths import DECK, EXTRAS
+from workshop.paths import DECK, EXTRAS, is_lecture
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<lang>[^\s`]*)")
 SEPARATOR = re.compile(r"^ {0,3}-{3,}\s*$")
@@ -126,7 +126,7 @@ def workshop_decks() -> List[Path]:
 
 def where(path: Path) -> str:
     """'' for the lecture's deck, ' of extras.md' for another: how a slide number names its deck."""
-    return "" if Path(path).resolve() == DECK.resolve() else f" of {Path(path).name}"
+    return "" if is_lecture(path) else f" of {Path(path).name}"
 
 
 def read(path: Path = DECK) -> Deck:

@@ -172,7 +172,11 @@ def plan(deck: reader.Deck, folder: Optional[Path] = None) -> List[PartPlan]:
 def over_budget(deck: reader.Deck, folder: Optional[Path] = None, lecture: float = LECTURE_MINUTES,
                 spare: float = SPARE_MINUTES) -> List[str]:
     """One sentence per way the deck overruns its plan; [] when it fits with the spare minutes left."""
-    parts = plan(deck, folder)
+    return overruns(plan(deck, folder), lecture, spare)
+
+
+def overruns(parts: List[PartPlan], lecture: float = LECTURE_MINUTES, spare: float = SPARE_MINUTES) -> List[str]:
+    """over_budget for a plan already made."""
     problems = [f"part {p.name!r} needs {p.minutes:.1f} min ({p.slides} slides x {SLIDE_SECONDS:g} s, "
                 f"{p.boxes} boxes x {BOX_SECONDS:g} s, {p.machine:.0f} s of machine time) but its [part] line "
                 f"gives it {p.budget:g}" for p in parts if p.minutes > p.budget]
