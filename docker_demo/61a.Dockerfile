@@ -3,14 +3,14 @@
 # member (and CI) builds the site the same way. Shown in the lecture, not built live.
 #   docker build -t cs61a-staff:2025.1 -f docker_demo/61a.Dockerfile docker_demo
 #   docker run --rm -it -v "$PWD":/home/cs61a/site -p 8000:8000 cs61a-staff:2025.1
-FROM python:3.12-slim-bookworm
+FROM python:3.12-slim-trixie
 
 LABEL edu.cs198.workshop="docker-demo"
 
 # The system toolchain, in the layer that changes least: make and git; pandoc turns
 # Markdown into HTML; a TeX subset typesets the PDF worksheets and exams; Node.js
 # and npm build the site's JavaScript. Versions come with the Debian release that
-# the tag above fixes (bookworm).
+# the tag above fixes (trixie, Debian 13).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \

@@ -1,12 +1,12 @@
 # The demo server on a plain Debian image, with Python and Flask from Debian itself.
 # Build: docker build -t workshop-demo-deb:1.0 -f docker_demo/deb.Dockerfile docker_demo
-FROM debian:bookworm-slim
+FROM debian:trixie-slim
 
 # Every image the workshop builds carries this label, so cleanup finds exactly those.
 LABEL edu.cs198.workshop="docker-demo"
 
-# Why apt and not pip? bookworm-slim has no Python and no pip at all, and even with
-# python3-pip installed, Debian 12 refuses `pip install flask` into its own Python
+# Why apt and not pip? trixie-slim has no Python and no pip at all, and even with
+# python3-pip installed, Debian 13 refuses `pip install flask` into its own Python
 # (PEP 668: error: externally-managed-environment). Debian packages Flask, so take
 # it from the same place as Python itself.
 # --no-install-recommends and deleting the package lists keep the layer small.

@@ -16,6 +16,7 @@ from workshop.rehearsal import steps as check
 from workshop.deck import reader as deck
 from workshop.commands import doctor
 from workshop.paths import ROOT
+from workshop.names import DEBIAN_IMAGE
 
 
 def run_check(*args):
@@ -134,10 +135,10 @@ def test_a_missing_image_fails_with_the_build_box(docker):
 
 
 def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
-    need(subprocess.run(["docker", "image", "inspect", "debian:bookworm-slim"], capture_output=True).returncode == 0,
-         "debian:bookworm-slim", "run scripts/prepare")
+    need(subprocess.run(["docker", "image", "inspect", DEBIAN_IMAGE], capture_output=True).returncode == 0,
+         DEBIAN_IMAGE, "run scripts/prepare")
     with pytest.raises(check.Failed) as failed:
-        check.check_image("debian:bookworm-slim", check.PY_BOX, non_root=True)
+        check.check_image(DEBIAN_IMAGE, check.PY_BOX, non_root=True)
     assert "runs as root (uid 0)" in failed.value.found
     assert f"slide {slide_of(check.PY_BOX)}" in failed.value.hint
 

@@ -1,5 +1,6 @@
 """slides.md and extras.md follow the rules that keep lookatme 2.5.5 from breaking in front of a class."""
 import re
+import subprocess
 
 import lookatme.contrib.terminal as terminal_ext
 import pytest
@@ -75,3 +76,27 @@ def test_a_shown_range_starts_and_ends_on_real_lines(number, block):
     assert shown and shown[0].strip() not in ("", "---"), f"slide {number} starts its range on {shown[:1]}"
     assert end == len(lines) or not lines[end].startswith(" " * 12), \
         f"slide {number} stops in the middle of a block (next line: {lines[end]!r})"
+
+
+def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_a_rehearsal(tmp_path):
+    """The scaling box edits k8s_demo/ok-worker.yaml (1 -> 3) and the recap's box sets it back (3 -> 1):
+    run in order on a copy, the file ends as committed; left at 3, a rehearsal stops with the fix first."""
+    from workshop.rehearsal import needs
+    from workshop.rehearsal.steps import SCALE_BOX
+    boxes = list(deck.read().boxes())
+    edit = next(b.typed for b in boxes if b.typed.startswith(SCALE_BOX)).split(" && ")[0]
+    put_back = next(b.typed for b in boxes if b.typed.startswith("kubectl delete -f k8s_demo/ok-worker.yaml"))
+    put_back = put_back.split(" && ", 1)[1]
+    assert edit.startswith("sed -i ") and put_back.startswith("sed -i ")
+    (tmp_path / "k8s_demo").mkdir()
+    committed = (ROOT / needs.WORKER_FILE).read_text()
+    copy = tmp_path / needs.WORKER_FILE
+    copy.write_text(committed)
+    assert needs.file_left_edited(boxes, tmp_path) is None
+    subprocess.run(edit, shell=True, cwd=tmp_path, check=True)
+    assert needs.WORKER_REPLICAS.findall(copy.read_text()) == ["3"]
+    fix = needs.file_left_edited(boxes, tmp_path)
+    assert fix and "\n" not in fix and "replicas 3" in fix and "git diff k8s_demo/ok-worker.yaml" in fix
+    assert needs.file_left_edited([b for b in boxes if b.slide > 40], tmp_path) is None   # no deploy, no scaling
+    subprocess.run(put_back, shell=True, cwd=tmp_path, check=True)
+    assert copy.read_text() == committed

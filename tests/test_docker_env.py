@@ -21,6 +21,7 @@ from workshop.deck import docker_commands
 from workshop.machine import apt_sources, engine, engine_install, host, registry
 from workshop.machine.standins import base_images, debian_rootfs, host_python
 from workshop.paths import ROOT
+from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE, REDIS_IMAGE
 
 # ---------------------------------------------------------------- apt sources
 
@@ -88,7 +89,7 @@ def test_one_line_format_with_options_and_comments():
 
 
 def _apt_dir(tmp_path, sources_list=None, files=None):
-    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d").mkdir(parents=True)
     if sources_list is not None:
         (tmp_path / "sources.list").write_text(sources_list)
     for name, text in (files or {}).items():
@@ -121,6 +122,17 @@ def test_no_bookworm_source_is_a_one_line_error(tmp_path):
     assert apt_sources.security_mirror("bookworm", apt) is None
 
 
+def test_the_debian_archive_of_a_bookworm_host_serves_the_trixie_stand_in(tmp_path):
+    apt = _apt_dir(tmp_path, sources_list=ONE_LINE)
+    assert apt_sources.debian_archive(apt) == ("http://one.example/debian", "http://one.example/debian-security")
+    apt = _apt_dir(tmp_path / "forky", sources_list="deb http://f.example/debian forky main\n")
+    assert apt_sources.debian_archive(apt) == ("http://f.example/debian", None)
+    apt = _apt_dir(tmp_path / "none", sources_list="deb http://x.example/ubuntu noble main\n")
+    with pytest.raises(WorkshopError) as error:
+        apt_sources.debian_archive(apt)
+    assert "\n" not in str(error.value) and "no Debian archive" in str(error.value)
+
+
 # ---------------------------------------------------------------- which base images
 
 def test_dockerfile_bases_skips_stages_scratch_and_args():
@@ -140,12 +152,12 @@ FROM python:3.12-slim
 def test_needed_images_adds_repository_bases_but_not_the_standins(tmp_path):
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_text("FROM alpine:3.20\n")
-    (tmp_path / "app" / "web.Dockerfile").write_text("FROM python:3.12-slim\n")
+    (tmp_path / "app" / "web.Dockerfile").write_text(f"FROM {PYTHON_IMAGE}\n")
     (tmp_path / "standins").mkdir()
     (tmp_path / "standins" / "x.Dockerfile").write_text("FROM should-not-count:1\n")
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "Dockerfile").write_text("FROM nor-this:1\n")
-    assert base_images.needed_images(tmp_path) == [*base_images.BASE_IMAGES, "alpine:3.20"]
+    assert base_images.needed_images(tmp_path) == [*base_images.BASE_IMAGES, *base_images.ALIASES, "alpine:3.20"]
 
 
 def test_every_alias_points_at_a_base_image():
@@ -219,7 +231,8 @@ def test_trim_rootfs_writes_sources_and_drops_docs(tmp_path):
     (tmp_path / "var/lib/apt/lists/m.example_Packages").write_text("")
     debian_rootfs.trim_rootfs(tmp_path, "http://m.example/debian", "http://s.example/debian-security")
     sources = (tmp_path / "etc/apt/sources.list.d/debian.sources").read_text()
-    assert "URIs: http://m.example/debian\n" in sources and "Suites: bookworm-security" in sources
+    assert "URIs: http://m.example/debian\n" in sources
+    assert "Suites: trixie trixie-updates\n" in sources and "Suites: trixie-security\n" in sources
     assert not (tmp_path / "etc/apt/sources.list").exists()
     assert (tmp_path / "usr/share/doc/bash/copyright").exists()
     assert not (tmp_path / "usr/share/doc/bash/README").exists()
@@ -477,14 +490,18 @@ def test_base_images_exist_under_their_exact_tags(prepared):
                         '{{index .Config.Labels "edu.cs198.workshop"}}', ref).stdout.strip()
         # either the real image (no label) or our stand-in
         assert label in ("", "<no value>", "standin")
+    # every Debian-based one on the release its tag names: Debian 13
+    for ref in (DEBIAN_IMAGE, PYTHON_IMAGE, REDIS_IMAGE):
+        release = _docker("run", "--rm", "--entrypoint", "cat", ref, "/etc/os-release").stdout
+        assert "VERSION_CODENAME=trixie" in release, f"{ref}: {release}"
 
 
 @pytest.mark.slow
 def test_python_image_is_3_12_with_pip(prepared):
-    out = _docker("run", "--rm", "python:3.12-slim", "python3", "-c",
+    out = _docker("run", "--rm", PYTHON_IMAGE, "python3", "-c",
                   "import sys, ssl, sqlite3; print('%d.%d' % sys.version_info[:2])").stdout.strip()
     assert out == "3.12"
-    out = _docker("run", "--rm", "python:3.12-slim", "sh", "-c",
+    out = _docker("run", "--rm", PYTHON_IMAGE, "sh", "-c",
                   "for p in python3 python pip; do command -v $p; done; pip --version").stdout
     assert "/usr/local/bin/python3" in out and "/usr/local/bin/python\n" in out
     assert "(python 3.12)" in out
@@ -492,7 +509,7 @@ def test_python_image_is_3_12_with_pip(prepared):
 
 @pytest.mark.slow
 def test_pip_reaches_the_package_index_from_the_python_image(prepared):
-    done = _docker("run", "--rm", "python:3.12-slim", "pip", "download", "--no-deps", "--quiet",
+    done = _docker("run", "--rm", PYTHON_IMAGE, "pip", "download", "--no-deps", "--quiet",
                    "-d", "/tmp/wheels", "six==1.17.0", check=False, timeout=180)
     assert done.returncode == 0, done.stderr.strip()[-400:]
 
@@ -500,12 +517,12 @@ def test_pip_reaches_the_package_index_from_the_python_image(prepared):
 @pytest.mark.slow
 def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
     name = f"workshop-selftest-redis-{uuid.uuid4().hex[:8]}"
-    _docker("run", "-d", "--name", name, "redis:7.0.15-bookworm")
+    _docker("run", "-d", "--name", name, REDIS_IMAGE)
     try:
         ip = _docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", name).stdout.strip()
         answer = ""
         for _ in range(50):
-            answer = _docker("run", "--rm", "--entrypoint", "redis-cli", "redis:7.0.15-bookworm",
+            answer = _docker("run", "--rm", "--entrypoint", "redis-cli", REDIS_IMAGE,
                              "-h", ip, "ping", check=False).stdout.strip()
             if answer == "PONG":
                 break
@@ -515,7 +532,11 @@ def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
         uid = [line.split()[1] for line in status.splitlines() if line.startswith("Uid:")][0]
         assert uid != "0"
         version = _docker("exec", name, "redis-server", "--version").stdout
-        assert "v=7.0.15" in version
+        # the real image runs the version its tag names; the stand-in runs Debian trixie's, which it labels
+        tagged = REDIS_IMAGE.split(":")[1].split("-")[0]
+        standin = _docker("image", "inspect", "--format", '{{index .Config.Labels "edu.cs198.workshop"}}',
+                          REDIS_IMAGE).stdout.strip() == "standin"
+        assert (f"v={tagged.split('.')[0]}." if standin else f"v={tagged} ") in version, version
     finally:
         _docker("rm", "-f", name, check=False)
 
@@ -524,13 +545,13 @@ def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
 def test_registry_answers_and_round_trips_an_image(prepared):
     assert registry.status(), "nothing answers GET http://127.0.0.1:5001/v2/"
     ref = "localhost:5001/workshop-selftest:1"
-    _docker("tag", "debian:bookworm-slim", ref)
+    _docker("tag", DEBIAN_IMAGE, ref)
     try:
         _docker("push", ref)
         _docker("rmi", ref)
         assert _image_id(ref) is None
         _docker("pull", ref)
-        assert _image_id(ref) == _image_id("debian:bookworm-slim")
+        assert _image_id(ref) == _image_id(DEBIAN_IMAGE)
     finally:
         _docker("rmi", ref, check=False)
 

@@ -155,11 +155,11 @@ BUILDS = {
     # image: (the deck's build command, what its `python:` line must say)
     "workshop-demo-deb:1.0": (
         "docker build -t workshop-demo-deb:1.0 -f docker_demo/deb.Dockerfile docker_demo",
-        r"3\.11\.\d+",  # Debian 12's python3
+        r"3\.13\.\d+",  # Debian 13's python3
     ),
     "workshop-demo-py:1.0": (
         "docker build -t workshop-demo-py:1.0 -f docker_demo/py.Dockerfile docker_demo",
-        r"3\.12\.\d+",  # the python:3.12-slim image
+        r"3\.12\.\d+",  # the python:3.12-slim-trixie image
     ),
 }
 
@@ -190,7 +190,7 @@ def test_demo_image_builds_and_serves(docker, image):
         text = get_when_listening(f"http://127.0.0.1:{host_port}/", 30)
         lines = text.splitlines()
         assert lines[0] == "Hello from the workshop demo server!", text
-        assert re.fullmatch(r"os:       Linux \S+ \(Debian GNU/Linux 12 \(bookworm\)\)",
+        assert re.fullmatch(r"os:       Linux \S+ \(Debian GNU/Linux 13 \(trixie\)\)",
                             lines[1]), text
         assert re.fullmatch(rf"python:   {python_version}", lines[2]), text
         assert lines[3] == f"hostname: {container[:12]}", text  # Docker's default hostname

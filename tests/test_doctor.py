@@ -16,6 +16,7 @@ from workshop.commands import doctor
 from workshop.deck import docker_commands, reader
 from workshop.rehearsal import fit
 from workshop.paths import DECK, EXTRAS, ROOT
+from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
 
 NAMES = ["docker", "combinations", "expect", "kubectl", "kind", "cluster", "kubernetes", "registry", "images", "app images",
          "port 3000", "port 8000", "port 8080", "terminal", "packages", "plan", "plan extras.md"]
@@ -126,8 +127,8 @@ def test_a_check_that_breaks_is_a_fail_row_not_a_traceback():
 
 def test_the_images_come_from_the_deck_boxes():
     images = docker_commands.deck_images()
-    assert "debian:bookworm-slim" in images          # docker run on the namespaces slide
-    assert "python:3.12-slim" in images              # FROM of docker_demo/py.Dockerfile, and the OOM box
+    assert DEBIAN_IMAGE in images          # docker run on the namespaces slide
+    assert PYTHON_IMAGE in images              # FROM of docker_demo/py.Dockerfile, and the OOM box
     assert not any(image.startswith(("workshop-demo-", "localhost:5001/okpy-mini")) for image in images)
 
 

@@ -15,6 +15,7 @@ from workshop.deck import docker_commands
 from workshop.machine import app_images, engine, engine_install, processes, registry
 from workshop.names import KIND_LABEL
 from workshop.paths import ROOT
+from workshop.names import DEBIAN_IMAGE, REDIS_IMAGE
 
 pytestmark = [pytest.mark.slow]
 SCRIPTS = ROOT / "scripts"
@@ -150,7 +151,7 @@ def test_ctrl_c_during_a_base_image_pull_leaves_the_image_recorded_or_absent(doc
     by id (and reset --all removes it) or was never made. The same content under the user's own tag stays."""
     source = f"{registry.ADDRESS}/workshop-drill-base:1"
     decoy = "my-own-drill-base:kept"
-    engine.docker("tag", "redis:7.0.15-bookworm", decoy)
+    engine.docker("tag", REDIS_IMAGE, decoy)
     engine.docker("tag", decoy, source)
     engine.docker("push", "-q", source)
     engine.docker("rmi", source)
@@ -185,7 +186,7 @@ def test_ctrl_c_during_a_standin_build_then_reset_all_leaves_no_standin(docker):
     build wrote; the user's image built FROM the stand-in (it inherits the stand-in's label) stays."""
     decoy = "my-own-redis:kept"
     subprocess.run([engine.client() or "docker", "build", "-q", "-t", decoy, "-"], check=True, capture_output=True,
-                   text=True, input="FROM redis:7.0.15-bookworm\nLABEL mine=yes\n", timeout=300)
+                   text=True, input=f"FROM {REDIS_IMAGE}\nLABEL mine=yes\n", timeout=300)
     try:
         process = python("from workshop.machine.standins import base_images as b; "
                          "print(b.ensure_base_images(images=[b.REDIS]))",
@@ -196,20 +197,20 @@ def test_ctrl_c_during_a_standin_build_then_reset_all_leaves_no_standin(docker):
         done = subprocess.run([str(SCRIPTS / "reset"), "--all", "--only", "redis:*"], cwd=ROOT,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert engine.image_id("redis:7.0.15-bookworm") is None, done.stdout
+        assert engine.image_id(REDIS_IMAGE) is None, done.stdout
         assert engine.image_id(decoy), "reset removed the user's image built on the stand-in"
     finally:
         engine.docker("rmi", decoy, check=False)
         subprocess.run([str(SCRIPTS / "prepare"), "images", "registry", "app-images"], cwd=ROOT,
                        capture_output=True, timeout=900, env={**os.environ, "CI": "true"})
-    assert engine.image_id("redis:7.0.15-bookworm")
+    assert engine.image_id(REDIS_IMAGE)
 
 
 def test_ctrl_c_during_the_deck_image_builds_then_reset_leaves_none(docker):
     """Ctrl-C while prepare runs the deck's own build commands: reset (without --all) removes every image
     and registry push those commands name; a user's image whose name only starts the same way stays."""
     decoy = "workshop-demo-mine:1.0"
-    engine.docker("tag", "debian:bookworm-slim", decoy)
+    engine.docker("tag", DEBIAN_IMAGE, decoy)
     declared = docker_commands.declared()
     try:
         for delay in (0.5, 3.0):

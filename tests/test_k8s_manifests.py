@@ -19,6 +19,7 @@ import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from workshop.names import PYTHON_IMAGE, REDIS_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s_demo"
@@ -201,7 +202,7 @@ def test_what_the_deck_relies_on():
     assert [c["name"] for c in containers(web)] == ["web"]
     assert [c["name"] for c in containers(worker)] == ["worker"]
     assert containers(web)[0]["image"] == containers(worker)[0]["image"] == "localhost:5001/okpy-mini:v1"
-    assert containers(redis)[0]["image"] == "localhost:5001/redis:7.0.15-bookworm"
+    assert containers(redis)[0]["image"] == f"localhost:5001/{REDIS_IMAGE}"
     assert containers(worker)[0]["command"] == ["python", "-m", "okpy_mini.worker"]
     assert SERVICES["ok-web"]["spec"]["ports"][0]["port"] == 80
     assert SERVICES["redis"]["spec"]["ports"][0]["port"] == 6379
@@ -252,7 +253,7 @@ def instruction(name: str) -> list:
 
 
 def test_dockerfile_follows_the_rules():
-    assert instruction("FROM") == ["python:3.12-slim"]
+    assert instruction("FROM") == [PYTHON_IMAGE]
     assert instruction("LABEL") == ['edu.cs198.workshop="k8s-demo"']
     assert instruction("EXPOSE") == ["8000"]
     [user] = instruction("USER")

@@ -1,7 +1,7 @@
 """The okpy-mini worker tier end to end: real RQ worker processes, real Redis, submissions through the web app.
 
 Also: both tiers stop promptly on SIGTERM (what Kubernetes sends when it deletes a pod), and,
-when a Docker engine and the python:3.12-slim base are there, the image runs read-only as non-root.
+when a Docker engine and the python:3.12-slim-trixie base are there, the image runs read-only as non-root.
 """
 import ipaddress
 import json
@@ -22,6 +22,7 @@ from conftest import docker_answers, need
 from test_k8s_app import (ALL_RIGHT, K8S, STATUS_TEXT, free_port, redis_server, redis_url,  # noqa: F401
                           start_redis, stop)
 from okpy_mini.web import create_app
+from workshop.names import PYTHON_IMAGE
 
 GRADED_LINE = re.compile(r"graded submission=[0-9a-f]{8} assignment=\w+ score=\d/\d pod=\S+ seconds=[\d.]+$")
 
@@ -251,7 +252,7 @@ def test_gunicorn_runs_the_image_command_and_stops_on_sigterm(redis_url, tmp_pat
 
 # ---------------------------------------------------------------- the image, for real
 
-BASE_IMAGE = "python:3.12-slim"
+BASE_IMAGE = PYTHON_IMAGE
 TEST_IMAGE = "okpy-mini-pytest:v9"
 
 

@@ -21,6 +21,7 @@ from workshop.presenter import deck_hook, live, plan
 from workshop.presenter.view import NO_DECK, WAITING, Screen
 from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.rehearsal.report import write_json
+from workshop.names import DEBIAN_IMAGE
 
 FRONT = "---\ntitle: t\ndate: 2026-01-01\n---\n"
 SMALL = ROOT / "tests" / "decks" / "catch-up.md"
@@ -270,7 +271,7 @@ def test_the_notes_pane_follows_the_deck_within_half_a_second(panes, tmp_path, d
     print(f"notes latency: max {max(latencies):.3f} s, mean {sum(latencies) / len(latencies):.3f} s")
     assert max(latencies) < 0.5, latencies
     on_five = panes.screen(1)
-    assert "box 1  OK" in on_five and "docker run --rm debian:bookworm-slim" in on_five
+    assert "box 1  OK" in on_five and f"docker run --rm {DEBIAN_IMAGE}" in on_five
     assert "this slide's boxes:" in on_five
     deck_screen = panes.screen(0)
     assert not any(note[:25] in deck_screen for note in DECK_MODEL.slide(5).notes)

@@ -8,6 +8,7 @@ import pytest
 from conftest import need
 from workshop.deck import reader as deck
 from workshop.rehearsal.engine import Options, Rehearsal
+from workshop.names import DEBIAN_IMAGE
 
 pytestmark = pytest.mark.slow
 LEFTOVER = Path(__file__).parent / "decks" / "leftover.md"
@@ -21,13 +22,13 @@ def exists(name: str) -> bool:
 
 
 def test_only_the_containers_the_deck_named_are_removed(docker):
-    need(subprocess.run(["docker", "image", "inspect", "debian:bookworm-slim"], capture_output=True).returncode == 0,
-         "the base image debian:bookworm-slim", "run scripts/prepare")
+    need(subprocess.run(["docker", "image", "inspect", DEBIAN_IMAGE], capture_output=True).returncode == 0,
+         f"the base image {DEBIAN_IMAGE}", "run scripts/prepare")
     for name in (OURS, BEFORE, MEANWHILE):
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "create", "--name", BEFORE, "debian:bookworm-slim", "true"], check=True, capture_output=True)
+    subprocess.run(["docker", "create", "--name", BEFORE, DEBIAN_IMAGE, "true"], check=True, capture_output=True)
     someone_else = threading.Timer(1.0, subprocess.run, [["docker", "create", "--label", "edu.cs198.workshop=x",
-                                                          "--name", MEANWHILE, "debian:bookworm-slim", "true"]],
+                                                          "--name", MEANWHILE, DEBIAN_IMAGE, "true"]],
                                    {"capture_output": True})
     try:
         someone_else.start()

@@ -9,6 +9,7 @@ import pytest
 from conftest import need
 from workshop.deck import reader as deck
 from workshop.paths import DECK, ROOT
+from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,7 @@ def image_present(name: str) -> bool:
 
 
 def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
-    for base in ("debian:bookworm-slim", "python:3.12-slim"):
+    for base in (DEBIAN_IMAGE, PYTHON_IMAGE):
         need(image_present(base), f"the base image {base}", "run scripts/prepare")
     # the deck's own images go first, so that every step check can be seen to fail before its box
     subprocess.run(["docker", "image", "rm", "workshop-demo-deb:1.0", "workshop-demo-py:1.0"], capture_output=True)

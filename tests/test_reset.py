@@ -74,6 +74,23 @@ def test_the_deck_declares_its_containers_images_and_pushes():
     assert declared.containers == {"workshop-demo", "workshop-oom"}
     assert {"workshop-demo-deb:1.0", "workshop-demo-py:1.0", "localhost:5001/okpy-mini:v2"} <= declared.images
     assert "localhost:5001/okpy-mini:v2" in declared.pushes
+    assert declared.volumes == {"workshop-notes"}          # the named volume of the state slide, not a path
+
+
+def test_a_volume_of_the_decks_name_is_kept_and_named_not_removed(docker):
+    """Nothing records that the workshop made workshop-notes (docker run creates it), so reset --all leaves
+    one that exists, the user's or a half-run deck's, and says how to remove it."""
+    volume = next(iter(docker_commands.declared().volumes))
+    existed = sh("docker", "volume", "inspect", volume, check=False).returncode == 0
+    sh("docker", "volume", "create", volume)
+    try:
+        done = run_reset("--dry-run", "--all")
+        assert done.returncode == 0, done.stderr
+        assert f"note: kept: volume {volume}," in done.stdout and f"docker volume rm {volume}" in done.stdout
+        assert "would remove volume" not in done.stdout
+    finally:
+        if not existed:
+            sh("docker", "volume", "rm", volume, check=False)
 
 
 def test_with_no_record_only_the_decks_own_names_can_go(docker, tmp_path):

@@ -24,6 +24,7 @@ from workshop.paths import DECK, EXTRAS, ROOT
 from workshop.presenter import timings
 from workshop.rehearsal import recordings, screen as screens, tui
 from workshop.rehearsal.recordings import cast_name
+from workshop.names import DEBIAN_IMAGE
 
 Box = Tuple[str, int, Sequence[str]]          # (typed command, rows, directives)
 
@@ -262,10 +263,10 @@ def test_the_deck_ending_leaves_no_process_and_no_container_of_its_boxes(tmp_pat
     """A container that ignores Ctrl-C (sleep as PID 1), started by a box: q, or the tmux server
     killed under the deck, removes it; a user's own container, started meanwhile, stays."""
     name, decoy = CONTAINER.format(uuid.uuid4().hex[:6]), CONTAINER.format("users-own-" + uuid.uuid4().hex[:6])
-    path = write_deck(tmp_path, [[(f"docker run -it --rm --name {name} debian:bookworm-slim sleep 600", 4, [])]])
+    path = write_deck(tmp_path, [[(f"docker run -it --rm --name {name} {DEBIAN_IMAGE} sleep 600", 4, [])]])
     deck = Deck(path, tmp_path)
     try:
-        subprocess.run(["docker", "run", "-d", "--name", decoy, "debian:bookworm-slim", "sleep", "600"],
+        subprocess.run(["docker", "run", "-d", "--name", decoy, DEBIAN_IMAGE, "sleep", "600"],
                        check=True, capture_output=True, timeout=60)
         deck.wait(lambda: screens.boxes(deck.tmux.screen()), what="the box")
         deck.tmux.keys("Down", "Enter")

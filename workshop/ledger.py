@@ -4,7 +4,7 @@ A name prefix or a label proves nothing (a user may call their container worksho
 every image built FROM a stand-in inherits its label), so cleanup removes only what this
 record names, plus the exact names the deck itself declares. Each entry is one thing:
 
-    {"kind": "image", "name": "python:3.12-slim", "id": "sha256:...", "role": "standin", "at": "..."}
+    {"kind": "image", "name": "python:3.12-slim-trixie", "id": "sha256:...", "role": "standin", "at": "..."}
 
 kinds: container, image, registry (the process or container prepare started), registry-tag,
 cluster, namespace. The record lives in the checkout's state folder (.workshop/made.json)."""

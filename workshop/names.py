@@ -31,9 +31,11 @@ REGISTRY = f"localhost:{REGISTRY_PORT}"
 REGISTRY_CONTAINER = "workshop-registry"
 
 # The base images the Dockerfiles and manifests name.
-DEBIAN_IMAGE = "debian:bookworm-slim"
-PYTHON_IMAGE = "python:3.12-slim"
-REDIS_IMAGE = "redis:7.0.15-bookworm"
+# Each names its Debian release (13, trixie): a plain tag such as python:3.12-slim moves to the next
+# release when Debian has one (it went from 12 to 13 in 2025).
+DEBIAN_IMAGE = "debian:trixie-slim"
+PYTHON_IMAGE = "python:3.12-slim-trixie"
+REDIS_IMAGE = "redis:8.10.2-trixie"
 
 # What the deck builds and deploys.
 DEB_IMAGE = "workshop-demo-deb:1.0"

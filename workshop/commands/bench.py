@@ -29,6 +29,7 @@ from workshop.names import PART_OF
 from workshop.paths import DECK, ROOT
 from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.rehearsal.terminal import plain
+from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
 
 BENCH_TAG = "workshop-bench-py"
 LIVE_STEP_TARGET = 2.0
@@ -103,7 +104,7 @@ def build_figures() -> None:
     store = (engine.facts() or engine.Facts("?", "?", "?", "?", "?", "?", "?")).image_store
     what = ("compressed content, as `docker image inspect` reports it on the containerd store"
             if store == "containerd" else f"unpacked layers, as the {store} store reports them")
-    for image, base in (("workshop-demo-deb:1.0", "debian:bookworm-slim"), (f"{BENCH_TAG}:edited", "python:3.12-slim")):
+    for image, base in (("workshop-demo-deb:1.0", DEBIAN_IMAGE), (f"{BENCH_TAG}:edited", PYTHON_IMAGE)):
         try:
             size, base_size = image_size(image), image_size(base)
         except WorkshopError:

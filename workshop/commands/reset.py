@@ -26,7 +26,7 @@ from workshop.deck import docker_commands
 from workshop.machine import app_images, engine, engine_install, registry
 from workshop.names import NAMESPACE, PART_OF
 
-K8S_KINDS = "deployments,replicasets,pods,services"
+K8S_KINDS = "deployments,replicasets,pods,services,jobs,configmaps,secrets,poddisruptionbudgets"
 
 
 @dataclass
@@ -196,6 +196,10 @@ def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[L
     engine_answers = engine.server_version(timeout=10)
     if engine_answers:
         items += find_containers(declared)
+        for volume in sorted(declared.volumes):
+            if engine.output("volume", "inspect", "--format", "{{.Name}}", volume, timeout=30):
+                notes.append(f"kept: volume {volume}, named by a box of the deck, which removes it itself (nothing "
+                             f"records that the workshop made it): docker volume rm {volume} if it is not yours")
     else:
         notes.append("no Docker engine answers, so containers and images were not looked at")
     items += find_registry_tags(declared, everything, notes, only) + find_registry(everything)

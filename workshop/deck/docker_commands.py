@@ -116,10 +116,11 @@ class Declared(NamedTuple):
     containers: Set[str]
     images: Set[str]
     pushes: Set[str]
+    volumes: Set[str] = set()     # named volumes (-v NAME:/path), which nothing records the deck made
 
 
 def declared(the_deck: Optional[reader.Deck] = None) -> Declared:
-    containers, images, pushes = set(), set(), set()
+    containers, images, pushes, volumes = set(), set(), set(), set()
     for box in _boxes(the_deck):
         for words in docker_commands(box.typed or ""):
             action = words[1] if len(words) > 1 else ""
@@ -127,10 +128,14 @@ def declared(the_deck: Optional[reader.Deck] = None) -> Declared:
                 name = option(words, "--name")
                 if name:
                     containers.add(name)
+                for index, word in enumerate(words[:-1]):
+                    source = words[index + 1].split(":")[0] if word in ("-v", "--volume") else ""
+                    if source and not source.startswith(("/", ".", "~", "$")):
+                        volumes.add(source)
             elif action == "build":
                 tag = option(words, "-t", "--tag")
                 if tag:
                     images.add(tag)
             elif action == "push" and len(words) > 2:
                 pushes.add(words[-1])
-    return Declared(containers, images, pushes)
+    return Declared(containers, images, pushes, volumes)

@@ -1,7 +1,7 @@
 """Which Debian mirror the host's apt already uses, read from its sources (both formats),
 so debootstrap fetches from the same place apt does."""
 from pathlib import Path
-from typing import Dict, Iterable, List, NamedTuple, Optional
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from workshop.cli import WorkshopError
 
@@ -99,3 +99,20 @@ def debian_mirror(suite: str = "bookworm", apt_dir: Path = APT_DIR) -> str:
 def security_mirror(suite: str = "bookworm", apt_dir: Path = APT_DIR) -> Optional[str]:
     """The URI serving SUITE-security, if the host has one."""
     return _mirror_for(host_sources(apt_dir), f"{suite}-security")
+
+
+# Debian releases a host may be: any one's archive serves every release (and its security archive
+# every release's -security suite)
+RELEASES = ("bookworm", "trixie", "forky", "bullseye", "sid")
+
+
+def debian_archive(apt_dir: Path = APT_DIR) -> Tuple[str, Optional[str]]:
+    """The Debian archive the host's apt uses, and its security archive if it has one, whatever release
+    the host itself runs."""
+    sources = host_sources(apt_dir)
+    for release in RELEASES:
+        mirror = _mirror_for(sources, release)
+        if mirror:
+            return mirror, _mirror_for(sources, f"{release}-security")
+    raise WorkshopError(f"no Debian archive found in {apt_dir}/sources.list(.d); the Debian stand-in is made "
+                        f"with debootstrap on a Debian host: run scripts/prepare there, or where images can be pulled")

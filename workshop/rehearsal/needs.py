@@ -2,6 +2,7 @@
 so a rehearsal with no engine or no cluster stops at once with the fix instead of failing box by box."""
 import json
 import re
+from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from workshop.cluster import kubectl
@@ -9,6 +10,7 @@ from workshop.deck import reader
 from workshop.deck.docker_commands import container_names
 from workshop.deck.reader import Box
 from workshop.machine import engine, ports, processes, registry
+from workshop.paths import ROOT
 
 # need -> (is it there?, what to do when it is not)
 CHECKS: Dict[str, Tuple[Callable[[], bool], str]] = {
@@ -52,8 +54,31 @@ def needed(boxes: Iterable[Box], without: Iterable[str] = ()) -> List[str]:
     return [need for need in CHECKS if need in wanted]
 
 
+# the file the scaling slide edits, and what its box expects to find there
+WORKER_FILE = "k8s_demo/ok-worker.yaml"
+WORKER_REPLICAS = re.compile(r"^  replicas: (\d+)$", re.MULTILINE)
+
+
+def file_left_edited(boxes: Iterable[Box], root: Optional[Path] = None) -> Optional[str]:
+    """The fix when the deck's own edit of the worker file is still there (an earlier run stopped between
+    the scaling slide and the recap, which sets it back): the deploy would start three workers, not one."""
+    from workshop.rehearsal.steps import APPLY_BOX, SCALE_BOX
+    if not any((box.typed or "").startswith((APPLY_BOX, SCALE_BOX)) for box in boxes):
+        return None
+    found = WORKER_REPLICAS.findall(((root or ROOT) / WORKER_FILE).read_text())
+    if found == ["1"]:
+        return None
+    return (f"{WORKER_FILE} asks for replicas {', '.join(found) or '(none)'}, and the deck starts from 1 (an earlier "
+            f"run stopped before the recap set it back): run git diff {WORKER_FILE}, and put 1 back")
+
+
 def first_unmet(boxes: Iterable[Box], without: Iterable[str] = ()) -> Optional[str]:
     """The fix for the first need that is not met, or None when every need is."""
+    boxes = list(boxes)
+    if "cluster" not in without:
+        edited = file_left_edited(boxes)
+        if edited:
+            return edited
     for need in needed(boxes, without):
         present, fix = CHECKS[need]
         if not present():

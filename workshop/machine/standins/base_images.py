@@ -27,7 +27,7 @@ from workshop.paths import ROOT, STATE
 REGISTRY = "registry:2"
 BASE_IMAGES = (DEBIAN, PYTHON, REDIS, REGISTRY)
 # other names of the same images: where nothing can be pulled they become extra tags of a stand-in
-ALIASES = {"python:3.12-slim-bookworm": PYTHON}
+ALIASES = {"python:3.12-slim": PYTHON}
 
 STANDINS = Path(__file__).resolve().parent
 BUILD = STATE / "build"
@@ -74,8 +74,9 @@ def repository_dockerfiles(root: Path = ROOT) -> List[Path]:
 
 
 def needed_images(root: Path = ROOT) -> List[str]:
-    """The three the workshop always uses, then any other base a Dockerfile of the repository names."""
-    needed = list(BASE_IMAGES)
+    """The ones the workshop always uses and their other names, then any other base a Dockerfile of the
+    repository names."""
+    needed = [*BASE_IMAGES, *ALIASES]
     for path in repository_dockerfiles(root):
         for image in dockerfile_bases(path.read_text(errors="replace")):
             if image not in needed:
@@ -182,7 +183,7 @@ def redis_plan(note: Note, log: Path, base_id: str) -> Plan:
 
     def build() -> str:
         _build(REDIS, _context("redis"), dockerfile, recipe, log)
-        return "Debian redis-server 7.0.15"
+        return "Debian trixie redis-server 8.0.2"
 
     return Plan(recipe, build, "Debian redis-server")
 

@@ -1,5 +1,6 @@
-"""A Debian bookworm root filesystem for the debian:bookworm-slim stand-in: debootstrap minbase
-from the mirror the host's apt uses, trimmed like the official slim image, cached as a tar."""
+"""A Debian trixie (13) root filesystem for the debian:trixie-slim stand-in: debootstrap minbase
+from the Debian archive the host's apt uses (it serves every release), trimmed like the official
+slim image, cached as a tar."""
 import shutil
 import time
 from pathlib import Path
@@ -7,21 +8,24 @@ from typing import Callable, Optional
 
 from workshop.cli import Note, WorkshopError
 from workshop.machine import apt_sources, host
+from workshop.names import DEBIAN_IMAGE
 from workshop.paths import STATE
 
 CACHE = STATE / "cache"
+# the release names.DEBIAN_IMAGE names
+SUITE = "trixie"
 
 
 ROOTFS_SOURCES = """Types: deb
 URIs: {mirror}
-Suites: bookworm bookworm-updates
+Suites: {suite} {suite}-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 """
 ROOTFS_SECURITY = """
 Types: deb
 URIs: {mirror}
-Suites: bookworm-security
+Suites: {suite}-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 """
@@ -43,7 +47,7 @@ ROOTFS_NO_RECOMMENDS = 'APT::Install-Recommends "false";\n'
 
 
 # what the stand-in's recipe hash covers
-RECIPE_TEXTS = (ROOTFS_SOURCES, ROOTFS_SECURITY, ROOTFS_DPKG_EXCLUDES, ROOTFS_APT_CLEAN, ROOTFS_NO_RECOMMENDS)
+RECIPE_TEXTS = (SUITE, ROOTFS_SOURCES, ROOTFS_SECURITY, ROOTFS_DPKG_EXCLUDES, ROOTFS_APT_CLEAN, ROOTFS_NO_RECOMMENDS)
 
 
 def _empty(folder: Path, keep: Callable[[Path], bool] = lambda p: False) -> None:
@@ -61,9 +65,9 @@ def _empty(folder: Path, keep: Callable[[Path], bool] = lambda p: False) -> None
 
 def trim_rootfs(tree: Path, mirror: str, security: Optional[str]) -> None:
     """Make a debootstrapped tree look like the official slim image's filesystem."""
-    sources = ROOTFS_SOURCES.format(mirror=mirror)
+    sources = ROOTFS_SOURCES.format(mirror=mirror, suite=SUITE)
     if security:
-        sources += ROOTFS_SECURITY.format(mirror=security)
+        sources += ROOTFS_SECURITY.format(mirror=security, suite=SUITE)
     (tree / "etc/apt/sources.list").unlink(missing_ok=True)
     (tree / "etc/apt/sources.list.d").mkdir(parents=True, exist_ok=True)
     (tree / "etc/apt/sources.list.d/debian.sources").write_text(sources)
@@ -82,31 +86,30 @@ def trim_rootfs(tree: Path, mirror: str, security: Optional[str]) -> None:
 
 
 def rootfs_tar(note: Note, log: Path, recipe: str) -> Path:
-    """A cached tar of a trimmed minbase bookworm tree, made with debootstrap on the first run."""
+    """A cached tar of a trimmed minbase tree of SUITE, made with debootstrap on the first run."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    tar = CACHE / f"debian-bookworm-minbase-{recipe}.tar"
+    tar = CACHE / f"debian-{SUITE}-minbase-{recipe}.tar"
     if tar.is_file():
         return tar
     if not host.is_linux_root():
-        raise WorkshopError("debian:bookworm-slim cannot be pulled and its stand-in needs debootstrap as root "
-                            "on Debian; run scripts/prepare as root, or on a machine that can reach Docker Hub")
-    mirror = apt_sources.debian_mirror("bookworm")
-    security = apt_sources.security_mirror("bookworm")
+        raise WorkshopError(f"{DEBIAN_IMAGE} cannot be pulled and its stand-in needs debootstrap as root "
+                            f"on Debian; run scripts/prepare as root, or on a machine that can reach Docker Hub")
+    mirror, security = apt_sources.debian_archive()
     debootstrap = host.ensure_program("debootstrap", "debootstrap", log)
-    tree = CACHE / "debian-bookworm-minbase.tree"
+    tree = CACHE / f"debian-{SUITE}-minbase.tree"
     if tree.exists():
         shutil.rmtree(tree)
-    note(f"debootstrap --variant=minbase bookworm from {mirror} (about a minute, once)")
+    note(f"debootstrap --variant=minbase {SUITE} from {mirror} (about a minute, once)")
     began = time.monotonic()
-    host.logged([debootstrap, "--variant=minbase", "bookworm", str(tree), mirror], log, timeout=1200,
-                   what="debootstrap")
+    host.logged([debootstrap, "--variant=minbase", SUITE, str(tree), mirror], log, timeout=1200,
+                what="debootstrap")
     note(f"debootstrap done in {time.monotonic() - began:.0f} s")
     trim_rootfs(tree, mirror, security)
     partial = tar.with_suffix(".partial")
     host.logged(["tar", "--numeric-owner", "-C", str(tree), "-cf", str(partial), "."], log, what="tar")
     partial.rename(tar)
     shutil.rmtree(tree)
-    for old in CACHE.glob("debian-bookworm-minbase-*.tar"):
+    for old in CACHE.glob("debian-*-minbase-*.tar"):
         if old != tar:
             old.unlink()
     return tar

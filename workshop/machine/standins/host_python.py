@@ -1,5 +1,5 @@
 """The host's own CPython 3.12 build (pyenv, compiled on Debian 12), prepared for copying into
-the python:3.12-slim stand-in: which one, which files, prefix rewritten, which Debian libraries."""
+the python:3.12-slim-trixie stand-in: which one, which files, prefix rewritten, which Debian libraries."""
 import glob
 import os
 import re

@@ -1,7 +1,7 @@
-# Stand-in for the official python:3.12-slim, for machines with no container registry
+# Stand-in for the official python:3.12-slim-trixie, for machines with no container registry
 # (see README.md). The build context holds python/ (the host's CPython 3.12 tree, prefix
 # already rewritten to /usr/local) and host-ca-bundle.crt; prepare writes both.
-FROM debian:bookworm-slim
+FROM debian:trixie-slim
 
 # the Debian runtime libraries the interpreter and its extension modules link against (ldd on the host)
 ARG RUNTIME_PACKAGES
@@ -15,7 +15,7 @@ ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
     REQUESTS_CA_BUNDLE=/usr/local/share/workshop/host-ca-bundle.crt \
     SSL_CERT_FILE=/usr/local/share/workshop/host-ca-bundle.crt
 
-# unpinned on purpose: a stand-in follows bookworm's point and security updates
+# unpinned on purpose: a stand-in follows trixie's point and security updates
 # hadolint ignore=DL3008
 RUN set -eux; \
     apt-get update; \

@@ -1,12 +1,13 @@
-# Stand-in for the official redis:7.0.15-bookworm, for machines with no container registry
-# (see README.md): Debian bookworm's own redis-server, which is 7.0.15.
-FROM debian:bookworm-slim
+# Stand-in for the official redis:8.10.2-trixie, for machines with no container registry
+# (see README.md): Debian trixie's own redis-server, which is 8.0.2 (the official image builds
+# 8.10.2 from source); the demo uses only commands both have.
+FROM debian:trixie-slim
 
 ENV PIP_CERT=/usr/local/share/workshop/host-ca-bundle.crt \
     REQUESTS_CA_BUNDLE=/usr/local/share/workshop/host-ca-bundle.crt \
     SSL_CERT_FILE=/usr/local/share/workshop/host-ca-bundle.crt
 
-# unpinned on purpose: a stand-in follows bookworm's point and security updates
+# unpinned on purpose: a stand-in follows trixie's point and security updates
 # hadolint ignore=DL3008
 RUN set -eux; \
     apt-get update; \

@@ -1,8 +1,8 @@
 # Stand-in for the official registry:2, for machines with no container registry to pull it from
-# (see README.md): Debian bookworm's docker-registry (Distribution 2.8), run as its own user.
-FROM debian:bookworm-slim
+# (see README.md): Debian trixie's docker-registry (Distribution 2.8), run as its own user.
+FROM debian:trixie-slim
 
-# unpinned on purpose: a stand-in follows bookworm's point and security updates
+# unpinned on purpose: a stand-in follows trixie's point and security updates
 # hadolint ignore=DL3008
 RUN set -eux; \
     apt-get update; \
