@@ -1,7 +1,6 @@
 # The demo server on the official Python image: Python is already installed.
 # Build: docker build -t workshop-demo-py:1.0 -f docker_demo/py.Dockerfile docker_demo
-# A pinned tag, never `latest`, naming its Debian release: plain 3.12-slim moved from Debian 12 to 13
-# in 2025. Even this tag moves (3.12.x, Debian fixes); only @sha256:... never does.
+# Pinned, never `latest`, naming its Debian release; it still moves (3.12.x, fixes), @sha256:... never.
 FROM python:3.12-slim-trixie
 
 LABEL edu.cs198.workshop="docker-demo"
