@@ -49,27 +49,28 @@ def problems(doc: dict) -> list:
     labels = doc.get("metadata", {}).get("labels") or {}
     if labels.get(PART_OF[0]) != PART_OF[1]:
         found.append(f"metadata.labels lacks {PART_OF[0]}: {PART_OF[1]} (cleanup finds objects by it)")
-    if doc.get("kind") != "Deployment":
+    if doc.get("kind") not in ("Deployment", "Job"):      # the workloads: each makes pods
         return found
-    if doc.get("apiVersion") != "apps/v1":
-        found.append("a Deployment is apps/v1")
     spec = doc.get("spec", {})
     template = spec.get("template", {})
     template_labels = template.get("metadata", {}).get("labels") or {}
-    match = (spec.get("selector") or {}).get("matchLabels") or {}
-    if not match:
-        found.append("spec.selector.matchLabels is missing")
-    elif any(template_labels.get(key) != value for key, value in match.items()):
-        found.append(f"spec.selector {match} does not match the template labels {template_labels}")
     if template_labels.get(PART_OF[0]) != PART_OF[1]:
         found.append(f"template labels lack {PART_OF[0]} (pods must be found by cleanup too)")
-    strategy = spec.get("strategy") or {}
-    rolling = strategy.get("rollingUpdate") or {}
-    if strategy.get("type") != "RollingUpdate" or "maxSurge" not in rolling or "maxUnavailable" not in rolling:
-        found.append("strategy must be RollingUpdate with explicit maxSurge and maxUnavailable")
     pod = template.get("spec", {})
-    if not 1 <= pod.get("terminationGracePeriodSeconds", 30) <= 15:
-        found.append("terminationGracePeriodSeconds should be short (1-15 s): the demo rolls out live")
+    if doc["kind"] == "Deployment":
+        if doc.get("apiVersion") != "apps/v1":
+            found.append("a Deployment is apps/v1")
+        match = (spec.get("selector") or {}).get("matchLabels") or {}
+        if not match:
+            found.append("spec.selector.matchLabels is missing")
+        elif any(template_labels.get(key) != value for key, value in match.items()):
+            found.append(f"spec.selector {match} does not match the template labels {template_labels}")
+        strategy = spec.get("strategy") or {}
+        rolling = strategy.get("rollingUpdate") or {}
+        if strategy.get("type") != "RollingUpdate" or "maxSurge" not in rolling or "maxUnavailable" not in rolling:
+            found.append("strategy must be RollingUpdate with explicit maxSurge and maxUnavailable")
+        if not 1 <= pod.get("terminationGracePeriodSeconds", 30) <= 15:
+            found.append("terminationGracePeriodSeconds should be short (1-15 s): the demo rolls out live")
     pod_security = pod.get("securityContext") or {}
     if pod_security.get("runAsNonRoot") is not True:
         found.append("pod securityContext.runAsNonRoot must be true")
