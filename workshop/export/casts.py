@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from workshop.names import PROMPT
 from workshop.rehearsal import recordings
 from workshop.rehearsal.recordings import cast_name
 
@@ -74,20 +73,16 @@ def until_next_prompt(events: Sequence[recordings.Event]) -> List[recordings.Eve
     """The events up to the one that prints the prompt after the command's output (all of them when
     there is no `enter` marker or no later prompt)."""
     events = list(events)
-    marks = [i for i, (_, kind, label) in enumerate(events) if kind == "m" and label == "enter"]
-    if not marks:
+    enter = recordings.enter_index(events)
+    if enter is None:
         return events
     printed = ""
-    echo_end = None                    # where the shell's echo of the typed line ends
-    for index in range(marks[0] + 1, len(events)):
+    for index in range(enter + 1, len(events)):
         _, kind, data = events[index]
-        if kind != "o":
-            continue
-        printed += data
-        if echo_end is None and "\n" in printed:
-            echo_end = printed.index("\n") + 1
-        if echo_end is not None and PROMPT in printed[echo_end:]:
-            return events[:index + 1]
+        if kind == "o":
+            printed += data
+            if recordings.output_span(printed)[1] >= 0:
+                return events[:index + 1]
     return events
 
 

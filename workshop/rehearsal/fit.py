@@ -25,7 +25,7 @@ from workshop.deck import directives as directive_rules, reader
 from workshop.deck.geometry import box_columns
 from workshop.paths import RECORDINGS, recordings_for
 from workshop.rehearsal import recordings
-from workshop.rehearsal.terminal import PROMPT_AT_END, plain
+from workshop.rehearsal.terminal import plain
 
 SLIDE_SECONDS = 45.0
 BOX_SECONDS = 60.0
@@ -93,15 +93,13 @@ def play(box: reader.Box, width: int, folder: Path = RECORDINGS) -> Played:
 def _done(box: reader.Box, text: str) -> bool:
     if box.directives.ready:
         return re.search(box.directives.ready, text, re.MULTILINE) is not None
-    _, newline, rest = text.partition("\n")
-    return bool(newline) and PROMPT_AT_END.search(rest) is not None
+    return recordings.output_span(text)[1] >= 0
 
 
 def _judged(text: str) -> str:
     """The output as rehearsal's judge reads it: after the echoed command line, without the prompt."""
-    rest = text.partition("\n")[2]
-    match = PROMPT_AT_END.search(rest)
-    return rest[:match.start()] if match else rest
+    start, end = recordings.output_span(text)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def key_lines(box: reader.Box, output: str) -> List[Tuple[str, str]]:

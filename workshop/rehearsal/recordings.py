@@ -5,11 +5,12 @@ import json
 import platform
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
 from workshop.machine import engine
+from workshop.names import PROMPT
 
 Event = Tuple[float, str, str]
 
@@ -55,6 +56,22 @@ def load(path: Path) -> Tuple[Dict, List[Event]]:
     if any(len(e) != 3 or not isinstance(e[0], (int, float)) for e in events):
         raise CastError(f"{path} has an event that is not [time, kind, data]")
     return header, events
+
+
+ENTER = "enter"           # the marker written when the box's command line is entered
+
+
+def enter_index(events: Sequence[Event]) -> Optional[int]:
+    """The position of the 'enter' marker: before it the shell's prompt, after it the command's run."""
+    return next((i for i, (_, kind, data) in enumerate(events) if kind == "m" and data == ENTER), None)
+
+
+def output_span(printed: str) -> Tuple[int, int]:
+    """Where the command's output lies in what the shell printed after Enter: after the shell's echo of
+    the typed line, up to the next prompt. (0, -1) while the echo has not ended; end -1 while no prompt
+    has come back. Replay, the HTML export and the deck-fit check all cut a recording here."""
+    start = printed.find("\n") + 1
+    return start, (printed.find(PROMPT, start) if start else -1)
 
 
 def cast_name(box) -> str:

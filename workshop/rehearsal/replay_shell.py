@@ -62,14 +62,13 @@ def playback(events: Sequence[recordings.Event], long_running: bool, ready: Opti
     line (the student's own terminal echoes that now); then the output, up to the next prompt.
     Everything after that prompt is the rehearsal closing the shell.
     """
-    marks = [i for i, event in enumerate(events) if event[1] == "m" and event[2] == "enter"]
-    if not marks:
+    enter = recordings.enter_index(events)
+    if enter is None:
         raise recordings.CastError("it has no 'enter' marker, so where the command starts is unknown")
-    since = float(events[marks[0]][0])
-    segments = [(float(at), data) for at, kind, data in events[marks[0] + 1:] if kind == "o"]
+    since = float(events[enter][0])
+    segments = [(float(at), data) for at, kind, data in events[enter + 1:] if kind == "o"]
     text = "".join(data for _, data in segments)
-    start = text.find("\n") + 1                 # 0 when the echo never ended: play everything
-    end = text.find(PROMPT, start)
+    start, end = recordings.output_span(text)   # start 0 when the echo never ended: play everything
     end = len(text) if end < 0 else end
     if text.endswith(BRACKETED_PASTE_ON, 0, end):
         end -= len(BRACKETED_PASTE_ON)

@@ -9,38 +9,22 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl, providers
 from workshop.deck import reader as deck
 from workshop.machine import app_images, engine
 from workshop.names import APP_IMAGE, DEB_IMAGE, PY_IMAGE
+from workshop.rehearsal.boxes import (APPLY_BOX, ARCH_BOX, BROKEN_BOX, CONTAINER_BOX, DEB_BOX, DELETE_POD_BOX,
+                                       DRAIN_BOX, HEALED_BOX, LIMITS_BOX, MISSING_TAG, PY_BOX, REPAIR_BOX, SCALE_BOX,
+                                       SERVER_BOX, SERVICE_BOX, SET_IMAGE_BOX, Step, UNCORDON_BOX, UNDO_BOX)
 
 GREETING = "Hello from the workshop demo server!"
 APP_V2 = f"{APP_IMAGE}:v2"
-MISSING_TAG = f"{APP_IMAGE}:v3"            # the tag the broken rollout asks for; it is never pushed
 UNAME = {"amd64": "x86_64", "arm64": "aarch64"}   # what `uname -m` says on each architecture
 WAIT = "wait a few seconds and check again"
 REPLACED_AFTER = 3.0      # seconds younger than its sibling: a pod made later, to replace one
-
-# the commands, as typed in the deck's boxes, that each hint points to
-SERVER_BOX = "python docker_demo/server.py"
-DEB_BOX = f"docker build -t {DEB_IMAGE}"
-PY_BOX = f"docker build -q -t {PY_IMAGE}"
-CONTAINER_BOX = "docker run -it --rm --name workshop-demo"
-ARCH_BOX = "docker image inspect --format 'image: {{.Os}}/{{.Architecture}}'"
-APPLY_BOX = "kubectl apply -f k8s_demo/redis.yaml"
-LIMITS_BOX = "kubectl exec deploy/ok-worker -- sh -c"
-SERVICE_BOX = "kubectl exec deploy/ok-worker -- python -c"
-DELETE_POD_BOX = "kubectl delete $(kubectl get pods -l app=ok-web"
-SCALE_BOX = "sed -i 's/^  replicas: 1$/  replicas: 3/' k8s_demo/ok-worker.yaml"
-SET_IMAGE_BOX = "kubectl set image deployment/ok-web"
-UNDO_BOX = "kubectl rollout undo deployment/ok-web"
-BROKEN_BOX = f"kubectl set image deployment/ok-web web={MISSING_TAG}"
-REPAIR_BOX = "kubectl apply -f k8s_demo/ok-web.yaml && kubectl rollout status deploy/ok-web --timeout=1m"
-DRAIN_BOX = "kubectl drain "
-UNCORDON_BOX = "kubectl wait --for=condition=Available deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
 
 
 class Failed(Exception):
@@ -368,27 +352,37 @@ def check_repaired() -> str:
 
 # ---------------------------------------------------------------- the command
 
-STEPS: Dict[str, Tuple[str, Callable[[], str]]] = {
-    "server": ("the host server answers on localhost:3000", check_server),
-    "deb-image": (f"{DEB_IMAGE} is built", lambda: check_image(DEB_IMAGE, DEB_BOX)),
-    "py-image": (f"{PY_IMAGE} is built and runs as non-root", lambda: check_image(PY_IMAGE, PY_BOX, non_root=True)),
-    "container": ("the containerized server answers on localhost:8000 from Linux", check_container),
-    "arch": (f"{PY_IMAGE} is built for this engine's CPU and runs on it", check_arch),
-    "deployed": ("ok-web 2/2 ready, ok-worker and redis Available", check_deployed),
-    "worker-limits": ("ok-worker runs as non-root, read-only, with CPU and memory limits", check_worker_limits),
-    "service": ("inside the cluster, ok-web is the Service's ClusterIP and reaches both pods", check_service),
-    "self-healed": ("ok-web is back to 2 ready pods after one was deleted", check_self_healed),
-    "scaled": ("ok-worker has 3 ready replicas", check_scaled),
-    "drained": ("a worker node was drained of ok-worker's pods and uncordoned (several nodes)", check_drained),
-    "rolled-out": ("ok-web runs okpy-mini:v2 and its rollout is complete", check_rolled_out),
-    "rolled-back": ("ok-web is back on okpy-mini:v1 after the rollout to v2", check_rolled_back),
-    "repaired": ("ok-web is back on a real image after the rollout to the missing v3", check_repaired),
+# the one table of the steps: scripts/check, the rehearsal's fail-first windows and catch-up all read it
+STEPS: Dict[str, Step] = {
+    "server": Step("the host server answers on localhost:3000", check_server, SERVER_BOX, SERVER_BOX, SERVER_BOX),
+    "deb-image": Step(f"{DEB_IMAGE} is built", lambda: check_image(DEB_IMAGE, DEB_BOX), DEB_BOX, DEB_BOX, DEB_BOX),
+    "py-image": Step(f"{PY_IMAGE} is built and runs as non-root", lambda: check_image(PY_IMAGE, PY_BOX, non_root=True),
+                     PY_BOX, PY_BOX, PY_BOX),
+    "container": Step("the containerized server answers on localhost:8000 from Linux", check_container,
+                      CONTAINER_BOX, CONTAINER_BOX, CONTAINER_BOX),
+    "arch": Step(f"{PY_IMAGE} is built for this engine's CPU and runs on it", check_arch, PY_BOX, ARCH_BOX),
+    "deployed": Step("ok-web 2/2 ready, ok-worker and redis Available", check_deployed, APPLY_BOX, APPLY_BOX, APPLY_BOX),
+    "worker-limits": Step("ok-worker runs as non-root, read-only, with CPU and memory limits", check_worker_limits,
+                          APPLY_BOX, LIMITS_BOX),
+    "service": Step("inside the cluster, ok-web is the Service's ClusterIP and reaches both pods", check_service,
+                    APPLY_BOX, SERVICE_BOX),
+    "self-healed": Step("ok-web is back to 2 ready pods after one was deleted", check_self_healed,
+                        DELETE_POD_BOX, HEALED_BOX, DELETE_POD_BOX),
+    "scaled": Step("ok-worker has 3 ready replicas", check_scaled, SCALE_BOX, SCALE_BOX, SCALE_BOX),
+    "drained": Step("a worker node was drained of ok-worker's pods and uncordoned (several nodes)", check_drained,
+                    DRAIN_BOX, UNCORDON_BOX),
+    "rolled-out": Step("ok-web runs okpy-mini:v2 and its rollout is complete", check_rolled_out,
+                       SET_IMAGE_BOX, SET_IMAGE_BOX, SET_IMAGE_BOX),
+    "rolled-back": Step("ok-web is back on okpy-mini:v1 after the rollout to v2", check_rolled_back,
+                        UNDO_BOX, UNDO_BOX, UNDO_BOX),
+    "repaired": Step("ok-web is back on a real image after the rollout to the missing v3", check_repaired,
+                     BROKEN_BOX, REPAIR_BOX),
 }
 
 
 def check(step: str) -> Outcome:
     try:
-        return Outcome(True, STEPS[step][1]())
+        return Outcome(True, STEPS[step].run())
     except Failed as failure:
         return Outcome(False, failure.found, failure.hint)
     except WorkshopError as error:
@@ -397,4 +391,4 @@ def check(step: str) -> Outcome:
 
 def listing() -> str:
     width = max(map(len, STEPS))
-    return "\n".join(f"  {name:<{width}}  {what}" for name, (what, _) in STEPS.items())
+    return "\n".join(f"  {name:<{width}}  {step.what}" for name, step in STEPS.items())
