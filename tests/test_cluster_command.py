@@ -141,7 +141,7 @@ def test_the_workshop_cluster_on_kind_has_three_ready_nodes_and_pulls_from_the_r
     if (providers.chosen() or {}).get("provider") != "kind":
         need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
         pytest.skip("the workshop cluster here is not kind")
-    assert re.match(r"3 node\(s\), 3 Ready \(v1\.37\.\d+\)", kubectl.node_summary()), kubectl.node_summary()
+    assert re.match(r"3 node\(s\), 3 Ready \(v1\.37\.\d+\)", str(kubectl.node_summary())), kubectl.node_summary()
     server = json.loads(kubectl.run("version", "-o", "json").stdout)["serverVersion"]
     assert (server["major"], server["minor"].rstrip("+")) == ("1", "37"), server
     assert kind.ours() and stat.S_IMODE(KUBECONFIG.stat().st_mode) == 0o600
@@ -181,4 +181,4 @@ def test_kind_down_leaves_nothing_of_the_workshops_and_everything_of_the_users(w
         _docker("rmi", decoy)
         if not kubectl.cluster_ready():
             providers.up("kind", say=lambda _: None)
-    assert kubectl.node_summary().startswith("3 node(s), 3 Ready")
+    assert str(kubectl.node_summary()).startswith("3 node(s), 3 Ready")

@@ -2,12 +2,12 @@
 written by the cluster providers. The user's ~/.kube/config is never read by kubectl here."""
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.machine import host
@@ -82,24 +82,42 @@ def rename_context(old: str, config: Path = KUBECONFIG) -> None:
         run("config", "rename-context", old, CONTEXT, config=config, context=None)
 
 
-def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> str:
-    """'1 node(s), 1 Ready (v1.34.11)' or a one-line reason it is not reachable."""
+@dataclass(frozen=True)
+class Nodes:
+    """What `kubectl get nodes` said: how many, how many Ready, the kubelet versions; or why nobody
+    answered. Printed, it is the one line doctor and cluster status show."""
+    total: int = 0
+    ready: int = 0
+    versions: Tuple[str, ...] = ()
+    unreachable: str = ""
+
+    def __str__(self) -> str:
+        if self.unreachable:
+            return f"not reachable: {self.unreachable}"
+        return f"{self.total} node(s), {self.ready} Ready ({', '.join(self.versions)})"
+
+    @property
+    def answers(self) -> bool:
+        """The API server answered and at least one node is Ready."""
+        return not self.unreachable and self.ready > 0
+
+
+def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> Nodes:
+    """The workshop cluster's nodes, e.g. '1 node(s), 1 Ready (v1.34.11)', or why it is not reachable."""
     done = run("get", "nodes", "--no-headers", "-o",
                "custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=='Ready')].status,"
                "VERSION:.status.nodeInfo.kubeletVersion", timeout=timeout, check=False, config=config,
                context=CONTEXT if config == KUBECONFIG else None)
     if done.returncode != 0:
-        return "not reachable: " + (host.last_line(done.stderr) or "no answer")
+        return Nodes(unreachable=host.last_line(done.stderr) or "no answer")
     rows = [line.split() for line in done.stdout.splitlines() if line.strip()]
     ready = sum(1 for row in rows if len(row) > 1 and row[1] == "True")
-    versions = sorted({row[2] for row in rows if len(row) > 2})
-    return f"{len(rows)} node(s), {ready} Ready ({', '.join(versions)})"
+    return Nodes(len(rows), ready, tuple(sorted({row[2] for row in rows if len(row) > 2})))
 
 
-def all_ready(summary: str, nodes: Optional[int] = None) -> bool:
-    """Does a node_summary() line say that every node is Ready (and, given nodes, that there are so many)?"""
-    found = re.match(r"(\d+) node\(s\), (\d+) Ready", summary)
-    return bool(found) and found.group(1) == found.group(2) != "0" and nodes in (None, int(found.group(1)))
+def all_ready(nodes: Nodes, count: Optional[int] = None) -> bool:
+    """Is every node Ready (and, given count, are there so many)?"""
+    return nodes.answers and nodes.ready == nodes.total and count in (None, nodes.total)
 
 
 def cluster_ready(timeout: float = 15) -> bool:
@@ -108,7 +126,6 @@ def cluster_ready(timeout: float = 15) -> bool:
     if not exists():
         return False
     try:
-        summary = node_summary(timeout)
+        return node_summary(timeout).answers
     except WorkshopError:
         return False
-    return not summary.startswith("not reachable") and ", 0 Ready" not in summary

@@ -9,7 +9,6 @@ import datetime
 import importlib.metadata
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -151,8 +150,7 @@ def check_cluster() -> Result:
         summary = kubectl.node_summary(timeout=10)
     except WorkshopError as error:
         return Result("cluster", FAIL, str(error), "scripts/cluster up")
-    counts = re.match(r"(\d+) node\(s\), (\d+) Ready", summary)
-    if counts and int(counts.group(2)) > 0:
+    if summary.answers:
         return Result("cluster", PASS, f"{chosen['provider']}: {summary}")
     return Result("cluster", FAIL, f"{chosen['provider']}: {summary}",
                   "scripts/cluster up (scripts/cluster status says more)")
