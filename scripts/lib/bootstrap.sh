@@ -11,7 +11,7 @@ die() { printf 'workshop: %s\n' "$*" >&2; exit 2; }
 
 find_python() {
     local candidate
-    for candidate in "${WORKSHOP_PYTHON:-}" python3.13 python3.12 python3.11 python3.10 python3; do
+    for candidate in "${WORKSHOP_PYTHON:-}" python3.14 python3.13 python3.12 python3.11 python3.10 python3; do
         [ -n "$candidate" ] || continue
         command -v "$candidate" >/dev/null 2>&1 || continue
         if "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
@@ -27,12 +27,16 @@ ensure_venv() {
     for list in "$@"; do
         name="$(basename "$list" .txt)"
         stamp="$WORKSHOP_VENV/.installed-$name"
-        want="$(cksum < "$WORKSHOP_ROOT/requirements/$name.txt")"
+        # the list and the lists it includes (-r FILE), so a change to either installs again
+        want="$(cd "$WORKSHOP_ROOT/requirements" && cat "$name.txt" $(sed -n 's/^-r[[:space:]]*//p' "$name.txt") | cksum)"
         [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$WORKSHOP_VENV/bin/python" ] && continue
         if [ ! -x "$WORKSHOP_VENV/bin/python" ]; then
             python="$(find_python)" || die "Python 3.10 or newer with venv is needed: install python3 and python3-venv (apt) or python@3.12 (brew), then run this again."
             echo "workshop: first run, creating $WORKSHOP_VENV (about 30 s, once)..." >&2
             "$python" -m venv "$WORKSHOP_VENV" || die "could not create $WORKSHOP_VENV: install python3-venv (apt install python3-venv) and run this again."
+        fi
+        if [ "$name" = dev ] && ! "$WORKSHOP_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+            die "the tests need Python 3.11 or newer (requirements/dev.txt pins packages that dropped 3.10); presenting works on 3.10: make $WORKSHOP_VENV with a newer Python (WORKSHOP_PYTHON=python3.12) to run them."
         fi
         echo "workshop: installing the pinned packages of requirements/$name.txt..." >&2
         "$WORKSHOP_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps \

@@ -3,7 +3,9 @@ WORKSHOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$WORKSHOP_ROOT" || return
 export WORKSHOP_ROOT
 source "$WORKSHOP_ROOT/scripts/lib/engine-env.sh"
-[ -d "$WORKSHOP_ROOT/.venv/bin" ] && PATH="$WORKSHOP_ROOT/.venv/bin:$PATH"
+workshop_venv="${WORKSHOP_VENV:-$WORKSHOP_ROOT/.venv}"
+[ -d "$workshop_venv/bin" ] && PATH="$workshop_venv/bin:$PATH"
+unset workshop_venv
 PATH="$WORKSHOP_ROOT/scripts/shell-bin:$PATH"
 export PATH
 # The environment is the fence. kubectl sees only a read-only copy of the workshop's kubeconfig

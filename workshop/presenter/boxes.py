@@ -7,12 +7,17 @@
 - when the deck ends (q, a closed window, SIGTERM), every box's command gets Ctrl-C, then every
   process its boxes started is stopped, and every container they named and created is removed.
 
-And one repair of urwid 2.1.2 (lookatme's pinned urwid): a box whose program hides the cursor
+And two repairs of urwid 2.1.2 (lookatme's pinned urwid). Its window-size query passes a 4-byte buffer
+for the 8-byte answer, which Python 3.14 refuses ("Error rendering slide 1: buffer overflow"): it now
+passes 8 bytes. And a box whose program hides the cursor
 (`ESC [?25l`, BuildKit's progress display) while it has the focus made urwid's ListBox abort the
 deck ("calculated cursor coords (1, 3) but rendered cursor coords None!"): the Terminal widget
 reported a cursor position that its canvas did not draw. It now reports what its canvas draws.
 """
+import fcntl
 import os
+import struct
+import termios
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Set
@@ -51,6 +56,28 @@ def repair_cursor() -> None:
     current = urwid.Terminal.get_cursor_coords
     if not getattr(current, "repaired", False):
         urwid.Terminal.get_cursor_coords = _drawn_cursor(current)
+
+
+# ------------------------------------------------------------------ urwid 2.1.2's window size, repaired
+def _window_size(self):
+    """The terminal's size (columns, rows), as urwid's raw_display.Screen.get_cols_rows: urwid 2.1.2
+    asks TIOCGWINSZ with a 4-byte buffer for an 8-byte struct winsize, which Python 3.14's
+    fcntl.ioctl rejects (SystemError: buffer overflow) on the deck's first slide."""
+    rows, cols = 24, 80
+    try:
+        if hasattr(self._term_output_file, "fileno"):
+            rows, cols, _, _ = struct.unpack("hhhh", fcntl.ioctl(self._term_output_file.fileno(),
+                                                                 termios.TIOCGWINSZ, bytes(8)))
+    except OSError:
+        pass
+    self.maxrow = rows
+    return cols, rows
+
+
+def repair_window_size() -> None:
+    """Give urwid's raw_display.Screen a get_cols_rows that works on every Python (idempotent)."""
+    import urwid.raw_display
+    urwid.raw_display.Screen.get_cols_rows = _window_size
 
 
 # ------------------------------------------------------------------ what runs in a box

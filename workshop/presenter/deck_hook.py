@@ -82,6 +82,7 @@ def install(deck: Path, state: Optional[Path] = None, keeper: Optional[boxes.Kee
     boxes follow the keeper's rule); returns the publisher."""
     publisher = Publisher(deck, state)
     boxes.repair_cursor()
+    boxes.repair_window_size()
     if keeper is not None:
         _track_terminals(keeper)
     lookatme.tui.create_tui = _publishing_tui(publisher, keeper)
