@@ -58,8 +58,7 @@ def docker():
 def workshop_cluster():
     """A workshop cluster that answers. In CI, when none is up, the kind cluster is brought up for
     the test session and removed at its end; elsewhere the test skips."""
-    from workshop.cluster import providers
-    from workshop.cluster import kubectl
+    from workshop.cluster import kubectl, providers
     started = False
     if IN_CI and not kubectl.cluster_ready():
         providers.up(say=print)

@@ -8,13 +8,13 @@ import uuid
 
 import pytest
 
-from workshop.commands.catch_up import STEP_BOXES
+from test_real_terminal import tagged_processes  # processes carrying a test's tag in their environment
 from workshop.cluster import kubectl
+from workshop.commands.catch_up import STEP_BOXES
 from workshop.deck import reader as deck
 from workshop.names import PY_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.presenter.catch_up import CatchUp
-from test_real_terminal import tagged_processes      # processes carrying a test's tag in their environment
 
 SMALL = ROOT / "tests" / "decks" / "catch-up.md"
 CATCH_UP, CHECK = str(ROOT / "scripts" / "catch-up"), str(ROOT / "scripts" / "check")

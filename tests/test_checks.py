@@ -10,13 +10,12 @@ import time
 
 import pytest
 
-from conftest import docker_answers, need
-from workshop.machine import ports
-from workshop.rehearsal import steps as check
+from conftest import need
 from workshop.deck import reader as deck
-from workshop.commands import doctor
-from workshop.paths import ROOT
+from workshop.machine import ports
 from workshop.names import DEBIAN_IMAGE
+from workshop.paths import ROOT
+from workshop.rehearsal import steps as check
 
 
 def run_check(*args):

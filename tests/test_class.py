@@ -11,9 +11,9 @@ import pytest
 
 from workshop.cluster import classroom, kubectl
 from workshop.deck import reader
-from workshop.rehearsal import needs
 from workshop.machine import app_images
 from workshop.paths import ROOT
+from workshop.rehearsal import needs
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 STUDENTS = 5
@@ -168,6 +168,7 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
     slides that need nodes are skipped with their reason, and the shell says so to a student who tries."""
     import os
     import sys
+
     from test_rehearse_kubernetes import KUBERNETES_SLIDES
     state = tmp_path / "state"
     state.mkdir()

@@ -4,7 +4,6 @@ import subprocess
 
 import lookatme.contrib.terminal as terminal_ext
 import pytest
-import yaml
 from lookatme.parser import Parser
 
 from workshop.deck import reader as deck

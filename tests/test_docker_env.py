@@ -20,8 +20,8 @@ from workshop.commands import prepare
 from workshop.deck import docker_commands
 from workshop.machine import apt_sources, engine, engine_install, host, registry
 from workshop.machine.standins import base_images, debian_rootfs, host_python
-from workshop.paths import ROOT
 from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE, REDIS_IMAGE
+from workshop.paths import ROOT
 
 # ---------------------------------------------------------------- apt sources
 
@@ -610,6 +610,7 @@ def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monke
     is, whether or not pulls work and whether or not stand-ins are allowed."""
     import io
     import tarfile
+
     from workshop.machine import engine
     from workshop.machine.standins import base_images
     alias = next(iter(base_images.ALIASES))

@@ -13,9 +13,8 @@ from workshop.cluster import kind, providers
 from workshop.commands import reset
 from workshop.deck import docker_commands
 from workshop.machine import app_images, engine, engine_install, processes, registry
-from workshop.names import KIND_LABEL
+from workshop.names import DEBIAN_IMAGE, KIND_LABEL, REDIS_IMAGE
 from workshop.paths import ROOT
-from workshop.names import DEBIAN_IMAGE, REDIS_IMAGE
 
 pytestmark = [pytest.mark.slow]
 SCRIPTS = ROOT / "scripts"

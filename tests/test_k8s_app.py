@@ -59,10 +59,10 @@ def start_redis(tmp: Path, bind: str = "127.0.0.1"):
         try:
             client.ping()
             return process, url
-        except redis.ConnectionError:
+        except redis.ConnectionError as error:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"redis-server did not start on port {port}")
+                raise RuntimeError(f"redis-server did not start on port {port}") from error
             time.sleep(0.05)
 
 

@@ -19,6 +19,7 @@ import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
 from workshop.names import PYTHON_IMAGE, REDIS_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,7 +239,9 @@ def test_the_lesson_comes_before_the_hardening(path):
             hardening = [k for k in ("resources", "securityContext", "volumeMounts") if k in keys]
             assert max(map(keys.index, lesson)) < min(map(keys.index, hardening)), keys
         text = path.read_text().splitlines()
-        first = lambda pattern: next(i for i, line in enumerate(text) if re.search(pattern, line))
+
+        def first(pattern: str, text: list[str] = text) -> int:
+            return next(i for i, line in enumerate(text) if re.search(pattern, line))
         assert first(r"^\s+image:") < first(r"^\s+resources:") < first(r"^\s+securityContext:")
 
 

@@ -9,19 +9,18 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 import lookatme.tui
+import pytest
 from lookatme.pres import Presentation
 
 from support.render import render_deck
 from workshop.deck import reader as deck
+from workshop.names import DEBIAN_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.presenter import deck_hook, live, plan
 from workshop.presenter.view import NO_DECK, WAITING, Screen
 from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.rehearsal.report import write_json
-from workshop.names import DEBIAN_IMAGE
 
 FRONT = "---\ntitle: t\ndate: 2026-01-01\n---\n"
 SMALL = ROOT / "tests" / "decks" / "catch-up.md"
@@ -68,7 +67,7 @@ def test_the_deck_has_notes_and_a_budget_for_every_part():
     parts = DECK_MODEL.parts
     assert [p.name for p in parts] == ["Opening", "Docker", "The bridge", "Kubernetes", "Wrap-up"]
     assert [(p.first, p.last) for p in parts][0][0] == 1 and parts[-1].last == COUNT
-    assert all(a.last + 1 == b.first for a, b in zip(parts, parts[1:]))
+    assert all(a.last + 1 == b.first for a, b in zip(parts, parts[1:], strict=False))
 
 
 def test_no_note_or_budget_line_is_ever_visible(tmp_path):

@@ -15,10 +15,9 @@ import uuid
 import pytest
 
 from conftest import need
-
+from workshop.cli import WorkshopError
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
-from workshop.cli import WorkshopError
 from workshop.machine import processes
 from workshop.machine.tmux import Tmux
 from workshop.names import PROMPT

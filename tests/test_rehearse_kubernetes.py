@@ -13,8 +13,8 @@ import pytest
 
 from conftest import need
 from test_rehearse_deck import assert_fail_first
-from workshop.deck import reader as deck
 from workshop.cluster import kubectl
+from workshop.deck import reader as deck
 from workshop.machine import engine
 from workshop.names import PART_OF
 from workshop.paths import DECK, ROOT

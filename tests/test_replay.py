@@ -12,19 +12,18 @@ import time
 import pytest
 
 from conftest import need
-
-from workshop.machine import engine
-from workshop.rehearsal import recordings
+from support.render import render_deck
+from test_present import run_in_terminal
+from workshop.commands import record
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
-from workshop.commands import record
+from workshop.machine import engine
 from workshop.names import PROMPT
 from workshop.paths import DECK, EXTRAS, ROOT, recordings_for
+from workshop.rehearsal import recordings
 from workshop.rehearsal.recordings import cast_name
-from support.render import render_deck
 from workshop.rehearsal.replay_shell import IDLE_LIMIT, ONLY_LECTURE
 from workshop.rehearsal.terminal import ShellSession
-from test_present import run_in_terminal
 
 SHELL = str(ROOT / "scripts" / "workshop-shell")
 RECORDINGS = ROOT / "recordings"

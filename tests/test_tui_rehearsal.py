@@ -20,11 +20,11 @@ import pytest
 from workshop.deck import reader
 from workshop.machine import ports, processes
 from workshop.machine.tmux import Tmux
+from workshop.names import DEBIAN_IMAGE
 from workshop.paths import DECK, EXTRAS, ROOT
 from workshop.presenter import timings
 from workshop.rehearsal import recordings, screen as screens, tui
 from workshop.rehearsal.recordings import cast_name
-from workshop.names import DEBIAN_IMAGE
 
 Box = Tuple[str, int, Sequence[str]]          # (typed command, rows, directives)
 

@@ -5,8 +5,8 @@ import json
 import re
 from typing import Dict, List
 
-from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
+from workshop.cluster import kubectl
 from workshop.machine import engine
 from workshop.names import PART_OF, REGISTRY
 

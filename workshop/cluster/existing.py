@@ -9,8 +9,8 @@ from typing import Callable, Dict, List, Optional
 import yaml
 
 from workshop import ledger
-from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
+from workshop.cluster import kubectl
 from workshop.names import CONTEXT, NAMESPACE
 from workshop.paths import KUBECONFIG, write_private
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from workshop.cli import run
-from workshop.rehearsal import steps as check
 from workshop.commands.options import chosen
 from workshop.deck.directives import KNOWN_NEEDS
 from workshop.deck.reader import Box
 from workshop.paths import DECK, ROOT
 from workshop.presenter import catch_up
+from workshop.rehearsal import steps as check
 
 # scripts/check's steps, and the command of the box that accomplishes each one
 STEP_BOXES = {"server": check.SERVER_BOX, "deb-image": check.DEB_BOX, "py-image": check.PY_BOX,

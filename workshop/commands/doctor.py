@@ -20,12 +20,12 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from workshop.cli import WorkshopError, run
 from workshop.cluster import kind, kubectl, lifecycle, providers
 from workshop.deck import docker_commands, reader
-from workshop.rehearsal import fit
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import app_images, engine, host, ports, registry
 from workshop.machine.standins import base_images
 from workshop.names import LECTURE_PORTS
 from workshop.paths import DECK, EXTRAS, ROOT, is_lecture
+from workshop.rehearsal import fit
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 PINS = ROOT / "requirements" / "workshop.txt"

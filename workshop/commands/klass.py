@@ -78,7 +78,7 @@ def student_row(namespace: str, admin: Path) -> Tuple[List[str], int]:
 def table(rows: List[List[str]]) -> str:
     head = ["STUDENT", "STEPS DONE", "DEPLOYMENTS READY", "NOT READY", "LAST CHANGE"]
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
                      for row in [head] + rows)
 
 

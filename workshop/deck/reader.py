@@ -173,10 +173,10 @@ class _Reader:
                 self.text_line(index, line)
             index += 1
         for slide in self.slides:
-            if (slide.notes or slide.part) and not any(l.strip() for l in slide.lines):
+            if (slide.notes or slide.part) and not any(line.strip() for line in slide.lines):
                 raise self.fail(slide.line, "a [notes] or [part] line on a slide with nothing else on it",
                                 slide.number)
-        self.slides = [slide for slide in self.slides if any(l.strip() for l in slide.lines)]
+        self.slides = [slide for slide in self.slides if any(line.strip() for line in slide.lines)]
         for number, slide in enumerate(self.slides, 1):
             slide.number = number
             for box in slide.boxes:

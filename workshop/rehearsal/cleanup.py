@@ -6,7 +6,6 @@ from typing import Iterable, List, Optional, Set
 from workshop.machine import engine, processes
 
 
-
 def container_ids(timeout: float = 60) -> Optional[Set[str]]:
     out = engine.output("ps", "-aq", "--no-trunc", timeout=timeout)
     return None if out is None else set(out.split())

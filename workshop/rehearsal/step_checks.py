@@ -4,8 +4,8 @@ that completes the step (where it must PASS). `scripts/rehearse --check-steps` t
 import time
 from typing import Dict, List, Tuple
 
-from workshop.rehearsal import steps as check
 from workshop.deck.reader import Box, Deck
+from workshop.rehearsal import steps as check
 
 # step -> (the command its first box starts with, the command of the box after which it works)
 WINDOWS: Dict[str, Tuple[str, str]] = {
