@@ -13,7 +13,7 @@ IN_CI = os.environ.get("CI") == "true"
 # The one list of tests allowed to skip under CI=true, each with its reason. Any other skip in CI
 # is turned into a failure (see pytest_runtest_makereport below): a green run can't hide a test that
 # never ran. Keep it short.
-ALLOWED_SKIPS = {
+ALLOWED_SKIPS: dict[str, str] = {
     # e.g. "tests/test_x.py::test_y": "needs an arm64 machine, which CI does not have",
 }
 

@@ -83,8 +83,9 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
     from workshop.rehearsal import needs
     from workshop.rehearsal.steps import SCALE_BOX
     boxes = list(deck.read().boxes())
-    edit = next(b.typed for b in boxes if b.typed.startswith(SCALE_BOX)).split(" && ")[0]
-    put_back = next(b.typed for b in boxes if b.typed.startswith("kubectl delete -f k8s_demo/ok-worker.yaml"))
+    typed = [b.typed for b in boxes if b.typed]
+    edit = next(t for t in typed if t.startswith(SCALE_BOX)).split(" && ")[0]
+    put_back = next(t for t in typed if t.startswith("kubectl delete -f k8s_demo/ok-worker.yaml"))
     put_back = put_back.split(" && ", 1)[1]
     assert edit.startswith("sed -i ") and put_back.startswith("sed -i ")
     (tmp_path / "k8s_demo").mkdir()

@@ -41,7 +41,9 @@ class Page(HTMLParser):
 
     def __init__(self, text: str):
         super().__init__()
-        self.slides, self._in, self._stack = [], None, []
+        self.slides: list[dict] = []
+        self._in = None
+        self._stack: list[list[str]] = []
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
@@ -286,7 +288,7 @@ def test_the_site_in_headless_chromium(tmp_path):
             text = " ".join(seen["text"].split())
             assert plain(slide.title) in text
             for box in slide.boxes:
-                assert " ".join(box.typed.split()) in text
+                assert box.typed and " ".join(box.typed.split()) in text
             for spec, shown in zip([f.spec for f in slide.files], seen["files"], strict=True):
                 first = (ROOT / spec["path"]).read_text().splitlines()[(spec.get("lines") or {}).get("start") or 0]
                 assert shown.splitlines()[0] == first

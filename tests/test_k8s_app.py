@@ -306,5 +306,6 @@ def test_recent_results_are_capped(redis_url):
     for i in range(grading.RECENT_KEPT + 5):
         grading.record(conn, {"id": f"{i:032x}", "assignment": "hw01", "score": 1, "total": 4})
     assert conn.llen(grading.RECENT) == grading.RECENT_KEPT
-    assert int(conn.get(grading.GRADED)) == grading.RECENT_KEPT + 5
+    graded = conn.get(grading.GRADED)
+    assert graded is not None and int(graded) == grading.RECENT_KEPT + 5
     assert conn.ttl(grading.RESULT.format(f"{0:032x}")) > 0, "results expire"

@@ -68,7 +68,7 @@ class Worker:
 
 @pytest.fixture
 def workers(tmp_path):
-    started = []
+    started: list[Worker] = []
 
     def start(url, count=1, grade_seconds=0.05):
         new = [Worker(url, tmp_path / f"ok-worker-{len(started) + i}.log", grade_seconds) for i in range(count)]
@@ -89,8 +89,15 @@ def wait_until(predicate, timeout: float, what: str):
         time.sleep(0.05)
 
 
+def status(text: str) -> dict:
+    """The fields of the status page, which must read as STATUS_TEXT."""
+    found = STATUS_TEXT.fullmatch(text)
+    assert found is not None, text
+    return found.groupdict()
+
+
 def counts(client) -> dict:
-    return STATUS_TEXT.fullmatch(client.get("/").get_data(as_text=True)).groupdict()
+    return status(client.get("/").get_data(as_text=True))
 
 
 def test_two_workers_grade_everything_submitted(redis_url, workers):  # noqa: F811 (the fixture)
@@ -286,9 +293,9 @@ def test_the_image_runs_both_tiers_read_only_as_non_root(tmp_path):
         request = urllib.request.Request(base + "/demo/flood?n=10", method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.read() == b"queued: 10\n"
-        wait_until(lambda: STATUS_TEXT.fullmatch(http_get(base + "/")[1])["graded"] == "10", 30,
+        wait_until(lambda: status(http_get(base + "/")[1])["graded"] == "10", 30,
                    "the worker container to grade 10 submissions")
-        page = STATUS_TEXT.fullmatch(http_get(base + "/")[1])
+        page = status(http_get(base + "/")[1])
         container_id = docker("inspect", "-f", "{{.Config.Hostname}}", names[0]).stdout.strip()
         assert (page["version"], page["pod"], page["workers"]) == ("v9", container_id, "1")
         assert docker("exec", names[0], "id").stdout.startswith("uid=10001 gid=10001 ")

@@ -171,7 +171,7 @@ def test_long_pauses_are_shortened_and_ctrl_c_stops_a_playback(bin_dir, tmp_path
 def test_a_command_several_boxes_share_plays_them_in_deck_order(bin_dir, tmp_path):
     """The flood before and after scaling: the first shell gets the first box's recording, the
     next shell the second, and a shell that runs it again keeps its own."""
-    repeated = {}
+    repeated: dict[str | None, list[deck.Box]] = {}
     for box in DECK_MODEL.boxes():
         repeated.setdefault(box.typed, []).append(box)
     boxes = next(found for found in repeated.values() if len(found) == 2 and not found[0].directives.long_running)

@@ -45,7 +45,7 @@ def write_deck(folder: Path, slides: List[List[Box]]) -> Path:
     return path
 
 
-def walk(deck_path: Path, folder: Path, replay: Path = None) -> tui.Rehearsal:
+def walk(deck_path: Path, folder: Path, replay: Path | None = None) -> tui.Rehearsal:
     deck = reader.read(deck_path)
     rehearsal = tui.Rehearsal(tui.Walk(deck, replay=replay, artifacts=folder,
                                        present=f"scripts/present {shlex.quote(str(deck_path))}"))

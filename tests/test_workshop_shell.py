@@ -34,7 +34,13 @@ def test_working_directory_is_the_repository_whatever_the_launch_directory(tmp_p
                                    str(ROOT / ".workshop" / "kubeconfig.fenced"), "no history"]
 
 
+class _RecordingServer(http.server.ThreadingHTTPServer):
+    paths: list[str]
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
+    server: _RecordingServer
+
     def do_GET(self):
         self.server.paths.append(self.path)
         self.send_response(404)
@@ -47,7 +53,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 
 def api_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server = _RecordingServer(("127.0.0.1", 0), _Recorder)
     server.paths = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

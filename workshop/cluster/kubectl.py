@@ -99,7 +99,7 @@ def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> str:
 def all_ready(summary: str, nodes: Optional[int] = None) -> bool:
     """Does a node_summary() line say that every node is Ready (and, given nodes, that there are so many)?"""
     found = re.match(r"(\d+) node\(s\), (\d+) Ready", summary)
-    return bool(found) and found.group(1) == found.group(2) != "0" and nodes in (None, int(found.group(1)))
+    return found is not None and found.group(1) == found.group(2) != "0" and nodes in (None, int(found.group(1)))
 
 
 def cluster_ready(timeout: float = 15) -> bool:

@@ -233,12 +233,12 @@ def _bare_kind(image: str) -> float:
         config = Path(scratch) / "kubeconfig"
         try:
             began = time.monotonic()
-            host.run([kind.program(), "create", "cluster", "--name", BARE_KIND, "--image", image,
+            host.run([kind.command(), "create", "cluster", "--name", BARE_KIND, "--image", image,
                       "--kubeconfig", str(config), "--config", "-"], input=kind.cluster_config(kind.engine_cgroup_version()), timeout=600,
                      what="kind create cluster (bare)")
             return (time.monotonic() - began) + _all_ready(config, kind.NODES)
         finally:
-            host.run([kind.program(), "delete", "cluster", "--name", BARE_KIND], timeout=300, check=False)
+            host.run([kind.command(), "delete", "cluster", "--name", BARE_KIND], timeout=300, check=False)
 
 
 def kind_figures() -> None:

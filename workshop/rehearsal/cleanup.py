@@ -33,7 +33,7 @@ class Tracker:
     """Remembers what existed before, and what was started since."""
 
     def __init__(self, container_names: Iterable[str] = ()):
-        self.sessions = []
+        self.sessions: List = []
         self.names = set(container_names)
         self.containers_before: Optional[Set[str]] = None
 

@@ -36,8 +36,8 @@ class StepChecks:
         boxes = [box for box in deck.boxes() if box.typed]
         self.steps: Dict[Tuple[str, str], List[str]] = {}
         for step, (first, last) in WINDOWS.items():
-            starts = [box.label for box in boxes if box.typed.startswith(first)]
-            ends = [box.label for box in boxes if box.typed.startswith(last)]
+            starts = [box.label for box in boxes if box.typed and box.typed.startswith(first)]
+            ends = [box.label for box in boxes if box.typed and box.typed.startswith(last)]
             if starts and ends:
                 self.steps.setdefault((starts[0], "before"), []).append(step)   # just before its first box
                 self.steps.setdefault((ends[0], "after"), []).append(step)      # just after the box that does it
