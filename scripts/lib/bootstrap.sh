@@ -35,7 +35,7 @@ ensure_venv() {
             "$python" -m venv "$WORKSHOP_VENV" || die "could not create $WORKSHOP_VENV: install python3-venv (apt install python3-venv) and run this again."
         fi
         echo "workshop: installing the pinned packages of requirements/$name.txt..." >&2
-        "$WORKSHOP_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps \
+        "$WORKSHOP_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps --require-hashes \
             -r "$WORKSHOP_ROOT/requirements/$name.txt" \
             || die "pip could not install requirements/$name.txt (see above); check your network or proxy and run this again."
         echo "$want" > "$stamp"

@@ -29,7 +29,7 @@ from workshop.rehearsal import fit
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 PINS = ROOT / "requirements" / "workshop.txt"
-INSTALL_PINS = ".venv/bin/python -m pip install --no-deps -r requirements/workshop.txt"
+INSTALL_PINS = ".venv/bin/python -m pip install --no-deps --require-hashes -r requirements/workshop.txt"
 @dataclass
 class Result:
     name: str
@@ -250,8 +250,8 @@ def pinned_versions(path: Path = PINS) -> List[tuple]:
     pins = []
     for line in path.read_text().splitlines():
         name, sep, version = line.split("#", 1)[0].strip().partition("==")
-        if sep:
-            pins.append((name.strip(), version.strip()))
+        if sep:                                    # "NAME==VERSION [; MARKER] \", its hashes on the next lines
+            pins.append((name.strip(), version.split(";")[0].split()[0]))
     return pins
 
 
