@@ -13,7 +13,7 @@ IN_CI = os.environ.get("CI") == "true"
 # The one list of tests allowed to skip under CI=true, each with its reason. Any other skip in CI
 # is turned into a failure (see pytest_runtest_makereport below): a green run can't hide a test that
 # never ran. Keep it short.
-ALLOWED_SKIPS = {
+ALLOWED_SKIPS: dict[str, str] = {
     # e.g. "tests/test_x.py::test_y": "needs an arm64 machine, which CI does not have",
 }
 
@@ -58,8 +58,7 @@ def docker():
 def workshop_cluster():
     """A workshop cluster that answers. In CI, when none is up, the kind cluster is brought up for
     the test session and removed at its end; elsewhere the test skips."""
-    from workshop.cluster import providers
-    from workshop.cluster import kubectl
+    from workshop.cluster import kubectl, providers
     started = False
     if IN_CI and not kubectl.cluster_ready():
         providers.up(say=print)

@@ -8,13 +8,13 @@ import uuid
 
 import pytest
 
-from workshop.commands.catch_up import STEP_BOXES
+from test_real_terminal import tagged_processes  # processes carrying a test's tag in their environment
 from workshop.cluster import kubectl
+from workshop.commands.catch_up import STEP_BOXES
 from workshop.deck import reader as deck
 from workshop.names import PY_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.presenter.catch_up import CatchUp
-from test_real_terminal import tagged_processes      # processes carrying a test's tag in their environment
 
 SMALL = ROOT / "tests" / "decks" / "catch-up.md"
 CATCH_UP, CHECK = str(ROOT / "scripts" / "catch-up"), str(ROOT / "scripts" / "check")
@@ -35,7 +35,7 @@ def catch_up(tmp_path):
         assert "Traceback" not in done.stdout + done.stderr
         return done.returncode, done.stdout.splitlines(), done.stderr.splitlines()
 
-    run.tag = tag
+    run.tag = tag  # type: ignore[attr-defined]  # a function attribute: mypy models none (python/mypy#2087)
     return run
 
 
@@ -86,7 +86,7 @@ def test_a_step_already_in_effect_is_passed_over_so_a_second_run_is_safe(tmp_pat
 
     small = deck.read(SMALL)
     for expected in (["OK", "OK"], ["OK", "DONE"]):
-        lines = []
+        lines: list[str] = []
         summary = CatchUp(small, 3, in_effect, say=lines.append).run()
         assert [line.split()[0] for line in lines] == expected, lines
         assert made.exists()

@@ -10,13 +10,12 @@ import time
 
 import pytest
 
-from conftest import docker_answers, need
-from workshop.machine import ports
-from workshop.rehearsal import steps as check
+from conftest import need
 from workshop.deck import reader as deck
-from workshop.commands import doctor
+from workshop.machine import ports
+from workshop.names import DEB_IMAGE, DEBIAN_IMAGE, PY_IMAGE
 from workshop.paths import ROOT
-from workshop.names import DEBIAN_IMAGE
+from workshop.rehearsal import boxes, step_table, steps as check
 
 
 def run_check(*args):
@@ -55,7 +54,7 @@ def test_an_unknown_step_is_one_line_with_the_list():
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1
     assert "unknown step 'serverr'" in done.stderr
-    for step in check.STEPS:
+    for step in step_table.STEPS:
         assert step in done.stderr
 
 
@@ -67,11 +66,11 @@ def test_list_names_every_step_in_lecture_order():
                       "service", "self-healed", "scaled", "drained", "rolled-out", "rolled-back", "repaired"]
 
 
-@pytest.mark.parametrize("command", [check.SERVER_BOX, check.DEB_BOX, check.PY_BOX, check.CONTAINER_BOX,
-                                     check.ARCH_BOX, check.APPLY_BOX, check.LIMITS_BOX, check.SERVICE_BOX,
-                                     check.DRAIN_BOX, check.UNCORDON_BOX,
-                                     check.DELETE_POD_BOX, check.SCALE_BOX, check.SET_IMAGE_BOX, check.UNDO_BOX,
-                                     check.BROKEN_BOX, check.REPAIR_BOX])
+@pytest.mark.parametrize("command", [boxes.SERVER_BOX, boxes.DEB_BOX, boxes.PY_BOX, boxes.CONTAINER_BOX,
+                                     boxes.ARCH_BOX, boxes.APPLY_BOX, boxes.LIMITS_BOX, boxes.SERVICE_BOX,
+                                     boxes.DRAIN_BOX, boxes.UNCORDON_BOX,
+                                     boxes.DELETE_POD_BOX, boxes.SCALE_BOX, boxes.SET_IMAGE_BOX, boxes.UNDO_BOX,
+                                     boxes.BROKEN_BOX, boxes.REPAIR_BOX])
 def test_every_hint_finds_its_box_in_the_deck(command):
     hint = check.box_hint(command)
     assert hint.startswith(f"run the box on slide {slide_of(command)} (`")
@@ -79,10 +78,10 @@ def test_every_hint_finds_its_box_in_the_deck(command):
 
 def test_the_lessons_hints_point_at_their_own_slides_in_lecture_order():
     """Two undo boxes and two in-cluster clients: each hint must name the slide of its own lesson."""
-    slides = [int(slide_of(command)) for command in (check.SERVICE_BOX, check.SET_IMAGE_BOX, check.UNDO_BOX,
-                                                check.BROKEN_BOX, check.REPAIR_BOX)]
+    slides = [int(slide_of(command)) for command in (boxes.SERVICE_BOX, boxes.SET_IMAGE_BOX, boxes.UNDO_BOX,
+                                                boxes.BROKEN_BOX, boxes.REPAIR_BOX)]
     assert slides == sorted(slides) and len(set(slides)) >= 4, slides
-    assert int(slide_of(check.REPAIR_BOX)) > int(slide_of(check.BROKEN_BOX)) > int(slide_of(check.UNDO_BOX))
+    assert int(slide_of(boxes.REPAIR_BOX)) > int(slide_of(boxes.BROKEN_BOX)) > int(slide_of(boxes.UNDO_BOX))
 
 
 # ---------------------------------------------------------------- Part 1, for real
@@ -129,22 +128,22 @@ def test_server_fails_when_something_else_answers_on_3000(tmp_path):
 
 def test_a_missing_image_fails_with_the_build_box(docker):
     with pytest.raises(check.Failed) as failed:
-        check.check_image("workshop-demo-nosuchimage:0", check.DEB_BOX)
+        check.check_image("workshop-demo-nosuchimage:0", boxes.DEB_BOX)
     assert failed.value.found == "no image workshop-demo-nosuchimage:0"
-    assert failed.value.hint.startswith(f"run the box on slide {slide_of(check.DEB_BOX)} (`docker build -t")
+    assert failed.value.hint.startswith(f"run the box on slide {slide_of(boxes.DEB_BOX)} (`docker build -t")
 
 
 def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
     need(subprocess.run(["docker", "image", "inspect", DEBIAN_IMAGE], capture_output=True).returncode == 0,
          DEBIAN_IMAGE, "run scripts/prepare")
     with pytest.raises(check.Failed) as failed:
-        check.check_image(DEBIAN_IMAGE, check.PY_BOX, non_root=True)
+        check.check_image(DEBIAN_IMAGE, boxes.PY_BOX, non_root=True)
     assert "runs as root (uid 0)" in failed.value.found
-    assert f"slide {slide_of(check.PY_BOX)}" in failed.value.hint
+    assert f"slide {slide_of(boxes.PY_BOX)}" in failed.value.hint
 
 
 def test_the_demo_images_pass_when_built(docker):
-    for step, ref in (("deb-image", check.DEB_IMAGE), ("py-image", check.PY_IMAGE)):
+    for step, ref in (("deb-image", DEB_IMAGE), ("py-image", PY_IMAGE)):
         need(subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0, ref,
              "run scripts/prepare deck-images")
         done = run_check(step)
@@ -154,16 +153,16 @@ def test_the_demo_images_pass_when_built(docker):
 
 
 def test_arch_passes_for_the_demo_image_and_names_the_build_box_without_it(docker, monkeypatch):
-    need(subprocess.run(["docker", "image", "inspect", check.PY_IMAGE], capture_output=True).returncode == 0,
-         check.PY_IMAGE, "run scripts/prepare deck-images")
+    need(subprocess.run(["docker", "image", "inspect", PY_IMAGE], capture_output=True).returncode == 0,
+         PY_IMAGE, "run scripts/prepare deck-images")
     done = run_check("arch")
     assert done.returncode == 0, done.stdout
-    assert re.fullmatch(rf"PASS arch: {re.escape(check.PY_IMAGE)} is linux/(amd64|arm64), like the engine, and its "
+    assert re.fullmatch(rf"PASS arch: {re.escape(PY_IMAGE)} is linux/(amd64|arm64), like the engine, and its "
                         r"container runs on (x86_64|aarch64)\n", done.stdout), done.stdout
     monkeypatch.setattr(check, "PY_IMAGE", "workshop-demo-nosuchimage:0")
-    outcome = check.check("arch")
+    outcome = step_table.check("arch")
     assert not outcome.ok and outcome.found == "no image workshop-demo-nosuchimage:0"
-    assert f"slide {slide_of(check.PY_BOX)}" in outcome.hint
+    assert f"slide {slide_of(boxes.PY_BOX)}" in outcome.hint
 
 
 def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
@@ -171,22 +170,22 @@ def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
     real = check.engine.output
     monkeypatch.setattr(check.engine, "output",
                         lambda *args, **kw: "linux/arm64\n" if args[:2] == ("image", "inspect") else real(*args, **kw))
-    outcome = check.check("arch")
+    outcome = step_table.check("arch")
     assert not outcome.ok and "is linux/arm64 but the engine runs linux/" in outcome.found
-    assert "exec format error" in outcome.found and f"slide {slide_of(check.PY_BOX)}" in outcome.hint
+    assert "exec format error" in outcome.found and f"slide {slide_of(boxes.PY_BOX)}" in outcome.hint
 
 
 @pytest.mark.slow
 def test_container_passes_with_the_demo_image_running_on_8000(docker):
-    need(subprocess.run(["docker", "image", "inspect", check.PY_IMAGE], capture_output=True).returncode == 0,
-         check.PY_IMAGE, "build it with the box of the deck (or scripts/rehearse --slides 10)")
+    need(subprocess.run(["docker", "image", "inspect", PY_IMAGE], capture_output=True).returncode == 0,
+         PY_IMAGE, "build it with the box of the deck (or scripts/rehearse --slides 10)")
     free_port_or_skip(8000)
     failing = run_check("container")
     assert failing.returncode == 1
-    assert f"Hint: run the box on slide {slide_of(check.CONTAINER_BOX)} (`docker run" in failing.stdout
+    assert f"Hint: run the box on slide {slide_of(boxes.CONTAINER_BOX)} (`docker run" in failing.stdout
     name = "workshop-checktest"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "-p", "8000:3000", check.PY_IMAGE],
+    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "-p", "8000:3000", PY_IMAGE],
                    check=True, capture_output=True)
     try:
         deadline = time.monotonic() + 30
@@ -246,7 +245,7 @@ def test_cluster_steps_fail_with_a_hint_before_the_app_and_deployed_passes_after
                 done.stdout
         done = run_check("repaired")
         assert done.returncode == 1 and "was never rolled out to the missing" in done.stdout
-        assert f"slide {slide_of(check.BROKEN_BOX)}" in done.stdout
+        assert f"slide {slide_of(boxes.BROKEN_BOX)}" in done.stdout
     finally:
         kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
 
@@ -266,7 +265,7 @@ def test_repaired_fails_while_the_missing_tag_is_rolled_out_and_passes_after_the
             time.sleep(0.5)
         done = run_check("repaired")
         assert done.returncode == 1 and f"ok-web still asks for {check.MISSING_TAG}" in done.stdout, done.stdout
-        assert f"Hint: run the box on slide {slide_of(check.REPAIR_BOX)} (`kubectl apply -f k8s_demo/ok-web.yaml" in done.stdout
+        assert f"Hint: run the box on slide {slide_of(boxes.REPAIR_BOX)} (`kubectl apply -f k8s_demo/ok-web.yaml" in done.stdout
         kubectl.run("rollout", "undo", "deployment/ok-web")
         kubectl.run("rollout", "status", "deployment/ok-web", "--timeout=60s", timeout=70)
         deadline = time.monotonic() + 30

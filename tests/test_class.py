@@ -11,9 +11,9 @@ import pytest
 
 from workshop.cluster import classroom, kubectl
 from workshop.deck import reader
-from workshop.rehearsal import needs
 from workshop.machine import app_images
 from workshop.paths import ROOT
+from workshop.rehearsal import needs
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 STUDENTS = 5
@@ -58,7 +58,7 @@ def test_a_class_taken_down_can_be_made_again_at_once(workshop_cluster):
     right after waits for them instead of calling them someone else's."""
     classroom.up(2, say=lambda _: None)
     classroom.down(say=lambda _: None)
-    said = []
+    said: list[str] = []
     try:
         assert len(classroom.up(2, say=said.append)) == 2
     finally:
@@ -66,7 +66,7 @@ def test_a_class_taken_down_can_be_made_again_at_once(workshop_cluster):
     assert any("waiting for the one being deleted to go" in line for line in said), said
 
 
-def pod(name: str, command: list, memory: str = "32Mi", labels: dict = None) -> str:
+def pod(name: str, command: list, memory: str = "32Mi", labels: dict | None = None) -> str:
     image = next(i for i in app_images.manifest_images() if "/redis:" in i)
     return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
                        "spec": {"restartPolicy": "Never",
@@ -168,6 +168,7 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
     slides that need nodes are skipped with their reason, and the shell says so to a student who tries."""
     import os
     import sys
+
     from test_rehearse_kubernetes import KUBERNETES_SLIDES
     state = tmp_path / "state"
     state.mkdir()
@@ -210,7 +211,7 @@ def test_a_cluster_whose_nodes_cannot_pull_the_image_is_told_how_to_fix_it(klass
 
 
 def test_registry_pushes_the_lectures_images_there_under_the_same_names(docker):
-    pushed = []
+    pushed: list[str] = []
     elsewhere = "127.0.0.1:5001"                              # the same registry, by another name
     try:
         classroom.push_to(elsewhere, pushed.append)

@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import need
+from conftest import IN_CI, need
 from test_workshop_shell import api_server, kubeconfig
-from conftest import IN_CI
 from workshop import ledger
-from workshop.cluster import kind, kubectl, providers
-from workshop.cluster import node_build
+from workshop.cluster import kind, kubectl, node_build, providers
 from workshop.machine import engine, registry
 from workshop.names import DEBIAN_IMAGE
 from workshop.paths import KUBECONFIG, ROOT

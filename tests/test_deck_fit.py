@@ -6,10 +6,9 @@ from typing import List
 import pytest
 
 from workshop.deck import reader
-from workshop.rehearsal import fit
-from workshop.rehearsal.fit import misfits, over_budget
 from workshop.paths import DECK, EXTRAS
-from workshop.rehearsal import recordings
+from workshop.rehearsal import fit, recordings
+from workshop.rehearsal.fit import misfits, over_budget
 
 DECK_MODEL = reader.read(DECK)
 

@@ -1,10 +1,10 @@
 """The deck reader and the directive parser on small decks, good and malformed."""
 import pytest
 
-from workshop.deck import reader as deck
-from workshop.deck.geometry import box_columns
 from workshop.cli import WorkshopError
-from workshop.deck.directives import DEFAULT_TIMEOUT, Directives, DirectiveError, apply
+from workshop.deck import reader as deck
+from workshop.deck.directives import DEFAULT_TIMEOUT, DirectiveError, Directives, apply
+from workshop.deck.geometry import box_columns
 
 FRONT = "---\ntitle: t\ndate: 2026-01-01\n---\n"
 BOX = """```terminal-ex

@@ -4,9 +4,8 @@ import shutil
 import pytest
 
 from conftest import need
-
-from workshop.paths import DECK, EXTRAS
 from support.render import render_deck
+from workshop.paths import DECK, EXTRAS
 
 COLS, ROWS = 120, 40
 
@@ -48,7 +47,7 @@ def body(screen):
 
 
 def test_no_slide_is_taller_than_the_screen(rendered, rendered_tall):
-    too_tall = [short.number for short, tall in zip(rendered, rendered_tall) if body(short.screen) != body(tall.screen)]
+    too_tall = [short.number for short, tall in zip(rendered, rendered_tall, strict=True) if body(short.screen) != body(tall.screen)]
     assert too_tall == [], f"these slides do not fit in {COLS}x{ROWS}"
 
 

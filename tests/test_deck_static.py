@@ -4,7 +4,6 @@ import subprocess
 
 import lookatme.contrib.terminal as terminal_ext
 import pytest
-import yaml
 from lookatme.parser import Parser
 
 from workshop.deck import reader as deck
@@ -82,10 +81,11 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
     """The scaling box edits k8s_demo/ok-worker.yaml (1 -> 3) and the recap's box sets it back (3 -> 1):
     run in order on a copy, the file ends as committed; left at 3, a rehearsal stops with the fix first."""
     from workshop.rehearsal import needs
-    from workshop.rehearsal.steps import SCALE_BOX
+    from workshop.rehearsal.boxes import SCALE_BOX
     boxes = list(deck.read().boxes())
-    edit = next(b.typed for b in boxes if b.typed.startswith(SCALE_BOX)).split(" && ")[0]
-    put_back = next(b.typed for b in boxes if b.typed.startswith("kubectl delete -f k8s_demo/ok-worker.yaml"))
+    typed = [b.typed for b in boxes if b.typed]
+    edit = next(t for t in typed if t.startswith(SCALE_BOX)).split(" && ")[0]
+    put_back = next(t for t in typed if t.startswith("kubectl delete -f k8s_demo/ok-worker.yaml"))
     put_back = put_back.split(" && ", 1)[1]
     assert edit.startswith("sed -i ") and put_back.startswith("sed -i ")
     (tmp_path / "k8s_demo").mkdir()

@@ -20,8 +20,8 @@ from workshop.commands import prepare
 from workshop.deck import docker_commands
 from workshop.machine import apt_sources, engine, engine_install, host, registry
 from workshop.machine.standins import base_images, debian_rootfs, host_python
-from workshop.paths import ROOT
 from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE, REDIS_IMAGE
+from workshop.paths import ROOT
 
 # ---------------------------------------------------------------- apt sources
 
@@ -265,6 +265,7 @@ def test_in_ci_the_engine_is_the_current_stack_unless_asked_for_debian(docker):
     if not IN_CI:
         pytest.skip("which engine a developer runs is theirs to choose")
     found = engine.facts()
+    assert found is not None, "the engine answers"
     if os.environ.get("WORKSHOP_ENGINE") == "debian":
         assert found.version.startswith("20.10") and found.builder == "legacy", found
     else:
@@ -294,7 +295,7 @@ def test_a_killed_engines_container_networks_are_released_and_live_ones_kept(tmp
         pinner.kill()
         pinner.wait()
         assert subprocess.run(["ip", "link", "show", host_end], capture_output=True).returncode == 0
-        said = []
+        said: list[str] = []
         assert engine_install.release_dead_sandboxes(said.append, where=tmp_path) == 1
         assert not dead.exists() and live.exists() and said
         # the dead namespace is freed, and the veth pair with it
@@ -587,7 +588,8 @@ def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monke
     try:
         if had:
             engine.docker("rmi", alias)                          # only the tag: the image stays as the target
-        log, can_pull = tmp_path / "pull.log", {}
+        log = tmp_path / "pull.log"
+        can_pull: dict[str, bool] = {}
         try:
             how = base_images.ensure_image(alias, lambda _: None, log, can_pull)
         except WorkshopError as error:
@@ -610,6 +612,7 @@ def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monke
     is, whether or not pulls work and whether or not stand-ins are allowed."""
     import io
     import tarfile
+
     from workshop.machine import engine
     from workshop.machine.standins import base_images
     alias = next(iter(base_images.ALIASES))
@@ -619,7 +622,9 @@ def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monke
         info = tarfile.TarInfo("users-own.txt")
         info.size = 5
         tar.addfile(info, io.BytesIO(b"mine\n"))
-    imported = subprocess.run([engine.client(), "import", "-", alias], input=archive.getvalue(),
+    client = engine.client()
+    assert client is not None
+    imported = subprocess.run([client, "import", "-", alias], input=archive.getvalue(),
                               capture_output=True, timeout=60)
     assert imported.returncode == 0, imported.stderr
     mine = engine.image_id(alias)

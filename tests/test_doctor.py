@@ -3,7 +3,6 @@ without expect, a terminal of a real size (a pseudo-terminal), and the JSON and 
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -11,12 +10,11 @@ import sys
 import pexpect
 import pytest
 
-from workshop.machine import ports
 from workshop.commands import doctor
 from workshop.deck import docker_commands, reader
-from workshop.rehearsal import fit
-from workshop.paths import DECK, EXTRAS, ROOT
 from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
+from workshop.paths import DECK, EXTRAS, ROOT
+from workshop.rehearsal import fit
 
 NAMES = ["docker", "combinations", "expect", "kubectl", "kind", "cluster", "kubernetes", "registry", "images", "app images",
          "port 3000", "port 8000", "port 8080", "terminal", "packages", "plan", "plan extras.md"]
@@ -54,7 +52,7 @@ def test_the_table_has_one_row_per_check_and_a_verdict():
     verdict = next(n for n, line in enumerate(lines) if line.startswith("doctor: "))
     lines, plans = lines[:verdict + 1], lines[verdict + 1:]
     assert len(lines) == len(NAMES) + 1
-    for line, name in zip(lines, NAMES):
+    for line, name in zip(lines, NAMES, strict=False):
         assert line.split("  ")[0] in ("PASS", "WARN", "FAIL")
         assert f"  {name} " in line
         if line.startswith("FAIL"):

@@ -41,7 +41,9 @@ class Page(HTMLParser):
 
     def __init__(self, text: str):
         super().__init__()
-        self.slides, self._in, self._stack = [], None, []
+        self.slides: list[dict] = []
+        self._in = None
+        self._stack: list[list[str]] = []
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
@@ -98,7 +100,7 @@ def test_every_slide_in_order_with_its_title_counter_and_boxes(site):
     total = len(DECK.slides)
     assert (summary.slides, summary.boxes, summary.missing) == (total, len(list(DECK.boxes())), [])
     assert [s["id"] for s in page.slides] == [f"slide-{n}" for n in range(1, total + 1)]
-    for slide, seen in zip(DECK.slides, page.slides):
+    for slide, seen in zip(DECK.slides, page.slides, strict=True):
         assert seen["h1"] == plain(slide.title), slide.number
         assert seen["counter"] == f"slide {slide.number} / {total}"
         assert seen["boxes"] == [f"slide-{b.slide}-box-{b.position}" for b in slide.boxes]
@@ -163,7 +165,7 @@ def test_every_box_without_a_recording_shows_its_command_and_a_note(tmp_path):
     boxes = list(DECK.boxes())
     assert summary.missing == [cast_name(b) for b in boxes]
     assert not any(s["players"] for s in page.slides)
-    for slide, seen in zip(DECK.slides, page.slides):
+    for slide, seen in zip(DECK.slides, page.slides, strict=True):
         assert seen["commands"] == [b.typed for b in slide.boxes]
         for box, note in zip(slide.boxes, seen["missing"], strict=True):
             assert cast_name(box) in note and "scripts/record" in note and "does not exist" in note
@@ -175,7 +177,7 @@ def test_file_blocks_show_their_slice_highlighted(site):
     blocks = re.findall(r'<figure class="file">(.*?)</figure>', index, re.S)
     specs = [f.spec for s in DECK.slides for f in s.files]
     assert len(blocks) == len(specs)
-    for spec, block in zip(specs, blocks):
+    for spec, block in zip(specs, blocks, strict=True):
         lines = spec.get("lines") or {}
         want = (ROOT / spec["path"]).read_text().splitlines()[lines.get("start") or 0:lines.get("end")]
         code = unescape(re.sub(r"<[^>]+>", "", block.split("</figcaption>", 1)[1]))
@@ -286,7 +288,7 @@ def test_the_site_in_headless_chromium(tmp_path):
             text = " ".join(seen["text"].split())
             assert plain(slide.title) in text
             for box in slide.boxes:
-                assert " ".join(box.typed.split()) in text
+                assert box.typed and " ".join(box.typed.split()) in text
             for spec, shown in zip([f.spec for f in slide.files], seen["files"], strict=True):
                 first = (ROOT / spec["path"]).read_text().splitlines()[(spec.get("lines") or {}).get("start") or 0]
                 assert shown.splitlines()[0] == first

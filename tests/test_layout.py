@@ -38,7 +38,7 @@ def floor(module: str) -> int:
 def imports(module: str, path: Path, known: Set[str]) -> Set[str]:
     """The workshop modules this module imports (at any depth in the file)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

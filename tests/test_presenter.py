@@ -9,19 +9,18 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 import lookatme.tui
+import pytest
 from lookatme.pres import Presentation
 
 from support.render import render_deck
 from workshop.deck import reader as deck
+from workshop.names import DEBIAN_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.presenter import deck_hook, live, plan
 from workshop.presenter.view import NO_DECK, WAITING, Screen
 from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.rehearsal.report import write_json
-from workshop.names import DEBIAN_IMAGE
 
 FRONT = "---\ntitle: t\ndate: 2026-01-01\n---\n"
 SMALL = ROOT / "tests" / "decks" / "catch-up.md"
@@ -41,7 +40,7 @@ def test_notes_keep_their_order_and_parts_cover_the_deck():
               '---\n\n# Two\n\n---\n\n# Three\n\n[part]: # "End; 5"\n[notes]: # "last"\n')
     assert [s.notes for s in d.slides] == [["first", 'second, with \\"quotes\\"'], [], ["last"]]
     assert [(p.name, p.minutes, p.first, p.last) for p in d.parts] == [("Intro", 65, 1, 2), ("End", 5, 3, 3)]
-    assert [s.part.name for s in d.slides] == ["Intro", "Intro", "End"]
+    assert [s.part.name if s.part else None for s in d.slides] == ["Intro", "Intro", "End"]
     assert all(line.startswith("#") or not line.strip() for s in d.slides for line in s.lines)
 
 
@@ -68,7 +67,7 @@ def test_the_deck_has_notes_and_a_budget_for_every_part():
     parts = DECK_MODEL.parts
     assert [p.name for p in parts] == ["Opening", "Docker", "The bridge", "Kubernetes", "Wrap-up"]
     assert [(p.first, p.last) for p in parts][0][0] == 1 and parts[-1].last == COUNT
-    assert all(a.last + 1 == b.first for a, b in zip(parts, parts[1:]))
+    assert all(a.last + 1 == b.first for a, b in zip(parts, parts[1:], strict=False))
 
 
 def test_no_note_or_budget_line_is_ever_visible(tmp_path):
@@ -101,13 +100,14 @@ def test_the_real_lookatme_tui_publishes_each_slide_change(tmp_path, monkeypatch
     tui = lookatme.tui.create_tui(pres)
     try:
         first = live.read(state)
+        assert first is not None
         assert (first.slide, first.count, first.deck, first.pid) == (1, 3, small, os.getpid())
         assert first.started == first.first_shown[1] == first.changed
         for key, expected in (("right", 2), ("right", 3), ("right", 3), ("left", 2)):
             tui.keypress((120, 40), key)
             now = live.read(state)
-            assert now.slide == expected and now.started == first.started
-        assert sorted(now.first_shown) == [1, 2, 3]
+            assert now is not None and now.slide == expected and now.started == first.started
+        assert now is not None and sorted(now.first_shown) == [1, 2, 3]
     finally:
         tui.slide_renderer.stop()
     publisher.close()
@@ -135,6 +135,7 @@ def test_the_pace_against_the_plan():
     middle = docker.first + count // 2
     planned = start + (middle - docker.first) / count * docker.minutes * 60   # the budget spread over its slides
     where = plan.pace(DECK_MODEL, middle, 10 * 60, {docker.first: 0.0}, 8 * 60)
+    assert where is not None
     assert where.planned == pytest.approx(planned) and where.in_part == 8 * 60
     first, clock, part = plan.describe(where, "14:10")
     assert first == (f"part 2/{len(parts)}  Docker: {docker.minutes:g} min budget, slides {docker.first}-"
@@ -144,6 +145,7 @@ def test_the_pace_against_the_plan():
     assert part == (f"in this part 8:00 used, {plan.clock(planned - start)} planned so far, "
                     f"{plan.clock(docker.minutes * 60 - 480)} left")
     late = plan.pace(DECK_MODEL, docker.first, 20 * 60, {}, 0.0)
+    assert late is not None
     assert plan.describe(late, "14:10")[1].endswith(f"{plan.clock(20 * 60 - start)} behind")
     assert plan.verdict(20) == "on time" and plan.clock(3725) == "62:05"
 
@@ -245,6 +247,7 @@ def check_notes(panes: Panes, number: int) -> float:
     screen = panes.screen(1)
     following = DECK_MODEL.slide(number + 1).title if number < COUNT else "(this is the last slide)"
     assert f"next: {following}" in screen
+    assert slide.part is not None
     assert f"{slide.part.name}: {slide.part.minutes:g} min budget" in screen and "since" in screen
     for note in slide.notes:
         assert note[:40] in screen, f"slide {number}: note {note!r} is not shown:\n{screen}"

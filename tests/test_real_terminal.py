@@ -11,14 +11,14 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from conftest import need
-
+from workshop.cli import WorkshopError
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
-from workshop.cli import WorkshopError
 from workshop.machine import processes
 from workshop.machine.tmux import Tmux
 from workshop.names import PROMPT
@@ -38,6 +38,13 @@ def tagged_processes(tag: str):
     return processes.with_environment("WORKSHOP_E2E_TAG", tag)
 
 
+class TaggedTmux(Tmux):
+    """A test's tmux: the tag its processes carry, and the folder its screens are saved in."""
+    def __init__(self, tag: str, folder: Path):
+        super().__init__(f"workshop-e2e-{tag}", COLS, ROWS)
+        self.tag, self.folder = tag, folder
+
+
 @pytest.fixture
 def terminal(tmp_path):
     """Start scripts/present ARGS in a fresh tmux; yields (start, artifacts folder)."""
@@ -46,12 +53,11 @@ def terminal(tmp_path):
     started = []
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
-    def start(args: str, artifacts: str) -> Tmux:
+    def start(args: str, artifacts: str) -> TaggedTmux:
         folder = state_dir("artifacts", artifacts)
         for old in folder.glob("*.txt"):
             old.unlink()
-        session = Tmux(f"workshop-e2e-{tag}", COLS, ROWS)
-        session.tag, session.folder = tag, folder
+        session = TaggedTmux(tag, folder)
         started.append(session)
         print(f"screens saved under {folder}")
         # the tag is inherited by the tmux server and everything under it
@@ -73,7 +79,7 @@ def footer(number: int) -> str:
     return f"slide {number} / {COUNT}"
 
 
-def check_slide(session: Tmux, number: int, name: str = "") -> str:
+def check_slide(session: TaggedTmux, number: int, name: str = "") -> str:
     screen = session.wait_for(footer(number))
     for box in DECK_MODEL.slide(number).boxes:      # each box's shell starts and gets its command typed
         screen = session.wait_for(f"{PROMPT}{box.typed}"[:BOX_COLS])
@@ -94,7 +100,7 @@ def ended(pid: int) -> bool:
         return True
 
 
-def quit_and_check(session: Tmux) -> None:
+def quit_and_check(session: TaggedTmux) -> None:
     session.keys("q")
     deadline = time.monotonic() + 10
     pane = session.pane()
@@ -132,7 +138,7 @@ def test_replay_walk_of_the_whole_deck_at_120x40(terminal):
             session.keys("C-a", "Down", "Enter")
             screen = session.wait_for("Hello from the workshop demo server!")
             (session.folder / "slide-02-after-enter.txt").write_text(screen)
-            assert re.search(rf"{re.escape(PROMPT + curl.typed)}\s*│\n\s*│Hello from the workshop demo server!", screen)
+            assert curl.typed and re.search(rf"{re.escape(PROMPT + curl.typed)}\s*│\n\s*│Hello from the workshop demo server!", screen)
             # any other command gets the one-line explanation, not an error
             session.keys("C-a", "Up", "C-c")
             session.tmux("send-keys", "-t", "deck", "-l", "ls")

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import need
 from workshop.deck import reader as deck
-from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.names import DEBIAN_IMAGE
+from workshop.rehearsal.engine import Options, Rehearsal
 
 pytestmark = pytest.mark.slow
 LEFTOVER = Path(__file__).parent / "decks" / "leftover.md"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workshop.rehearsal import recordings
 from workshop.deck import reader as deck
 from workshop.paths import ROOT
+from workshop.rehearsal import recordings
 from workshop.rehearsal.engine import Options, Rehearsal
 
 TINY = Path(__file__).parent / "decks" / "tiny.md"
@@ -67,7 +67,7 @@ def test_cli_prints_one_line_per_step_and_fails_overall(tmp_path):
     done = run_cli("--json", str(report), "--record", str(tmp_path / "casts"))
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    step_lines = [l for l in lines if l.split()[0] in ("OK", "FAIL")]
+    step_lines = [line for line in lines if line.split()[0] in ("OK", "FAIL")]
     assert len(step_lines) == 7
     assert lines[-1].startswith("rehearsal: 4 passed, 3 failed, 0 skipped")
     assert "     why: timed out after 1.5 s" in lines
@@ -83,7 +83,7 @@ def test_cli_prints_one_line_per_step_and_fails_overall(tmp_path):
 def test_cli_slides_and_stop_first():
     done = run_cli("--slides", "3", "--stop-first")
     assert done.returncode == 1
-    assert [l.split()[0] for l in done.stdout.splitlines()[:-1] if not l.startswith(" ")] == ["FAIL"]
+    assert [line.split()[0] for line in done.stdout.splitlines()[:-1] if not line.startswith(" ")] == ["FAIL"]
 
 
 def test_cli_bad_options_are_one_line():

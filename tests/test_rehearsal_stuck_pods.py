@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from workshop.deck import reader as deck
 from workshop.cluster import kubectl
+from workshop.deck import reader as deck
 from workshop.rehearsal.engine import Options, Rehearsal
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import need
 from workshop.deck import reader as deck
-from workshop.paths import DECK, ROOT
 from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
+from workshop.paths import DECK, ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import need
 from test_rehearse_deck import assert_fail_first
-from workshop.deck import reader as deck
 from workshop.cluster import kubectl
+from workshop.deck import reader as deck
 from workshop.machine import engine
 from workshop.names import PART_OF
 from workshop.paths import DECK, ROOT
@@ -118,7 +118,7 @@ def test_a_node_lost_mid_rollout_is_named_with_the_command_that_brings_it_back(w
         node = _node_of("app=redis")
         need(engine.output("container", "inspect", node) is not None, f"node {node} as a container (kind)",
              "scripts/cluster up on kind")
-        paused = []
+        paused: list[float] = []
         pauser = threading.Thread(target=_when_updated_pause, args=(node, paused), daemon=True)
         pauser.start()
         results = rehearse(update)

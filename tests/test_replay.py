@@ -12,19 +12,18 @@ import time
 import pytest
 
 from conftest import need
-
-from workshop.machine import engine
-from workshop.rehearsal import recordings
+from support.render import render_deck
+from test_present import run_in_terminal
+from workshop.commands import record
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
-from workshop.commands import record
+from workshop.machine import engine
 from workshop.names import PROMPT
 from workshop.paths import DECK, EXTRAS, ROOT, recordings_for
+from workshop.rehearsal import recordings
 from workshop.rehearsal.recordings import cast_name
-from support.render import render_deck
 from workshop.rehearsal.replay_shell import IDLE_LIMIT, ONLY_LECTURE
 from workshop.rehearsal.terminal import ShellSession
-from test_present import run_in_terminal
 
 SHELL = str(ROOT / "scripts" / "workshop-shell")
 RECORDINGS = ROOT / "recordings"
@@ -172,7 +171,7 @@ def test_long_pauses_are_shortened_and_ctrl_c_stops_a_playback(bin_dir, tmp_path
 def test_a_command_several_boxes_share_plays_them_in_deck_order(bin_dir, tmp_path):
     """The flood before and after scaling: the first shell gets the first box's recording, the
     next shell the second, and a shell that runs it again keeps its own."""
-    repeated = {}
+    repeated: dict[str | None, list[deck.Box]] = {}
     for box in DECK_MODEL.boxes():
         repeated.setdefault(box.typed, []).append(box)
     boxes = next(found for found in repeated.values() if len(found) == 2 and not found[0].directives.long_running)

@@ -24,6 +24,7 @@ GREETING = "Hello from the workshop demo server!"
 def load_server():
     """Import server.py from its path (docker_demo is a build context, not a package)."""
     spec = importlib.util.spec_from_file_location("workshop_demo_server", SERVER)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -112,16 +113,18 @@ def test_server_process_serves_then_stops_cleanly(signum):
         [sys.executable, str(SERVER)], cwd=ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=reset_sigint,
     )
+    stdout, stderr = process.stdout, process.stderr
+    assert stdout is not None and stderr is not None
     stdout_lines: queue.Queue = queue.Queue()
     stderr_text: list[str] = []
-    threading.Thread(target=lambda: [stdout_lines.put(line) for line in process.stdout],
+    threading.Thread(target=lambda: list(map(stdout_lines.put, stdout)),
                      daemon=True).start()
-    stderr_reader = threading.Thread(target=lambda: stderr_text.extend(process.stderr),
+    stderr_reader = threading.Thread(target=lambda: stderr_text.extend(stderr),
                                      daemon=True)
     stderr_reader.start()
     try:
         deadline = time.monotonic() + 15
-        seen = []
+        seen: list[str] = []
         while not any(f"Serving on http://0.0.0.0:{port}" in line for line in seen):
             try:
                 seen.append(stdout_lines.get(timeout=max(0.0, deadline - time.monotonic())))

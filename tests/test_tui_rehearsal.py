@@ -20,11 +20,11 @@ import pytest
 from workshop.deck import reader
 from workshop.machine import ports, processes
 from workshop.machine.tmux import Tmux
+from workshop.names import DEBIAN_IMAGE
 from workshop.paths import DECK, EXTRAS, ROOT
 from workshop.presenter import timings
 from workshop.rehearsal import recordings, screen as screens, tui
 from workshop.rehearsal.recordings import cast_name
-from workshop.names import DEBIAN_IMAGE
 
 Box = Tuple[str, int, Sequence[str]]          # (typed command, rows, directives)
 
@@ -45,7 +45,7 @@ def write_deck(folder: Path, slides: List[List[Box]]) -> Path:
     return path
 
 
-def walk(deck_path: Path, folder: Path, replay: Path = None) -> tui.Rehearsal:
+def walk(deck_path: Path, folder: Path, replay: Path | None = None) -> tui.Rehearsal:
     deck = reader.read(deck_path)
     rehearsal = tui.Rehearsal(tui.Walk(deck, replay=replay, artifacts=folder,
                                        present=f"scripts/present {shlex.quote(str(deck_path))}"))

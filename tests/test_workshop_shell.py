@@ -34,7 +34,13 @@ def test_working_directory_is_the_repository_whatever_the_launch_directory(tmp_p
                                    str(ROOT / ".workshop" / "kubeconfig.fenced"), "no history"]
 
 
+class _RecordingServer(http.server.ThreadingHTTPServer):
+    paths: list[str]
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
+    server: _RecordingServer
+
     def do_GET(self):
         self.server.paths.append(self.path)
         self.send_response(404)
@@ -47,7 +53,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 
 def api_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server = _RecordingServer(("127.0.0.1", 0), _Recorder)
     server.paths = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -189,7 +195,7 @@ def test_no_spelling_and_no_variable_takes_kubectl_to_a_decoy(fenced_shell):
     for line, (status, output) in refused.items():
         assert status == 2 and ("only talks to the workshop cluster" in output or
                                 "only runs in the workshop shell" in output), (line, output)
-    for line, (status, output) in read_only.items():
+    for line, (_status, output) in read_only.items():
         assert "readonly variable" in output, (line, output)      # bash says so, and the command runs unchanged
     assert decoy.connections == 0
     assert allowed[0][1].strip() == "workshop"
@@ -224,7 +230,7 @@ def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docke
     assert answered[0] == 0 and answered[1].strip(), answered
     for line, (status, output) in refused.items():
         assert status == 2 and "only talks to the workshop's engine" in output, (line, output)
-    for line, (status, output) in read_only.items():
+    for line, (_status, output) in read_only.items():
         assert "readonly variable" in output, (line, output)      # bash says so, and the command runs unchanged
     assert through_env[0] == 0 and through_env[1].strip() == answered[1].strip(), through_env
     for status, output in through_config[:2]:

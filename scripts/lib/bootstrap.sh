@@ -39,7 +39,7 @@ ensure_venv() {
             die "the tests need Python 3.11 or newer (requirements/dev.txt pins packages that dropped 3.10); presenting works on 3.10: make $WORKSHOP_VENV with a newer Python (WORKSHOP_PYTHON=python3.12) to run them."
         fi
         echo "workshop: installing the pinned packages of requirements/$name.txt..." >&2
-        "$WORKSHOP_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps \
+        "$WORKSHOP_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps --require-hashes \
             -r "$WORKSHOP_ROOT/requirements/$name.txt" \
             || die "pip could not install requirements/$name.txt (see above); check your network or proxy and run this again."
         echo "$want" > "$stamp"

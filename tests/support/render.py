@@ -74,6 +74,7 @@ def render_deck(path: Path, cols: int = 120, rows: int = 40, pump: float = 0.0,
             if slide.number in failed_start:
                 results.append(RenderedSlide(slide.number + 1, failed_start[slide.number], []))
                 continue
+            assert tui is not None                 # else every slide failed to start, and is in failed_start
             try:
                 tui.curr_slide = slide
                 tui.update()

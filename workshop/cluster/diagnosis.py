@@ -5,8 +5,8 @@ import json
 import re
 from typing import Dict, List
 
-from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
+from workshop.cluster import kubectl
 from workshop.machine import engine
 from workshop.names import PART_OF, REGISTRY
 
@@ -33,7 +33,7 @@ def lost_nodes(pods: List[dict]) -> Dict[str, str]:
     lost = {}
     for node in _items("nodes") if wanted else []:
         name = node["metadata"]["name"]
-        ready = next((c for c in node.get("status", {}).get("conditions", []) if c.get("type") == "Ready"), {})
+        ready: dict = next((c for c in node.get("status", {}).get("conditions", []) if c.get("type") == "Ready"), {})
         if name in wanted and ready.get("status") != "True":
             lost[name] = ready.get("message") or ready.get("reason") or "not Ready"
     return lost

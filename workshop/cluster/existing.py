@@ -9,8 +9,8 @@ from typing import Callable, Dict, List, Optional
 import yaml
 
 from workshop import ledger
-from workshop.cluster import kubectl
 from workshop.cli import WorkshopError
+from workshop.cluster import kubectl
 from workshop.names import CONTEXT, NAMESPACE
 from workshop.paths import KUBECONFIG, write_private
 
@@ -31,7 +31,7 @@ def _absolute(entry: dict, folder: Path) -> dict:
 
 def extract(context: str, sources: List[Path]) -> Dict:
     """A one-context kubeconfig for `context` from these files (the first that defines a name wins)."""
-    found: Dict[str, Dict[str, dict]] = {"contexts": {}, "clusters": {}, "users": {}}
+    found: Dict[str, Dict[Optional[str], dict]] = {"contexts": {}, "clusters": {}, "users": {}}   # an entry may lack a name
     for source in sources:
         try:
             data = yaml.safe_load(source.read_text()) or {}

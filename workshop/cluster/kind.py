@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import psutil
 
@@ -68,7 +68,7 @@ def engine_cgroup_version() -> str:
 
 
 HOSTS_TOML = f'[host."http://{registry.CONTAINER}:5000"]\n'
-REGISTRY_CONFIGMAP = {
+REGISTRY_CONFIGMAP: Dict[str, Any] = {
     "apiVersion": "v1", "kind": "ConfigMap",
     "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
     "data": {"localRegistryHosting.v1": f'host: "{registry.ADDRESS}"\n'},
@@ -88,10 +88,16 @@ def available() -> bool:
     return program() is not None
 
 
-def _kind(*args: str, timeout: float = 600, input_text: Optional[str] = None, fix: str = ""):
-    if not available():
+def command() -> str:
+    """kind's path, or the one-line error that says how to install it."""
+    found = program()
+    if found is None:
         raise WorkshopError("kind is not installed: see https://kind.sigs.k8s.io/docs/user/quick-start/")
-    return host.run([program(), *args], timeout=timeout, input=input_text, what=f"kind {args[0]}", fix=fix)
+    return found
+
+
+def _kind(*args: str, timeout: float = 600, input_text: Optional[str] = None, fix: str = ""):
+    return host.run([command(), *args], timeout=timeout, input=input_text, what=f"kind {args[0]}", fix=fix)
 
 
 def exists() -> bool:

@@ -5,8 +5,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional, Tuple
 
 from workshop.cli import WorkshopError

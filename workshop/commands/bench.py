@@ -12,24 +12,23 @@ import sys
 import tempfile
 import time
 import urllib.request
-from statistics import median
 from pathlib import Path
+from statistics import median
 from typing import Callable, Optional, Sequence
 
 from ptyprocess import PtyProcess
 
 from workshop import ledger
 from workshop.cli import WorkshopError, quiet, run
-from workshop.commands import bench_class
 from workshop.cluster import kind, kubectl, node_build, providers, warm_up
+from workshop.commands import bench_class
 from workshop.deck import reader as deck_reader
 from workshop.machine import app_images, engine, host
 from workshop.machine.engine import docker
-from workshop.names import PART_OF
+from workshop.names import DEBIAN_IMAGE, PART_OF, PYTHON_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.rehearsal.terminal import plain
-from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
 
 BENCH_TAG = "workshop-bench-py"
 LIVE_STEP_TARGET = 2.0
@@ -234,12 +233,12 @@ def _bare_kind(image: str) -> float:
         config = Path(scratch) / "kubeconfig"
         try:
             began = time.monotonic()
-            host.run([kind.program(), "create", "cluster", "--name", BARE_KIND, "--image", image,
+            host.run([kind.command(), "create", "cluster", "--name", BARE_KIND, "--image", image,
                       "--kubeconfig", str(config), "--config", "-"], input=kind.cluster_config(kind.engine_cgroup_version()), timeout=600,
                      what="kind create cluster (bare)")
             return (time.monotonic() - began) + _all_ready(config, kind.NODES)
         finally:
-            host.run([kind.program(), "delete", "cluster", "--name", BARE_KIND], timeout=300, check=False)
+            host.run([kind.command(), "delete", "cluster", "--name", BARE_KIND], timeout=300, check=False)
 
 
 def kind_figures() -> None:

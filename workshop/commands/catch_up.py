@@ -8,22 +8,22 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from workshop.cli import run
-from workshop.rehearsal import steps as check
 from workshop.commands.options import chosen
 from workshop.deck.directives import KNOWN_NEEDS
 from workshop.deck.reader import Box
 from workshop.paths import DECK, ROOT
 from workshop.presenter import catch_up
+from workshop.rehearsal import step_table
 
 # scripts/check's steps that catch-up may pass over, and the command of the box that accomplishes each one
-STEP_BOXES = {step: entry.skip for step, entry in check.STEPS.items() if entry.skip}
+STEP_BOXES = {step: entry.skip for step, entry in step_table.STEPS.items() if entry.skip}
 
 
 def in_effect(box: Box) -> Optional[str]:
     """'check py-image passes: ...' when the step this box does already works."""
     for step, command in STEP_BOXES.items():
         if box.typed and command in box.typed:
-            outcome = check.check(step)
+            outcome = step_table.check(step)
             return f"check {step} passes: {outcome.found}" if outcome.ok else None
     return None
 

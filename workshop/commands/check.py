@@ -5,7 +5,7 @@ import sys
 from typing import Sequence
 
 from workshop.cli import WorkshopError, run
-from workshop.rehearsal.steps import STEPS, check, listing
+from workshop.rehearsal.step_table import STEPS, check, listing
 
 
 def main(argv: Sequence[str]) -> int:
@@ -25,7 +25,7 @@ def main(argv: Sequence[str]) -> int:
     if unknown:
         raise WorkshopError(f"unknown step {unknown[0]!r}; the steps are: {names}")
     outcomes = [check(step) for step in args.steps]
-    for step, outcome in zip(args.steps, outcomes):
+    for step, outcome in zip(args.steps, outcomes, strict=True):
         print(outcome.line(step))
     sys.stdout.flush()
     return 0 if all(outcome.ok for outcome in outcomes) else 1

@@ -19,16 +19,16 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from workshop.cli import WorkshopError, run
 from workshop.cluster import kind, kubectl, lifecycle, providers
 from workshop.deck import docker_commands, reader
-from workshop.rehearsal import fit
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import app_images, engine, host, ports, registry
 from workshop.machine.standins import base_images
 from workshop.names import LECTURE_PORTS
 from workshop.paths import DECK, EXTRAS, ROOT, is_lecture
+from workshop.rehearsal import fit
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 PINS = ROOT / "requirements" / "workshop.txt"
-INSTALL_PINS = ".venv/bin/python -m pip install --no-deps -r requirements/workshop.txt"
+INSTALL_PINS = ".venv/bin/python -m pip install --no-deps --require-hashes -r requirements/workshop.txt"
 @dataclass
 class Result:
     name: str
@@ -248,8 +248,8 @@ def pinned_versions(path: Path = PINS) -> List[tuple]:
     pins = []
     for line in path.read_text().splitlines():
         name, sep, version = line.split("#", 1)[0].strip().partition("==")
-        if sep:
-            pins.append((name.strip(), version.strip()))
+        if sep:                                    # "NAME==VERSION [; MARKER] \", its hashes on the next lines
+            pins.append((name.strip(), version.split(";")[0].split()[0]))
     return pins
 
 

@@ -15,11 +15,11 @@ from typing import List, Sequence, Tuple
 from workshop.cli import WorkshopError, run
 from workshop.cluster import classroom, kubectl
 from workshop.names import APP_IMAGE
-from workshop.rehearsal import steps
+from workshop.rehearsal import boxes, steps
 
 # the lecture's Kubernetes steps as a namespace shows them, in deck order: (name, the box that does it)
-STAGES = [("deployed", steps.APPLY_BOX), ("scaled", steps.SCALE_BOX), ("v2", steps.SET_IMAGE_BOX),
-          ("rolled back", steps.UNDO_BOX), ("broken v3", steps.BROKEN_BOX), ("repaired", steps.REPAIR_BOX)]
+STAGES = [("deployed", boxes.APPLY_BOX), ("scaled", boxes.SCALE_BOX), ("v2", boxes.SET_IMAGE_BOX),
+          ("rolled back", boxes.UNDO_BOX), ("broken v3", boxes.BROKEN_BOX), ("repaired", boxes.REPAIR_BOX)]
 
 
 def _slide(command: str) -> str:
@@ -78,7 +78,7 @@ def student_row(namespace: str, admin: Path) -> Tuple[List[str], int]:
 def table(rows: List[List[str]]) -> str:
     head = ["STUDENT", "STEPS DONE", "DEPLOYMENTS READY", "NOT READY", "LAST CHANGE"]
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
                      for row in [head] + rows)
 
 
@@ -94,7 +94,7 @@ def status_text() -> str:
         stages.append(stage)
     common, count = most_reached(stages)
     if common == 0:
-        return table(rows) + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(steps.APPLY_BOX)})"
+        return table(rows) + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(boxes.APPLY_BOX)})"
     name, box = STAGES[common - 1]
     return table(rows) + f"\nmost of the class has reached {name} (slide {_slide(box)}): {count} of {len(rows)} students"
 

@@ -50,7 +50,7 @@ def run_steps(steps: Sequence[Step], out=sys.stdout) -> float:
             summary = step.action(note)
         except WorkshopError as error:
             print(line("FAIL", step.name, step.what, time.monotonic() - began), file=out, flush=True)
-            raise WorkshopError(f"{step.name}: {error}", error.exit_code)
+            raise WorkshopError(f"{step.name}: {error}", error.exit_code) from error
         print(line("OK", step.name, summary, time.monotonic() - began), file=out, flush=True)
     return time.monotonic() - start
 

@@ -23,7 +23,6 @@ from workshop.rehearsal.recordings import cast_name
 from workshop.rehearsal.report import run_and_report
 
 
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/record",
                                      description="Run the deck's boxes for real and save each as a recording "

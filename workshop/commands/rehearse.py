@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Sequence
 
 from workshop.cli import WorkshopError, run
-from workshop.paths import recordings_for
-from workshop.rehearsal import step_checks, tui
 from workshop.commands.options import add_deck_options, chosen
+from workshop.paths import recordings_for
 from workshop.presenter import timings
-from workshop.rehearsal import needs, recordings
+from workshop.rehearsal import needs, recordings, step_checks, tui
 from workshop.rehearsal.engine import Options
 from workshop.rehearsal.report import print_step, run_and_report, summary, write_json
 

@@ -225,8 +225,8 @@ def _forget(item: Item) -> None:
 def reset(everything: bool = False, dry_run: bool = False, only: Optional[str] = None, say=print) -> int:
     notes: List[str] = []
     items = plan(everything, only, notes)
-    for note in notes:
-        say(f"note: {note}")
+    for text in notes:
+        say(f"note: {text}")
     if not items:
         say("nothing to reset")
         return 0

@@ -42,7 +42,8 @@ def docker_commands(line: str) -> List[List[str]]:
         words = list(lexer)
     except ValueError:
         return []
-    commands, current = [], []
+    commands: List[List[str]] = []
+    current: List[str] = []
     for word in words + [";"]:
         if word in _SEPARATORS:
             if current[:1] == ["docker"]:

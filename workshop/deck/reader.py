@@ -138,7 +138,7 @@ def read(path: Path = DECK) -> Deck:
     return parse(text, path)
 
 
-def parse(text: str, path: Path = DECK) -> Deck:
+def parse(text: str, path: str | Path = DECK) -> Deck:
     return _Reader(text, Path(path)).read()
 
 
@@ -173,10 +173,10 @@ class _Reader:
                 self.text_line(index, line)
             index += 1
         for slide in self.slides:
-            if (slide.notes or slide.part) and not any(l.strip() for l in slide.lines):
+            if (slide.notes or slide.part) and not any(line.strip() for line in slide.lines):
                 raise self.fail(slide.line, "a [notes] or [part] line on a slide with nothing else on it",
                                 slide.number)
-        self.slides = [slide for slide in self.slides if any(l.strip() for l in slide.lines)]
+        self.slides = [slide for slide in self.slides if any(line.strip() for line in slide.lines)]
         for number, slide in enumerate(self.slides, 1):
             slide.number = number
             for box in slide.boxes:
@@ -186,20 +186,20 @@ class _Reader:
 
     def parts(self) -> None:
         """Give every slide its part; the parts must start on slide 1 and add up to the lecture."""
-        starts = [slide for slide in self.slides if slide.part]
+        starts = [(slide.number, slide.part) for slide in self.slides if slide.part]
         if not starts:
             return
         if self.slides[0].part is None:
-            raise self.fail(starts[0].part.line, "the parts must cover the whole deck: slide 1 needs a [part] "
-                                                 "line too", starts[0].number)
-        total = sum(slide.part.minutes for slide in starts)
+            raise self.fail(starts[0][1].line, "the parts must cover the whole deck: slide 1 needs a [part] "
+                                               "line too", starts[0][0])
+        total = sum(part.minutes for _, part in starts)
         allowed = directive_rules.LECTURE_MINUTES - directive_rules.SPARE_MINUTES
         if total > allowed + 1e-6:
-            raise self.fail(starts[-1].part.line, f"the parts' budgets add up to {total:g} minutes; a "
-                                                  f"{directive_rules.LECTURE_MINUTES}-minute lecture keeps "
-                                                  f"{directive_rules.SPARE_MINUTES} spare, so at most {allowed}: "
-                                                  "change the minutes of a [part] line", starts[-1].number)
-        current = None
+            raise self.fail(starts[-1][1].line, f"the parts' budgets add up to {total:g} minutes; a "
+                                                f"{directive_rules.LECTURE_MINUTES}-minute lecture keeps "
+                                                f"{directive_rules.SPARE_MINUTES} spare, so at most {allowed}: "
+                                                "change the minutes of a [part] line", starts[-1][0])
+        current = starts[0][1]                   # slide 1's own part, as slide 1 has one
         for slide in self.slides:
             if slide.part:
                 current, slide.part.first = slide.part, slide.number
@@ -317,7 +317,7 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 
 def parse_slide_ranges(text: str, count: int) -> List[int]:
     """'4-9,12' -> [4, 5, 6, 7, 8, 9, 12]; numbers outside 1..count are an error."""
-    chosen = []
+    chosen: List[int] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         first, _, last = part.partition("-")
         try:

@@ -140,7 +140,7 @@ def fetch_debs(target: Path, note: Note = quiet, mirror: Optional[str] = None) -
             file.unlink()
             raise WorkshopError(f"{deb.package} {deb.version} from {mirror} does not match its pinned sha256: "
                                 f"the mirror serves another file; update workshop/machine/current_docker/debs.tsv")
-        host.run(["dpkg-deb", "-x", file, target], timeout=300, what=f"dpkg-deb -x {file.name}")
+        host.run(["dpkg-deb", "-x", str(file), str(target)], timeout=300, what=f"dpkg-deb -x {file.name}")
         unpacked.append(f"{deb.package} {deb.version}")
     return unpacked
 
@@ -286,7 +286,7 @@ def start(kind: str, note: Note = quiet) -> int:
     if kind == "current":
         layout = Layout(MACHINE_HOME)
         install_current(layout, note)
-        argv = [layout.prefix / "usr/sbin/dockerd", "--config-file", layout.daemon_json]
+        argv = [str(layout.prefix / "usr/sbin/dockerd"), "--config-file", str(layout.daemon_json)]
         env, client_dir, docker_config, log = dockerd_env(layout), layout.client_dir, layout.docker_config, layout.log
     else:
         client_dir, docker_config, log = install_debian(note), None, MACHINE_HOME / "dockerd-debian.log"

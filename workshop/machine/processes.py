@@ -62,8 +62,8 @@ def deferred_signals() -> Iterator[None]:
     finally:
         for number, handler in held.items():
             signal.signal(number, handler)
-        for number in caught:
-            signal.raise_signal(number)
+        for got in caught:
+            signal.raise_signal(got)
 
 
 def _start(argv: Sequence[str], log: Path, pid_file: Optional[Path], cwd: Optional[Path],
@@ -202,7 +202,8 @@ def wait_gone(pid: int, timeout: float) -> bool:
 def with_environment(name: str, value: str) -> List[int]:
     """The processes (but this one) whose environment holds NAME=VALUE: what one program started,
     when it put a value of its own there for its children to inherit."""
-    found, mark = [], f"{name}={value}".encode()
+    found: List[int] = []
+    mark = f"{name}={value}".encode()
     if not Path("/proc").is_dir():              # macOS: no /proc; the callers also go by process trees
         return found
     for entry in Path("/proc").iterdir():

@@ -6,9 +6,9 @@ docker-registry. Without that image, Debian's docker-registry binary runs in the
 its config, storage, pid file and log under .workshop/.
 up(), down() and status() are idempotent; down() stops only what up() started."""
 import time
-import uuid
 import urllib.error
 import urllib.request
+import uuid
 from typing import Dict, Optional
 
 from workshop import ledger, names

@@ -47,7 +47,7 @@ def _drawn_cursor(original: Callable) -> Callable:
         if term.scrolling_up >= term.height - y:
             return None
         return x, y + term.scrolling_up
-    get_cursor_coords.repaired = True
+    get_cursor_coords.repaired = True  # type: ignore[attr-defined]  # a function attribute: mypy models none (python/mypy#2087)
     return get_cursor_coords
 
 

@@ -65,7 +65,7 @@ def _track_terminals(keeper: boxes.Keeper) -> None:
         result = original(self, to_render, slide_num)
         keeper.rendered(slide_num, lookatme.contrib.terminal.CREATED_TERMS[before:])
         return result
-    do_render.original = original
+    do_render.original = original  # type: ignore[attr-defined]  # a function attribute: mypy models none (python/mypy#2087)
     renderer.do_render = do_render
 
     shutdown = getattr(lookatme.contrib.terminal.shutdown, "original", lookatme.contrib.terminal.shutdown)
@@ -73,7 +73,7 @@ def _track_terminals(keeper: boxes.Keeper) -> None:
     def shutdown_terminals():
         keeper.stop_all()             # Ctrl-C first, so `docker run -it --rm` removes its container
         shutdown()
-    shutdown_terminals.original = shutdown
+    shutdown_terminals.original = shutdown  # type: ignore[attr-defined]  # a function attribute: mypy models none (python/mypy#2087)
     lookatme.contrib.terminal.shutdown = shutdown_terminals
 
 

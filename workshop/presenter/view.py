@@ -99,7 +99,8 @@ def follow(start: Optional[float] = None, out=sys.stdout) -> None:
     out.write("\x1b[?25l\x1b[2J")                  # hide the cursor, clear the screen
     try:
         while True:
-            size = tuple(shutil.get_terminal_size())
+            columns, rows = shutil.get_terminal_size()
+            size = (columns, rows)
             lines = screen.lines(live_state.read(), time.time(), size[0])
             if (lines, size) != shown:
                 draw(lines, size, out)

@@ -6,7 +6,6 @@ from typing import Iterable, List, Optional, Set
 from workshop.machine import engine, processes
 
 
-
 def container_ids(timeout: float = 60) -> Optional[Set[str]]:
     out = engine.output("ps", "-aq", "--no-trunc", timeout=timeout)
     return None if out is None else set(out.split())
@@ -34,7 +33,7 @@ class Tracker:
     """Remembers what existed before, and what was started since."""
 
     def __init__(self, container_names: Iterable[str] = ()):
-        self.sessions = []
+        self.sessions: List = []
         self.names = set(container_names)
         self.containers_before: Optional[Set[str]] = None
 

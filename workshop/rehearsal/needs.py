@@ -62,7 +62,7 @@ WORKER_REPLICAS = re.compile(r"^  replicas: (\d+)$", re.MULTILINE)
 def file_left_edited(boxes: Iterable[Box], root: Optional[Path] = None) -> Optional[str]:
     """The fix when the deck's own edit of the worker file is still there (an earlier run stopped between
     the scaling slide and the recap, which sets it back): the deploy would start three workers, not one."""
-    from workshop.rehearsal.steps import APPLY_BOX, SCALE_BOX
+    from workshop.rehearsal.boxes import APPLY_BOX, SCALE_BOX
     if not any((box.typed or "").startswith((APPLY_BOX, SCALE_BOX)) for box in boxes):
         return None
     found = WORKER_REPLICAS.findall(((root or ROOT) / WORKER_FILE).read_text())

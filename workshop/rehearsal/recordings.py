@@ -18,7 +18,7 @@ Event = Tuple[float, str, str]
 class Recording:
     """Collects what a terminal printed, with times, and writes it as asciicast v2."""
 
-    def __init__(self, width: int, height: int, title: str, extra: Dict = None):
+    def __init__(self, width: int, height: int, title: str, extra: Optional[Dict] = None):
         self.header = {"version": 2, "width": width, "height": height, "timestamp": int(time.time()),
                        "title": title, "env": {"TERM": "linux", "SHELL": "/bin/bash"}, **(extra or {})}
         self.events: List[Event] = []

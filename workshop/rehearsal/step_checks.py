@@ -4,10 +4,8 @@ that completes the step (where it must PASS). `scripts/rehearse --check-steps` t
 import time
 from typing import Dict, List, Tuple
 
-from workshop.rehearsal import steps as check
 from workshop.deck.reader import Box, Deck
-
-
+from workshop.rehearsal import step_table
 
 SETTLE_SECONDS = 10.0     # after its box, a step may need a moment (a port to open, a pod to be ready)
 
@@ -18,9 +16,9 @@ class StepChecks:
     def __init__(self, deck: Deck):
         boxes = [box for box in deck.boxes() if box.typed]
         self.steps: Dict[Tuple[str, str], List[str]] = {}
-        for step, entry in check.STEPS.items():      # each step's window: its first box to the one that does it
-            starts = [box.label for box in boxes if box.typed.startswith(entry.first)]
-            ends = [box.label for box in boxes if box.typed.startswith(entry.last)]
+        for step, entry in step_table.STEPS.items():      # each step's window: its first box to the one that does it
+            starts = [box.label for box in boxes if box.typed and box.typed.startswith(entry.first)]
+            ends = [box.label for box in boxes if box.typed and box.typed.startswith(entry.last)]
             if starts and ends:
                 self.steps.setdefault((starts[0], "before"), []).append(step)   # just before its first box
                 self.steps.setdefault((ends[0], "after"), []).append(step)      # just after the box that does it
@@ -28,10 +26,10 @@ class StepChecks:
     def __call__(self, box: Box, moment: str) -> List[Tuple[bool, str]]:
         found = []
         for step in self.steps.get((box.label, moment), []):
-            outcome = check.check(step)
+            outcome = step_table.check(step)
             deadline = time.monotonic() + (SETTLE_SECONDS if moment == "after" else 0)
             while not outcome.ok and time.monotonic() < deadline:
                 time.sleep(0.5)
-                outcome = check.check(step)
+                outcome = step_table.check(step)
             found.append((outcome.ok, outcome.line(step)))
         return found

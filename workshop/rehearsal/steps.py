@@ -11,14 +11,27 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from workshop.cli import WorkshopError
 from workshop.cluster import kubectl, providers
 from workshop.deck import reader as deck
 from workshop.machine import app_images, engine
-from workshop.names import APP_IMAGE, DEB_IMAGE, PY_IMAGE
-from workshop.rehearsal.boxes import (APPLY_BOX, ARCH_BOX, BROKEN_BOX, CONTAINER_BOX, DEB_BOX, DELETE_POD_BOX,
-                                       DRAIN_BOX, HEALED_BOX, LIMITS_BOX, MISSING_TAG, PY_BOX, REPAIR_BOX, SCALE_BOX,
-                                       SERVER_BOX, SERVICE_BOX, SET_IMAGE_BOX, Step, UNCORDON_BOX, UNDO_BOX)
+from workshop.names import APP_IMAGE, PY_IMAGE
+from workshop.rehearsal.boxes import (
+    APPLY_BOX,
+    ARCH_BOX,
+    BROKEN_BOX,
+    CONTAINER_BOX,
+    DELETE_POD_BOX,
+    DRAIN_BOX,
+    MISSING_TAG,
+    PY_BOX,
+    REPAIR_BOX,
+    SCALE_BOX,
+    SERVER_BOX,
+    SERVICE_BOX,
+    SET_IMAGE_BOX,
+    UNCORDON_BOX,
+    UNDO_BOX,
+)
 
 GREETING = "Hello from the workshop demo server!"
 APP_V2 = f"{APP_IMAGE}:v2"
@@ -348,47 +361,3 @@ def check_repaired() -> str:
         raise Failed(f"ok-web is still replacing {stuck[0] if stuck else 'its pods'}",
                      f"{WAIT} (`kubectl rollout status deployment/ok-web`)")
     return f"ok-web is back on {image} after the rollout to {MISSING_TAG} stalled; no pod is stuck pulling"
-
-
-# ---------------------------------------------------------------- the command
-
-# the one table of the steps: scripts/check, the rehearsal's fail-first windows and catch-up all read it
-STEPS: Dict[str, Step] = {
-    "server": Step("the host server answers on localhost:3000", check_server, SERVER_BOX, SERVER_BOX, SERVER_BOX),
-    "deb-image": Step(f"{DEB_IMAGE} is built", lambda: check_image(DEB_IMAGE, DEB_BOX), DEB_BOX, DEB_BOX, DEB_BOX),
-    "py-image": Step(f"{PY_IMAGE} is built and runs as non-root", lambda: check_image(PY_IMAGE, PY_BOX, non_root=True),
-                     PY_BOX, PY_BOX, PY_BOX),
-    "container": Step("the containerized server answers on localhost:8000 from Linux", check_container,
-                      CONTAINER_BOX, CONTAINER_BOX, CONTAINER_BOX),
-    "arch": Step(f"{PY_IMAGE} is built for this engine's CPU and runs on it", check_arch, PY_BOX, ARCH_BOX),
-    "deployed": Step("ok-web 2/2 ready, ok-worker and redis Available", check_deployed, APPLY_BOX, APPLY_BOX, APPLY_BOX),
-    "worker-limits": Step("ok-worker runs as non-root, read-only, with CPU and memory limits", check_worker_limits,
-                          APPLY_BOX, LIMITS_BOX),
-    "service": Step("inside the cluster, ok-web is the Service's ClusterIP and reaches both pods", check_service,
-                    APPLY_BOX, SERVICE_BOX),
-    "self-healed": Step("ok-web is back to 2 ready pods after one was deleted", check_self_healed,
-                        DELETE_POD_BOX, HEALED_BOX, DELETE_POD_BOX),
-    "scaled": Step("ok-worker has 3 ready replicas", check_scaled, SCALE_BOX, SCALE_BOX, SCALE_BOX),
-    "drained": Step("a worker node was drained of ok-worker's pods and uncordoned (several nodes)", check_drained,
-                    DRAIN_BOX, UNCORDON_BOX),
-    "rolled-out": Step("ok-web runs okpy-mini:v2 and its rollout is complete", check_rolled_out,
-                       SET_IMAGE_BOX, SET_IMAGE_BOX, SET_IMAGE_BOX),
-    "rolled-back": Step("ok-web is back on okpy-mini:v1 after the rollout to v2", check_rolled_back,
-                        UNDO_BOX, UNDO_BOX, UNDO_BOX),
-    "repaired": Step("ok-web is back on a real image after the rollout to the missing v3", check_repaired,
-                     BROKEN_BOX, REPAIR_BOX),
-}
-
-
-def check(step: str) -> Outcome:
-    try:
-        return Outcome(True, STEPS[step].run())
-    except Failed as failure:
-        return Outcome(False, failure.found, failure.hint)
-    except WorkshopError as error:
-        return Outcome(False, str(error).splitlines()[0], "scripts/doctor shows what this machine lacks")
-
-
-def listing() -> str:
-    width = max(map(len, STEPS))
-    return "\n".join(f"  {name:<{width}}  {step.what}" for name, step in STEPS.items())

@@ -19,8 +19,14 @@ from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck.docker_commands import dockerfile_bases
 from workshop.machine import engine, host, processes
 from workshop.machine.standins import debian_rootfs, host_python
-from workshop.names import DEBIAN_IMAGE as DEBIAN, LABEL, PYTHON_IMAGE as PYTHON, RECIPE_LABEL, \
-    REDIS_IMAGE as REDIS, STANDIN
+from workshop.names import (
+    DEBIAN_IMAGE as DEBIAN,
+    LABEL,
+    PYTHON_IMAGE as PYTHON,
+    RECIPE_LABEL,
+    REDIS_IMAGE as REDIS,
+    STANDIN,
+)
 from workshop.paths import ROOT, STATE
 
 # in build order: the Python and Redis stand-ins are built on the Debian one
