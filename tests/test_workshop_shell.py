@@ -262,9 +262,9 @@ def test_a_docker_command_with_no_engine_says_to_run_prepare_engine(tmp_path):
     assert ok_status == 0 and "workshop:" not in ok_output
 
 
-def test_the_readme_promises_what_the_fences_say_and_no_more():
-    """The README's fence section uses the refusal words the shims print, and says what it does not stop."""
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_promise_what_the_fences_say_and_no_more():
+    """The fence section of docs/machine.md uses the refusal words the shims print, and says what it does not stop."""
+    readme = (ROOT / "docs" / "machine.md").read_text()
     section = readme[readme.index("### What the fence promises"):]
     section = " ".join(section[:section.index("\n## ")].split())
     kubectl_shim = (ROOT / "scripts" / "shell-bin" / "kubectl").read_text()
