@@ -58,12 +58,23 @@ def test_an_unknown_step_is_one_line_with_the_list():
         assert step in done.stderr
 
 
-def test_list_names_every_step_in_lecture_order():
+def test_list_names_every_step_with_what_it_checks():
     done = run_check("--list")
     assert done.returncode == 0
-    listed = [line.split()[0] for line in done.stdout.splitlines()[1:]]
-    assert listed == ["server", "deb-image", "py-image", "container", "arch", "deployed", "worker-limits",
-                      "service", "self-healed", "scaled", "drained", "rolled-out", "rolled-back", "repaired"]
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in done.stdout.splitlines()[1:]}
+    assert listed == {name: entry.what for name, entry in step_table.STEPS.items()}
+
+
+def test_each_steps_window_opens_before_it_closes_in_the_decks():
+    """The box a step starts at comes no later than the box after which it works (the lecture, then the
+    extras), and the box catch-up passes over is one of the step's boxes: a table whose boxes point
+    backwards would make the fail-first check run after the pass."""
+    order = [box.typed for path in deck.workshop_decks() for box in deck.read(path).boxes() if box.typed]
+    def at(command):
+        return next(n for n, typed in enumerate(order) if typed.startswith(command))
+    for name, entry in step_table.STEPS.items():
+        assert at(entry.first) <= at(entry.last), name
+        assert entry.skip in (None, entry.first, entry.last), name
 
 
 @pytest.mark.parametrize("command", [boxes.SERVER_BOX, boxes.DEB_BOX, boxes.PY_BOX, boxes.CONTAINER_BOX,

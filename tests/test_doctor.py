@@ -46,6 +46,18 @@ def test_json_names_every_check_and_the_exit_status_follows_the_fails():
     assert by_name(done)["terminal"]["status"] == "WARN"
 
 
+def test_rows_say_what_this_machine_has_not_only_a_status(tmp_path):
+    """A state folder with no cluster in it: the cluster row FAILs with its fix and the exit status says so,
+    while the rows that hold here whatever the machine (the pinned packages of the venv doctor runs with,
+    both decks' plans) PASS. A doctor that said PASS, or FAIL, to everything fails this."""
+    done = run_doctor("--json", env={"WORKSHOP_STATE": str(tmp_path / "state")})
+    rows = by_name(done)
+    assert rows["cluster"]["status"] == "FAIL" and "scripts/cluster up" in rows["cluster"]["fix"], rows["cluster"]
+    assert rows["packages"]["status"] == "PASS", rows["packages"]
+    assert rows["plan"]["status"] == "PASS" and rows["plan extras.md"]["status"] == "PASS", rows["plan"]
+    assert done.returncode == 1 and json.loads(done.stdout)["ready"] is False
+
+
 def test_the_table_has_one_row_per_check_and_a_verdict():
     done = run_doctor()
     lines = done.stdout.splitlines()

@@ -67,7 +67,7 @@ def engine_cgroup_version() -> str:
     return found.cgroup_version if found else "2"
 
 
-HOSTS_TOML = f'[host."http://{registry.CONTAINER}:5000"]\n'
+HOSTS_TOML = f'[host."http://{registry.CONTAINER}:{registry.INSIDE_PORT}"]\n'
 REGISTRY_CONFIGMAP: Dict[str, Any] = {
     "apiVersion": "v1", "kind": "ConfigMap",
     "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},

@@ -17,6 +17,7 @@ from workshop.machine import engine, host, ports, processes
 from workshop.paths import STATE
 
 HOST, PORT, ADDRESS, CONTAINER = names.REGISTRY_HOST, names.REGISTRY_PORT, names.REGISTRY, names.REGISTRY_CONTAINER
+INSIDE_PORT = 5000          # where registry:2 listens in its container; kind's nodes reach it there
 KIND_NETWORK = "kind"
 RUN_LABEL = names.RUN_LABEL
 IMAGE = "registry:2"
@@ -147,7 +148,7 @@ def _start_container(note: Note) -> str:
     token = uuid.uuid4().hex
     ledger.record("registry", ADDRESS, how="container", id=None, token=token)
     # --rm: when it or its engine stops, it goes with its storage (prepare pushes the lecture's images again)
-    engine.docker("run", "-d", "--rm", "-p", f"{HOST}:{PORT}:5000", "--name", CONTAINER,
+    engine.docker("run", "-d", "--rm", "-p", f"{HOST}:{PORT}:{INSIDE_PORT}", "--name", CONTAINER,
                   "--label", f"{RUN_LABEL}={token}", IMAGE)
     if engine.output("network", "inspect", KIND_NETWORK):       # a kind cluster's nodes reach it by name there
         engine.docker("network", "connect", KIND_NETWORK, CONTAINER)
