@@ -23,7 +23,8 @@ from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl, node_build
 from workshop.machine import engine, engine_install, host, registry
-from workshop.names import KIND_CLUSTER as NAME
+from workshop.machine.standins import base_images
+from workshop.names import KIND_CLUSTER as NAME, KIND_NODE_BASE
 from workshop.paths import KUBECONFIG, STATE, write_private
 
 KIND_VERSION = "v0.33.0"
@@ -138,8 +139,9 @@ def build_node_image(say: Callable[[str], None]) -> None:
     log = host.log_path("kind-node-build.log")
     say(f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled: building {LOCAL_IMAGE} here (minutes the first time); "
         f"log in {host.shown(log)}")
+    base_images.ensure_base_images(say, [KIND_NODE_BASE])    # pulled, or its stand-in where nothing can be
     env = {**os.environ, "ENGINE_BIN": str(prefix), "WORKSHOP_ROOT": str(RECIPE.parents[2]), "K8S_BIN": str(bins),
-           "KIND_NODE_WORK": str(STATE / "kind-node")}
+           "KIND_NODE_WORK": str(STATE / "kind-node"), "NODE_BASE_IMAGE": KIND_NODE_BASE}
     host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
     ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
     built = STATE / "kind-node" / "tags"             # the base and component images it is made of

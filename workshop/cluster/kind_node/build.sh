@@ -23,7 +23,7 @@ export PATH=/usr/local/go/bin:$PATH
 ENGINE_BIN=${ENGINE_BIN:?the folder holding containerd, ctr and containerd-shim-runc-v2 2.1.9}
 WORKSHOP=${WORKSHOP_ROOT:?the repository}
 K8S_BIN=${K8S_BIN:?the folder of the built Kubernetes programs}
-DEBIAN_IMAGE=debian:bookworm-slim
+DEBIAN_IMAGE=${NODE_BASE_IMAGE:?the Debian bookworm image to build on (names.KIND_NODE_BASE)}
 
 WORK=${KIND_NODE_WORK:?a work folder for the build}
 BIN=$WORK/bin/$KUBE_VERSION   # one folder per Kubernetes version

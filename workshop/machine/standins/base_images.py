@@ -21,6 +21,7 @@ from workshop.machine import engine, host, processes
 from workshop.machine.standins import debian_rootfs, host_python
 from workshop.names import (
     DEBIAN_IMAGE as DEBIAN,
+    KIND_NODE_BASE,
     LABEL,
     PYTHON_IMAGE as PYTHON,
     RECIPE_LABEL,
@@ -139,19 +140,19 @@ class Plan:
         self.recipe, self.build, self.detail = recipe, build, detail
 
 
-def debian_plan(note: Note, log: Path) -> Plan:
-    recipe = recipe_hash("debian", *debian_rootfs.RECIPE_TEXTS)
+def debian_plan(note: Note, log: Path, ref: str = DEBIAN, suite: str = debian_rootfs.SUITE) -> Plan:
+    recipe = recipe_hash("debian", suite, *debian_rootfs.RECIPE_TEXTS)
 
     def build() -> str:
-        tar = debian_rootfs.rootfs_tar(note, log, recipe)
+        tar = debian_rootfs.rootfs_tar(note, log, recipe, suite, ref)
         changes = ['CMD ["bash"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                    f'LABEL {LABEL}="{STANDIN}"', f'LABEL {RECIPE_LABEL}="{recipe}"']
         cmd = ["docker", "import"]
         for change in changes:
             cmd += ["--change", change]
         with open(tar, "rb") as handle:
-            host.logged(cmd + ["-", DEBIAN], log, timeout=600, what=f"docker import {DEBIAN}", stdin=handle)
-        return "debootstrap minbase"
+            host.logged(cmd + ["-", ref], log, timeout=600, what=f"docker import {ref}", stdin=handle)
+        return f"debootstrap minbase {suite}"
 
     return Plan(recipe, build, "debootstrap")
 
@@ -266,7 +267,11 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
     if ref in ALIASES:
         return ensure_alias(ref, ALIASES[ref], label, log, can_pull)
     plan = None
-    if ref in BASE_IMAGES:
+    if ref == KIND_NODE_BASE:
+        plan = debian_plan(note, log, KIND_NODE_BASE, "bookworm")
+        if label == STANDIN and engine.image_label(ref, RECIPE_LABEL) == plan.recipe:
+            return "stand-in present"
+    elif ref in BASE_IMAGES:
         base_id = engine.image_id(DEBIAN) or ""
         plan = {DEBIAN: lambda: debian_plan(note, log),
                 PYTHON: lambda: python_plan(note, log, base_id),

@@ -12,7 +12,7 @@ from workshop.names import DEBIAN_IMAGE
 from workshop.paths import STATE
 
 CACHE = STATE / "cache"
-# the release names.DEBIAN_IMAGE names
+# the release names.DEBIAN_IMAGE names (the kind node image built here stays on bookworm: KIND_NODE_BASE)
 SUITE = "trixie"
 
 
@@ -47,7 +47,7 @@ ROOTFS_NO_RECOMMENDS = 'APT::Install-Recommends "false";\n'
 
 
 # what the stand-in's recipe hash covers
-RECIPE_TEXTS = (SUITE, ROOTFS_SOURCES, ROOTFS_SECURITY, ROOTFS_DPKG_EXCLUDES, ROOTFS_APT_CLEAN, ROOTFS_NO_RECOMMENDS)
+RECIPE_TEXTS = (ROOTFS_SOURCES, ROOTFS_SECURITY, ROOTFS_DPKG_EXCLUDES, ROOTFS_APT_CLEAN, ROOTFS_NO_RECOMMENDS)
 
 
 def _empty(folder: Path, keep: Callable[[Path], bool] = lambda p: False) -> None:
@@ -63,11 +63,11 @@ def _empty(folder: Path, keep: Callable[[Path], bool] = lambda p: False) -> None
             path.unlink()
 
 
-def trim_rootfs(tree: Path, mirror: str, security: Optional[str]) -> None:
+def trim_rootfs(tree: Path, mirror: str, security: Optional[str], suite: str = SUITE) -> None:
     """Make a debootstrapped tree look like the official slim image's filesystem."""
-    sources = ROOTFS_SOURCES.format(mirror=mirror, suite=SUITE)
+    sources = ROOTFS_SOURCES.format(mirror=mirror, suite=suite)
     if security:
-        sources += ROOTFS_SECURITY.format(mirror=security, suite=SUITE)
+        sources += ROOTFS_SECURITY.format(mirror=security, suite=suite)
     (tree / "etc/apt/sources.list").unlink(missing_ok=True)
     (tree / "etc/apt/sources.list.d").mkdir(parents=True, exist_ok=True)
     (tree / "etc/apt/sources.list.d/debian.sources").write_text(sources)
@@ -85,31 +85,31 @@ def trim_rootfs(tree: Path, mirror: str, security: Optional[str]) -> None:
     (tree / "etc/hostname").write_text("")
 
 
-def rootfs_tar(note: Note, log: Path, recipe: str) -> Path:
-    """A cached tar of a trimmed minbase tree of SUITE, made with debootstrap on the first run."""
+def rootfs_tar(note: Note, log: Path, recipe: str, suite: str = SUITE, image: str = DEBIAN_IMAGE) -> Path:
+    """A cached tar of a trimmed minbase tree of suite, made with debootstrap on the first run."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    tar = CACHE / f"debian-{SUITE}-minbase-{recipe}.tar"
+    tar = CACHE / f"debian-{suite}-minbase-{recipe}.tar"
     if tar.is_file():
         return tar
     if not host.is_linux_root():
-        raise WorkshopError(f"{DEBIAN_IMAGE} cannot be pulled and its stand-in needs debootstrap as root "
+        raise WorkshopError(f"{image} cannot be pulled and its stand-in needs debootstrap as root "
                             f"on Debian; run scripts/prepare as root, or on a machine that can reach Docker Hub")
     mirror, security = apt_sources.debian_archive()
     debootstrap = host.ensure_program("debootstrap", "debootstrap", log)
-    tree = CACHE / f"debian-{SUITE}-minbase.tree"
+    tree = CACHE / f"debian-{suite}-minbase.tree"
     if tree.exists():
         shutil.rmtree(tree)
-    note(f"debootstrap --variant=minbase {SUITE} from {mirror} (about a minute, once)")
+    note(f"debootstrap --variant=minbase {suite} from {mirror} (about a minute, once)")
     began = time.monotonic()
-    host.logged([debootstrap, "--variant=minbase", SUITE, str(tree), mirror], log, timeout=1200,
+    host.logged([debootstrap, "--variant=minbase", suite, str(tree), mirror], log, timeout=1200,
                 what="debootstrap")
     note(f"debootstrap done in {time.monotonic() - began:.0f} s")
-    trim_rootfs(tree, mirror, security)
+    trim_rootfs(tree, mirror, security, suite)
     partial = tar.with_suffix(".partial")
     host.logged(["tar", "--numeric-owner", "-C", str(tree), "-cf", str(partial), "."], log, what="tar")
     partial.rename(tar)
     shutil.rmtree(tree)
-    for old in CACHE.glob("debian-*-minbase-*.tar"):
+    for old in CACHE.glob(f"debian-{suite}-minbase-*.tar"):
         if old != tar:
             old.unlink()
     return tar
