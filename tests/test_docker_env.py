@@ -20,7 +20,7 @@ from workshop.commands import prepare
 from workshop.deck import docker_commands
 from workshop.machine import apt_sources, engine, engine_install, host, registry
 from workshop.machine.standins import base_images, debian_rootfs, host_python
-from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE, REDIS_IMAGE
+from workshop.names import DEBIAN_IMAGE, KIND_NODE_BASE, PYTHON_IMAGE, REDIS_IMAGE
 from workshop.paths import ROOT
 
 # ---------------------------------------------------------------- apt sources
@@ -157,7 +157,9 @@ def test_needed_images_adds_repository_bases_but_not_the_standins(tmp_path):
     (tmp_path / "standins" / "x.Dockerfile").write_text("FROM should-not-count:1\n")
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "Dockerfile").write_text("FROM nor-this:1\n")
-    assert base_images.needed_images(tmp_path) == [*base_images.BASE_IMAGES, *base_images.ALIASES, "alpine:3.20"]
+    node_base = [KIND_NODE_BASE] if base_images.standins_allowed() else []
+    assert base_images.needed_images(tmp_path) == [*base_images.BASE_IMAGES, *base_images.ALIASES, *node_base,
+                                                   "alpine:3.20"]
 
 
 def test_every_alias_points_at_a_base_image():

@@ -84,6 +84,8 @@ def needed_images(root: Path = ROOT) -> List[str]:
     """The ones the workshop always uses and their other names, then any other base a Dockerfile of the
     repository names."""
     needed = [*BASE_IMAGES, *ALIASES]
+    if standins_allowed():      # no registry: the kind node image will be built here, on this base
+        needed.append(KIND_NODE_BASE)
     for path in repository_dockerfiles(root):
         for image in dockerfile_bases(path.read_text(errors="replace")):
             if image not in needed:
