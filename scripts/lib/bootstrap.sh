@@ -28,7 +28,11 @@ ensure_venv() {
         name="$(basename "$list" .txt)"
         stamp="$WORKSHOP_VENV/.installed-$name"
         # the list and the lists it includes (-r FILE), so a change to either installs again
-        want="$(cd "$WORKSHOP_ROOT/requirements" && cat "$name.txt" $(sed -n 's/^-r[[:space:]]*//p' "$name.txt") | cksum)"
+        local line included=()
+        while IFS= read -r line; do
+            [[ "$line" =~ ^-r[[:space:]]*([^[:space:]]+) ]] && included+=("${BASH_REMATCH[1]}")
+        done < "$WORKSHOP_ROOT/requirements/$name.txt"
+        want="$(cd "$WORKSHOP_ROOT/requirements" && cat "$name.txt" ${included[@]+"${included[@]}"} | cksum)"
         [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$WORKSHOP_VENV/bin/python" ] && continue
         if [ ! -x "$WORKSHOP_VENV/bin/python" ]; then
             python="$(find_python)" || die "Python 3.10 or newer with venv is needed: install python3 and python3-venv (apt) or python@3.12 (brew), then run this again."
