@@ -1,5 +1,6 @@
 """Shared fixtures. Tests that need a real engine skip with a reason on a laptop without one,
 but fail in CI (CI=true), where prepare has started everything they need."""
+
 import os
 import shutil
 import subprocess
@@ -59,6 +60,7 @@ def workshop_cluster():
     """A workshop cluster that answers. In CI, when none is up, the kind cluster is brought up for
     the test session and removed at its end; elsewhere the test skips."""
     from workshop.cluster import kubectl, providers
+
     started = False
     if IN_CI and not kubectl.cluster_ready():
         providers.up(say=print)

@@ -2,6 +2,7 @@
 shells. Fast on a deck of its own (tests/decks/catch-up.md); slow on the real Docker engine; and,
 marked `cluster`, on a fresh workshop cluster: run that one alone on the cluster, as in
 `flock /tmp/workshop-cluster.lock env CI=true scripts/test tests/test_catch_up.py`."""
+
 import os
 import subprocess
 import uuid
@@ -39,11 +40,14 @@ def catch_up(tmp_path):
     return run
 
 
-@pytest.mark.parametrize("slide, message", [
-    ("9", "catch-up: there is no slide 9: catch-up.md has slides 1 to 4"),
-    ("0", "catch-up: there is no slide 0: catch-up.md has slides 1 to 4"),
-    ("no such title", "catch-up: no slide title contains 'no such title': give the slide's number, 1 to 4"),
-])
+@pytest.mark.parametrize(
+    "slide, message",
+    [
+        ("9", "catch-up: there is no slide 9: catch-up.md has slides 1 to 4"),
+        ("0", "catch-up: there is no slide 0: catch-up.md has slides 1 to 4"),
+        ("no such title", "catch-up: no slide title contains 'no such title': give the slide's number, 1 to 4"),
+    ],
+)
 def test_a_slide_out_of_range_is_one_line(catch_up, slide, message):
     status, out, err = catch_up(slide, "--deck", str(SMALL))
     assert (status, out, err) == (2, [], [message])
@@ -54,10 +58,10 @@ def test_the_boxes_before_the_slide_run_and_its_server_is_stopped(catch_up, tmp_
     assert status == 0 and err == []
     assert [line.split()[0] for line in out[:2]] == ["OK", "OK"]
     assert "slide 2 box 1" in out[0] and "python -u -m http.server" in out[0]
-    assert "slide 2 box 2" in out[1]          # its [rehearse] expect does not match, but catch-up judges the status
+    assert "slide 2 box 2" in out[1]  # its [rehearse] expect does not match, but catch-up judges the status
     assert out[2].startswith("catch-up: ready for slide 3 (A server again, and a box that fails): 2 box(es) run")
     assert (tmp_path / "catch-up-made").read_text() == "made\n"
-    assert tagged_processes(catch_up.tag) == []      # the long-running server was stopped at its slide's end
+    assert tagged_processes(catch_up.tag) == []  # the long-running server was stopped at its slide's end
 
 
 def test_nothing_to_run_before_the_first_slide(catch_up):
@@ -69,19 +73,22 @@ def test_a_failing_box_is_one_line_with_the_fix_and_leaves_nothing_running(catch
     assert status == 1
     assert out[-1].startswith("FAIL") and "slide 3 box 2" in out[-1] and "ls /no/such/folder" in out[-1]
     (line,) = err
-    assert line.startswith("catch-up: slide 3 box 2 failed (`ls /no/such/folder`): exit status 2, expected exit "
-                           f"status 0. Fix: its output is in {tmp_path}/logs/catch-up.log"), line
-    assert line.endswith("then run scripts/catch-up 4 again (what is done is passed over); nothing it started is "
-                         "left running")
+    assert line.startswith(
+        "catch-up: slide 3 box 2 failed (`ls /no/such/folder`): exit status 2, expected exit "
+        f"status 0. Fix: its output is in {tmp_path}/logs/catch-up.log"
+    ), line
+    assert line.endswith(
+        "then run scripts/catch-up 4 again (what is done is passed over); nothing it started is left running"
+    )
     assert "No such file or directory" in (tmp_path / "logs" / "catch-up.log").read_text()
-    assert tagged_processes(catch_up.tag) == []      # slide 3's server, up when its next box failed, is gone
+    assert tagged_processes(catch_up.tag) == []  # slide 3's server, up when its next box failed, is gone
 
 
 def test_a_step_already_in_effect_is_passed_over_so_a_second_run_is_safe(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKSHOP_STATE", str(tmp_path))          # where the deck's second box writes
+    monkeypatch.setenv("WORKSHOP_STATE", str(tmp_path))  # where the deck's second box writes
     made = tmp_path / "catch-up-made"
 
-    def in_effect(box):                                           # the step of "echo made > ...": the file
+    def in_effect(box):  # the step of "echo made > ...": the file
         return "the file is there" if (box.typed or "").startswith("echo made") and made.exists() else None
 
     small = deck.read(SMALL)
@@ -96,8 +103,9 @@ def test_a_step_already_in_effect_is_passed_over_so_a_second_run_is_safe(tmp_pat
 
 def test_every_check_step_names_a_box_of_the_deck():
     typed = [box.typed or "" for box in DECK_MODEL.boxes()]
-    assert {step: any(command in line for line in typed) for step, command in STEP_BOXES.items()} == \
-           {step: True for step in STEP_BOXES}
+    assert {step: any(command in line for line in typed) for step, command in STEP_BOXES.items()} == {
+        step: True for step in STEP_BOXES
+    }
 
 
 def last_slide_of(part_name: str) -> int:
@@ -125,7 +133,7 @@ def test_catch_up_to_the_end_of_the_docker_part_on_the_real_engine(docker, catch
     if untagged:
         assert any(line.startswith("OK") and f"docker build -t {PY_IMAGE}" in line for line in out), out
     assert check("py-image").returncode == 0
-    status, again, err = catch_up(str(last), timeout=1200)      # a second run passes over what is there
+    status, again, err = catch_up(str(last), timeout=1200)  # a second run passes over what is there
     assert status == 0, err
     done = [line for line in again if line.startswith("DONE")]
     assert any("check py-image passes" in line for line in done), again
@@ -135,8 +143,17 @@ def test_catch_up_to_the_end_of_the_docker_part_on_the_real_engine(docker, catch
 
 
 def app_objects() -> str:
-    return kubectl.run("get", "deployments,services", "-l", "app.kubernetes.io/part-of=cs198-workshop", "-o", "name",
-                       "--ignore-not-found", check=False, timeout=60).stdout.strip()
+    return kubectl.run(
+        "get",
+        "deployments,services",
+        "-l",
+        "app.kubernetes.io/part-of=cs198-workshop",
+        "-o",
+        "name",
+        "--ignore-not-found",
+        check=False,
+        timeout=60,
+    ).stdout.strip()
 
 
 @pytest.mark.slow
@@ -150,13 +167,13 @@ def test_catch_up_to_the_rollout_on_a_fresh_cluster(workshop_cluster, docker, ca
         assert status == 0, err
         assert check("deployed").returncode == 0
         assert check("scaled").returncode == 0
-        assert tagged_processes(catch_up.tag) == []          # its port-forwards and servers are stopped
-        status, again, err = catch_up(str(rollout), timeout=1800, own_state=False)   # safe to run twice
+        assert tagged_processes(catch_up.tag) == []  # its port-forwards and servers are stopped
+        status, again, err = catch_up(str(rollout), timeout=1800, own_state=False)  # safe to run twice
         assert status == 0, err
         done = " ".join(line for line in again if line.startswith("DONE"))
         assert all(f"check {step} passes" in done for step in ("deployed", "self-healed", "scaled")), again
         assert check("scaled").returncode == 0
-    finally:                                                # as it was: the app deployed from its manifests, or not
+    finally:  # as it was: the app deployed from its manifests, or not
         if before:
             kubectl.run("apply", *APP, timeout=180, check=False)
         else:

@@ -1,6 +1,7 @@
 """scripts/check: each step judged against real things started here (the demo server on port
 3000, the demo image in a container on port 8000, real images), failures with a hint naming the
 slide whose box does the step, and one line for a step that does not exist."""
+
 import os
 import re
 import socket
@@ -19,8 +20,14 @@ from workshop.rehearsal import boxes, step_table, steps as check
 
 
 def run_check(*args):
-    return subprocess.run([sys.executable, "-m", "workshop.commands.check", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.commands.check", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def slide_of(command):
@@ -43,11 +50,15 @@ def wait_for_port(port, seconds=20):
 
 
 def free_port_or_skip(port):
-    need(not ports.busy(port), f"port {port} free (the check looks there; someone is running the deck?)",
-         f"free port {port}")
+    need(
+        not ports.busy(port),
+        f"port {port} free (the check looks there; someone is running the deck?)",
+        f"free port {port}",
+    )
 
 
 # ---------------------------------------------------------------- the command itself
+
 
 def test_an_unknown_step_is_one_line_with_the_list():
     done = run_check("serverr")
@@ -70,18 +81,36 @@ def test_each_steps_window_opens_before_it_closes_in_the_decks():
     extras), and the box catch-up passes over is one of the step's boxes: a table whose boxes point
     backwards would make the fail-first check run after the pass."""
     order = [box.typed for path in deck.workshop_decks() for box in deck.read(path).boxes() if box.typed]
+
     def at(command):
         return next(n for n, typed in enumerate(order) if typed.startswith(command))
+
     for name, entry in step_table.STEPS.items():
         assert at(entry.first) <= at(entry.last), name
         assert entry.skip in (None, entry.first, entry.last), name
 
 
-@pytest.mark.parametrize("command", [boxes.SERVER_BOX, boxes.DEB_BOX, boxes.PY_BOX, boxes.CONTAINER_BOX,
-                                     boxes.ARCH_BOX, boxes.APPLY_BOX, boxes.LIMITS_BOX, boxes.SERVICE_BOX,
-                                     boxes.DRAIN_BOX, boxes.UNCORDON_BOX,
-                                     boxes.DELETE_POD_BOX, boxes.SCALE_BOX, boxes.SET_IMAGE_BOX, boxes.UNDO_BOX,
-                                     boxes.BROKEN_BOX, boxes.REPAIR_BOX])
+@pytest.mark.parametrize(
+    "command",
+    [
+        boxes.SERVER_BOX,
+        boxes.DEB_BOX,
+        boxes.PY_BOX,
+        boxes.CONTAINER_BOX,
+        boxes.ARCH_BOX,
+        boxes.APPLY_BOX,
+        boxes.LIMITS_BOX,
+        boxes.SERVICE_BOX,
+        boxes.DRAIN_BOX,
+        boxes.UNCORDON_BOX,
+        boxes.DELETE_POD_BOX,
+        boxes.SCALE_BOX,
+        boxes.SET_IMAGE_BOX,
+        boxes.UNDO_BOX,
+        boxes.BROKEN_BOX,
+        boxes.REPAIR_BOX,
+    ],
+)
 def test_every_hint_finds_its_box_in_the_deck(command):
     hint = check.box_hint(command)
     assert hint.startswith(f"run the box on slide {slide_of(command)} (`")
@@ -89,19 +118,27 @@ def test_every_hint_finds_its_box_in_the_deck(command):
 
 def test_the_lessons_hints_point_at_their_own_slides_in_lecture_order():
     """Two undo boxes and two in-cluster clients: each hint must name the slide of its own lesson."""
-    slides = [int(slide_of(command)) for command in (boxes.SERVICE_BOX, boxes.SET_IMAGE_BOX, boxes.UNDO_BOX,
-                                                boxes.BROKEN_BOX, boxes.REPAIR_BOX)]
+    slides = [
+        int(slide_of(command))
+        for command in (boxes.SERVICE_BOX, boxes.SET_IMAGE_BOX, boxes.UNDO_BOX, boxes.BROKEN_BOX, boxes.REPAIR_BOX)
+    ]
     assert slides == sorted(slides) and len(set(slides)) >= 4, slides
     assert int(slide_of(boxes.REPAIR_BOX)) > int(slide_of(boxes.BROKEN_BOX)) > int(slide_of(boxes.UNDO_BOX))
 
 
 # ---------------------------------------------------------------- Part 1, for real
 
+
 @pytest.fixture
 def server_on_3000():
     free_port_or_skip(3000)
-    process = subprocess.Popen([sys.executable, "docker_demo/server.py"], cwd=ROOT, env={**os.environ, "PORT": "3000"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "docker_demo/server.py"],
+        cwd=ROOT,
+        env={**os.environ, "PORT": "3000"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(3000)
         yield process
@@ -112,21 +149,29 @@ def server_on_3000():
 
 def test_server_passes_while_the_real_server_runs_and_fails_with_a_hint_after(server_on_3000):
     done = run_check("server")
-    assert (done.returncode, done.stdout) == (0, "PASS server: localhost:3000 answers "
-                                                 "'Hello from the workshop demo server!'\n")
+    assert (done.returncode, done.stdout) == (
+        0,
+        "PASS server: localhost:3000 answers 'Hello from the workshop demo server!'\n",
+    )
     server_on_3000.terminate()
     server_on_3000.wait(timeout=10)
     done = run_check("server")
     assert done.returncode == 1
-    assert done.stdout.startswith("FAIL server: nothing answers on localhost:3000. Hint: run the box on slide "
-                                  f"{slide_of('python docker_demo/server.py')} (`python docker_demo/server.py`)")
+    assert done.stdout.startswith(
+        "FAIL server: nothing answers on localhost:3000. Hint: run the box on slide "
+        f"{slide_of('python docker_demo/server.py')} (`python docker_demo/server.py`)"
+    )
 
 
 def test_server_fails_when_something_else_answers_on_3000(tmp_path):
     free_port_or_skip(3000)
     (tmp_path / "index.html").write_text("a different server\n")
-    other = subprocess.Popen([sys.executable, "-m", "http.server", "3000", "--bind", "127.0.0.1"], cwd=tmp_path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    other = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "3000", "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(3000)
         done = run_check("server")
@@ -145,8 +190,11 @@ def test_a_missing_image_fails_with_the_build_box(docker):
 
 
 def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
-    need(subprocess.run(["docker", "image", "inspect", DEBIAN_IMAGE], capture_output=True).returncode == 0,
-         DEBIAN_IMAGE, "run scripts/prepare")
+    need(
+        subprocess.run(["docker", "image", "inspect", DEBIAN_IMAGE], capture_output=True).returncode == 0,
+        DEBIAN_IMAGE,
+        "run scripts/prepare",
+    )
     with pytest.raises(check.Failed) as failed:
         check.check_image(DEBIAN_IMAGE, boxes.PY_BOX, non_root=True)
     assert "runs as root (uid 0)" in failed.value.found
@@ -155,8 +203,11 @@ def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
 
 def test_the_demo_images_pass_when_built(docker):
     for step, ref in (("deb-image", DEB_IMAGE), ("py-image", PY_IMAGE)):
-        need(subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0, ref,
-             "run scripts/prepare deck-images")
+        need(
+            subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0,
+            ref,
+            "run scripts/prepare deck-images",
+        )
         done = run_check(step)
         assert done.returncode == 0 and done.stdout.startswith(f"PASS {step}: {ref} is built ("), done.stdout
         if step == "py-image":
@@ -164,12 +215,18 @@ def test_the_demo_images_pass_when_built(docker):
 
 
 def test_arch_passes_for_the_demo_image_and_names_the_build_box_without_it(docker, monkeypatch):
-    need(subprocess.run(["docker", "image", "inspect", PY_IMAGE], capture_output=True).returncode == 0,
-         PY_IMAGE, "run scripts/prepare deck-images")
+    need(
+        subprocess.run(["docker", "image", "inspect", PY_IMAGE], capture_output=True).returncode == 0,
+        PY_IMAGE,
+        "run scripts/prepare deck-images",
+    )
     done = run_check("arch")
     assert done.returncode == 0, done.stdout
-    assert re.fullmatch(rf"PASS arch: {re.escape(PY_IMAGE)} is linux/(amd64|arm64), like the engine, and its "
-                        r"container runs on (x86_64|aarch64)\n", done.stdout), done.stdout
+    assert re.fullmatch(
+        rf"PASS arch: {re.escape(PY_IMAGE)} is linux/(amd64|arm64), like the engine, and its "
+        r"container runs on (x86_64|aarch64)\n",
+        done.stdout,
+    ), done.stdout
     monkeypatch.setattr(check, "PY_IMAGE", "workshop-demo-nosuchimage:0")
     outcome = step_table.check("arch")
     assert not outcome.ok and outcome.found == "no image workshop-demo-nosuchimage:0"
@@ -179,8 +236,11 @@ def test_arch_passes_for_the_demo_image_and_names_the_build_box_without_it(docke
 def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
     """No arm64 image can be pulled here, so the engine's answer about the image is replaced."""
     real = check.engine.output
-    monkeypatch.setattr(check.engine, "output",
-                        lambda *args, **kw: "linux/arm64\n" if args[:2] == ("image", "inspect") else real(*args, **kw))
+    monkeypatch.setattr(
+        check.engine,
+        "output",
+        lambda *args, **kw: "linux/arm64\n" if args[:2] == ("image", "inspect") else real(*args, **kw),
+    )
     outcome = step_table.check("arch")
     assert not outcome.ok and "is linux/arm64 but the engine runs linux/" in outcome.found
     assert "exec format error" in outcome.found and f"slide {slide_of(boxes.PY_BOX)}" in outcome.hint
@@ -188,16 +248,20 @@ def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
 
 @pytest.mark.slow
 def test_container_passes_with_the_demo_image_running_on_8000(docker):
-    need(subprocess.run(["docker", "image", "inspect", PY_IMAGE], capture_output=True).returncode == 0,
-         PY_IMAGE, "build it with the box of the deck (or scripts/rehearse --slides 10)")
+    need(
+        subprocess.run(["docker", "image", "inspect", PY_IMAGE], capture_output=True).returncode == 0,
+        PY_IMAGE,
+        "build it with the box of the deck (or scripts/rehearse --slides 10)",
+    )
     free_port_or_skip(8000)
     failing = run_check("container")
     assert failing.returncode == 1
     assert f"Hint: run the box on slide {slide_of(boxes.CONTAINER_BOX)} (`docker run" in failing.stdout
     name = "workshop-checktest"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "-p", "8000:3000", PY_IMAGE],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["docker", "run", "-d", "--rm", "--name", name, "-p", "8000:3000", PY_IMAGE], check=True, capture_output=True
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -213,20 +277,37 @@ def test_container_passes_with_the_demo_image_running_on_8000(docker):
 
 # ---------------------------------------------------------------- Part 2
 
-def deployment(replicas=2, ready=2, updated=2, total=2, available=2, generation=3, observed=3,
-               image="localhost:5001/okpy-mini:v1", revision="1"):
-    return {"metadata": {"generation": generation, "annotations": {"deployment.kubernetes.io/revision": revision}},
-            "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "web", "image": image}]}}},
-            "status": {"observedGeneration": observed, "readyReplicas": ready, "updatedReplicas": updated,
-                       "replicas": total, "availableReplicas": available,
-                       "conditions": [{"type": "Available", "status": "True"}]}}
+
+def deployment(
+    replicas=2,
+    ready=2,
+    updated=2,
+    total=2,
+    available=2,
+    generation=3,
+    observed=3,
+    image="localhost:5001/okpy-mini:v1",
+    revision="1",
+):
+    return {
+        "metadata": {"generation": generation, "annotations": {"deployment.kubernetes.io/revision": revision}},
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "web", "image": image}]}}},
+        "status": {
+            "observedGeneration": observed,
+            "readyReplicas": ready,
+            "updatedReplicas": updated,
+            "replicas": total,
+            "availableReplicas": available,
+            "conditions": [{"type": "Available", "status": "True"}],
+        },
+    }
 
 
 def test_a_rollout_is_complete_only_when_every_old_pod_is_gone():
     assert check.rollout_complete(deployment())
-    assert not check.rollout_complete(deployment(total=3))           # an old pod still runs (maxSurge 1)
+    assert not check.rollout_complete(deployment(total=3))  # an old pod still runs (maxSurge 1)
     assert not check.rollout_complete(deployment(updated=1))
-    assert not check.rollout_complete(deployment(observed=2))        # the controller has not seen the change
+    assert not check.rollout_complete(deployment(observed=2))  # the controller has not seen the change
     assert check.ready(deployment(replicas=3, ready=1)) == (1, 3)
     assert check.web_image(deployment(image="x:v2")) == "x:v2"
     assert check.first_web_image() == "localhost:5001/okpy-mini:v1"
@@ -235,11 +316,21 @@ def test_a_rollout_is_complete_only_when_every_old_pod_is_gone():
 @pytest.mark.cluster
 def test_cluster_steps_fail_with_a_hint_before_the_app_and_deployed_passes_after(workshop_cluster):
     from workshop.cluster import kubectl, warm_up
+
     files = warm_up.manifest_args()
     kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180)
     try:
-        for step in ("deployed", "worker-limits", "service", "self-healed", "scaled", "drained", "rolled-out",
-                     "rolled-back", "repaired"):
+        for step in (
+            "deployed",
+            "worker-limits",
+            "service",
+            "self-healed",
+            "scaled",
+            "drained",
+            "rolled-out",
+            "rolled-back",
+            "repaired",
+        ):
             done = run_check(step)
             line = done.stdout.rstrip("\n")
             assert "\n" not in line and done.stderr == ""
@@ -247,13 +338,18 @@ def test_cluster_steps_fail_with_a_hint_before_the_app_and_deployed_passes_after
         kubectl.run("apply", *files)
         kubectl.run("wait", "--for=condition=Available", "deployment", "--all", "--timeout=180s", timeout=200)
         kubectl.run("wait", "--for=condition=Ready", "pods", "--all", "--timeout=120s", timeout=130)
-        for step, found in (("deployed", "ok-web 2/2 ready"),
-                            ("worker-limits", "runs as uid 10001 on a read-only root filesystem, limited to 500m CPU "
-                                              "and 256Mi of memory"),
-                            ("service", "the Service's ClusterIP, and 20 requests reached 2 pods")):
+        for step, found in (
+            ("deployed", "ok-web 2/2 ready"),
+            (
+                "worker-limits",
+                "runs as uid 10001 on a read-only root filesystem, limited to 500m CPU and 256Mi of memory",
+            ),
+            ("service", "the Service's ClusterIP, and 20 requests reached 2 pods"),
+        ):
             done = run_check(step)
-            assert done.returncode == 0 and done.stdout.startswith(f"PASS {step}: ") and found in done.stdout, \
+            assert done.returncode == 0 and done.stdout.startswith(f"PASS {step}: ") and found in done.stdout, (
                 done.stdout
+            )
         done = run_check("repaired")
         assert done.returncode == 1 and "was never rolled out to the missing" in done.stdout
         assert f"slide {slide_of(boxes.BROKEN_BOX)}" in done.stdout
@@ -265,6 +361,7 @@ def test_cluster_steps_fail_with_a_hint_before_the_app_and_deployed_passes_after
 def test_repaired_fails_while_the_missing_tag_is_rolled_out_and_passes_after_the_undo(workshop_cluster):
     """The broken-rollout lesson done for real: a tag that was never pushed, then the undo."""
     from workshop.cluster import kubectl, warm_up
+
     files = warm_up.manifest_args()
     kubectl.run("apply", *files)
     try:
@@ -276,12 +373,15 @@ def test_repaired_fails_while_the_missing_tag_is_rolled_out_and_passes_after_the
             time.sleep(0.5)
         done = run_check("repaired")
         assert done.returncode == 1 and f"ok-web still asks for {check.MISSING_TAG}" in done.stdout, done.stdout
-        assert f"Hint: run the box on slide {slide_of(boxes.REPAIR_BOX)} (`kubectl apply -f k8s_demo/ok-web.yaml" in done.stdout
+        assert (
+            f"Hint: run the box on slide {slide_of(boxes.REPAIR_BOX)} (`kubectl apply -f k8s_demo/ok-web.yaml"
+            in done.stdout
+        )
         kubectl.run("rollout", "undo", "deployment/ok-web")
         kubectl.run("rollout", "status", "deployment/ok-web", "--timeout=60s", timeout=70)
         deadline = time.monotonic() + 30
         while (done := run_check("repaired")).returncode != 0 and time.monotonic() < deadline:
-            time.sleep(1)          # the broken pod is still terminating
+            time.sleep(1)  # the broken pod is still terminating
         assert done.stdout.startswith("PASS repaired: ok-web is back on localhost:5001/okpy-mini:v1"), done.stdout
     finally:
         kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)

@@ -1,5 +1,6 @@
 """The rules that keep CI honest: under CI=true a skip outside the allowed list fails, and a run
 that collects no test fails too (pytest's exit 5 is not a pass)."""
+
 import os
 import subprocess
 import sys
@@ -13,8 +14,14 @@ def run_inner(tmp_path, test_source, ci):
     (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(test_source))
     env = {**os.environ, "CI": "true" if ci else "false", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
 SKIPPING = """
@@ -43,6 +50,10 @@ def test_the_same_skip_is_only_a_skip_on_a_laptop(tmp_path):
 def test_no_tests_at_all_is_a_failure(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    done = subprocess.run([str(ROOT / "scripts" / "test"), str(empty), "-p", "no:cacheprovider"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "test"), str(empty), "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and "collected no tests" in done.stderr

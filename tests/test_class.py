@@ -2,6 +2,7 @@
 and nothing else. Isolation is proven with real requests: `kubectl auth can-i`, real attempts, the
 quota and LimitRange refusing, a NetworkPolicy dropping real TCP connections, and the lecture's own
 manifests running under Pod Security `restricted`. A namespace the class did not make survives down."""
+
 import json
 import stat
 import subprocess
@@ -17,14 +18,19 @@ from workshop.rehearsal import needs
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 STUDENTS = 5
-DECOY = classroom.namespace_of(STUDENTS + 2)             # made by "someone else" before the class
+DECOY = classroom.namespace_of(STUDENTS + 2)  # made by "someone else" before the class
 DECOY_ROLE = classroom.NODE_VIEWER + "-mine"
 
 
 def as_student(number: int, *args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
     config = classroom.CLASS / f"{classroom.namespace_of(number)}.kubeconfig"
-    return subprocess.run([kubectl.program(), "--kubeconfig", str(config), *args], input=stdin, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [kubectl.program(), "--kubeconfig", str(config), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +47,15 @@ def klass(workshop_cluster):
             said = classroom.down(say=lambda _: None)
         assert said.startswith("removed the class: "), said
         deadline = time.monotonic() + 120
-        while any(kubectl.run("get", "namespace", classroom.namespace_of(n), "--ignore-not-found", "-o", "name")
-                  .stdout.strip() for n in range(1, STUDENTS + 2)) and time.monotonic() < deadline:
+        while (
+            any(
+                kubectl.run(
+                    "get", "namespace", classroom.namespace_of(n), "--ignore-not-found", "-o", "name"
+                ).stdout.strip()
+                for n in range(1, STUDENTS + 2)
+            )
+            and time.monotonic() < deadline
+        ):
             time.sleep(2)
         assert kubectl.run("get", "namespace", DECOY, "-o", "name").stdout.strip() == f"namespace/{DECOY}"
         assert not list(classroom.CLASS.glob("*.kubeconfig")) and not classroom.ROSTER.exists()
@@ -68,15 +81,33 @@ def test_a_class_taken_down_can_be_made_again_at_once(workshop_cluster):
 
 def pod(name: str, command: list, memory: str = "32Mi", labels: dict | None = None) -> str:
     image = next(i for i in app_images.manifest_images() if "/redis:" in i)
-    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
-                       "spec": {"restartPolicy": "Never",
-                                "securityContext": {"runAsNonRoot": True, "runAsUser": 999,
-                                                    "seccompProfile": {"type": "RuntimeDefault"}},
-                                "containers": [{"name": "main", "image": image, "command": command,
-                                                "securityContext": {"allowPrivilegeEscalation": False,
-                                                                    "capabilities": {"drop": ["ALL"]}},
-                                                "resources": {"requests": {"cpu": "10m", "memory": memory},
-                                                              "limits": {"cpu": "100m", "memory": memory}}}]}})
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "labels": labels or {}},
+            "spec": {
+                "restartPolicy": "Never",
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 999,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": image,
+                        "command": command,
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        "resources": {
+                            "requests": {"cpu": "10m", "memory": memory},
+                            "limits": {"cpu": "100m", "memory": memory},
+                        },
+                    }
+                ],
+            },
+        }
+    )
 
 
 def test_each_kubeconfig_is_private_and_names_its_own_namespace(klass):
@@ -84,23 +115,36 @@ def test_each_kubeconfig_is_private_and_names_its_own_namespace(klass):
     for entry in klass:
         path = classroom.CLASS / f"{entry['namespace']}.kubeconfig"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert as_student(entry["student"], "config", "view", "-o",
-                          "jsonpath={.contexts[0].context.namespace}").stdout == entry["namespace"]
+        assert (
+            as_student(entry["student"], "config", "view", "-o", "jsonpath={.contexts[0].context.namespace}").stdout
+            == entry["namespace"]
+        )
     assert stat.S_IMODE(classroom.ROSTER.stat().st_mode) == 0o600
 
 
 def test_a_student_may_edit_their_namespace_and_nothing_else(klass):
     other = classroom.namespace_of(2)
-    for question in (["create", "deployments"], ["list", "nodes"]):       # nodes: the deck's `kubectl get nodes`
+    for question in (["create", "deployments"], ["list", "nodes"]):  # nodes: the deck's `kubectl get nodes`
         allowed = as_student(1, "auth", "can-i", *question)
         assert allowed.stdout.strip() == "yes", (question, allowed.stdout + allowed.stderr)
-    for question in (["get", "pods", "-n", other], ["create", "namespaces"], ["create", "clusterroles"],
-                     ["delete", "nodes"], ["patch", "nodes"], ["create", "clusterrolebindings"],
-                     ["create", "rolebindings", "-n", other], ["get", "secrets", "-n", other]):
+    for question in (
+        ["get", "pods", "-n", other],
+        ["create", "namespaces"],
+        ["create", "clusterroles"],
+        ["delete", "nodes"],
+        ["patch", "nodes"],
+        ["create", "clusterrolebindings"],
+        ["create", "rolebindings", "-n", other],
+        ["get", "secrets", "-n", other],
+    ):
         answer = as_student(1, "auth", "can-i", *question)
         assert answer.stdout.strip() == "no", (question, answer.stdout)
-    for attempt in (["get", "pods", "-n", other], ["create", "namespace", "mine"],
-                    ["delete", "resourcequota", "student"], ["label", "namespace", classroom.namespace_of(1), "x=y"]):
+    for attempt in (
+        ["get", "pods", "-n", other],
+        ["create", "namespace", "mine"],
+        ["delete", "resourcequota", "student"],
+        ["label", "namespace", classroom.namespace_of(1), "x=y"],
+    ):
         done = as_student(1, *attempt)
         assert done.returncode != 0 and "forbidden" in done.stderr.lower(), (attempt, done.stderr)
 
@@ -109,7 +153,7 @@ def test_the_limit_range_and_the_quota_refuse_what_is_too_big(klass):
     too_big = as_student(3, "apply", "-f", "-", stdin=pod("greedy", ["sleep", "60"], memory="600Mi"))
     assert too_big.returncode != 0 and "maximum memory usage per Container is 512Mi" in too_big.stderr, too_big.stderr
     made, refused = 0, None
-    for n in range(6):                                      # 400Mi each against the namespace's requests quota
+    for n in range(6):  # 400Mi each against the namespace's requests quota
         done = as_student(3, "apply", "-f", "-", stdin=pod(f"big-{n}", ["sleep", "60"], memory="400Mi"))
         if done.returncode != 0:
             refused = done.stderr
@@ -120,17 +164,19 @@ def test_the_limit_range_and_the_quota_refuse_what_is_too_big(klass):
 
 
 def test_another_namespace_is_out_of_reach_over_the_network(klass):
-    server = as_student(2, "apply", "-f", "-", stdin=pod("server", ["redis-server", "--protected-mode", "no"],
-                                                               labels={"app": "server"}))
+    server = as_student(
+        2, "apply", "-f", "-", stdin=pod("server", ["redis-server", "--protected-mode", "no"], labels={"app": "server"})
+    )
     assert server.returncode == 0, server.stderr
     assert as_student(2, "wait", "pod/server", "--for=condition=Ready", "--timeout=120s", timeout=150).returncode == 0
     address = as_student(2, "get", "pod", "server", "-o", "jsonpath={.status.podIP}").stdout
     loop = f"for i in 1 2 3; do timeout 3 redis-cli -h {address} ping || echo BLOCKED; sleep 1; done"
     results = {}
-    for number in (2, 4):                                   # the same namespace, then another student's
+    for number in (2, 4):  # the same namespace, then another student's
         assert as_student(number, "apply", "-f", "-", stdin=pod("client", ["sh", "-c", loop])).returncode == 0
-        as_student(number, "wait", "pod/client", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s",
-                   timeout=150)
+        as_student(
+            number, "wait", "pod/client", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s", timeout=150
+        )
         results[number] = as_student(number, "logs", "client").stdout.split()
     assert results[2] == ["PONG"] * 3 and results[4] == ["BLOCKED"] * 3, results
 
@@ -150,16 +196,19 @@ def test_the_lectures_manifests_run_in_a_student_namespace_under_restricted(klas
     assert len(rows) == STUDENTS
     assert "deployed scaled" in rows[classroom.namespace_of(5)], status.stdout
     assert rows[classroom.namespace_of(1)].split()[1] == "-"
-    assert status.stdout.splitlines()[-1].startswith("most of the class has deployed nothing yet (the deploy is on "
-                                                     "slide "), status.stdout
+    assert status.stdout.splitlines()[-1].startswith(
+        "most of the class has deployed nothing yet (the deploy is on slide "
+    ), status.stdout
 
 
 def test_up_refuses_a_namespace_it_did_not_make(klass):
     from workshop.cli import WorkshopError
+
     with pytest.raises(WorkshopError, match=f"already has a namespace {DECOY} that the class did not create"):
         classroom.up(STUDENTS + 2, say=lambda _: None)
-    assert kubectl.run("get", "namespace", classroom.namespace_of(STUDENTS + 1), "--ignore-not-found", "-o",
-                       "name").stdout.strip()                 # made before the refusal: recorded, so down removes it
+    assert kubectl.run(
+        "get", "namespace", classroom.namespace_of(STUDENTS + 1), "--ignore-not-found", "-o", "name"
+    ).stdout.strip()  # made before the refusal: recorded, so down removes it
 
 
 def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
@@ -170,6 +219,7 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
     import sys
 
     from test_rehearse_kubernetes import KUBERNETES_SLIDES
+
     state = tmp_path / "state"
     state.mkdir()
     built = ROOT / ".workshop" / "k8s-bin"
@@ -177,61 +227,97 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
         (state / "k8s-bin").symlink_to(built)
     env = {**os.environ, "WORKSHOP_STATE": str(state), "PYTHONPATH": str(ROOT)}
     mine = classroom.CLASS / f"{classroom.namespace_of(4)}.kubeconfig"
-    up = subprocess.run([sys.executable, "-m", "workshop.commands.cluster", "up", "--kubeconfig", str(mine)],
-                        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    up = subprocess.run(
+        [sys.executable, "-m", "workshop.commands.cluster", "up", "--kubeconfig", str(mine)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert up.returncode == 0 and f"your namespace '{classroom.namespace_of(4)}'" in up.stdout, up.stderr
     report = tmp_path / "rehearsal.json"
-    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--slides",
-                           ",".join(map(str, KUBERNETES_SLIDES)), "--json", str(report)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1200, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workshop.commands.rehearse",
+            "--slides",
+            ",".join(map(str, KUBERNETES_SLIDES)),
+            "--json",
+            str(report),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=env,
+    )
     steps = json.loads(report.read_text())["steps"]
     failed = [step for step in steps if step["verdict"] not in ("OK", "SKIP") and not step["skipped"]]
     assert done.returncode == 0 and not failed, json.dumps(failed, indent=1)[-4000:] + done.stderr[-1000:]
     skipped = [step for step in steps if step["skipped"]]
     assert all(step["skipped"] == needs.STUDENT_SKIP for step in skipped), skipped
     nodes = [b for b in reader.read().boxes() if b.slide in KUBERNETES_SLIDES and "nodes" in b.directives.needs]
-    assert len(skipped) == len(nodes), (skipped, nodes)          # the drain moved to extras.md: none left here
+    assert len(skipped) == len(nodes), (skipped, nodes)  # the drain moved to extras.md: none left here
     assert sum(step["verdict"] == "OK" for step in steps) >= 20
     from workshop.rehearsal.terminal import ShellSession
+
     with ShellSession(env={**env, "HOME": str(tmp_path)}) as shell:
         shell.wait_prompt()
         status, output = shell.run("kubectl drain workshop-worker --ignore-daemonsets", timeout=30)
     assert status == 3 and "this slide is your teacher's to show" in output, output
-    down = subprocess.run([sys.executable, "-m", "workshop.commands.cluster", "down"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env=env)
+    down = subprocess.run(
+        [sys.executable, "-m", "workshop.commands.cluster", "down"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert down.returncode == 0 and not (state / "kubeconfig").exists(), down.stdout + down.stderr
 
 
 def test_a_cluster_whose_nodes_cannot_pull_the_image_is_told_how_to_fix_it(klass):
     from workshop.cli import WorkshopError
+
     missing = f"{app_images.APP}:no-such-tag"
     with pytest.raises(WorkshopError, match="nodes cannot pull .*no-such-tag: map localhost:5001 to 10.0.0.9:5000"):
         classroom.check_pull(classroom.admin_config(None), classroom.namespace_of(1), "10.0.0.9:5000", image=missing)
-    classroom.check_pull(classroom.admin_config(None), classroom.namespace_of(1), None)   # the real one pulls
+    classroom.check_pull(classroom.admin_config(None), classroom.namespace_of(1), None)  # the real one pulls
 
 
 def test_registry_pushes_the_lectures_images_there_under_the_same_names(docker):
     pushed: list[str] = []
-    elsewhere = "127.0.0.1:5001"                              # the same registry, by another name
+    elsewhere = "127.0.0.1:5001"  # the same registry, by another name
     try:
         classroom.push_to(elsewhere, pushed.append)
-        assert pushed == [f"pushed {elsewhere}{image[len(app_images.ADDRESS):]}" for image in classroom.lecture_images()]
+        assert pushed == [
+            f"pushed {elsewhere}{image[len(app_images.ADDRESS) :]}" for image in classroom.lecture_images()
+        ]
         for image in classroom.lecture_images():
-            assert registry_digest(elsewhere + image[len(app_images.ADDRESS):])
+            assert registry_digest(elsewhere + image[len(app_images.ADDRESS) :])
     finally:
         subprocess.run([str(ROOT / "scripts" / "reset"), "--only", f"{elsewhere}/*"], capture_output=True, timeout=120)
-    left = subprocess.run(["docker", "images", "--format", "{{.Repository}}", f"{elsewhere}/*"], capture_output=True,
-                          text=True).stdout.split()
+    left = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}", f"{elsewhere}/*"], capture_output=True, text=True
+    ).stdout.split()
     assert left == []
 
 
 def registry_digest(ref: str) -> str:
     import urllib.request
+
     host, _, rest = ref.partition("/")
     repository, _, tag = rest.rpartition(":")
-    request = urllib.request.Request(f"http://{host}/v2/{repository}/manifests/{tag}", method="HEAD", headers={
-        "Accept": "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, "
-                  "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"})
+    request = urllib.request.Request(
+        f"http://{host}/v2/{repository}/manifests/{tag}",
+        method="HEAD",
+        headers={
+            "Accept": "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, "
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"
+        },
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:
         return answer.headers.get("Docker-Content-Digest", "")
 
@@ -240,6 +326,7 @@ def test_five_students_work_through_the_kubernetes_steps_at_once_and_all_pass(kl
     """The whole class at the same moment, each through their own kubeconfig: apply, wait, scale, roll out
     v2 and back, delete (the steps of scripts/bench --class, which prints their seconds)."""
     from workshop.commands import bench_class
+
     all_green, seconds, _, _ = bench_class.one_round(STUDENTS)
     assert all_green
     assert len(seconds) == STUDENTS * len(bench_class.steps([]))

@@ -1,5 +1,6 @@
 """scripts/cluster: the provider choice, and an existing context used only when named,
 copied into the workshop's own kubeconfig while the user's file stays as it was."""
+
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import yaml
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:                                   # render.txt pins tomli there
+else:  # render.txt pins tomli there
     import tomli as tomllib  # type: ignore[import-not-found]
 
 from conftest import IN_CI, need
@@ -28,19 +29,28 @@ from workshop.paths import KUBECONFIG, ROOT
 
 
 def cluster(*args, env):
-    return subprocess.run([sys.executable, "-m", "workshop.commands.cluster", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.commands.cluster", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
 
 
 @pytest.fixture
 def user_kubeconfig(tmp_path):
     """The user's own kubeconfig: a current context that is a decoy (a listener that records every
     request), and a context 'mine' for a real cluster (the workshop's, standing in for theirs)."""
-    need(shutil.which("kubectl") is not None or any((ROOT / ".workshop").glob("k8s-bin/*/kubectl")), "kubectl",
-         "install kubectl (see README.md)")
+    need(
+        shutil.which("kubectl") is not None or any((ROOT / ".workshop").glob("k8s-bin/*/kubectl")),
+        "kubectl",
+        "install kubectl (see README.md)",
+    )
     decoy = api_server()
     config = tmp_path / "user-config"
-    kubeconfig(config, "decoy", decoy)                 # the user's current context is the decoy
+    kubeconfig(config, "decoy", decoy)  # the user's current context is the decoy
     data = yaml.safe_load(config.read_text())
     if KUBECONFIG.exists():
         real = yaml.safe_load(KUBECONFIG.read_text())
@@ -53,13 +63,18 @@ def user_kubeconfig(tmp_path):
 
 
 def run_env(tmp_path, config, namespace):
-    return {"WORKSHOP_STATE": str(tmp_path / "state"), "KUBECONFIG": str(config), "HOME": str(tmp_path),
-            "WORKSHOP_NAMESPACE": namespace}
+    return {
+        "WORKSHOP_STATE": str(tmp_path / "state"),
+        "KUBECONFIG": str(config),
+        "HOME": str(tmp_path),
+        "WORKSHOP_NAMESPACE": namespace,
+    }
 
 
 @pytest.mark.cluster
-def test_an_existing_context_is_used_only_when_named_and_the_users_file_is_untouched(tmp_path, user_kubeconfig,
-                                                                                       workshop_cluster):
+def test_an_existing_context_is_used_only_when_named_and_the_users_file_is_untouched(
+    tmp_path, user_kubeconfig, workshop_cluster
+):
     config, decoy = user_kubeconfig
     before = config.read_bytes()
     namespace = f"cs198-existing-test-{os.getpid()}"
@@ -75,9 +90,11 @@ def test_an_existing_context_is_used_only_when_named_and_the_users_file_is_untou
     done = cluster("down", env=env)
     assert done.returncode == 0 and "nothing of it but the workshop's namespace was changed" in done.stdout
     assert not (tmp_path / "state" / "kubeconfig").exists()
-    deadline = time.monotonic() + 60                  # the namespace the workshop made there goes, and only it
-    while kubectl.run("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip() and \
-            time.monotonic() < deadline:
+    deadline = time.monotonic() + 60  # the namespace the workshop made there goes, and only it
+    while (
+        kubectl.run("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip()
+        and time.monotonic() < deadline
+    ):
         time.sleep(1)
     assert not kubectl.run("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip()
     assert config.read_bytes() == before
@@ -91,16 +108,18 @@ def test_a_namespace_of_that_name_the_workshop_did_not_make_is_refused(tmp_path,
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert "already has a namespace 'kube-public' that the workshop did not create" in line
-    assert kubectl.run("get", "namespace", "kube-public", check=False).returncode == 0     # untouched
+    assert kubectl.run("get", "namespace", "kube-public", check=False).returncode == 0  # untouched
     assert decoy.paths == []
 
 
 def test_bad_input_is_one_line(tmp_path, user_kubeconfig):
     config, _ = user_kubeconfig
     env = run_env(tmp_path, config, "cs198-workshop")
-    for args, needle, status in ((["up", "--context", "nosuch"], "there is no context 'nosuch'", 2),
-                                 (["status"], "no workshop cluster: run scripts/cluster up", 1),
-                                 (["down"], "no workshop cluster to remove", 0)):
+    for args, needle, status in (
+        (["up", "--context", "nosuch"], "there is no context 'nosuch'", 2),
+        (["status"], "no workshop cluster: run scripts/cluster up", 1),
+        (["down"], "no workshop cluster to remove", 0),
+    ):
         done = cluster(*args, env=env)
         assert done.returncode == status
         assert needle in done.stdout + done.stderr
@@ -121,6 +140,7 @@ def test_the_kubelet_is_told_to_accept_cgroup_v1_only_on_a_cgroup_v1_engine():
     def kubelet_settings(cgroup_version):
         patches = yaml.safe_load(kind.cluster_config(cgroup_version)).get("kubeadmConfigPatches") or []
         return [yaml.safe_load(patch) for patch in patches if "KubeletConfiguration" in patch]
+
     assert kubelet_settings("1") == [{"kind": "KubeletConfiguration", "failCgroupV1": False}]
     assert kubelet_settings("2") == []
 
@@ -130,8 +150,13 @@ def test_the_upstream_node_image_is_kinds_own_default_of_the_same_minor():
     the Go module proxy serves), and it is the same Kubernetes minor as the one built here."""
     go = shutil.which("go") or "/usr/local/go/bin/go"
     need(os.access(go, os.X_OK), "the Go toolchain (it fetches kind's source)", "install Go 1.26")
-    done = subprocess.run([go, "mod", "download", "-json", f"sigs.k8s.io/kind@{kind.KIND_VERSION}"],
-                          capture_output=True, text=True, timeout=120, cwd="/tmp")
+    done = subprocess.run(
+        [go, "mod", "download", "-json", f"sigs.k8s.io/kind@{kind.KIND_VERSION}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/tmp",
+    )
     assert done.returncode == 0, done.stderr
     source = (Path(json.loads(done.stdout)["Dir"]) / "pkg/apis/config/defaults/image.go").read_text()
     assert f'const Image = "{kind.UPSTREAM_IMAGE}"' in source
@@ -165,11 +190,11 @@ def test_kind_down_leaves_nothing_of_the_workshops_and_everything_of_the_users(w
     if (providers.chosen() or {}).get("provider") != "kind":
         need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
         pytest.skip("the workshop cluster here is not kind")
-    decoy = "workshop-kind/users-own:1"                     # named like ours, made by the user
+    decoy = "workshop-kind/users-own:1"  # named like ours, made by the user
     assert _docker("tag", DEBIAN_IMAGE, decoy).returncode == 0
     ours = [entry["name"] for entry in ledger.of_kind("image") if entry.get("role") in ("kind-node", "kind-build")]
-    if (ledger.find("cluster", f"kind/{kind.NAME}") or {}).get("image") == kind.LOCAL_IMAGE:   # built here
-        assert kind.LOCAL_IMAGE in ours and len(ours) >= 8, ours     # the node and its base and components
+    if (ledger.find("cluster", f"kind/{kind.NAME}") or {}).get("image") == kind.LOCAL_IMAGE:  # built here
+        assert kind.LOCAL_IMAGE in ours and len(ours) >= 8, ours  # the node and its base and components
     network_ours = ledger.find("network", "kind") is not None
     try:
         said = providers.down(say=lambda _: None)
@@ -180,7 +205,7 @@ def test_kind_down_leaves_nothing_of_the_workshops_and_everything_of_the_users(w
             assert _docker("network", "inspect", "kind").returncode != 0
         left = [image for image in ours if _docker("image", "inspect", image).returncode == 0]
         assert not left, left
-        assert _docker("image", "inspect", decoy).returncode == 0          # the user's stays
+        assert _docker("image", "inspect", decoy).returncode == 0  # the user's stays
     finally:
         _docker("rmi", decoy)
         if not kubectl.cluster_ready():

@@ -1,7 +1,7 @@
 """The deck as the class sees it (workshop/rehearsal/fit.py): every box's key lines are on screen, and
 the lecture fits 75 minutes by the honest clock; broken copies of the deck are caught."""
+
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -40,7 +40,7 @@ def test_the_honest_clock_charges_each_slide_and_box_the_presenters_time(tmp_pat
     write_cast(tmp_path, ["wanted line"])
     (part,) = fit.plan(tiny_deck(rows=8, part="Only; 2"), tmp_path)
     assert (part.slides, part.boxes) == (1, 1)
-    assert part.machine == pytest.approx(2.58, abs=0.01)            # Enter at 0.02 s, the prompt back at 2.6 s
+    assert part.machine == pytest.approx(2.58, abs=0.01)  # Enter at 0.02 s, the prompt back at 2.6 s
     assert part.minutes == pytest.approx((45 + 60 + 2.58) / 60, abs=0.001)
 
 
@@ -51,22 +51,27 @@ def test_a_deck_that_overruns_fails_and_one_that_fits_passes(tmp_path):
     (problem,) = over_budget(tiny_deck(rows=8, part="Only; 1"), tmp_path)
     assert problem.startswith("part 'Only' needs 1.8 min") and "gives it 1" in problem
     assert over_budget(tiny_deck(rows=8, part="Only; 2"), tmp_path) == []
-    assert any(p.startswith("the lecture needs 1.8 min") for p in
-               over_budget(tiny_deck(rows=8, part="Only; 2"), tmp_path, lecture=6))
+    assert any(
+        p.startswith("the lecture needs 1.8 min")
+        for p in over_budget(tiny_deck(rows=8, part="Only; 2"), tmp_path, lecture=6)
+    )
     with pytest.raises(reader.DeckError, match="keeps 5 spare, so at most 70"):
         tiny_deck(rows=8, part="Only; 71")
 
 
 # ---------------------------------------------------------------- and broken copies fail
 
+
 def tiny_deck(rows: int, expect: str = "^wanted line$", command: str = "seq 8", part: str = "") -> reader.Deck:
-    text = ("---\ntitle: t\n---\n\n# One\n\n```terminal-ex\ncommand: scripts/workshop-shell\n"
-            f"rows: {rows}\ninit_text: {command}\ninit_wait: 'workshop$ '\ninit_codeblock: false\n```\n"
-            f'[rehearse]: # "expect: {expect}"\n' + (f'[part]: # "{part}"\n' if part else ""))
+    text = (
+        "---\ntitle: t\n---\n\n# One\n\n```terminal-ex\ncommand: scripts/workshop-shell\n"
+        f"rows: {rows}\ninit_text: {command}\ninit_wait: 'workshop$ '\ninit_codeblock: false\n```\n"
+        f'[rehearse]: # "expect: {expect}"\n' + (f'[part]: # "{part}"\n' if part else "")
+    )
     return reader.parse(text, Path("tiny.md"))
 
 
-def write_cast(folder: Path, lines: List[str]) -> None:
+def write_cast(folder: Path, lines: list[str]) -> None:
     cast = recordings.Recording(106, 5, "seq 8")
     cast.output(0.01, "workshop$ ")
     cast.marker(0.02, "enter")
@@ -78,7 +83,7 @@ def write_cast(folder: Path, lines: List[str]) -> None:
 
 def test_a_key_line_pushed_out_by_later_output_is_caught(tmp_path):
     write_cast(tmp_path, ["wanted line"] + [f"noise {n}" for n in range(6)])
-    assert misfits(tiny_deck(rows=8), tmp_path) == []          # 7 lines and the prompt: all on screen
+    assert misfits(tiny_deck(rows=8), tmp_path) == []  # 7 lines and the prompt: all on screen
     (problem,) = misfits(tiny_deck(rows=4), tmp_path)
     assert "slide 1 box 1" in problem and "`wanted line`" in problem and "4-row box" in problem
 
@@ -104,8 +109,10 @@ def test_a_box_of_the_real_deck_made_too_short_is_caught():
     rows_line = next(i for i in range(box.line, box.line + 6) if lines[i].startswith("rows:"))
     lines[rows_line] = "rows: 5"
     broken = reader.parse("\n".join(lines) + "\n", DECK)
-    assert any(f"slide {box.slide} box {box.position}" in problem and "scrolled out of the 5-row box" in problem
-               for problem in misfits(broken))
+    assert any(
+        f"slide {box.slide} box {box.position}" in problem and "scrolled out of the 5-row box" in problem
+        for problem in misfits(broken)
+    )
 
 
 def test_a_part_given_too_few_minutes_is_caught():
@@ -119,6 +126,6 @@ def test_a_part_given_too_few_minutes_is_caught():
         assert old in text
         return text.replace(old, f'[part]: # "{part.name}; {minutes:g}"')
 
-    moved = biggest.minutes - 2          # the biggest part keeps 2 minutes, the rest goes elsewhere
+    moved = biggest.minutes - 2  # the biggest part keeps 2 minutes, the rest goes elsewhere
     broken = reader.parse(retime(retime(text, biggest, 2), other, other.minutes + moved), DECK)
     assert any(f"part {biggest.name!r} needs" in problem for problem in over_budget(broken))

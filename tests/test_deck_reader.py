@@ -1,4 +1,5 @@
 """The deck reader and the directive parser on small decks, good and malformed."""
+
 import pytest
 
 from workshop.cli import WorkshopError
@@ -27,9 +28,11 @@ def error_of(body: str) -> str:
 
 
 def test_slides_titles_boxes_and_directives():
-    d = parse(f"\n# One\n\ntext\n\n---\n\n# Two\n\n{BOX}"
-              '[rehearse]: # "expect: ^hi$"\n[rehearse]: # "timeout: 5"\n[rehearse]: # "needs: docker"\n\n'
-              f'{BOX}[rehearse]: # "fails"\n')
+    d = parse(
+        f"\n# One\n\ntext\n\n---\n\n# Two\n\n{BOX}"
+        '[rehearse]: # "expect: ^hi$"\n[rehearse]: # "timeout: 5"\n[rehearse]: # "needs: docker"\n\n'
+        f'{BOX}[rehearse]: # "fails"\n'
+    )
     assert [s.title for s in d.slides] == ["One", "Two"]
     assert d.meta["date"] == "2026-01-01"
     first, second = d.slide(2).boxes
@@ -50,25 +53,34 @@ def test_file_blocks_are_collected():
     assert d.slide(1).files[0].spec["lang"] == "python"
 
 
-@pytest.mark.parametrize("body, needle", [
-    ("\n# A\n\n```terminal-ex\ncommand: x\ninit_text: ls\n```\n", "line 8 (slide 1): init_text is only typed when init_wait"),
-    ("\n# A\n\n```terminal-ex\ncommand: x\n```\n", "must say init_codeblock: false"),
-    ("\n# A\n\n```terminal-ex\ncommand: x\ninit_codeblock: false\ncwd: /tmp\n```\n", "does not accept 'cwd'"),
-    ("\n# A\n\n```terminal-ex\ninit_codeblock: false\n```\n", "needs command:"),
-    ("\n# A\n\n```terminal-ex\ncommand: [unclosed\n```\n", "line 8 (slide 1): the terminal-ex block is not valid YAML"),
-    ("\n# A\n\n```terminal8\nbash\n```\n", "'terminal8' boxes have no prompt"),
-    ("\n# A\n\n```bash\nls\n", "line 8 (slide 1): the code block opened with ``` is never closed"),
-    ('\n# A\n[rehearse]: # "expect: x"\n', "line 7 (slide 1): a [rehearse] directive must come after"),
-    (f'\n# A\n\n{BOX}[rehearse]: # "expct: x"\n', "line 14 (slide 1): unknown directive 'expct'"),
-    (f'\n# A\n\n{BOX}[rehearse]: # "expect: (unbalanced"\n', "bad regular expression"),
-    (f'\n# A\n\n{BOX}[rehearse]: # "timeout: soon"\n', "timeout must be a positive number"),
-    (f'\n# A\n\n{BOX}[rehearse]: # "exit: 300"\n', "exit must be a status from 0 to 255"),
-    (f'\n# A\n\n{BOX}[rehearse]: # "needs: gpu"\n', "unknown need 'gpu'"),
-    (f'\n# A\n\n{BOX}[rehearse]: # "fails"\n[rehearse]: # "exit: 2"\n', "either 'fails' or 'exit: N'"),
-    (f'\n# A\n\n{BOX}[rehearse]: # "ready: up"\n[rehearse]: # "fails"\n', "ends with Ctrl-C"),
-    (f'\n# A\n\n{BOX}[rehearse]: # expect: x\n', "line 14 (slide 1): a directive is written"),
-    ("\n# A\ntext\n---\n\n# B\n", "line 8 (slide 1): '---' right under a line of text"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        (
+            "\n# A\n\n```terminal-ex\ncommand: x\ninit_text: ls\n```\n",
+            "line 8 (slide 1): init_text is only typed when init_wait",
+        ),
+        ("\n# A\n\n```terminal-ex\ncommand: x\n```\n", "must say init_codeblock: false"),
+        ("\n# A\n\n```terminal-ex\ncommand: x\ninit_codeblock: false\ncwd: /tmp\n```\n", "does not accept 'cwd'"),
+        ("\n# A\n\n```terminal-ex\ninit_codeblock: false\n```\n", "needs command:"),
+        (
+            "\n# A\n\n```terminal-ex\ncommand: [unclosed\n```\n",
+            "line 8 (slide 1): the terminal-ex block is not valid YAML",
+        ),
+        ("\n# A\n\n```terminal8\nbash\n```\n", "'terminal8' boxes have no prompt"),
+        ("\n# A\n\n```bash\nls\n", "line 8 (slide 1): the code block opened with ``` is never closed"),
+        ('\n# A\n[rehearse]: # "expect: x"\n', "line 7 (slide 1): a [rehearse] directive must come after"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "expct: x"\n', "line 14 (slide 1): unknown directive 'expct'"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "expect: (unbalanced"\n', "bad regular expression"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "timeout: soon"\n', "timeout must be a positive number"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "exit: 300"\n', "exit must be a status from 0 to 255"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "needs: gpu"\n', "unknown need 'gpu'"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "fails"\n[rehearse]: # "exit: 2"\n', "either 'fails' or 'exit: N'"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "ready: up"\n[rehearse]: # "fails"\n', "ends with Ctrl-C"),
+        (f"\n# A\n\n{BOX}[rehearse]: # expect: x\n", "line 14 (slide 1): a directive is written"),
+        ("\n# A\ntext\n---\n\n# B\n", "line 8 (slide 1): '---' right under a line of text"),
+    ],
+)
 def test_malformed_decks_name_the_slide_and_line(body, needle):
     assert needle in error_of(body)
 
@@ -100,5 +112,5 @@ def test_slide_ranges_and_box_width():
     assert deck.parse_slide_ranges("4-6, 2,4", 10) == [2, 4, 5, 6]
     with pytest.raises(WorkshopError):
         deck.parse_slide_ranges("0-2", 10)
-    assert box_columns({}) == 94          # lookatme's default padding, as measured at 120 columns
+    assert box_columns({}) == 94  # lookatme's default padding, as measured at 120 columns
     assert box_columns({"styles": {"padding": {"left": 4, "right": 4}}}) == 106

@@ -1,4 +1,5 @@
 """Every slide of slides.md and of extras.md renders through lookatme's own TUI, in-process, without a terminal."""
+
 import shutil
 
 import pytest
@@ -47,7 +48,11 @@ def body(screen):
 
 
 def test_no_slide_is_taller_than_the_screen(rendered, rendered_tall):
-    too_tall = [short.number for short, tall in zip(rendered, rendered_tall, strict=True) if body(short.screen) != body(tall.screen)]
+    too_tall = [
+        short.number
+        for short, tall in zip(rendered, rendered_tall, strict=True)
+        if body(short.screen) != body(tall.screen)
+    ]
     assert too_tall == [], f"these slides do not fit in {COLS}x{ROWS}"
 
 
@@ -58,8 +63,11 @@ def test_no_line_is_wider_than_the_screen(rendered_tall):
 
 BREAKAGES = [
     ("path: docker_demo/server.py", "path: docker_demo/no-such-file.py", "File not found"),
-    ("rows: 5\ninit_text: python docker_demo/server.py\ninit_wait: 'workshop$ '\ninit_codeblock: false",
-     "rows: 5\ninit_codeblock: true", "AttributeError"),
+    (
+        "rows: 5\ninit_text: python docker_demo/server.py\ninit_wait: 'workshop$ '\ninit_codeblock: false",
+        "rows: 5\ninit_codeblock: true",
+        "AttributeError",
+    ),
     ("```file\npath: docker_demo/server.py\nlang: python\n```", "<!-- a block comment -->", "render_close_html"),
 ]
 

@@ -1,4 +1,5 @@
 """slides.md and extras.md follow the rules that keep lookatme 2.5.5 from breaking in front of a class."""
+
 import re
 import subprocess
 
@@ -12,10 +13,16 @@ from workshop.paths import DECK, EXTRAS, ROOT
 
 DECK_MODEL = deck.read(DECK)
 EXTRAS_MODEL = deck.read(EXTRAS)
-NAMED_BOXES = [(f"{box.label} of {model.path.stem}", box) for model in (DECK_MODEL, EXTRAS_MODEL) for box in model.boxes()]
+NAMED_BOXES = [
+    (f"{box.label} of {model.path.stem}", box) for model in (DECK_MODEL, EXTRAS_MODEL) for box in model.boxes()
+]
 BOXES = [box for _, box in NAMED_BOXES]
-FILES = [(f"{model.path.name}:{slide.number}", block) for model in (DECK_MODEL, EXTRAS_MODEL)
-         for slide in model.slides for block in slide.files]
+FILES = [
+    (f"{model.path.name}:{slide.number}", block)
+    for model in (DECK_MODEL, EXTRAS_MODEL)
+    for slide in model.slides
+    for block in slide.files
+]
 BOTH = pytest.mark.parametrize("model", [DECK_MODEL, EXTRAS_MODEL], ids=["slides.md", "extras.md"])
 
 
@@ -23,7 +30,9 @@ BOTH = pytest.mark.parametrize("model", [DECK_MODEL, EXTRAS_MODEL], ids=["slides
 def test_front_matter_sets_what_the_footer_and_extensions_need(model):
     meta = model.meta
     assert meta["title"] and meta["author"]
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(meta["date"])), "set date: explicitly (lookatme shows today's otherwise)"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(meta["date"])), (
+        "set date: explicitly (lookatme shows today's otherwise)"
+    )
     assert set(meta["extensions"]) == {"terminal", "file_loader"}
 
 
@@ -42,19 +51,25 @@ def test_file_blocks_point_at_real_files_with_a_language(number, block):
 
 def test_the_demo_files_are_all_shown():
     shown = {block.path for _, block in FILES}
-    for path in ("docker_demo/deb.Dockerfile", "docker_demo/py.Dockerfile", "docker_demo/61a.Dockerfile",
-                 "docker_demo/server.py"):
+    for path in (
+        "docker_demo/deb.Dockerfile",
+        "docker_demo/py.Dockerfile",
+        "docker_demo/61a.Dockerfile",
+        "docker_demo/server.py",
+    ):
         assert path in shown
 
 
 @pytest.mark.parametrize("box", BOXES, ids=[name for name, _ in NAMED_BOXES])
 def test_every_box_validates_against_lookatmes_schema_and_waits_for_our_prompt(box):
-    terminal_ext.TerminalExSchema().load(box.spec)     # raises on any key lookatme would reject
+    terminal_ext.TerminalExSchema().load(box.spec)  # raises on any key lookatme would reject
     assert box.command == "scripts/workshop-shell"
     if box.spec.get("init_text") is not None:
         assert box.spec["init_wait"] == PROMPT
         assert not box.spec["init_text"].endswith("\n"), "a trailing newline would run it before the presenter does"
-        assert box.spec["init_text"].count("{") == box.spec["init_text"].count("}"), "expect's Tcl needs balanced braces"
+        assert box.spec["init_text"].count("{") == box.spec["init_text"].count("}"), (
+            "expect's Tcl needs balanced braces"
+        )
     else:
         assert box.spec["init_codeblock"] is False
 
@@ -65,16 +80,20 @@ def test_every_live_box_says_what_it_expects():
         assert rules.expect or rules.ready or rules.fails or rules.exit, f"{box.label}: add a [rehearse] directive"
 
 
-@pytest.mark.parametrize("number, block", [(n, b) for n, b in FILES if "lines" in b.spec],
-                         ids=[f"slide{n}-{b.path}" for n, b in FILES if "lines" in b.spec])
+@pytest.mark.parametrize(
+    "number, block",
+    [(n, b) for n, b in FILES if "lines" in b.spec],
+    ids=[f"slide{n}-{b.path}" for n, b in FILES if "lines" in b.spec],
+)
 def test_a_shown_range_starts_and_ends_on_real_lines(number, block):
     """After a manifest changes, a range that is off by one shows a '---' or cuts a block in half."""
     lines = (DECK.parent / block.path).read_text().splitlines()
     start, end = block.spec["lines"].get("start", 0), block.spec["lines"].get("end") or len(lines)
     shown = lines[start:end]
     assert shown and shown[0].strip() not in ("", "---"), f"slide {number} starts its range on {shown[:1]}"
-    assert end == len(lines) or not lines[end].startswith(" " * 12), \
+    assert end == len(lines) or not lines[end].startswith(" " * 12), (
         f"slide {number} stops in the middle of a block (next line: {lines[end]!r})"
+    )
 
 
 def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_a_rehearsal(tmp_path):
@@ -82,6 +101,7 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
     run in order on a copy, the file ends as committed; left at 3, a rehearsal stops with the fix first."""
     from workshop.rehearsal import needs
     from workshop.rehearsal.boxes import SCALE_BOX
+
     boxes = list(deck.read().boxes())
     typed = [b.typed for b in boxes if b.typed]
     edit = next(t for t in typed if t.startswith(SCALE_BOX)).split(" && ")[0]
@@ -97,6 +117,6 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
     assert needs.WORKER_REPLICAS.findall(copy.read_text()) == ["3"]
     fix = needs.file_left_edited(boxes, tmp_path)
     assert fix and "\n" not in fix and "replicas 3" in fix and "git diff k8s_demo/ok-worker.yaml" in fix
-    assert needs.file_left_edited([b for b in boxes if b.slide > 40], tmp_path) is None   # no deploy, no scaling
+    assert needs.file_left_edited([b for b in boxes if b.slide > 40], tmp_path) is None  # no deploy, no scaling
     subprocess.run(put_back, shell=True, cwd=tmp_path, check=True)
     assert copy.read_text() == committed

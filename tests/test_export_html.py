@@ -1,6 +1,7 @@
 """scripts/export-html: the static site of the deck. Fast tests read the written files; the slow one
 opens the site from file:// in Debian's Chromium (headless, driven by playwright-core through
 web/check-export.cjs) and compares what it shows with the deck."""
+
 import json
 import os
 import re
@@ -22,7 +23,7 @@ from workshop.rehearsal.recordings import Recording, cast_name, load
 
 DECK = reader.read()
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT_SLIDES = (2, 3, 12, 24)          # prose and two players; a file; four players; Kubernetes
+SCREENSHOT_SLIDES = (2, 3, 12, 24)  # prose and two players; a file; four players; Kubernetes
 DOCS_SHOT = ROOT / "docs" / "export-screenshot.png"
 
 
@@ -32,8 +33,11 @@ def plain(title: str) -> str:
 
 
 def player_available() -> None:
-    need(player.installed() == player.pinned() or shutil.which("npm") is not None,
-         "npm (to install the asciinema player into web/node_modules)", "install Node.js and npm")
+    need(
+        player.installed() == player.pinned() or shutil.which("npm") is not None,
+        "npm (to install the asciinema player into web/node_modules)",
+        "install Node.js and npm",
+    )
 
 
 class Page(HTMLParser):
@@ -50,8 +54,18 @@ class Page(HTMLParser):
         attrs = dict(attrs)
         classes = (attrs.get("class") or "").split()
         if tag == "section" and "slide" in classes:
-            self.slides.append({"id": attrs["id"], "h1": "", "counter": "", "boxes": [], "players": [],
-                                "missing": [], "commands": [], "text": ""})
+            self.slides.append(
+                {
+                    "id": attrs["id"],
+                    "h1": "",
+                    "counter": "",
+                    "boxes": [],
+                    "players": [],
+                    "missing": [],
+                    "commands": [],
+                    "text": "",
+                }
+            )
         if not self.slides:
             return
         slide = self.slides[-1]
@@ -95,6 +109,7 @@ def site(tmp_path_factory):
 
 # -- fast: the files written --------------------------------------------------------------------
 
+
 def test_every_slide_in_order_with_its_title_counter_and_boxes(site):
     out, summary, page = site
     total = len(DECK.slides)
@@ -107,7 +122,7 @@ def test_every_slide_in_order_with_its_title_counter_and_boxes(site):
         assert seen["players"] == [cast_name(b)[:-5] for b in slide.boxes]
         assert seen["commands"] == [b.typed for b in slide.boxes]
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert '<table>' in index and '<li>' in index and '<code>docker_demo/server.py</code>' in index
+    assert "<table>" in index and "<li>" in index and "<code>docker_demo/server.py</code>" in index
 
 
 def test_no_directive_or_note_of_the_deck_is_exported(site):
@@ -118,22 +133,28 @@ def test_no_directive_or_note_of_the_deck_is_exported(site):
     for slide in DECK.slides:
         for line in hidden.hidden(slide.lines):
             assert line.strip() not in text, (slide.number, line)
-        for note in getattr(slide, "notes", []):          # the reader keeps the speaker's notes apart
+        for note in getattr(slide, "notes", []):  # the reader keeps the speaker's notes apart
             assert note not in text, (slide.number, note)
 
 
 def test_hidden_text_never_reaches_the_site_and_a_missing_recording_is_said(tmp_path):
     deck = tmp_path / "deck.md"
     (tmp_path / "shown.py").write_text("zero = 0\none = 1\ntwo = 2\nthree = 3\n")
-    box = ("```terminal-ex\ncommand: scripts/workshop-shell\ninit_text: echo {0}\ninit_wait: 'workshop$ '\n"
-           "init_codeblock: false\n```\n")
+    box = (
+        "```terminal-ex\ncommand: scripts/workshop-shell\ninit_text: echo {0}\ninit_wait: 'workshop$ '\n"
+        "init_codeblock: false\n```\n"
+    )
     deck.write_text(
         "---\ntitle: Hidden things\nauthor: t\ndate: 2026-01-01\n---\n\n# One\n\nvisible-before\n\n"
-        "[notes]: # \"SECRET-NOTE-1 for the speaker\"\n\nvisible-after\n\n"
-        "[//]: # (SECRET-COMMENT-2)\n[notes]: # \"SECRET-NOTE-3, a second note\"\n\n"
+        '[notes]: # "SECRET-NOTE-1 for the speaker"\n\nvisible-after\n\n'
+        '[//]: # (SECRET-COMMENT-2)\n[notes]: # "SECRET-NOTE-3, a second note"\n\n'
         "```file\npath: shown.py\nlang: python\nlines:\n  start: 1\n  end: 3\n```\n\n---\n\n# Two\n\n"
-        + box.format("recorded") + '[rehearse]: # "expect: SECRET-DIRECTIVE-6"\n'
-        + '[rehearse]: # "timeout: 7"\n\n' + box.format("never-recorded") + "\nthe end\n")
+        + box.format("recorded")
+        + '[rehearse]: # "expect: SECRET-DIRECTIVE-6"\n'
+        + '[rehearse]: # "timeout: 7"\n\n'
+        + box.format("never-recorded")
+        + "\nthe end\n"
+    )
     recorded = tmp_path / "recordings"
     cast = Recording(80, 3, "echo recorded")
     cast.output(0.0, "workshop$ ")
@@ -179,7 +200,7 @@ def test_file_blocks_show_their_slice_highlighted(site):
     assert len(blocks) == len(specs)
     for spec, block in zip(specs, blocks, strict=True):
         lines = spec.get("lines") or {}
-        want = (ROOT / spec["path"]).read_text().splitlines()[lines.get("start") or 0:lines.get("end")]
+        want = (ROOT / spec["path"]).read_text().splitlines()[lines.get("start") or 0 : lines.get("end")]
         code = unescape(re.sub(r"<[^>]+>", "", block.split("</figcaption>", 1)[1]))
         assert code.rstrip("\n").splitlines() == want, spec
         assert '<span class="k' in block or '<span class="n' in block, f"{spec['path']} is not highlighted"
@@ -206,25 +227,38 @@ def test_the_player_is_pinned_copied_and_needs_no_network(site):
 
 
 def test_a_recording_plays_up_to_the_prompt_after_its_output():
-    events = [(0.0, "o", "workshop$ "), (0.1, "m", "enter"), (0.2, "o", "ls\r\n"), (0.3, "o", "a  b\r\n"),
-              (0.4, "o", "\x1b[?2004hworkshop$ "), (0.5, "o", "exit\r\n")]
+    events = [
+        (0.0, "o", "workshop$ "),
+        (0.1, "m", "enter"),
+        (0.2, "o", "ls\r\n"),
+        (0.3, "o", "a  b\r\n"),
+        (0.4, "o", "\x1b[?2004hworkshop$ "),
+        (0.5, "o", "exit\r\n"),
+    ]
     assert casts.until_next_prompt(events) == events[:5]
-    assert casts.until_next_prompt(events[:1] + events[2:]) == events[:1] + events[2:]      # no marker: all
+    assert casts.until_next_prompt(events[:1] + events[2:]) == events[:1] + events[2:]  # no marker: all
     _, real = load(ROOT / "recordings" / "slide-02-box-2.cast")
     kept = casts.until_next_prompt(real)
     assert kept[-1][2].endswith("workshop$ ") and any(kind == "m" for _, kind, _ in kept)
 
 
 def test_hidden_lines_include_a_title_over_several_lines():
-    lines = ['text', '[notes]: # "one', 'two"', 'after', "[//]: # (c)", "[x]: #anchor", "[y]: #"]
-    assert hidden.split(lines) == (["text", "after", "[x]: #anchor"],
-                                   ['[notes]: # "one', 'two"', "[//]: # (c)", "[y]: #"])
+    lines = ["text", '[notes]: # "one', 'two"', "after", "[//]: # (c)", "[x]: #anchor", "[y]: #"]
+    assert hidden.split(lines) == (
+        ["text", "after", "[x]: #anchor"],
+        ['[notes]: # "one', 'two"', "[//]: # (c)", "[y]: #"],
+    )
 
 
 def run_command(*args):
-    return subprocess.run([sys.executable, "-m", "workshop.commands.export_html", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.commands.export_html", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
 
 
 def test_the_command_prints_one_line(tmp_path):
@@ -239,18 +273,25 @@ def test_the_command_prints_one_line(tmp_path):
 def test_bad_input_is_one_line_never_a_traceback(tmp_path, case):
     file = tmp_path / "file"
     file.write_text("x")
-    args = {"a file": [file], "under a file": [file / "site"],
-            "no deck": [tmp_path / "out", "--deck", tmp_path / "missing.md"]}[case]
+    args = {
+        "a file": [file],
+        "under a file": [file / "site"],
+        "no deck": [tmp_path / "out", "--deck", tmp_path / "missing.md"],
+    }[case]
     done = run_command(*args)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("export-html: "), done.stderr
-    assert {"a file": "is a file, not a folder", "under a file": "cannot create the folder",
-            "no deck": "cannot read the deck"}[case] in done.stderr
+    assert {
+        "a file": "is a file, not a folder",
+        "under a file": "cannot create the folder",
+        "no deck": "cannot read the deck",
+    }[case] in done.stderr
     with pytest.raises(WorkshopError):
         export(*args[:1], **({"deck_path": args[2]} if case == "no deck" else {}))
 
 
 # -- slow: in a real browser --------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_the_site_in_headless_chromium(tmp_path):
@@ -259,11 +300,21 @@ def test_the_site_in_headless_chromium(tmp_path):
     player_available()
     summary = export(tmp_path / "site")
     (tmp_path / "shots").mkdir()
-    config = {"site": str(summary.index), "profile": str(tmp_path / "profile"), "chromium": CHROMIUM,
-              "shots": str(tmp_path / "shots"), "shotSlides": list(SCREENSHOT_SLIDES),
-              "out": str(tmp_path / "report.json")}
-    done = subprocess.run(["node", str(player.WEB / "check-export.cjs"), json.dumps(config)], cwd=player.WEB,
-                          capture_output=True, text=True, timeout=300)
+    config = {
+        "site": str(summary.index),
+        "profile": str(tmp_path / "profile"),
+        "chromium": CHROMIUM,
+        "shots": str(tmp_path / "shots"),
+        "shotSlides": list(SCREENSHOT_SLIDES),
+        "out": str(tmp_path / "report.json"),
+    }
+    done = subprocess.run(
+        ["node", str(player.WEB / "check-export.cjs"), json.dumps(config)],
+        cwd=player.WEB,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())
     total, boxes = len(DECK.slides), list(DECK.boxes())
@@ -284,7 +335,7 @@ def test_the_site_in_headless_chromium(tmp_path):
             assert played["state"] == "loaded" and played["duration"] > 0 and played["markers"] >= 1, played
             assert played["width"] > 600 and played["height"] > 40, played
             assert played["terminal"].rstrip().endswith("workshop$"), played["terminal"][-200:]
-        if n in SCREENSHOT_SLIDES:                 # the DOM's visible text says what the deck says
+        if n in SCREENSHOT_SLIDES:  # the DOM's visible text says what the deck says
             text = " ".join(seen["text"].split())
             assert plain(slide.title) in text
             for box in slide.boxes:
@@ -304,5 +355,5 @@ def test_the_site_in_headless_chromium(tmp_path):
     shots = sorted(Path(p).name for p in report["shots"])
     assert shots == [f"slide-{n:02d}.png" for n in SCREENSHOT_SLIDES]
     assert all(Path(p).stat().st_size > 20_000 for p in report["shots"])
-    if os.environ.get("WORKSHOP_UPDATE_SCREENSHOT"):       # refresh docs/export-screenshot.png
+    if os.environ.get("WORKSHOP_UPDATE_SCREENSHOT"):  # refresh docs/export-screenshot.png
         shutil.copyfile(tmp_path / "shots" / "slide-02.png", DOCS_SHOT)

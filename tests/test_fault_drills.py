@@ -1,5 +1,6 @@
 """Fault drills against the real parts: what goes wrong in front of a class ends in one clear line
 with the fix, and leaves nothing behind (no container, no process, the user's own server alive)."""
+
 import os
 import socket
 import subprocess
@@ -20,8 +21,14 @@ DECK_MODEL = reader.read(DECK)
 
 
 def rehearse(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.commands.rehearse", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
 
 
 def slide_of(command_start):
@@ -39,8 +46,11 @@ def users_server():
 
     def start(port):
         need(not ports.busy(port), f"port {port} free for the drill", f"stop what listens on port {port}")
-        server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "0.0.0.0"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "0.0.0.0"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         servers.append(server)
         deadline = time.monotonic() + 10
         while not ports.busy(port) and time.monotonic() < deadline:
@@ -59,11 +69,13 @@ def test_a_users_server_on_8000_fails_the_container_box_naming_it(docker, users_
     done = rehearse("--slides", str(slide_of("docker run -it --rm --name workshop-demo -p 8000:3000")))
     assert done.returncode == 1
     name = psutil.Process(server.pid).name()
-    assert f"fix: port 8000 is taken by {name} (pid {server.pid}), not by the deck: stop it (kill {server.pid}), " \
-           f"then run the box again" in fix_lines(done.stdout), done.stdout
-    assert server.poll() is None                                      # the user's server is untouched
+    assert (
+        f"fix: port 8000 is taken by {name} (pid {server.pid}), not by the deck: stop it (kill {server.pid}), "
+        f"then run the box again" in fix_lines(done.stdout)
+    ), done.stdout
+    assert server.poll() is None  # the user's server is untouched
     left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=^workshop-demo$"], capture_output=True, text=True)
-    assert left.stdout.strip() == ""                                  # and no container of the deck is left
+    assert left.stdout.strip() == ""  # and no container of the deck is left
 
 
 @pytest.mark.slow
@@ -77,10 +89,12 @@ def test_a_users_server_on_8080_fails_the_port_forward_box_naming_it(workshop_cl
     seconds = time.monotonic() - began
     assert done.returncode == 1, done.stdout
     name = psutil.Process(server.pid).name()
-    assert f"fix: port 8080 is taken by {name} (pid {server.pid}), not by the deck: stop it (kill {server.pid}), " \
-           f"then run the box again" in fix_lines(done.stdout), done.stdout
-    assert seconds < 120, done.stdout                                 # named at once, not after a timeout
-    assert server.poll() is None                                      # the user's server is untouched
+    assert (
+        f"fix: port 8080 is taken by {name} (pid {server.pid}), not by the deck: stop it (kill {server.pid}), "
+        f"then run the box again" in fix_lines(done.stdout)
+    ), done.stdout
+    assert seconds < 120, done.stdout  # named at once, not after a timeout
+    assert server.poll() is None  # the user's server is untouched
     assert not [p for p in psutil.process_iter(["cmdline"]) if "port-forward" in (p.info["cmdline"] or [])]
 
 
@@ -137,8 +151,10 @@ def tiny_deck(title, *boxes):
     """A deck of one slide whose boxes run these (command, need) pairs."""
     text = f"---\ntitle: {title}\ndate: 2026-01-01\nextensions: [terminal, file_loader]\n---\n\n# {title}\n"
     for command, need_of_box in boxes:
-        text += (f"\n```terminal-ex\ncommand: scripts/workshop-shell\nrows: 4\ninit_text: {command}\n"
-                 f"init_wait: 'workshop$ '\ninit_codeblock: false\n```\n[rehearse]: # \"needs: {need_of_box}\"\n")
+        text += (
+            f"\n```terminal-ex\ncommand: scripts/workshop-shell\nrows: 4\ninit_text: {command}\n"
+            f"init_wait: 'workshop$ '\ninit_codeblock: false\n```\n[rehearse]: # \"needs: {need_of_box}\"\n"
+        )
     return text
 
 
@@ -149,28 +165,38 @@ def test_the_engine_stopping_mid_deck_says_to_run_prepare_engine(docker, tmp_pat
     proxy = SocketProxy(tmp_path / "docker.sock", target)
     marker = tmp_path / "first-box-ran"
     deck = tmp_path / "deck.md"
-    deck.write_text(tiny_deck("the engine stops",
-                              (f"docker version --format '{{{{.Server.Version}}}}' && touch {marker} && sleep 3", "docker"),
-                              ("docker ps", "docker")))
-    state = tmp_path / "state"                         # a checkout whose recorded engine is the proxy
+    deck.write_text(
+        tiny_deck(
+            "the engine stops",
+            (f"docker version --format '{{{{.Server.Version}}}}' && touch {marker} && sleep 3", "docker"),
+            ("docker ps", "docker"),
+        )
+    )
+    state = tmp_path / "state"  # a checkout whose recorded engine is the proxy
     state.mkdir()
     (state / "engine-endpoint").write_text(f"DOCKER_HOST=unix://{proxy.path}\nFROM=the test's proxy\n")
-    child = subprocess.Popen([sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(deck)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT), "WORKSHOP_STATE": str(state)})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(deck)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "WORKSHOP_STATE": str(state)},
+    )
     try:
         deadline = time.monotonic() + 60
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert marker.exists(), "the first box never ran"
-        proxy.stop()                                       # the engine goes away during the first box
+        proxy.stop()  # the engine goes away during the first box
         output, _ = child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode == 1, output
-    assert fix_lines(output) == ["fix: the Docker engine stopped answering: start Docker (Docker Desktop), or run "
-                                 "scripts/prepare engine"], output
+    assert fix_lines(output) == [
+        "fix: the Docker engine stopped answering: start Docker (Docker Desktop), or run scripts/prepare engine"
+    ], output
     assert "Traceback" not in output
 
 
@@ -179,7 +205,7 @@ def test_the_registry_stopping_says_to_run_prepare_registry(docker, tmp_path):
     need(registry.status() and registry.ours(), "the registry this checkout started", "run scripts/prepare registry")
     deck = tmp_path / "deck.md"
     deck.write_text(tiny_deck("the registry stops", ("curl -sf --noproxy '*' http://localhost:5001/v2/", "registry")))
-    assert rehearse("--deck", str(deck)).returncode == 0          # with the registry up, the box passes
+    assert rehearse("--deck", str(deck)).returncode == 0  # with the registry up, the box passes
     try:
         registry.down()
         # the up-front check stops at once with the fix (no box is run)
@@ -187,16 +213,22 @@ def test_the_registry_stopping_says_to_run_prepare_registry(docker, tmp_path):
         done = rehearse("--deck", str(deck))
         assert time.monotonic() - began < 5
         assert done.returncode == 2 and done.stdout == ""
-        assert done.stderr.strip() == ("rehearse: the local registry does not answer on localhost:5001: run scripts/"
-                                       "prepare registry app-images, or leave those boxes out with --without registry")
-    finally:                                  # the fix it gave, as the presenter would run it
-        fixed = subprocess.run([str(ROOT / "scripts" / "prepare"), "registry", "app-images"], capture_output=True,
-                               text=True, timeout=600)
+        assert done.stderr.strip() == (
+            "rehearse: the local registry does not answer on localhost:5001: run scripts/"
+            "prepare registry app-images, or leave those boxes out with --without registry"
+        )
+    finally:  # the fix it gave, as the presenter would run it
+        fixed = subprocess.run(
+            [str(ROOT / "scripts" / "prepare"), "registry", "app-images"], capture_output=True, text=True, timeout=600
+        )
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert registry.status()
     lecture = [image for image in app_images.manifest_images() if image.startswith(registry.ADDRESS + "/")]
-    assert lecture and all(app_images.in_registry(image) for image in lecture)     # the lecture's images are back
-    networks = subprocess.run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER],
-                              capture_output=True, text=True).stdout
+    assert lecture and all(app_images.in_registry(image) for image in lecture)  # the lecture's images are back
+    networks = subprocess.run(
+        ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER],
+        capture_output=True,
+        text=True,
+    ).stdout
     kind_up = subprocess.run(["docker", "network", "inspect", "kind"], capture_output=True).returncode == 0
-    assert ('"kind"' in networks) == kind_up          # started again, it is back where kind's nodes reach it
+    assert ('"kind"' in networks) == kind_up  # started again, it is back where kind's nodes reach it

@@ -1,6 +1,7 @@
 """Ctrl-C drills: what the workshop starts is recorded before it exists, so `scripts/cluster down` and
 `scripts/reset` after a Ctrl-C in the middle of `cluster up` or `prepare` remove exactly what was made.
 Real commands, a real SIGINT to their process group, the real engine and kind."""
+
 import os
 import signal
 import subprocess
@@ -22,8 +23,14 @@ SCRIPTS = ROOT / "scripts"
 
 
 def start(*argv: str) -> subprocess.Popen:
-    return subprocess.Popen([str(SCRIPTS / argv[0]), *argv[1:]], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [str(SCRIPTS / argv[0]), *argv[1:]],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def interrupt(process: subprocess.Popen) -> str:
@@ -33,15 +40,16 @@ def interrupt(process: subprocess.Popen) -> str:
 
 
 def names(*filters: str) -> list:
-    return (engine.output("ps", "-a", *[f for pair in filters for f in ("--filter", pair)],
-                          "--format", "{{.Names}}") or "").split()
+    return (
+        engine.output("ps", "-a", *[f for pair in filters for f in ("--filter", pair)], "--format", "{{.Names}}") or ""
+    ).split()
 
 
 @pytest.mark.cluster
 def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
     providers.down(say=lambda _: None, keep_image=True)
     try:
-        kind.node_image(lambda _: None)                       # built before, so the drill stops kind itself
+        kind.node_image(lambda _: None)  # built before, so the drill stops kind itself
         process = start("cluster", "up")
         assert process.stdout is not None
         seen = ""
@@ -55,11 +63,10 @@ def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
         assert names(f"label={KIND_LABEL}={kind.NAME}"), "kind made no node container to be stopped during"
         interrupt(process)
         network_ours = ledger.find("network", "kind") is not None
-        done = subprocess.run([str(SCRIPTS / "cluster"), "down"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=300)
+        done = subprocess.run([str(SCRIPTS / "cluster"), "down"], cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         assert names(f"label={KIND_LABEL}={kind.NAME}") == []
-        if network_ours:                                      # the network it brought goes too
+        if network_ours:  # the network it brought goes too
             assert engine.output("network", "inspect", "kind") is None, done.stdout
         assert not providers.CHOICE.exists() and not kind.exists()
     finally:
@@ -79,19 +86,27 @@ def test_ctrl_c_during_the_registry_start_then_reset_leaves_no_registry(workshop
             time.sleep(0.05)
         assert names(f"name=^{registry.CONTAINER}$"), "prepare never started the registry container"
         interrupt(process)
-        done = subprocess.run([str(SCRIPTS / "reset"), "--all", "--only", f"{registry.ADDRESS}*"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(SCRIPTS / "reset"), "--all", "--only", f"{registry.ADDRESS}*"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert names(f"name=^{registry.CONTAINER}$") == [], done.stdout
     finally:
-        subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images", "deck-images"], cwd=ROOT, capture_output=True,
-                       timeout=600)
+        subprocess.run(
+            [str(SCRIPTS / "prepare"), "registry", "app-images", "deck-images"],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=600,
+        )
     assert registry.ours()
 
 
 def app_images_here() -> list:
-    return sorted(set((engine.output("images", app_images.APP, "--format", "{{.Repository}}:{{.Tag}}") or "")
-                      .split()))
+    return sorted(set((engine.output("images", app_images.APP, "--format", "{{.Repository}}:{{.Tag}}") or "").split()))
 
 
 def test_ctrl_c_during_the_app_image_builds_then_reset_leaves_no_app_image(docker):
@@ -101,8 +116,9 @@ def test_ctrl_c_during_the_app_image_builds_then_reset_leaves_no_app_image(docke
     decoy = "my-own-okpy:kept"
     engine.docker("build", "-q", "-t", decoy, str(app_images.K8S_DEMO))
     try:
-        subprocess.run([str(SCRIPTS / "reset"), "--only", f"{app_images.APP}*"], cwd=ROOT, capture_output=True,
-                       timeout=300)
+        subprocess.run(
+            [str(SCRIPTS / "reset"), "--only", f"{app_images.APP}*"], cwd=ROOT, capture_output=True, timeout=300
+        )
         assert app_images_here() == []
         process = start("prepare", "app-images")
         assert process.stdout is not None
@@ -113,26 +129,41 @@ def test_ctrl_c_during_the_app_image_builds_then_reset_leaves_no_app_image(docke
             seen += line
         time.sleep(1.5)
         interrupt(process)
-        image = f"{app_images.APP}:v1"                         # the window after a build, before its record
+        image = f"{app_images.APP}:v1"  # the window after a build, before its record
         iid = ledger.before_build(image, "app")
         engine.docker("build", "-q", "--iidfile", str(iid), "-t", image, str(app_images.K8S_DEMO))
         assert image in app_images_here()
-        done = subprocess.run([str(SCRIPTS / "reset"), "--only", f"{app_images.APP}*"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(SCRIPTS / "reset"), "--only", f"{app_images.APP}*"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert app_images_here() == [], done.stdout
         assert engine.image_id(decoy), "reset removed the user's own image"
     finally:
         engine.docker("rmi", decoy, check=False)
-        subprocess.run([str(SCRIPTS / "prepare"), "registry", "app-images", "deck-images"], cwd=ROOT, capture_output=True,
-                       timeout=900)
+        subprocess.run(
+            [str(SCRIPTS / "prepare"), "registry", "app-images", "deck-images"],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=900,
+        )
 
 
 def python(code: str, **env: str) -> subprocess.Popen:
     """A workshop step run the way prepare runs it, in its own process group, to be interrupted."""
-    return subprocess.Popen([str(ROOT / ".venv/bin/python"), "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            env={**os.environ, **env})
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/python"), "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, **env},
+    )
 
 
 def child_running(process: subprocess.Popen, *words: str, seconds: float = 120) -> bool:
@@ -158,12 +189,13 @@ def test_ctrl_c_during_a_base_image_pull_leaves_the_image_recorded_or_absent(doc
     engine.docker("push", "-q", source)
     engine.docker("rmi", source)
     try:
-        process = python("from workshop.machine.standins import base_images as b; "
-                         f"print(b.ensure_base_images(images=['{source}']))")
+        process = python(
+            f"from workshop.machine.standins import base_images as b; print(b.ensure_base_images(images=['{source}']))"
+        )
         if child_running(process, "pull", source):
             time.sleep(delay)
             output = interrupt(process)
-        else:                     # the layers were already here from an earlier run: the pull was over at once
+        else:  # the layers were already here from an earlier run: the pull was over at once
             output, _ = process.communicate(timeout=60)
             assert process.returncode == 0, output
         here = engine.image_id(source)
@@ -172,8 +204,9 @@ def test_ctrl_c_during_a_base_image_pull_leaves_the_image_recorded_or_absent(doc
             assert entry and entry.get("id") == here, (delay, entry, output)
         else:
             assert entry is None, (delay, entry, output)
-        done = subprocess.run([str(SCRIPTS / "reset"), "--all", "--only", source], cwd=ROOT, capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run(
+            [str(SCRIPTS / "reset"), "--all", "--only", source], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert engine.image_id(source) is None, done.stdout
         assert engine.image_id(decoy), "reset removed the user's own tag of the same image"
@@ -187,24 +220,42 @@ def test_ctrl_c_during_a_standin_build_then_reset_all_leaves_no_standin(docker):
     """Ctrl-C while prepare rebuilds the Redis stand-in: reset --all removes what was built, by the id the
     build wrote; the user's image built FROM the stand-in (it inherits the stand-in's label) stays."""
     decoy = "my-own-redis:kept"
-    subprocess.run([engine.client() or "docker", "build", "-q", "-t", decoy, "-"], check=True, capture_output=True,
-                   text=True, input=f"FROM {REDIS_IMAGE}\nLABEL mine=yes\n", timeout=300)
+    subprocess.run(
+        [engine.client() or "docker", "build", "-q", "-t", decoy, "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        input=f"FROM {REDIS_IMAGE}\nLABEL mine=yes\n",
+        timeout=300,
+    )
     try:
-        process = python("from workshop.machine.standins import base_images as b; "
-                         "print(b.ensure_base_images(images=[b.REDIS]))",
-                         CI="true", WORKSHOP_REBUILD_STANDINS="1")
+        process = python(
+            "from workshop.machine.standins import base_images as b; print(b.ensure_base_images(images=[b.REDIS]))",
+            CI="true",
+            WORKSHOP_REBUILD_STANDINS="1",
+        )
         assert child_running(process, "build", "--iidfile"), "prepare never started the stand-in build"
         time.sleep(1.0)
         interrupt(process)
-        done = subprocess.run([str(SCRIPTS / "reset"), "--all", "--only", "redis:*"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(SCRIPTS / "reset"), "--all", "--only", "redis:*"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert engine.image_id(REDIS_IMAGE) is None, done.stdout
         assert engine.image_id(decoy), "reset removed the user's image built on the stand-in"
     finally:
         engine.docker("rmi", decoy, check=False)
-        subprocess.run([str(SCRIPTS / "prepare"), "images", "registry", "app-images"], cwd=ROOT,
-                       capture_output=True, timeout=900, env={**os.environ, "CI": "true"})
+        subprocess.run(
+            [str(SCRIPTS / "prepare"), "images", "registry", "app-images"],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=900,
+            env={**os.environ, "CI": "true"},
+        )
     assert engine.image_id(REDIS_IMAGE)
 
 
@@ -237,8 +288,12 @@ def test_ctrl_c_while_prepare_starts_dockerd_then_reset_all_stops_it(docker, del
     interrupt): whatever the moment, a dockerd left running is on record as the workshop's, and
     reset --all stops it. Run last (conftest), as it stops the engine every other test uses."""
     from conftest import need
-    need(engine_install.recorded() is not None, "an engine the workshop started itself",
-         "run on a Linux machine as root where scripts/prepare started dockerd (CI)")
+
+    need(
+        engine_install.recorded() is not None,
+        "an engine the workshop started itself",
+        "run on a Linux machine as root where scripts/prepare started dockerd (CI)",
+    )
     stop = [str(SCRIPTS / "reset"), "--all", "--only", "dockerd*"]
     try:
         done = subprocess.run(stop, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -268,7 +323,7 @@ def test_a_ctrl_c_while_a_daemon_starts_waits_for_its_pid_file(tmp_path):
     pid_file = tmp_path / "sleeper.pid"
     real_popen = subprocess.Popen
 
-    def popen_then_ctrl_c(*args, **kwargs):          # the interrupt lands between the start and the record
+    def popen_then_ctrl_c(*args, **kwargs):  # the interrupt lands between the start and the record
         started = real_popen(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGINT)
         return started

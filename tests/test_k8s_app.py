@@ -2,6 +2,7 @@
 
 The redis_server fixture here is also used by test_k8s_worker.py.
 """
+
 import ast
 import re
 import shutil
@@ -30,7 +31,8 @@ STATUS_TEXT = re.compile(
     r"queue: (?P<queue>\d+|n/a)\n"
     r"workers: (?P<workers>\d+|n/a)\n"
     r"submitted: (?P<submitted>\d+|n/a)\n"
-    r"graded: (?P<graded>\d+|n/a)\n\Z")
+    r"graded: (?P<graded>\d+|n/a)\n\Z"
+)
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 ALL_RIGHT = {q: expected for q, (_, expected) in grading.ANSWER_KEY["hw01"].items()}
 
@@ -44,14 +46,36 @@ def free_port() -> int:
 def start_redis(tmp: Path, bind: str = "127.0.0.1"):
     """A throwaway redis-server on a free port: nothing saved, nothing appended. Returns (process, url)."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    need(Path(binary).exists(), "redis-server",
-         "install it (apt-get install redis-server, brew install redis); CI's .ci/run does")
+    need(
+        Path(binary).exists(),
+        "redis-server",
+        "install it (apt-get install redis-server, brew install redis); CI's .ci/run does",
+    )
     port = free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", bind, "--save", "", "--appendonly", "no",
-         "--dir", str(tmp), "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            bind,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://{bind}:{port}/0"
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 10
@@ -106,10 +130,18 @@ def status(client) -> dict:
 
 # ---------------------------------------------------------------- the status page
 
+
 def test_status_text_for_curl(client):
     assert list(STATUS_FIELDS) == ["version", "pod", "redis", "queue", "workers", "submitted", "graded"]
-    assert status(client) == {"version": "v7", "pod": "ok-web-test-pod", "redis": "ok", "queue": "0",
-                              "workers": "0", "submitted": "0", "graded": "0"}
+    assert status(client) == {
+        "version": "v7",
+        "pod": "ok-web-test-pod",
+        "redis": "ok",
+        "queue": "0",
+        "workers": "0",
+        "submitted": "0",
+        "graded": "0",
+    }
 
 
 def test_curl_default_accept_gets_text(client):
@@ -131,8 +163,15 @@ def test_a_browser_gets_html_with_the_same_facts(client):
 def test_status_json(client):
     response = client.get("/status")
     assert response.is_json
-    assert response.get_json() == {"version": "v7", "pod": "ok-web-test-pod", "redis": "ok", "queue": 0,
-                                   "workers": 0, "submitted": 0, "graded": 0}
+    assert response.get_json() == {
+        "version": "v7",
+        "pod": "ok-web-test-pod",
+        "redis": "ok",
+        "queue": 0,
+        "workers": 0,
+        "submitted": 0,
+        "graded": 0,
+    }
 
 
 def test_version_and_pod_come_from_the_environment(redis_url, monkeypatch):
@@ -144,6 +183,7 @@ def test_version_and_pod_come_from_the_environment(redis_url, monkeypatch):
 
 
 # ---------------------------------------------------------------- submitting
+
 
 def test_submit_json_queues_one_job(client, redis_url):
     response = client.post("/submit", json={"assignment": "hw01", "student": "alice", "answers": ALL_RIGHT})
@@ -167,16 +207,19 @@ def test_submit_form_from_curl_gets_json(client):
     assert response.status_code == 202 and response.get_json()["assignment"] == "lab01"
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"assignment": "hw99", "answers": {"q1": "1"}}, "unknown assignment"),
-    ({"assignment": "hw01"}, "answers must be an object"),
-    ({"assignment": "hw01", "answers": ["14"]}, "answers must be an object"),
-    ({"assignment": "hw01", "answers": {"q9": "1"}}, "no question"),
-    ({"assignment": "hw01", "answers": {"q1": 14}}, "must be a string"),
-    ({"assignment": "hw01", "answers": {"q1": "x" * 501}}, "at most 500"),
-    ({"assignment": "hw01", "student": ["x"], "answers": {"q1": "14"}}, "student"),
-    (["hw01"], "JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"assignment": "hw99", "answers": {"q1": "1"}}, "unknown assignment"),
+        ({"assignment": "hw01"}, "answers must be an object"),
+        ({"assignment": "hw01", "answers": ["14"]}, "answers must be an object"),
+        ({"assignment": "hw01", "answers": {"q9": "1"}}, "no question"),
+        ({"assignment": "hw01", "answers": {"q1": 14}}, "must be a string"),
+        ({"assignment": "hw01", "answers": {"q1": "x" * 501}}, "at most 500"),
+        ({"assignment": "hw01", "student": ["x"], "answers": {"q1": "14"}}, "student"),
+        (["hw01"], "JSON object"),
+    ],
+)
 def test_bad_submissions_are_refused_and_not_queued(client, body, message):
     response = client.post("/submit", json=body)
     assert response.status_code == 400
@@ -209,6 +252,7 @@ def test_unknown_submission_is_404(client):
 
 # ---------------------------------------------------------------- probes
 
+
 def test_health_and_ready(client):
     health = client.get("/healthz")
     assert (health.status_code, health.get_data(as_text=True)) == (200, "ok\n")
@@ -235,9 +279,15 @@ def test_not_ready_but_alive_when_redis_goes_away(tmp_path):
 
 # ---------------------------------------------------------------- grading
 
+
 def test_grade_all_right():
-    assert grading.grade("hw01", ALL_RIGHT) == {"assignment": "hw01", "score": 4, "total": 4,
-                                                "correct": ["q1", "q2", "q3", "q4"], "wrong": []}
+    assert grading.grade("hw01", ALL_RIGHT) == {
+        "assignment": "hw01",
+        "score": 4,
+        "total": 4,
+        "correct": ["q1", "q2", "q3", "q4"],
+        "wrong": [],
+    }
 
 
 def test_grade_some_wrong_and_missing():
@@ -258,8 +308,12 @@ def test_grade_unknown_assignment_raises():
 
 def test_submitted_code_is_compared_never_run(tmp_path):
     marker = tmp_path / "pwned"
-    answers = {"q1": f"__import__('pathlib').Path({str(marker)!r}).touch() or 14",
-               "q2": "eval('4')", "q3": "exec('x = 1')", "q4": "None"}
+    answers = {
+        "q1": f"__import__('pathlib').Path({str(marker)!r}).touch() or 14",
+        "q2": "eval('4')",
+        "q3": "exec('x = 1')",
+        "q4": "None",
+    }
     result = grading.grade("hw01", answers)
     assert (result["score"], result["correct"]) == (1, ["q4"])
     assert not marker.exists()
@@ -289,8 +343,7 @@ def test_grade_submission_records_the_result(client, redis_url, monkeypatch):
     """The job function itself, run in-process against real Redis (the worker tests run it in RQ)."""
     monkeypatch.setenv("GRADE_SECONDS", "0")
     monkeypatch.setenv("POD_NAME", "ok-worker-test")
-    sid = client.post("/submit", json={"assignment": "hw01", "student": "carol",
-                                       "answers": ALL_RIGHT}).get_json()["id"]
+    sid = client.post("/submit", json={"assignment": "hw01", "student": "carol", "answers": ALL_RIGHT}).get_json()["id"]
     submission = {"id": sid, "assignment": "hw01", "student": "carol", "answers": ALL_RIGHT}
     result = grading.grade_submission(submission, connection=redis.Redis.from_url(redis_url))
     assert (result["score"], result["graded_by"], result["student"]) == (4, "ok-worker-test", "carol")

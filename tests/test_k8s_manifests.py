@@ -4,6 +4,7 @@ Offline: the schema check uses the kubernetes-validate package (strict mode reje
 fields, so a misspelt key fails here instead of in front of the class). The policy checks
 are the rules the deck teaches; each is also shown to catch a deliberately broken manifest.
 """
+
 import copy
 import json
 import re
@@ -49,7 +50,7 @@ def problems(doc: dict) -> list:
     labels = doc.get("metadata", {}).get("labels") or {}
     if labels.get(PART_OF[0]) != PART_OF[1]:
         found.append(f"metadata.labels lacks {PART_OF[0]}: {PART_OF[1]} (cleanup finds objects by it)")
-    if doc.get("kind") not in ("Deployment", "Job"):      # the workloads: each makes pods
+    if doc.get("kind") not in ("Deployment", "Job"):  # the workloads: each makes pods
         return found
     spec = doc.get("spec", {})
     template = spec.get("template", {})
@@ -111,9 +112,10 @@ def problems(doc: dict) -> list:
 
 # ---------------------------------------------------------------- schema
 
+
 def test_the_three_manifests_are_there():
     assert {path.name for path in MANIFESTS} >= {"ok-web.yaml", "ok-worker.yaml", "redis.yaml"}
-    assert set(DEPLOYMENTS) == {"ok-web", "ok-worker", "ok-worker-typo", "redis"}   # the last one crashes on purpose
+    assert set(DEPLOYMENTS) == {"ok-web", "ok-worker", "ok-worker-typo", "redis"}  # the last one crashes on purpose
     assert set(SERVICES) == {"ok-web", "redis"}
 
 
@@ -126,8 +128,12 @@ def test_valid_for_kubernetes_1_37_in_strict_mode(name, doc):
 def test_the_command_line_validator_agrees():
     """The same check as a student can run it: kubernetes-validate --strict -k 1.37.0 k8s_demo/*.yaml"""
     tool = Path(sys.executable).with_name("kubernetes-validate")
-    result = subprocess.run([str(tool), "--strict", "--quiet", "-k", KUBERNETES, *map(str, MANIFESTS)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(tool), "--strict", "--quiet", "-k", KUBERNETES, *map(str, MANIFESTS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -148,6 +154,7 @@ def test_a_deployment_without_a_selector_is_rejected():
 
 # ---------------------------------------------------------------- policy
 
+
 @pytest.mark.parametrize("name, doc", DOCS, ids=DOC_IDS)
 def test_follows_the_workshop_rules(name, doc):
     assert problems(doc) == []
@@ -166,11 +173,12 @@ BROKEN = {
     "pull policy Always": (lambda d: containers(d)[0].update(imagePullPolicy="Always"), "IfNotPresent"),
     "no readiness probe": (lambda d: containers(d)[0].pop("readinessProbe"), "readinessProbe"),
     "no limits": (lambda d: containers(d)[0]["resources"].pop("limits"), "resources.limits"),
-    "writable root": (lambda d: containers(d)[0]["securityContext"].update(readOnlyRootFilesystem=False),
-                      "readOnlyRootFilesystem"),
+    "writable root": (
+        lambda d: containers(d)[0]["securityContext"].update(readOnlyRootFilesystem=False),
+        "readOnlyRootFilesystem",
+    ),
     "caps kept": (lambda d: containers(d)[0]["securityContext"].pop("capabilities"), "capabilities"),
-    "root allowed": (lambda d: d["spec"]["template"]["spec"]["securityContext"].pop("runAsNonRoot"),
-                     "runAsNonRoot"),
+    "root allowed": (lambda d: d["spec"]["template"]["spec"]["securityContext"].pop("runAsNonRoot"), "runAsNonRoot"),
     "no seccomp": (lambda d: d["spec"]["template"]["spec"]["securityContext"].pop("seccompProfile"), "seccomp"),
     "no part-of": (lambda d: d["metadata"]["labels"].pop(PART_OF[0]), "part-of"),
     "recreate": (lambda d: d["spec"].update(strategy={"type": "Recreate"}), "RollingUpdate"),
@@ -187,8 +195,11 @@ def test_the_rules_catch_a_broken_manifest(mutate, expected):
 def test_every_service_selects_the_pods_of_a_deployment_and_a_named_port():
     for name, service in SERVICES.items():
         selector = service["spec"]["selector"]
-        owners = [d for d in DEPLOYMENTS.values()
-                  if all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())]
+        owners = [
+            d
+            for d in DEPLOYMENTS.values()
+            if all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())
+        ]
         assert len(owners) == 1, f"service {name} selects pods of {len(owners)} deployments"
         port_names = {p["name"] for c in containers(owners[0]) for p in c.get("ports", [])}
         for port in service["spec"]["ports"]:
@@ -233,26 +244,33 @@ def test_the_lesson_comes_before_the_hardening(path):
         assert pod[0] == "containers", f"{path.name}: the pod spec should open with its containers"
         for container in containers(doc):
             keys = list(container)
-            lesson = [k for k in ("name", "image", "command", "args", "ports", "env",
-                                  "readinessProbe", "livenessProbe") if k in keys]
+            lesson = [
+                k
+                for k in ("name", "image", "command", "args", "ports", "env", "readinessProbe", "livenessProbe")
+                if k in keys
+            ]
             hardening = [k for k in ("resources", "securityContext", "volumeMounts") if k in keys]
             assert max(map(keys.index, lesson)) < min(map(keys.index, hardening)), keys
         text = path.read_text().splitlines()
 
         def first(pattern: str, text: list[str] = text) -> int:
             return next(i for i, line in enumerate(text) if re.search(pattern, line))
+
         assert first(r"^\s+image:") < first(r"^\s+resources:") < first(r"^\s+securityContext:")
 
 
 # ---------------------------------------------------------------- the image recipe
 
 DOCKERFILE = (K8S / "Dockerfile").read_text()
-INSTRUCTIONS = [line.strip() for line in re.sub(r"\\\n", " ", DOCKERFILE).splitlines()
-                if line.strip() and not line.lstrip().startswith("#")]
+INSTRUCTIONS = [
+    line.strip()
+    for line in re.sub(r"\\\n", " ", DOCKERFILE).splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
 
 
 def instruction(name: str) -> list:
-    return [line[len(name):].strip() for line in INSTRUCTIONS if line.upper().startswith(name + " ")]
+    return [line[len(name) :].strip() for line in INSTRUCTIONS if line.upper().startswith(name + " ")]
 
 
 def test_dockerfile_follows_the_rules():
@@ -261,8 +279,9 @@ def test_dockerfile_follows_the_rules():
     assert instruction("EXPOSE") == ["8000"]
     [user] = instruction("USER")
     uid, _, gid = user.partition(":")
-    assert uid.isdigit() and gid.isdigit() and int(uid) != 0 and int(gid) != 0, \
+    assert uid.isdigit() and gid.isdigit() and int(uid) != 0 and int(gid) != 0, (
         "numeric non-root uid:gid, so runAsNonRoot can check it and files are not created with group root"
+    )
     pod = DEPLOYMENTS["ok-web"]["spec"]["template"]["spec"]["securityContext"]
     assert (int(uid), int(gid)) == (pod["runAsUser"], pod["runAsGroup"])
     [cmd] = instruction("CMD")
@@ -270,8 +289,9 @@ def test_dockerfile_follows_the_rules():
     assert command[0] == "gunicorn" and command[-1] == "okpy_mini.web:app"
     assert "/dev/shm" in command, "gunicorn needs a writable heartbeat directory on a read-only root"
     copies = instruction("COPY")
-    assert copies.index("requirements.txt .") < next(i for i, c in enumerate(copies) if "okpy_mini" in c), \
+    assert copies.index("requirements.txt .") < next(i for i, c in enumerate(copies) if "okpy_mini" in c), (
         "dependencies are installed before the code is copied, so code edits keep the pip layer"
+    )
     assert "ARG APP_VERSION=v1" in INSTRUCTIONS
     # Docker 20.10's legacy builder: no BuildKit-only syntax.
     assert "--mount" not in DOCKERFILE and not DOCKERFILE.startswith("# syntax")
@@ -293,6 +313,7 @@ def test_dockerignore_keeps_the_context_to_code_and_requirements():
 
 # ---------------------------------------------------------------- the pinned requirements
 
+
 def pins() -> dict:
     found = {}
     for line in (K8S / "requirements.txt").read_text().splitlines():
@@ -312,8 +333,14 @@ def test_requirements_are_exact_and_match_what_the_tests_run():
 def test_requirements_are_the_whole_closure_for_the_image_python():
     """pip in the image finds nothing unpinned to pick: every dependency of a pin is pinned too."""
     # Marker.evaluate starts from this Python's own environment and overrides it with these
-    environment = {"python_version": "3.12", "python_full_version": "3.12.8", "sys_platform": "linux",
-                   "platform_system": "Linux", "implementation_name": "cpython", "extra": ""}
+    environment = {
+        "python_version": "3.12",
+        "python_full_version": "3.12.8",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "implementation_name": "cpython",
+        "extra": "",
+    }
     pinned = pins()
     assert {"flask", "gunicorn", "rq", "redis"} <= set(pinned)
     for name in pinned:

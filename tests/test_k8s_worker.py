@@ -3,6 +3,7 @@
 Also: both tiers stop promptly on SIGTERM (what Kubernetes sends when it deletes a pod), and,
 when a Docker engine and the python:3.12-slim-trixie base are there, the image runs read-only as non-root.
 """
+
 import ipaddress
 import json
 import os
@@ -30,11 +31,11 @@ class Worker:
 
     def __init__(self, url: str, log: Path, grade_seconds: float):
         self.log = log
-        env = dict(os.environ, REDIS_URL=url, GRADE_SECONDS=str(grade_seconds), POD_NAME=log.stem,
-                   PYTHONPATH=str(K8S))
+        env = dict(os.environ, REDIS_URL=url, GRADE_SECONDS=str(grade_seconds), POD_NAME=log.stem, PYTHONPATH=str(K8S))
         with open(log, "w") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "okpy_mini.worker"], cwd=K8S, env=env,
-                                            stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "okpy_mini.worker"], cwd=K8S, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def output(self) -> str:
         return self.log.read_text()
@@ -105,15 +106,23 @@ def test_two_workers_grade_everything_submitted(redis_url, workers):  # noqa: F8
     client = create_app(redis_url=redis_url, version="v1", pod="ok-web-test").test_client()
     wait_until(lambda: counts(client)["workers"] == "2", 10, "both workers to register")
     right = client.post("/submit", json={"assignment": "hw01", "student": "ada", "answers": ALL_RIGHT})
-    wrong = client.post("/submit", json={"assignment": "lab01", "student": "bob",
-                                         "answers": {"q1": "3.5", "q2": "1", "q3": "False"}})
+    wrong = client.post(
+        "/submit", json={"assignment": "lab01", "student": "bob", "answers": {"q1": "3.5", "q2": "1", "q3": "False"}}
+    )
     assert client.post("/demo/flood?n=30").get_data(as_text=True) == "queued: 30\n"
     total = 32
     started = time.monotonic()
     wait_until(lambda: counts(client)["graded"] == str(total), 30, f"{total} submissions graded")
     elapsed = time.monotonic() - started
-    assert counts(client) | {"pod": "-"} == {"version": "v1", "pod": "-", "redis": "ok", "queue": "0",
-                                             "workers": "2", "submitted": str(total), "graded": str(total)}
+    assert counts(client) | {"pod": "-"} == {
+        "version": "v1",
+        "pod": "-",
+        "redis": "ok",
+        "queue": "0",
+        "workers": "2",
+        "submitted": str(total),
+        "graded": str(total),
+    }
 
     ada = client.get(right.get_json()["url"]).get_json()
     assert ada["status"] == "finished"
@@ -174,8 +183,14 @@ def test_the_typo_of_the_crash_lesson_makes_the_worker_exit_with_its_reason(tmp_
     typo = yaml.safe_load((K8S / "ok-worker-typo.yaml").read_text())
     (container,) = typo["spec"]["template"]["spec"]["containers"]
     value = {e["name"]: e["value"] for e in container["env"]}["GRADE_SECONDS"]
-    done = subprocess.run([sys.executable, *container["command"][1:]], cwd=K8S, capture_output=True, text=True, timeout=30,
-                          env=dict(os.environ, REDIS_URL=nothing_listens, GRADE_SECONDS=value, PYTHONPATH=str(K8S)))
+    done = subprocess.run(
+        [sys.executable, *container["command"][1:]],
+        cwd=K8S,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ, REDIS_URL=nothing_listens, GRADE_SECONDS=value, PYTHONPATH=str(K8S)),
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == f"GRADE_SECONDS must be a number of seconds, not {value!r}"
     assert "Traceback" not in done.stderr
@@ -185,8 +200,13 @@ def test_a_worker_waits_for_redis_and_can_be_stopped_meanwhile(tmp_path):
     dead = f"redis://127.0.0.1:{free_port()}/0"
     log = tmp_path / "waiting.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "okpy_mini.worker"], cwd=K8S, stdout=out,
-                                   stderr=subprocess.STDOUT, env=dict(os.environ, REDIS_URL=dead))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "okpy_mini.worker"],
+            cwd=K8S,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, REDIS_URL=dead),
+        )
     try:
         wait_until(lambda: "waiting for redis" in log.read_text(), 10, "the worker to wait for Redis")
         assert process.poll() is None, "no Redis yet is no reason to crash (the pod would count restarts)"
@@ -199,6 +219,7 @@ def test_a_worker_waits_for_redis_and_can_be_stopped_meanwhile(tmp_path):
 
 
 # ---------------------------------------------------------------- the web tier's gunicorn
+
 
 def dockerfile_cmd() -> list:
     text = re.sub(r"\\\n", " ", (K8S / "Dockerfile").read_text())
@@ -271,8 +292,11 @@ def docker(*args, check=True, timeout=300) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_the_image_runs_both_tiers_read_only_as_non_root(tmp_path):
     need(docker_answers(), "a Docker engine", "run scripts/prepare (or start Docker Desktop)")
-    need(docker("image", "inspect", BASE_IMAGE, check=False).returncode == 0,
-         f"the base image {BASE_IMAGE}", "run scripts/prepare, which stages it")
+    need(
+        docker("image", "inspect", BASE_IMAGE, check=False).returncode == 0,
+        f"the base image {BASE_IMAGE}",
+        "run scripts/prepare, which stages it",
+    )
     [ipam] = json.loads(docker("network", "inspect", "bridge", "-f", "{{json .IPAM.Config}}").stdout)
     # Docker gives the bridge's gateway the subnet's first address unless told otherwise.
     gateway = ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
@@ -282,8 +306,19 @@ def test_the_image_runs_both_tiers_read_only_as_non_root(tmp_path):
     try:
         docker("build", "--build-arg", "APP_VERSION=v9", "-t", TEST_IMAGE, str(K8S), timeout=600)
         # As in the pods: read-only root, no capabilities; the user is the image's own (USER 10001:10001).
-        hardened = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
-                    "--security-opt", "no-new-privileges", "-e", f"REDIS_URL={url}", "-e", "GRADE_SECONDS=0.05"]
+        hardened = [
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "-e",
+            f"REDIS_URL={url}",
+            "-e",
+            "GRADE_SECONDS=0.05",
+        ]
         docker("run", "-d", "--name", names[0], "-p", "127.0.0.1::8000", *hardened, TEST_IMAGE)
         docker("run", "-d", "--name", names[1], *hardened, TEST_IMAGE, "python", "-m", "okpy_mini.worker")
         host_port = docker("port", names[0], "8000/tcp").stdout.split(":")[-1].strip()
@@ -293,8 +328,11 @@ def test_the_image_runs_both_tiers_read_only_as_non_root(tmp_path):
         request = urllib.request.Request(base + "/demo/flood?n=10", method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.read() == b"queued: 10\n"
-        wait_until(lambda: status(http_get(base + "/")[1])["graded"] == "10", 30,
-                   "the worker container to grade 10 submissions")
+        wait_until(
+            lambda: status(http_get(base + "/")[1])["graded"] == "10",
+            30,
+            "the worker container to grade 10 submissions",
+        )
         page = status(http_get(base + "/")[1])
         container_id = docker("inspect", "-f", "{{.Config.Hostname}}", names[0]).stdout.strip()
         assert (page["version"], page["pod"], page["workers"]) == ("v9", container_id, "1")

@@ -1,5 +1,6 @@
 """What doctor says about the Kubernetes release, kubectl's skew and cgroup v1: each rule with a
 release that breaks it and one that does not, on the day the workshop was last checked."""
+
 import datetime
 
 from workshop.cluster import lifecycle, node_build
@@ -13,11 +14,12 @@ def said(server, client="v1.37.2", cgroup="2", kind_made=True, today=DAY):
 
 def test_a_minor_past_its_end_of_life_is_named_with_its_date_and_the_fix():
     problems = lifecycle.problems("v1.34.11", "v1.34.11", "2", True, DAY)
-    assert [what for what, _ in problems] == ["Kubernetes 1.34 reached its end of life on 2026-10-27: it gets "
-                                              "no security fixes"]
+    assert [what for what, _ in problems] == [
+        "Kubernetes 1.34 reached its end of life on 2026-10-27: it gets no security fixes"
+    ]
     assert "scripts/cluster up" in problems[0][1]
-    assert "end of life" in said("v1.20.0", client="v1.20.0")            # older than the table: ended long ago
-    assert said("v1.35.4", client="v1.35.4") == ""                           # supported until 2027-02-28
+    assert "end of life" in said("v1.20.0", client="v1.20.0")  # older than the table: ended long ago
+    assert said("v1.35.4", client="v1.35.4") == ""  # supported until 2027-02-28
     assert "end of life" in said("v1.35.4", client="v1.35.4", today=datetime.date(2027, 3, 1))
 
 
@@ -35,8 +37,8 @@ def test_kubectl_more_than_one_minor_away_is_named():
 def test_cgroup_v1_is_named_only_under_a_new_kubelet_on_the_workshops_kind_nodes():
     assert "failCgroupV1: false" in said("v1.37.2", cgroup="1")
     assert said("v1.37.2", cgroup="2") == ""
-    assert said("v1.37.2", cgroup="1", kind_made=False) == ""                 # not ours: we cannot know its nodes
-    assert "cgroup" not in said("v1.34.11", client="v1.34.11", cgroup="1")   # 1.34 ran there without the setting
+    assert said("v1.37.2", cgroup="1", kind_made=False) == ""  # not ours: we cannot know its nodes
+    assert "cgroup" not in said("v1.34.11", client="v1.34.11", cgroup="1")  # 1.34 ran there without the setting
 
 
 def test_docker_api_versions_compare_as_numbers():

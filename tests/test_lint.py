@@ -1,5 +1,6 @@
 """The lint and type gate of .ci/run, kept honest: ruff and mypy pass on the tree, and with the project's
 own settings they still fail on a planted unused import and type errors under workshop/ and tests/."""
+
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,8 @@ def tool(*args: str, cwd) -> subprocess.CompletedProcess:
 def test_the_tree_passes_ruff_and_mypy():
     ruff = tool("ruff", "check", "workshop", "tests", cwd=ROOT)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    formatted = tool("ruff", "format", "--check", "workshop", "tests", cwd=ROOT)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
     mypy = tool("mypy", cwd=ROOT)
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
 
@@ -54,8 +57,14 @@ def test_ruff_fails_on_an_unused_import(planted):
 
 
 def test_mypy_fails_on_type_errors_in_typed_and_untyped_code(planted):
-    done = tool("mypy", "--cache-dir", str(planted / ".mypy_cache"), cwd=planted)    # the files of its settings
+    done = tool("mypy", "--cache-dir", str(planted / ".mypy_cache"), cwd=planted)  # the files of its settings
     assert done.returncode == 1, done.stdout + done.stderr
     for path in PLANTED_FILES:
         assert f"{path}:6: error: Incompatible return value type" in done.stdout, done.stdout
         assert f"{path}:10: error: Unsupported operand types" in done.stdout, done.stdout
+
+
+def test_ruff_format_check_fails_on_code_it_would_lay_out_otherwise(planted):
+    (planted / "workshop" / "squeezed.py").write_text("x = {'a':1,  'b' :2}\n")
+    done = tool("ruff", "format", "--check", "--no-cache", "workshop", cwd=planted)
+    assert done.returncode == 1 and "squeezed.py" in done.stdout, done.stdout + done.stderr

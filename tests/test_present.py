@@ -1,4 +1,5 @@
 """scripts/present: bad input is one clear line; a good start hands a real terminal to lookatme."""
+
 import os
 import shutil
 import subprocess
@@ -24,8 +25,9 @@ def tool_dir(tmp_path, *names):
 
 def run_in_terminal(argv, cols=120, rows=40, env=None, until=None, timeout=20.0, keys=b""):
     """Run argv in a real pseudo-terminal of this size; return (exit status or None, plain screen text)."""
-    child = PtyProcess.spawn(argv, cwd="/", env={**os.environ, "TERM": "xterm-256color", **(env or {})},
-                             dimensions=(rows, cols))
+    child = PtyProcess.spawn(
+        argv, cwd="/", env={**os.environ, "TERM": "xterm-256color", **(env or {})}, dimensions=(rows, cols)
+    )
     output, deadline = b"", time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -49,21 +51,29 @@ def lines_of(text):
 def test_missing_expect_is_one_line_with_the_install_command(tmp_path):
     status, text = run_in_terminal([PRESENT], env={"PATH": tool_dir(tmp_path)})
     assert status == 2
-    assert lines_of(text) == ["present: the program `expect` is missing (lookatme types each box's command with it): "
-                              "run `sudo apt-get install -y expect`, then start the deck again."]
+    assert lines_of(text) == [
+        "present: the program `expect` is missing (lookatme types each box's command with it): "
+        "run `sudo apt-get install -y expect`, then start the deck again."
+    ]
 
 
 def test_small_terminal_is_one_line():
     status, text = run_in_terminal([PRESENT], cols=100, rows=30)
     assert status == 2
-    assert lines_of(text) == ["present: this terminal is 100x30; the deck needs at least 120x40: "
-                              "enlarge the window or make the font smaller, then try again."]
+    assert lines_of(text) == [
+        "present: this terminal is 100x30; the deck needs at least 120x40: "
+        "enlarge the window or make the font smaller, then try again."
+    ]
 
 
 def test_malformed_slide_is_one_line(tmp_path):
     broken = tmp_path / "slides.md"
-    broken.write_text((ROOT / "slides.md").read_text().replace("init_codeblock: false", "init_codeblock: true", 1)
-                      .replace("init_text: python docker_demo/server.py\n", "", 1))
+    broken.write_text(
+        (ROOT / "slides.md")
+        .read_text()
+        .replace("init_codeblock: false", "init_codeblock: true", 1)
+        .replace("init_text: python docker_demo/server.py\n", "", 1)
+    )
     status, text = run_in_terminal([PRESENT, str(broken)])
     assert status == 2
     (line,) = lines_of(text)
@@ -86,9 +96,10 @@ def test_a_broken_virtualenv_says_how_to_rebuild_it(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     listing = (ROOT / "requirements" / "workshop.txt").read_bytes()
     stamp = subprocess.run(["cksum"], input=listing, capture_output=True, check=True).stdout.decode()
-    (venv / ".installed-workshop").write_text(stamp)          # it claims the pins, but lookatme is not there
-    done = subprocess.run([PRESENT], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "WORKSHOP_VENV": str(venv)})
+    (venv / ".installed-workshop").write_text(stamp)  # it claims the pins, but lookatme is not there
+    done = subprocess.run(
+        [PRESENT], capture_output=True, text=True, timeout=60, env={**os.environ, "WORKSHOP_VENV": str(venv)}
+    )
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"workshop: the virtualenv {venv} is broken") and f"rm -rf {venv}" in line

@@ -1,6 +1,7 @@
 """Speaker notes, the time budget and the notes view: parsed by the deck reader, never shown to the
 audience (lookatme's own renderer), published by the real lookatme TUI on each slide change, and,
 marked slow, followed live in a second tmux pane while the deck is driven with the arrow keys."""
+
 import json
 import os
 import shutil
@@ -35,27 +36,35 @@ def parse(body: str) -> deck.Deck:
 
 # ---------------------------------------------------------------- the deck reader
 
+
 def test_notes_keep_their_order_and_parts_cover_the_deck():
-    d = parse('\n# One\n\n[part]: # "Intro; 65"\n[notes]: # "first"\n[notes]: # "second, with \\"quotes\\""\n\n'
-              '---\n\n# Two\n\n---\n\n# Three\n\n[part]: # "End; 5"\n[notes]: # "last"\n')
+    d = parse(
+        '\n# One\n\n[part]: # "Intro; 65"\n[notes]: # "first"\n[notes]: # "second, with \\"quotes\\""\n\n'
+        '---\n\n# Two\n\n---\n\n# Three\n\n[part]: # "End; 5"\n[notes]: # "last"\n'
+    )
     assert [s.notes for s in d.slides] == [["first", 'second, with \\"quotes\\"'], [], ["last"]]
     assert [(p.name, p.minutes, p.first, p.last) for p in d.parts] == [("Intro", 65, 1, 2), ("End", 5, 3, 3)]
     assert [s.part.name if s.part else None for s in d.slides] == ["Intro", "Intro", "End"]
     assert all(line.startswith("#") or not line.strip() for s in d.slides for line in s.lines)
 
 
-@pytest.mark.parametrize("body, needle", [
-    ('\n# A\n\n[notes]: # say it\n', 'small.md line 8 (slide 1): write a note as [notes]: # "text"'),
-    ('\n# A\n\n[notes]: # ""\n', "line 8 (slide 1): a note needs some text"),
-    ('\n# A\n\n[part]: # "Docker"\n', 'line 8 (slide 1): a part is written [part]: # "NAME; MINUTES"'),
-    ('\n# A\n\n[part]: # "Docker; soon"\n', "line 8 (slide 1): a part is written"),
-    ('\n# A\n\n[part]: # "Docker; -5"\n', "line 8 (slide 1): a part is written"),
-    ('\n# A\n\n[part]: # "; 75"\n', "line 8 (slide 1): a part is written"),
-    ('\n# A\n\n[part]: # "A; 70"\n[part]: # "B; 5"\n', "line 9 (slide 1): this slide already starts the part 'A'"),
-    ('\n# A\n\n---\n\n# B\n\n[part]: # "B; 75"\n', "line 12 (slide 2): the parts must cover the whole deck"),
-    ('\n# A\n\n[part]: # "A; 70"\n\n---\n\n# B\n\n[part]: # "B; 10"\n',
-     "line 14 (slide 2): the parts' budgets add up to 80 minutes; a 75-minute lecture keeps 5 spare, so at most 70"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ("\n# A\n\n[notes]: # say it\n", 'small.md line 8 (slide 1): write a note as [notes]: # "text"'),
+        ('\n# A\n\n[notes]: # ""\n', "line 8 (slide 1): a note needs some text"),
+        ('\n# A\n\n[part]: # "Docker"\n', 'line 8 (slide 1): a part is written [part]: # "NAME; MINUTES"'),
+        ('\n# A\n\n[part]: # "Docker; soon"\n', "line 8 (slide 1): a part is written"),
+        ('\n# A\n\n[part]: # "Docker; -5"\n', "line 8 (slide 1): a part is written"),
+        ('\n# A\n\n[part]: # "; 75"\n', "line 8 (slide 1): a part is written"),
+        ('\n# A\n\n[part]: # "A; 70"\n[part]: # "B; 5"\n', "line 9 (slide 1): this slide already starts the part 'A'"),
+        ('\n# A\n\n---\n\n# B\n\n[part]: # "B; 75"\n', "line 12 (slide 2): the parts must cover the whole deck"),
+        (
+            '\n# A\n\n[part]: # "A; 70"\n\n---\n\n# B\n\n[part]: # "B; 10"\n',
+            "line 14 (slide 2): the parts' budgets add up to 80 minutes; a 75-minute lecture keeps 5 spare, so at most 70",
+        ),
+    ],
+)
 def test_malformed_notes_and_parts_are_one_line_naming_file_line_and_slide(body, needle):
     with pytest.raises(deck.DeckError) as caught:
         parse(body)
@@ -76,7 +85,7 @@ def test_no_note_or_budget_line_is_ever_visible(tmp_path):
     assert len(hidden) >= 10
     bare = tmp_path / "slides.md"
     bare.write_text("".join(line + "\n" for line in DECK.read_text().splitlines() if line not in hidden))
-    for folder in ("docker_demo", "k8s_demo"):          # the file blocks' paths are relative to the deck
+    for folder in ("docker_demo", "k8s_demo"):  # the file blocks' paths are relative to the deck
         (tmp_path / folder).symlink_to(ROOT / folder)
     with_notes, without = render_deck(DECK), render_deck(bare)
     assert [r.problems() for r in with_notes] == [[] for _ in with_notes]
@@ -89,8 +98,9 @@ def test_no_note_or_budget_line_is_ever_visible(tmp_path):
 
 # ---------------------------------------------------------------- the deck publishes its slide
 
+
 def test_the_real_lookatme_tui_publishes_each_slide_change(tmp_path, monkeypatch):
-    monkeypatch.setattr(lookatme.tui, "create_tui", lookatme.tui.create_tui)   # put back after the test
+    monkeypatch.setattr(lookatme.tui, "create_tui", lookatme.tui.create_tui)  # put back after the test
     small = tmp_path / "three.md"
     small.write_text(FRONT + "\n# One\n\n---\n\n# Two\n\n---\n\n# Three\n")
     state = tmp_path / "presenter.json"
@@ -118,8 +128,9 @@ def test_a_state_file_left_by_a_deck_that_is_gone_means_no_deck(tmp_path):
     state = tmp_path / "presenter.json"
     gone = subprocess.Popen(["true"])
     gone.wait()
-    state.write_text(json.dumps({"deck": str(DECK), "slide": 3, "count": COUNT, "changed": 1.0, "started": 1.0,
-                                 "pid": gone.pid}))
+    state.write_text(
+        json.dumps({"deck": str(DECK), "slide": 3, "count": COUNT, "changed": 1.0, "started": 1.0, "pid": gone.pid})
+    )
     assert live.read(state) is None
     state.write_text('{"deck": ')
     assert live.read(state) is None
@@ -127,23 +138,29 @@ def test_a_state_file_left_by_a_deck_that_is_gone_means_no_deck(tmp_path):
 
 # ---------------------------------------------------------------- pace and the view
 
+
 def test_the_pace_against_the_plan():
     parts = DECK_MODEL.parts
     docker = next(p for p in parts if p.name == "Docker")
-    start = sum(p.minutes for p in parts[:parts.index(docker)]) * 60      # where the plan starts the part
+    start = sum(p.minutes for p in parts[: parts.index(docker)]) * 60  # where the plan starts the part
     count = docker.last - docker.first + 1
     middle = docker.first + count // 2
-    planned = start + (middle - docker.first) / count * docker.minutes * 60   # the budget spread over its slides
+    planned = start + (middle - docker.first) / count * docker.minutes * 60  # the budget spread over its slides
     where = plan.pace(DECK_MODEL, middle, 10 * 60, {docker.first: 0.0}, 8 * 60)
     assert where is not None
     assert where.planned == pytest.approx(planned) and where.in_part == 8 * 60
     first, clock, part = plan.describe(where, "14:10")
-    assert first == (f"part 2/{len(parts)}  Docker: {docker.minutes:g} min budget, slides {docker.first}-"
-                     f"{docker.last} (plan {plan.clock(start)} to {plan.clock(start + docker.minutes * 60)})")
-    assert clock == (f"time 10:00 since 14:10; the plan is at {plan.clock(planned)} on this slide: "
-                     f"{plan.clock(planned - 600)} ahead")
-    assert part == (f"in this part 8:00 used, {plan.clock(planned - start)} planned so far, "
-                    f"{plan.clock(docker.minutes * 60 - 480)} left")
+    assert first == (
+        f"part 2/{len(parts)}  Docker: {docker.minutes:g} min budget, slides {docker.first}-"
+        f"{docker.last} (plan {plan.clock(start)} to {plan.clock(start + docker.minutes * 60)})"
+    )
+    assert clock == (
+        f"time 10:00 since 14:10; the plan is at {plan.clock(planned)} on this slide: {plan.clock(planned - 600)} ahead"
+    )
+    assert part == (
+        f"in this part 8:00 used, {plan.clock(planned - start)} planned so far, "
+        f"{plan.clock(docker.minutes * 60 - 480)} left"
+    )
     late = plan.pace(DECK_MODEL, docker.first, 20 * 60, {}, 0.0)
     assert late is not None
     assert plan.describe(late, "14:10")[1].endswith(f"{plan.clock(20 * 60 - start)} behind")
@@ -152,7 +169,7 @@ def test_the_pace_against_the_plan():
 
 def test_the_view_shows_notes_next_title_pace_and_the_last_rehearsal(tmp_path):
     small = deck.read(SMALL)
-    results = Rehearsal(small, Options(slides=[2])).run()      # a real rehearsal of slide 2, judged as usual
+    results = Rehearsal(small, Options(slides=[2])).run()  # a real rehearsal of slide 2, judged as usual
     report = tmp_path / "last-rehearsal.json"
     write_json(report, SMALL, results, 1.0)
     now = time.time()
@@ -165,7 +182,7 @@ def test_the_view_shows_notes_next_title_pace_and_the_last_rehearsal(tmp_path):
     assert "time 2:05 since" in text and "the plan is at 5:00 on this slide: 2:55 ahead" in text
     assert "  - a note on the server slide" in lines
     assert "box 1  OK" in text and "python -u -m http.server" in text
-    assert "box 2  FAIL" in text                          # its expect is not met: the report says so
+    assert "box 2  FAIL" in text  # its expect is not met: the report says so
     assert "this slide's boxes:" in text and "rehearsed just now" in text
     first = Screen(report=report).lines(live.Live(SMALL, 1, 4, now, None, os.getpid()), now, 100)
     assert "  (none" not in "\n".join(first) and "  - the second note of slide 1" in first
@@ -177,15 +194,23 @@ def test_the_view_shows_notes_next_title_pace_and_the_last_rehearsal(tmp_path):
 
 
 def test_notes_once_with_no_deck_says_so(tmp_path):
-    done = subprocess.run([NOTES, "--once"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "WORKSHOP_STATE": str(tmp_path)})
+    done = subprocess.run(
+        [NOTES, "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WORKSHOP_STATE": str(tmp_path)},
+    )
     assert (done.returncode, done.stdout.strip(), done.stderr) == (1, NO_DECK, "")
     done = subprocess.run([NOTES, "--start", "9h"], capture_output=True, text=True, timeout=60)
-    assert (done.returncode, done.stderr) == (2, "notes: --start takes the lecture's start as HH:MM (e.g. 14:10), "
-                                                 "not '9h'\n")
+    assert (done.returncode, done.stderr) == (
+        2,
+        "notes: --start takes the lecture's start as HH:MM (e.g. 14:10), not '9h'\n",
+    )
 
 
 # ---------------------------------------------------------------- for real, in tmux
+
 
 class Panes:
     """A private tmux server (its own socket) with the deck and the notes view side by side."""
@@ -194,8 +219,13 @@ class Panes:
         self.socket, self.state = f"workshop-notes-{uuid.uuid4().hex[:8]}", state
 
     def tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20,
-                              env={**os.environ, "TMUX": ""})
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={**os.environ, "TMUX": ""},
+        )
         assert done.returncode == 0, f"tmux {' '.join(args)}: {done.stderr}"
         return done.stdout
 
@@ -223,8 +253,12 @@ class Panes:
 
     def kill(self) -> None:
         """Stop this test's tmux server (only it: its own socket) and remove its socket file."""
-        path = subprocess.run(["tmux", "-L", self.socket, "display-message", "-p", "#{socket_path}"],
-                              capture_output=True, text=True, timeout=20).stdout.strip()
+        path = subprocess.run(
+            ["tmux", "-L", self.socket, "display-message", "-p", "#{socket_path}"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        ).stdout.strip()
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
         if path:
             Path(path).unlink(missing_ok=True)
@@ -258,8 +292,13 @@ def check_notes(panes: Panes, number: int) -> float:
 @pytest.mark.slow
 def test_the_notes_pane_follows_the_deck_within_half_a_second(panes, tmp_path, docker):
     # a real rehearsal of slide 5 first, so that its box has a timing to show
-    rehearsed = subprocess.run([str(SCRIPTS / "rehearse"), "--slides", "5"], capture_output=True, text=True,
-                               timeout=300, env={**os.environ, "WORKSHOP_STATE": str(panes.state)})
+    rehearsed = subprocess.run(
+        [str(SCRIPTS / "rehearse"), "--slides", "5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "WORKSHOP_STATE": str(panes.state)},
+    )
     assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
     panes.start("present", tmp_path)
     panes.split("notes")
@@ -270,7 +309,7 @@ def test_the_notes_pane_follows_the_deck_within_half_a_second(panes, tmp_path, d
     for key, number in [("Right", n) for n in range(2, 8)] + [("Left", 6), ("Left", 5)]:
         panes.tmux("send-keys", "-t", "talk:0.0", key)
         latencies.append(check_notes(panes, number))
-        panes.wait_for(0, f"slide {number} / {COUNT}", timeout=5)       # the audience's screen moved too
+        panes.wait_for(0, f"slide {number} / {COUNT}", timeout=5)  # the audience's screen moved too
     print(f"notes latency: max {max(latencies):.3f} s, mean {sum(latencies) / len(latencies):.3f} s")
     assert max(latencies) < 0.5, latencies
     on_five = panes.screen(1)
@@ -279,7 +318,7 @@ def test_the_notes_pane_follows_the_deck_within_half_a_second(panes, tmp_path, d
     deck_screen = panes.screen(0)
     assert not any(note[:25] in deck_screen for note in DECK_MODEL.slide(5).notes)
     assert "[notes]" not in deck_screen and "[part]" not in deck_screen
-    panes.tmux("send-keys", "-t", "talk:0.0", "q")                         # the deck ends: the view waits again
+    panes.tmux("send-keys", "-t", "talk:0.0", "q")  # the deck ends: the view waits again
     panes.wait_for(1, WAITING, timeout=5)
 
 
@@ -288,13 +327,13 @@ def test_with_no_deck_the_notes_view_waits_then_follows_one(panes, tmp_path):
     panes.start("notes", tmp_path)
     panes.wait_for(0, WAITING)
     time.sleep(1)
-    assert WAITING in panes.screen(0) and "Traceback" not in panes.screen(0)         # still waiting, still fine
-    panes.tmux("split-window", "-h", "-b", "-l", "120", "-t", "talk:0.0", panes.command("present"))   # deck left
+    assert WAITING in panes.screen(0) and "Traceback" not in panes.screen(0)  # still waiting, still fine
+    panes.tmux("split-window", "-h", "-b", "-l", "120", "-t", "talk:0.0", panes.command("present"))  # deck left
     panes.wait_for(1, f"slide 1 / {COUNT}")
     panes.tmux("send-keys", "-t", "talk:0.0", "q")
     panes.wait_for(1, WAITING, timeout=5)
     assert "Traceback" not in panes.screen(1) and not (panes.state / "presenter.json").exists()
-    deadline = time.monotonic() + 5                 # scripts/present itself ended, and well
+    deadline = time.monotonic() + 5  # scripts/present itself ended, and well
     while panes.tmux("display-message", "-p", "-t", "talk:0.0", "#{pane_dead}").strip() != "1":
         assert time.monotonic() < deadline, "scripts/present is still running after q"
         time.sleep(0.1)

@@ -5,6 +5,7 @@ The full walk uses replay mode, so it does not depend on Docker or the cluster; 
 checks that the ordinary mode starts its real shells too. Each test runs its own tmux server on its
 own socket (-L), never the user's, and kills that server at the end, failed or not.
 """
+
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.slow
 COLS, ROWS = 120, 40
 DECK_MODEL = deck.read(DECK)
 COUNT = len(DECK_MODEL.slides)
-BOX_COLS = box_columns(DECK_MODEL.meta, COLS)     # what fits on a box's first line
+BOX_COLS = box_columns(DECK_MODEL.meta, COLS)  # what fits on a box's first line
 BAD = ("Traceback", "Error rendering")
 
 
@@ -40,6 +41,7 @@ def tagged_processes(tag: str):
 
 class TaggedTmux(Tmux):
     """A test's tmux: the tag its processes carry, and the folder its screens are saved in."""
+
     def __init__(self, tag: str, folder: Path):
         super().__init__(f"workshop-e2e-{tag}", COLS, ROWS)
         self.tag, self.folder = tag, folder
@@ -61,14 +63,16 @@ def terminal(tmp_path):
         started.append(session)
         print(f"screens saved under {folder}")
         # the tag is inherited by the tmux server and everything under it
-        session.start(f"cd {ROOT} && exec scripts/present {args}", tmp_path, env={**os.environ, "WORKSHOP_E2E_TAG": tag})
+        session.start(
+            f"cd {ROOT} && exec scripts/present {args}", tmp_path, env={**os.environ, "WORKSHOP_E2E_TAG": tag}
+        )
         return session
 
     try:
         yield start
     finally:
         for session in started:
-            try:                                    # the last screen, whatever happened (kept on failure)
+            try:  # the last screen, whatever happened (kept on failure)
                 (session.folder / "last.txt").write_text(session.screen())
             except (WorkshopError, OSError, subprocess.SubprocessError):
                 pass
@@ -81,7 +85,7 @@ def footer(number: int) -> str:
 
 def check_slide(session: TaggedTmux, number: int, name: str = "") -> str:
     screen = session.wait_for(footer(number))
-    for box in DECK_MODEL.slide(number).boxes:      # each box's shell starts and gets its command typed
+    for box in DECK_MODEL.slide(number).boxes:  # each box's shell starts and gets its command typed
         screen = session.wait_for(f"{PROMPT}{box.typed}"[:BOX_COLS])
     (session.folder / f"slide-{number:02d}{name}.txt").write_text(screen)
     title = DECK_MODEL.slide(number).title
@@ -107,14 +111,14 @@ def quit_and_check(session: TaggedTmux) -> None:
     while not (pane.dead and ended(pane.pid)) and time.monotonic() < deadline:
         time.sleep(0.1)
         pane = session.pane()
-    deadline = time.monotonic() + 2                 # tmux may mark the pane dead a moment before its status
+    deadline = time.monotonic() + 2  # tmux may mark the pane dead a moment before its status
     while pane.dead and not (pane.status or pane.signal) and time.monotonic() < deadline:
         time.sleep(0.1)
         pane = session.pane()
     assert pane.dead and ended(pane.pid), f"scripts/present is still running after q: {pane}"
     # tmux 3.3a now and then leaves the ended process unreaped, so its status may be unknown
     assert pane.signal == "" and pane.status in ("0", ""), f"scripts/present ended badly: {pane}"
-    server = session.server_pid()                   # tmux itself carries the tag too
+    server = session.server_pid()  # tmux itself carries the tag too
     deadline = time.monotonic() + 5
     while set(tagged_processes(session.tag)) - {server, os.getpid()} and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -138,7 +142,9 @@ def test_replay_walk_of_the_whole_deck_at_120x40(terminal):
             session.keys("C-a", "Down", "Enter")
             screen = session.wait_for("Hello from the workshop demo server!")
             (session.folder / "slide-02-after-enter.txt").write_text(screen)
-            assert curl.typed and re.search(rf"{re.escape(PROMPT + curl.typed)}\s*│\n\s*│Hello from the workshop demo server!", screen)
+            assert curl.typed and re.search(
+                rf"{re.escape(PROMPT + curl.typed)}\s*│\n\s*│Hello from the workshop demo server!", screen
+            )
             # any other command gets the one-line explanation, not an error
             session.keys("C-a", "Up", "C-c")
             session.tmux("send-keys", "-t", "deck", "-l", "ls")
@@ -168,7 +174,7 @@ def test_a_window_shrunk_while_presenting_gets_one_line_and_the_deck_goes_on(ter
     check_slide(session, 2)
     session.tmux("resize-window", "-t", "deck", "-x", "100", "-y", "30")
     session.wait_for("this window is 100x30")
-    small = session.wait_for(footer(2))        # the whole screen redrawn at the new size
+    small = session.wait_for(footer(2))  # the whole screen redrawn at the new size
     first = small.splitlines()[0].strip()
     assert first == "this window is 100x30; the deck is made for 120x40: enlarge it or make the font smaller"
     assert footer(2) in small and not any(bad in small for bad in BAD)
@@ -179,4 +185,4 @@ def test_a_window_shrunk_while_presenting_gets_one_line_and_the_deck_goes_on(ter
     assert "this window is" not in session.screen()
     check_slide(session, 2, "-enlarged")
     session.keys("C-a")
-    quit_and_check(session)                 # it ends well, and no process of the deck outlives it
+    quit_and_check(session)  # it ends well, and no process of the deck outlives it

@@ -1,4 +1,5 @@
 """The rehearsal engine end to end on a tiny deck: real shells in real pseudo-terminals."""
+
 import json
 import os
 import subprocess
@@ -50,16 +51,23 @@ def test_wrong_output_timeout_and_bad_status_are_failures(results):
 
 
 def test_nothing_is_left_running(results):
-    lines = [line.strip() for line in subprocess.run(["ps", "-eo", "args"], capture_output=True,
-                                                     text=True).stdout.splitlines()]
+    lines = [
+        line.strip()
+        for line in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+    ]
     assert not [line for line in lines if "tests/decks/tiny_server.py" in line or line.endswith(" tiny_server.py")]
-    assert "sleep 30" not in lines          # the timed-out box's own command line (not, say, someone's `sleep 300`)
+    assert "sleep 30" not in lines  # the timed-out box's own command line (not, say, someone's `sleep 300`)
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(TINY), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(TINY), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_cli_prints_one_line_per_step_and_fails_overall(tmp_path):
@@ -87,9 +95,11 @@ def test_cli_slides_and_stop_first():
 
 
 def test_cli_bad_options_are_one_line():
-    for args, needle in ((["--slides", "9"], "the deck has slides 1 to 3"),
-                         (["--slides", "x"], "--slides takes numbers"),
-                         (["--without", "gpu"], "--without gpu: choose from")):
+    for args, needle in (
+        (["--slides", "9"], "the deck has slides 1 to 3"),
+        (["--slides", "x"], "--slides takes numbers"),
+        (["--without", "gpu"], "--without gpu: choose from"),
+    ):
         done = run_cli(*args)
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and needle in done.stderr, done.stderr

@@ -1,5 +1,6 @@
 """A pod stuck in ImagePullBackOff during a rehearsal is reported with its events, early,
 instead of a five-minute timeout alone."""
+
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,11 @@ def test_stuck_pull_is_reported_with_events_long_before_the_timeout(workshop_clu
     assert not result.ok
     assert result.problem == "pods are stuck (see below)"
     assert result.seconds < 120
-    assert any(("ImagePullBackOff" in line or "ErrImagePull" in line) and "workshop-stuck-" in line
-               for line in result.details)
+    assert any(
+        ("ImagePullBackOff" in line or "ErrImagePull" in line) and "workshop-stuck-" in line for line in result.details
+    )
     assert any(line.startswith("  event: ") and "workshop-no-such-image" in line for line in result.details)
-    assert "  fix: the registry localhost:5001 does not hold workshop-no-such-image:v1: run scripts/prepare app-images (it " \
-           "pushes the lecture's images), or build and push that image" in result.details
+    assert (
+        "  fix: the registry localhost:5001 does not hold workshop-no-such-image:v1: run scripts/prepare app-images (it "
+        "pushes the lecture's images), or build and push that image" in result.details
+    )

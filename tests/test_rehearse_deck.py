@@ -1,4 +1,5 @@
 """The real thing: the Docker part of slides.md rehearsed, unchanged, against a real engine."""
+
 import json
 import os
 import subprocess
@@ -33,17 +34,33 @@ def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
     # the deck's own images go first, so that every step check can be seen to fail before its box
     subprocess.run(["docker", "image", "rm", "workshop-demo-deb:1.0", "workshop-demo-py:1.0"], capture_output=True)
     report = tmp_path / "rehearsal.json"
-    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--without", "cluster", "--check-steps",
-                           "--json", str(report)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    print(done.stdout, done.stderr)          # the per-step lines land in the test log
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workshop.commands.rehearse",
+            "--without",
+            "cluster",
+            "--check-steps",
+            "--json",
+            str(report),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    print(done.stdout, done.stderr)  # the per-step lines land in the test log
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     steps = json.loads(report.read_text())["steps"]
     docker_boxes = [b for b in deck.read(DECK).boxes() if "cluster" not in b.directives.needs]
     ran = [s for s in steps if s["verdict"] == "OK"]
     assert len(ran) == len(docker_boxes) >= 12
-    assert_fail_first(steps, ("server", "deb-image", "py-image", "container"))      # arch: in extras.md
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "name=workshop-demo", "--filter", "name=workshop-oom"],
-                               capture_output=True, text=True).stdout.split()
+    assert_fail_first(steps, ("server", "deb-image", "py-image", "container"))  # arch: in extras.md
+    leftovers = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "name=workshop-demo", "--filter", "name=workshop-oom"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert leftovers == []

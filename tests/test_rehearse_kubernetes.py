@@ -1,6 +1,7 @@
 """The Kubernetes part of slides.md rehearsed, unchanged, on a real cluster: a real API server,
 scheduler, controllers and kubelet. Also: the self-healing step still passes after a pod and a
 worker process are killed behind the deck's back."""
+
 import json
 import os
 import signal
@@ -41,17 +42,31 @@ def rehearse(*slides: int):
 def test_the_kubernetes_part_rehearses_for_real(workshop_cluster, tmp_path):
     report = tmp_path / "rehearsal.json"
     slides = ",".join(str(n) for n in KUBERNETES_SLIDES)
-    done = subprocess.run([sys.executable, "-m", "workshop.commands.rehearse", "--slides", slides, "--check-steps",
-                           "--json", str(report)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workshop.commands.rehearse",
+            "--slides",
+            slides,
+            "--check-steps",
+            "--json",
+            str(report),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     print(done.stdout, done.stderr)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     steps = json.loads(report.read_text())["steps"]
     assert len(steps) >= 20 and all(step["verdict"] in ("OK", "SKIP") for step in steps)
-    several = needs.worker_nodes() >= 2            # kind's three nodes; the local node has one
-    assert_fail_first(steps, ("deployed", "service", "self-healed", "scaled", "rolled-out",
-                              "rolled-back", "repaired"))      # worker-limits and drained: in extras.md
+    several = needs.worker_nodes() >= 2  # kind's three nodes; the local node has one
+    assert_fail_first(
+        steps, ("deployed", "service", "self-healed", "scaled", "rolled-out", "rolled-back", "repaired")
+    )  # worker-limits and drained: in extras.md
     skipped = [step for step in steps if step["skipped"]]
     assert all("needs 2 or more worker nodes" in step["skipped"] for step in skipped) and (not skipped) == several
 
@@ -71,8 +86,11 @@ def worker_processes():
 
 
 def test_self_healing_still_passes_after_a_pod_and_a_worker_process_are_killed(workshop_cluster):
-    deploy, heal, clean = (slide_running("kubectl apply -f k8s_demo"), slide_running("kubectl delete $("),
-                           slide_running("kubectl delete -f k8s_demo/ok-worker.yaml"))
+    deploy, heal, clean = (
+        slide_running("kubectl apply -f k8s_demo"),
+        slide_running("kubectl delete $("),
+        slide_running("kubectl delete -f k8s_demo/ok-worker.yaml"),
+    )
     try:
         assert all(r.ok for r in rehearse(deploy))
         web_pods = kubectl.run("get", "pods", "-l", "app=ok-web", "-o", "name").stdout.split()
@@ -81,9 +99,10 @@ def test_self_healing_still_passes_after_a_pod_and_a_worker_process_are_killed(w
         assert workers, "no okpy-mini worker process found on this machine"
         os.kill(workers[0], signal.SIGKILL)
         assert all(r.ok for r in rehearse(heal))
-        restarts = kubectl.run("get", "pods", "-l", "app=ok-worker", "-o",
-                                      "jsonpath={.items[*].status.containerStatuses[*].restartCount}").stdout
-        assert sum(int(n) for n in restarts.split()) >= 1      # the kubelet restarted the killed worker
+        restarts = kubectl.run(
+            "get", "pods", "-l", "app=ok-worker", "-o", "jsonpath={.items[*].status.containerStatuses[*].restartCount}"
+        ).stdout
+        assert sum(int(n) for n in restarts.split()) >= 1  # the kubelet restarted the killed worker
     finally:
         rehearse(clean)
 
@@ -96,8 +115,9 @@ def _when_updated_pause(node: str, said: list) -> None:
     """Pause the node's container as soon as ok-web's pod template names v2: mid-rollout."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        image = kubectl.run("get", "deployment/ok-web", "-o", "jsonpath={.spec.template.spec.containers[0].image}",
-                            check=False).stdout
+        image = kubectl.run(
+            "get", "deployment/ok-web", "-o", "jsonpath={.spec.template.spec.containers[0].image}", check=False
+        ).stdout
         if image.endswith(":v2"):
             engine.docker("pause", node)
             said.append(time.monotonic())
@@ -110,14 +130,20 @@ def test_a_node_lost_mid_rollout_is_named_with_the_command_that_brings_it_back(w
     ready without Redis). The rollout box fails once the node is marked lost, naming the node and the
     fix, instead of waiting out its 3-minute timeout; afterwards nothing of the drill is left."""
     need(needs.worker_nodes() >= 2, "a cluster with 2 or more worker nodes (kind)", "scripts/cluster up on kind")
-    deploy, update, clean = (slide_running("kubectl apply -f k8s_demo"), slide_running("web=localhost:5001/okpy-mini:v2"),
-                             slide_running("kubectl delete -f k8s_demo/ok-worker.yaml"))
+    deploy, update, clean = (
+        slide_running("kubectl apply -f k8s_demo"),
+        slide_running("web=localhost:5001/okpy-mini:v2"),
+        slide_running("kubectl delete -f k8s_demo/ok-worker.yaml"),
+    )
     node = None
     try:
         assert all(r.ok for r in rehearse(deploy))
         node = _node_of("app=redis")
-        need(engine.output("container", "inspect", node) is not None, f"node {node} as a container (kind)",
-             "scripts/cluster up on kind")
+        need(
+            engine.output("container", "inspect", node) is not None,
+            f"node {node} as a container (kind)",
+            "scripts/cluster up on kind",
+        )
         paused: list[float] = []
         pauser = threading.Thread(target=_when_updated_pause, args=(node, paused), daemon=True)
         pauser.start()
@@ -128,7 +154,7 @@ def test_a_node_lost_mid_rollout_is_named_with_the_command_that_brings_it_back(w
         assert failed and failed[0].problem == "a node was lost under the workshop's pods (see below)", failed
         lost = [line for line in failed[0].details if line.startswith(f"node {node} is lost")]
         assert lost and lost[0].endswith(f"bring it back: docker unpause {node}"), failed[0].details
-        assert failed[0].seconds < 150                     # the box's own timeout is 3 minutes
+        assert failed[0].seconds < 150  # the box's own timeout is 3 minutes
     finally:
         if node:
             engine.docker("unpause", node, check=False)

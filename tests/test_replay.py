@@ -3,6 +3,7 @@
 The replay shell is driven exactly as a box starts it (scripts/workshop-shell in a pseudo-terminal),
 with WORKSHOP_REPLAY set and a PATH that holds neither docker nor kubectl.
 """
+
 import json
 import os
 import shutil
@@ -28,8 +29,8 @@ from workshop.rehearsal.terminal import ShellSession
 SHELL = str(ROOT / "scripts" / "workshop-shell")
 RECORDINGS = ROOT / "recordings"
 DECK_MODEL = deck.read(DECK)
-CURL = next(b for b in DECK_MODEL.boxes() if b.typed == "curl -s localhost:3000")          # slide 2 box 2
-SERVER = next(b for b in DECK_MODEL.boxes() if b.typed == "python docker_demo/server.py")   # slide 2 box 1
+CURL = next(b for b in DECK_MODEL.boxes() if b.typed == "curl -s localhost:3000")  # slide 2 box 2
+SERVER = next(b for b in DECK_MODEL.boxes() if b.typed == "python docker_demo/server.py")  # slide 2 box 1
 
 
 @pytest.fixture
@@ -74,13 +75,15 @@ def lines_of(text):
 
 # -- the committed recordings -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("deck_path", [DECK, EXTRAS], ids=lambda path: path.name)
 def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what(deck_path):
     folder = recordings_for(deck_path)
     boxes = [box for box in deck.read(deck_path).boxes() if box.typed]
     casts = sorted(folder.glob("*.cast"))
-    assert sorted(path.name for path in casts) == sorted(cast_name(box) for box in boxes), \
+    assert sorted(path.name for path in casts) == sorted(cast_name(box) for box in boxes), (
         f"{folder} should hold one recording per box of {deck_path.name}, and no other (run scripts/record)"
+    )
     by_name = {cast_name(box): box for box in boxes}
     for path in casts:
         header, events = recordings.load(path)
@@ -89,14 +92,16 @@ def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what(
         assert header["title"] == box.typed
         assert header["workshop"]["recorded"] and header["workshop"]["versions"]["python"]
         assert any(e[1] == "m" and e[2] == "enter" for e in events)
-        if "docker" in box.directives.needs:       # made on the Docker people have today
+        if "docker" in box.directives.needs:  # made on the Docker people have today
             versions = header["workshop"]["versions"]
             assert engine.version_tuple(versions.get("docker", "")) >= (28, 5), path.name
-            assert (versions.get("docker_builder"), versions.get("docker_image_store")) == \
-                ("BuildKit", "containerd"), path.name
+            assert (versions.get("docker_builder"), versions.get("docker_image_store")) == ("BuildKit", "containerd"), (
+                path.name
+            )
 
 
 # -- the replay shell -----------------------------------------------------------------------------------
+
 
 def test_a_box_command_replays_its_recorded_output_without_docker(bin_dir):
     assert (RECORDINGS / cast_name(CURL)).exists(), "make the recordings with scripts/record"
@@ -123,22 +128,28 @@ def test_a_long_running_box_keeps_running_until_ctrl_c(bin_dir):
     with replay(bin_dir) as shell:
         mark = shell.type_line(SERVER.typed)
         assert shell.wait_for(r"Serving on http://0\.0\.0\.0:3000", mark, timeout=10)
-        time.sleep(IDLE_LIMIT + 0.5)           # longer than any pause the replay keeps
+        time.sleep(IDLE_LIMIT + 0.5)  # longer than any pause the replay keeps
         assert shell.read_status() is None and not shell.raw.endswith(PROMPT), "the server stopped by itself"
         stop = shell.mark
         shell.interrupt()
         status, _ = shell.finish(stop, timeout=5)
         assert status == 130
-        status, output = shell.run(CURL.typed, timeout=15)    # and the shell goes on as before
+        status, output = shell.run(CURL.typed, timeout=15)  # and the shell goes on as before
         assert status == 0 and "Hello from the workshop demo server!" in output
 
 
 def test_a_server_plays_up_to_its_ready_line_and_waits_there(bin_dir, tmp_path):
     """Lines a server printed later in the recording (a request log) answered other boxes; live
     they come only when those boxes run, so the replay stops at the ready line until Ctrl-C."""
-    cast(tmp_path / cast_name(SERVER), [[0.1, "o", "Serving on http://0.0.0.0:3000\r\n"],
-                                        [0.2, "o", '127.0.0.1 - - "GET / HTTP/1.1" 200 -\r\n'],
-                                        [0.3, "o", "^C"], [0.4, "o", "stopped\r\n"]])
+    cast(
+        tmp_path / cast_name(SERVER),
+        [
+            [0.1, "o", "Serving on http://0.0.0.0:3000\r\n"],
+            [0.2, "o", '127.0.0.1 - - "GET / HTTP/1.1" 200 -\r\n'],
+            [0.3, "o", "^C"],
+            [0.4, "o", "stopped\r\n"],
+        ],
+    )
     with replay(bin_dir, tmp_path) as shell:
         mark = shell.type_line(SERVER.typed)
         assert shell.wait_for(r"Serving on http://0\.0\.0\.0:3000", mark, timeout=10)
@@ -151,14 +162,16 @@ def test_a_server_plays_up_to_its_ready_line_and_waits_there(bin_dir, tmp_path):
 
 
 def test_long_pauses_are_shortened_and_ctrl_c_stops_a_playback(bin_dir, tmp_path):
-    cast(tmp_path / cast_name(CURL), [[0.1, "o", "first line\r\n"], [6.0, "o", "second line\r\n"],
-                                      [12.0, "o", "third line\r\n"]])
+    cast(
+        tmp_path / cast_name(CURL),
+        [[0.1, "o", "first line\r\n"], [6.0, "o", "second line\r\n"], [12.0, "o", "third line\r\n"]],
+    )
     with replay(bin_dir, tmp_path) as shell:
         started = time.monotonic()
         mark = shell.type_line(CURL.typed)
         assert shell.wait_for("second line", mark, timeout=10)
         waited = time.monotonic() - started
-        assert IDLE_LIMIT - 0.3 < waited < IDLE_LIMIT + 1.5, waited     # 5.9 s recorded, at most 2 s played
+        assert IDLE_LIMIT - 0.3 < waited < IDLE_LIMIT + 1.5, waited  # 5.9 s recorded, at most 2 s played
         stop = shell.mark
         shell.interrupt()
         status, output = shell.finish(stop, timeout=5)
@@ -206,9 +219,16 @@ def test_a_cluster_box_without_a_recording_says_it_has_none(bin_dir, tmp_path):
     assert f"there is no recording {tmp_path / cast_name(box)} yet" in line
 
 
-@pytest.mark.parametrize("content", ["this is not json\n", '{"version": 1}\n[0.1, "o", "x"]\n',
-                                     '{"version": 2}\n[0.1, "o"]\n', '{"version": 2}\n[0.1, "o", "no marker"]\n'],
-                         ids=["not-json", "version-1", "short-event", "no-enter-marker"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "this is not json\n",
+        '{"version": 1}\n[0.1, "o", "x"]\n',
+        '{"version": 2}\n[0.1, "o"]\n',
+        '{"version": 2}\n[0.1, "o", "no marker"]\n',
+    ],
+    ids=["not-json", "version-1", "short-event", "no-enter-marker"],
+)
 def test_a_corrupt_recording_is_one_line(bin_dir, tmp_path, content):
     (tmp_path / cast_name(CURL)).write_text(content)
     with replay(bin_dir, tmp_path) as shell:
@@ -238,18 +258,22 @@ def test_exit_and_ctrl_d_end_the_shell(bin_dir):
 TINY = ROOT / "tests" / "decks" / "tiny.md"
 
 
-def test_record_keeps_a_good_recording_when_its_box_fails_then_replay_plays_the_new_ones(bin_dir, tmp_path,
-                                                                                         monkeypatch, capsys, docker):
+def test_record_keeps_a_good_recording_when_its_box_fails_then_replay_plays_the_new_ones(
+    bin_dir, tmp_path, monkeypatch, capsys, docker
+):
     """On the tiny deck: slide 3 box 1 fails, so its old recording stays (record insists on a real engine)."""
-    monkeypatch.delenv("WORKSHOP_REPLAY", raising=False)        # record.main clears it; restore it afterwards
+    monkeypatch.delenv("WORKSHOP_REPLAY", raising=False)  # record.main clears it; restore it afterwards
     kept = cast(tmp_path / "slide-03-box-1.cast", [[0.1, "o", "the old, good recording\r\n"]])
     before = kept.read_text()
     assert record.main(["--deck", str(TINY), "--dir", str(tmp_path), "--slides", "1,3", "--without", "cluster"]) == 1
     out = capsys.readouterr().out
     assert "record: 2 recordings written to" in out and "3 failed boxes kept their previous recording" in out
     assert kept.read_text() == before
-    assert sorted(p.name for p in tmp_path.glob("*.cast")) == ["slide-01-box-1.cast", "slide-01-box-2.cast",
-                                                                "slide-03-box-1.cast"]
+    assert sorted(p.name for p in tmp_path.glob("*.cast")) == [
+        "slide-01-box-1.cast",
+        "slide-01-box-2.cast",
+        "slide-03-box-1.cast",
+    ]
     header, _ = recordings.load(tmp_path / "slide-01-box-1.cast")
     assert header["workshop"]["recorded"] == time.strftime("%Y-%m-%d")
     env = {"PATH": bin_dir, "WORKSHOP_REPLAY": str(tmp_path), "WORKSHOP_REPLAY_DECK": str(TINY)}
@@ -257,33 +281,38 @@ def test_record_keeps_a_good_recording_when_its_box_fails_then_replay_plays_the_
         shell.wait_prompt()
         assert shell.run('echo "hello from $((6 * 7))"', timeout=10) == (0, "hello from 42\n")
         status, output = shell.run("ls /no/such/folder", timeout=10)
-        assert status == 0 and "No such file or directory" in output      # replayed, not run
+        assert status == 0 and "No such file or directory" in output  # replayed, not run
 
 
 # -- the deck in replay mode ------------------------------------------------------------------------
 
+
 def test_the_deck_renders_in_replay_mode_with_each_command_typed(bin_dir, monkeypatch):
     need(shutil.which("expect") is not None, "expect", "apt-get install -y expect")
     monkeypatch.setenv("WORKSHOP_REPLAY", str(RECORDINGS))
-    monkeypatch.setenv("PATH", bin_dir)         # lookatme's boxes inherit os.environ: no docker, no kubectl
+    monkeypatch.setenv("PATH", bin_dir)  # lookatme's boxes inherit os.environ: no docker, no kubectl
     kubernetes = next(b.slide for b in DECK_MODEL.boxes() if "cluster" in b.directives.needs)
     slides = render_deck(DECK, 120, 40, pump=2.0, only=[2, kubernetes])
     assert {s.number: s.problems() for s in slides} == {2: [], kubernetes: []}
     for slide in slides:
         for box in DECK_MODEL.slide(slide.number).boxes:
-            shown = f"{PROMPT}{box.typed}"[:box_columns(DECK_MODEL.meta)]     # a long command wraps in its box
+            shown = f"{PROMPT}{box.typed}"[: box_columns(DECK_MODEL.meta)]  # a long command wraps in its box
             assert shown in slide.text, f"slide {slide.number}: {box.label} shows no command"
 
 
 def test_present_replay_without_recordings_is_one_line(tmp_path):
     status, text = run_in_terminal([str(ROOT / "scripts" / "present"), f"--replay={tmp_path / 'none'}"])
     assert status == 2
-    assert lines_of(text) == [f"present: no recordings in {tmp_path / 'none'}: make them with scripts/record, "
-                              "or name the folder with --replay=DIR"]
+    assert lines_of(text) == [
+        f"present: no recordings in {tmp_path / 'none'}: make them with scripts/record, "
+        "or name the folder with --replay=DIR"
+    ]
 
 
 def test_present_replay_given_a_deck_instead_of_a_folder_says_how_to_name_it():
     status, text = run_in_terminal([str(ROOT / "scripts" / "present"), "--replay", str(EXTRAS)])
     assert status == 2
-    assert lines_of(text) == ["present: --replay takes a folder of recordings, not a deck: to replay extras.md, "
-                              "name the deck first (scripts/present extras.md --replay)"]
+    assert lines_of(text) == [
+        "present: --replay takes a folder of recordings, not a deck: to replay extras.md, "
+        "name the deck first (scripts/present extras.md --replay)"
+    ]

@@ -6,6 +6,7 @@ our registry, or our label in another namespace.
 Other people may be running the deck on this machine, so the removing runs are limited with
 --only to what these tests made (their names all contain `resettest`); the dry runs show the
 real selection without changing anything."""
+
 import io
 import json
 import os
@@ -24,10 +25,10 @@ from workshop.names import NAMESPACE
 from workshop.paths import ROOT
 
 ONLY = "*resettest*"
-OURS_IMAGE = "resettest-app:1"                           # recorded as made by the workshop
-STALE_IMAGE = "resettest-rebuilt:1"                      # recorded, but the tag now names another image
-OURS_TAG = f"{registry.ADDRESS}/okpy-mini:resettest"     # a push the workshop recorded
-DECOY_TAG = f"{registry.ADDRESS}/resettest-mine:1"       # the user's own push into the same registry
+OURS_IMAGE = "resettest-app:1"  # recorded as made by the workshop
+STALE_IMAGE = "resettest-rebuilt:1"  # recorded, but the tag now names another image
+OURS_TAG = f"{registry.ADDRESS}/okpy-mini:resettest"  # a push the workshop recorded
+DECOY_TAG = f"{registry.ADDRESS}/resettest-mine:1"  # the user's own push into the same registry
 DECOY_CONTAINERS = ["workshop-resettest", "resettest-from-standin"]
 DECOY_IMAGES = ["resettest-built-from-standin:1", "workshop-demo-resettest:1", STALE_IMAGE]
 
@@ -36,8 +37,14 @@ def run_reset(*args, state=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if state:
         env["WORKSHOP_STATE"] = str(state)
-    return subprocess.run([sys.executable, "-m", "workshop.commands.reset", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.commands.reset", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def sh(*args, check=True, **kwargs):
@@ -69,12 +76,13 @@ def remove_all():
 
 # ---------------------------------------------------------------- what the deck declares
 
+
 def test_the_deck_declares_its_containers_images_and_pushes():
     declared = docker_commands.declared()
     assert declared.containers == {"workshop-demo", "workshop-oom"}
     assert {"workshop-demo-deb:1.0", "workshop-demo-py:1.0", "localhost:5001/okpy-mini:v2"} <= declared.images
     assert "localhost:5001/okpy-mini:v2" in declared.pushes
-    assert declared.volumes == {"workshop-notes"}          # the named volume of the state slide, not a path
+    assert declared.volumes == {"workshop-notes"}  # the named volume of the state slide, not a path
 
 
 def test_a_volume_of_the_decks_name_is_kept_and_named_not_removed(docker):
@@ -100,25 +108,25 @@ def test_with_no_record_only_the_decks_own_names_can_go(docker, tmp_path):
     declared = docker_commands.declared()
     for line in done.stdout.splitlines():
         if line.startswith("would remove "):
-            kind, _, name = line[len("would remove "):].partition(" ")
+            kind, _, name = line[len("would remove ") :].partition(" ")
             assert kind in ("container", "image") and (name in declared.containers or name in declared.images), line
     assert "registry tag" not in done.stdout and "would remove registry " not in done.stdout
 
 
 # ---------------------------------------------------------------- for real, next to decoys
 
+
 @pytest.fixture
 def planted(docker):
     """Our recorded things and the user's decoys, made for this test only; all removed afterwards."""
-    need(registry.status() and registry.ours(), "the registry this checkout started",
-         "run scripts/prepare registry")
+    need(registry.status() and registry.ours(), "the registry this checkout started", "run scripts/prepare registry")
     remove_all()
     try:
-        empty_image("resettest-standin-base:1", "standin")          # stands for a stand-in base image
+        empty_image("resettest-standin-base:1", "standin")  # stands for a stand-in base image
         empty_image(OURS_IMAGE, "docker-demo")
         ledger.record("image", OURS_IMAGE, id=image_id(OURS_IMAGE), role="app")
         empty_image(STALE_IMAGE)
-        ledger.record("image", STALE_IMAGE, id="sha256:" + "0" * 64, role="app")   # since rebuilt by the user
+        ledger.record("image", STALE_IMAGE, id="sha256:" + "0" * 64, role="app")  # since rebuilt by the user
         # the user's own: an image FROM a stand-in (it inherits the label), one with our name prefix,
         # containers with our prefix and from a stand-in, and a tag in our registry
         sh("docker", "tag", "resettest-standin-base:1", "resettest-built-from-standin:1")
@@ -136,12 +144,12 @@ def planted(docker):
 
 
 def registry_has(ref):
-    return registry.digest(*ref[len(registry.ADDRESS) + 1:].rsplit(":", 1)) is not None
+    return registry.digest(*ref[len(registry.ADDRESS) + 1 :].rsplit(":", 1)) is not None
 
 
 @pytest.mark.slow
 def test_reset_all_removes_what_it_recorded_and_leaves_every_decoy(planted):
-    listed = run_reset("--dry-run", "--all")                 # the real selection, over everything here
+    listed = run_reset("--dry-run", "--all")  # the real selection, over everything here
     assert listed.returncode == 0, listed.stderr
     assert f"would remove image {OURS_IMAGE}\n" in listed.stdout
     assert f"would remove registry tag {OURS_TAG}\n" in listed.stdout
@@ -171,12 +179,14 @@ def test_nothing_to_reset_says_so(docker):
 
 @pytest.mark.cluster
 def test_kubernetes_objects_go_only_in_the_workshops_namespace(workshop_cluster):
-    labelled = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: resettest-svc\n  labels:\n"
-                "    app.kubernetes.io/part-of: cs198-workshop\nspec:\n  selector: {app: resettest}\n"
-                "  ports: [{port: 80}]\n")
+    labelled = (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: resettest-svc\n  labels:\n"
+        "    app.kubernetes.io/part-of: cs198-workshop\nspec:\n  selector: {app: resettest}\n"
+        "  ports: [{port: 80}]\n"
+    )
     kubectl.run("create", "namespace", "resettest-theirs", check=False)
-    kubectl.run("apply", "-f", "-", stdin=labelled)                                    # the workshop's namespace
-    kubectl.run("apply", "-n", "resettest-theirs", "-f", "-", stdin=labelled)          # someone else's
+    kubectl.run("apply", "-f", "-", stdin=labelled)  # the workshop's namespace
+    kubectl.run("apply", "-n", "resettest-theirs", "-f", "-", stdin=labelled)  # someone else's
     try:
         current = json.loads(kubectl.run("config", "view", "--minify", "-o", "json").stdout)
         assert current["contexts"][0]["context"]["namespace"] == NAMESPACE

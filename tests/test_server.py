@@ -1,4 +1,5 @@
 """The demo server (docker_demo/server.py): its routes, and the real process it runs as."""
+
 import importlib.util
 import os
 import platform
@@ -93,6 +94,7 @@ def test_unknown_path_is_404(client):
 
 # --- the real process, as `python docker_demo/server.py` ---------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -110,17 +112,20 @@ def test_server_process_serves_then_stops_cleanly(signum):
     port = free_port()
     env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, str(SERVER)], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=reset_sigint,
+        [sys.executable, str(SERVER)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=reset_sigint,
     )
     stdout, stderr = process.stdout, process.stderr
     assert stdout is not None and stderr is not None
     stdout_lines: queue.Queue = queue.Queue()
     stderr_text: list[str] = []
-    threading.Thread(target=lambda: list(map(stdout_lines.put, stdout)),
-                     daemon=True).start()
-    stderr_reader = threading.Thread(target=lambda: stderr_text.extend(stderr),
-                                     daemon=True)
+    threading.Thread(target=lambda: list(map(stdout_lines.put, stdout)), daemon=True).start()
+    stderr_reader = threading.Thread(target=lambda: stderr_text.extend(stderr), daemon=True)
     stderr_reader.start()
     try:
         deadline = time.monotonic() + 15

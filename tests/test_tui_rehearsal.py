@@ -4,6 +4,7 @@ presenter's keys, judged by the screen (workshop/rehearsal/tui.py), and the rule
 
 Small decks written here show each way a box can fail on screen; the whole deck is walked live on
 the cluster and in replay mode by the tests at the end (CI runs both, every run)."""
+
 import json
 import os
 import re
@@ -12,8 +13,8 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Sequence, Tuple
 
 import pytest
 
@@ -26,18 +27,22 @@ from workshop.presenter import timings
 from workshop.rehearsal import recordings, screen as screens, tui
 from workshop.rehearsal.recordings import cast_name
 
-Box = Tuple[str, int, Sequence[str]]          # (typed command, rows, directives)
+Box = tuple[str, int, Sequence[str]]  # (typed command, rows, directives)
 
 
-def write_deck(folder: Path, slides: List[List[Box]]) -> Path:
-    front = ("---\ntitle: tui test\ndate: 2026-12-03\nextensions: [terminal, file_loader]\n"
-             "styles:\n  padding:\n    left: 4\n    right: 4\n---\n\n")
+def write_deck(folder: Path, slides: list[list[Box]]) -> Path:
+    front = (
+        "---\ntitle: tui test\ndate: 2026-12-03\nextensions: [terminal, file_loader]\n"
+        "styles:\n  padding:\n    left: 4\n    right: 4\n---\n\n"
+    )
     parts = []
     for number, boxes in enumerate(slides, 1):
         text = f"# Slide {number}\n\n"
         for typed, rows, rules in boxes:
-            text += (f"```terminal-ex\ncommand: scripts/workshop-shell\nrows: {rows}\ninit_text: {json.dumps(typed)}\n"
-                     f"init_wait: 'workshop$ '\ninit_codeblock: false\n```\n")
+            text += (
+                f"```terminal-ex\ncommand: scripts/workshop-shell\nrows: {rows}\ninit_text: {json.dumps(typed)}\n"
+                f"init_wait: 'workshop$ '\ninit_codeblock: false\n```\n"
+            )
             text += "".join(f'[rehearse]: # "{rule}"\n' for rule in rules) + "\n"
         parts.append(text)
     path = folder / "deck.md"
@@ -47,13 +52,14 @@ def write_deck(folder: Path, slides: List[List[Box]]) -> Path:
 
 def walk(deck_path: Path, folder: Path, replay: Path | None = None) -> tui.Rehearsal:
     deck = reader.read(deck_path)
-    rehearsal = tui.Rehearsal(tui.Walk(deck, replay=replay, artifacts=folder,
-                                       present=f"scripts/present {shlex.quote(str(deck_path))}"))
+    rehearsal = tui.Rehearsal(
+        tui.Walk(deck, replay=replay, artifacts=folder, present=f"scripts/present {shlex.quote(str(deck_path))}")
+    )
     rehearsal.run()
     return rehearsal
 
 
-def verdicts(rehearsal: tui.Rehearsal) -> List[Tuple[str, str]]:
+def verdicts(rehearsal: tui.Rehearsal) -> list[tuple[str, str]]:
     return [(r.verdict, r.problem) for r in rehearsal.results]
 
 
@@ -90,7 +96,7 @@ def test_boxes_are_read_inside_their_borders_with_wrapped_lines_joined():
     assert (first.top, first.left, first.width, first.closed) == (1, 2, 12, True)
     assert first.text == "workshop$ echo hi\nhi\nworkshop$"
     assert first.at_prompt() and screens.shows_typed(first, "echo hi")
-    assert not screens.shows_typed(first, "echo")                 # a longer command is not this one
+    assert not screens.shows_typed(first, "echo")  # a longer command is not this one
     assert not screens.shows_typed(second, "l")
     assert not second.closed and not second.at_prompt()
     assert "Traceback" not in screens.outside(SCREEN) and "title" in screens.outside(SCREEN)
@@ -98,13 +104,13 @@ def test_boxes_are_read_inside_their_borders_with_wrapped_lines_joined():
 
 
 def test_a_command_that_fills_its_last_row_exactly_is_found_and_its_output_starts_below():
-    rows = ["workshop$ ", "echo abcd1", "abcd1     ", "workshop$ "]      # the command is 20 = 2 x 10 columns
+    rows = ["workshop$ ", "echo abcd1", "abcd1     ", "workshop$ "]  # the command is 20 = 2 x 10 columns
     screen = "┌" + "─" * 10 + "┐\n" + "".join(f"│{row}│\n" for row in rows) + "└" + "─" * 10 + "┘"
     (box,) = screens.boxes(screen)
     assert screens.typed_rows(box, "echo abcd1") == range(0, 2)
     assert screens.output(box, "echo abcd1") == "abcd1\nworkshop$" and box.at_prompt()
     assert not screens.shows_typed(box, "echo abcd")
-    full = screen.replace("│abcd1     │", "│abcd1abcd1│")                # output exactly as wide as the box
+    full = screen.replace("│abcd1     │", "│abcd1abcd1│")  # output exactly as wide as the box
     (box,) = screens.boxes(full)
     assert box.at_prompt(), "a full-width line of output hid the prompt below it"
 
@@ -115,9 +121,16 @@ def test_a_good_deck_passes_and_a_server_left_on_one_slide_does_not_block_the_ne
     """The deck itself stops slide 1's server when the walk moves on (nobody presses Ctrl-C),
     so slide 2's server on the same port starts; the walk's per-slide times are recorded."""
     port = free_port()
-    deck = write_deck(tmp_path, [[(server(port), 4, [SERVING])],
-                                 [(server(port), 4, [SERVING]), (f"curl -s -o /dev/null -w 'code %{{http_code}}\\n' "
-                                                                 f"127.0.0.1:{port}", 3, ["expect: ^code 200$"])]])
+    deck = write_deck(
+        tmp_path,
+        [
+            [(server(port), 4, [SERVING])],
+            [
+                (server(port), 4, [SERVING]),
+                (f"curl -s -o /dev/null -w 'code %{{http_code}}\\n' 127.0.0.1:{port}", 3, ["expect: ^code 200$"]),
+            ],
+        ],
+    )
     rehearsal = walk(deck, tmp_path / "screens")
     assert verdicts(rehearsal) == [("OK", "")] * 3, rehearsal.results
     assert set(rehearsal.slide_seconds) == {1, 2}
@@ -149,7 +162,7 @@ def test_a_port_held_by_an_earlier_slides_box_fails_the_later_box(tmp_path):
     (first, _), (second, why) = verdicts(rehearsal)
     assert first == "OK" and second == "FAIL", rehearsal.results
     assert "address already in use" in why.lower(), why
-    assert "Address already in use" in rehearsal.results[1].output     # what the box showed, kept
+    assert "Address already in use" in rehearsal.results[1].output  # what the box showed, kept
     assert not ports.busy(port), "the deck ended, but the stubborn server still listens"
 
 
@@ -197,9 +210,12 @@ class Deck:
     def __init__(self, deck: Path, folder: Path):
         self.tag = uuid.uuid4().hex[:10]
         self.tmux = Tmux(f"workshop-e2e-{self.tag}")
-        self.tmux.start(f"cd {ROOT} && exec scripts/present {shlex.quote(str(deck))}", folder,
-                        env={**os.environ, "WORKSHOP_E2E_TAG": self.tag})
-        self.server = self.tmux.server_pid()      # tmux carries the tag too; it is not the deck's
+        self.tmux.start(
+            f"cd {ROOT} && exec scripts/present {shlex.quote(str(deck))}",
+            folder,
+            env={**os.environ, "WORKSHOP_E2E_TAG": self.tag},
+        )
+        self.server = self.tmux.server_pid()  # tmux carries the tag too; it is not the deck's
         self.tmux.wait_for("slide 1 /", 30)
 
     def box_screen(self, typed: str) -> screens.ScreenBox:
@@ -213,7 +229,7 @@ class Deck:
             assert time.monotonic() < deadline, f"{what} within {timeout:g} s; the screen:\n{self.tmux.screen()}"
             time.sleep(0.2)
 
-    def leftovers(self) -> List[int]:
+    def leftovers(self) -> list[int]:
         return [pid for pid in processes.with_environment("WORKSHOP_E2E_TAG", self.tag) if pid != self.server]
 
 
@@ -236,8 +252,11 @@ def test_leaving_a_slide_stops_its_server_and_coming_back_enter_starts_it_again(
         deck.tmux.keys("Left")
         deck.tmux.wait_for("slide 1 /")
         # the command is typed again below the ^C, ready for Enter
-        deck.wait(lambda: deck.box_screen(server(port)).text.splitlines()[-1] == f"workshop$ {server(port)}",
-                  10, "the command typed again")
+        deck.wait(
+            lambda: deck.box_screen(server(port)).text.splitlines()[-1] == f"workshop$ {server(port)}",
+            10,
+            "the command typed again",
+        )
         deck.tmux.keys("Down", "Enter")
         deck.wait(lambda: ports.busy(port), what="the server listens a second time")
         deck.tmux.keys("C-a", "q")
@@ -252,8 +271,12 @@ CONTAINER = "workshop-tui-test-{}"
 
 
 def container_state(name: str) -> str:
-    done = subprocess.run(["docker", "ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.Status}}"],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["docker", "ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.Status}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return done.stdout.strip()
 
 
@@ -266,8 +289,12 @@ def test_the_deck_ending_leaves_no_process_and_no_container_of_its_boxes(tmp_pat
     path = write_deck(tmp_path, [[(f"docker run -it --rm --name {name} {DEBIAN_IMAGE} sleep 600", 4, [])]])
     deck = Deck(path, tmp_path)
     try:
-        subprocess.run(["docker", "run", "-d", "--name", decoy, DEBIAN_IMAGE, "sleep", "600"],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["docker", "run", "-d", "--name", decoy, DEBIAN_IMAGE, "sleep", "600"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         deck.wait(lambda: screens.boxes(deck.tmux.screen()), what="the box")
         deck.tmux.keys("Down", "Enter")
         deck.wait(lambda: container_state(name).startswith("Up"), 60, "the box's container runs")
@@ -285,8 +312,9 @@ def test_the_deck_ending_leaves_no_process_and_no_container_of_its_boxes(tmp_pat
 
 # ------------------------------------------------------------------ the whole deck, as CI gives it
 def run_rehearse(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / "scripts" / "rehearse"), "--tui", *args], capture_output=True, text=True,
-                          timeout=3000, cwd=ROOT)
+    return subprocess.run(
+        [str(ROOT / "scripts" / "rehearse"), "--tui", *args], capture_output=True, text=True, timeout=3000, cwd=ROOT
+    )
 
 
 def check_whole_walk(done: subprocess.CompletedProcess, mode: str, deck: Path = DECK) -> None:
@@ -325,16 +353,25 @@ def test_a_container_of_the_deck_left_running_is_named_as_the_decks_own_with_its
     """A deck killed outright (kill -9: nothing can clean up) leaves its -it container holding port
     8000; the next rehearsal's fix line says whose it is and how to remove it."""
     from workshop.rehearsal import needs
-    box = next(b for b in reader.read(DECK).boxes() if (b.typed or "").startswith("docker run -it --rm --name workshop-demo"))
+
+    box = next(
+        b for b in reader.read(DECK).boxes() if (b.typed or "").startswith("docker run -it --rm --name workshop-demo")
+    )
     assert not ports.busy(8000), "port 8000 is taken before the test: free it first"
-    subprocess.run(["docker", "run", "-d", "--rm", "--name", "workshop-demo", "-p", "8000:3000", "workshop-demo-py:1.0"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["docker", "run", "-d", "--rm", "--name", "workshop-demo", "-p", "8000:3000", "workshop-demo-py:1.0"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     try:
         deadline = time.monotonic() + 20
         while not ports.busy(8000) and time.monotonic() < deadline:
             time.sleep(0.2)
         fix = needs.port_in_the_way(box)
-        assert fix == ("fix: port 8000 is held by the container workshop-demo, which a box of this deck starts and an "
-                       "earlier deck left running: remove it (docker rm -f workshop-demo), then run the box again"), fix
+        assert fix == (
+            "fix: port 8000 is held by the container workshop-demo, which a box of this deck starts and an "
+            "earlier deck left running: remove it (docker rm -f workshop-demo), then run the box again"
+        ), fix
     finally:
         subprocess.run(["docker", "rm", "-f", "workshop-demo"], capture_output=True, timeout=60)

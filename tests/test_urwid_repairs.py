@@ -1,4 +1,5 @@
 """The repairs of urwid 2.1.2 that the deck installs, checked against urwid itself on this Python."""
+
 import fcntl
 import os
 import pty
@@ -22,7 +23,7 @@ def test_the_window_size_is_read_with_a_buffer_the_answer_fits_in():
             assert screen.get_cols_rows() == (120, 40)
             assert screen.maxrow == 40
             fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("hhhh", 37, 101, 0, 0))
-            assert screen.get_cols_rows() == (101, 37)        # asked again, not remembered
+            assert screen.get_cols_rows() == (101, 37)  # asked again, not remembered
     finally:
         os.close(leader)
         os.close(follower)

@@ -1,4 +1,5 @@
 """The shell every box starts: prompt, working directory, PATH, and kubectl fenced in."""
+
 import http.server
 import json
 import os
@@ -30,8 +31,12 @@ def test_working_directory_is_the_repository_whatever_the_launch_directory(tmp_p
         shell.wait_prompt()
         status, output = shell.run("pwd; command -v python; echo $KUBECONFIG; echo ${HISTFILE:-no history}")
     assert status == 0
-    assert output.splitlines() == [str(ROOT), str(ROOT / ".venv" / "bin" / "python"),
-                                   str(ROOT / ".workshop" / "kubeconfig.fenced"), "no history"]
+    assert output.splitlines() == [
+        str(ROOT),
+        str(ROOT / ".venv" / "bin" / "python"),
+        str(ROOT / ".workshop" / "kubeconfig.fenced"),
+        "no history",
+    ]
 
 
 class _RecordingServer(http.server.ThreadingHTTPServer):
@@ -96,6 +101,7 @@ class ConnectionCounter:
 
 def fence_lists():
     from workshop.cluster import kubectl_fence
+
     return kubectl_fence.read(kubectl_fence.FENCE_FILE.read_text())
 
 
@@ -103,6 +109,7 @@ def test_the_fence_list_is_what_kubectl_itself_defines_today():
     """kubectl-fence.txt is derived from the kubectl the workshop uses, not written by hand: made
     again from that kubectl's own flag definitions, it is the same."""
     from workshop.cluster import kubectl, kubectl_fence
+
     try:
         program = kubectl.program()
     except Exception:
@@ -125,8 +132,11 @@ def generated_spellings(url, decoy_file):
         v = value.get(name, "decoy")
         lines += [f"kubectl get pods --{name} {v}", f"kubectl get pods --{name}={v}", f"kubectl --{name}={v} get pods"]
     for letter in lists["refused-short"]:
-        lines += [f"kubectl get pods -{letter} {url}", f"kubectl get pods -{letter}{url}",
-                  f"kubectl -{letter}={url} get pods"]
+        lines += [
+            f"kubectl get pods -{letter} {url}",
+            f"kubectl get pods -{letter}{url}",
+            f"kubectl -{letter}={url} get pods",
+        ]
         for first in lists["boolean-short"]:
             lines.append(f"kubectl get pods -{first}{letter} {url}")
             lines += [f"kubectl get pods -{first}{second}{letter} {url}" for second in lists["boolean-short"][:3]]
@@ -150,18 +160,29 @@ aliases:
 """)
     state = tmp_path / "state"
     kubeconfig(state / "kubeconfig", "workshop", ours)
-    real_engine = subprocess.run(["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"],
-                                 capture_output=True, text=True, timeout=30).stdout.strip()
-    if real_engine:                                     # what prepare records: the engine that answered then
+    real_engine = subprocess.run(
+        ["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.strip()
+    if real_engine:  # what prepare records: the engine that answered then
         (state / "engine-endpoint").write_text(f"DOCKER_HOST={real_engine}\nFROM=context default\n")
     built = ROOT / ".workshop" / "k8s-bin"
     if built.is_dir():
         (state / "k8s-bin").symlink_to(built)
     need(built.is_dir() or shutil.which("kubectl") is not None, "kubectl", "install kubectl (see README.md)")
-    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "WORKSHOP_STATE": str(state),
-           "KUBECONFIG": str(home / ".kube" / "config"), "KUBERC": str(home / ".kube" / "kuberc"),
-           "WORKSHOP_KUBECONFIG": str(home / ".kube" / "config"), "KUBECTL_KUBERC": "true",
-           "DOCKER_HOST": f"tcp://127.0.0.1:{decoy.port}", "DOCKER_CONTEXT": "decoy"}
+    env = {
+        "HOME": str(home),
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "WORKSHOP_STATE": str(state),
+        "KUBECONFIG": str(home / ".kube" / "config"),
+        "KUBERC": str(home / ".kube" / "kuberc"),
+        "WORKSHOP_KUBECONFIG": str(home / ".kube" / "config"),
+        "KUBECTL_KUBERC": "true",
+        "DOCKER_HOST": f"tcp://127.0.0.1:{decoy.port}",
+        "DOCKER_CONTEXT": "decoy",
+    }
     try:
         with ShellSession(env=env) as shell:
             shell.wait_prompt()
@@ -175,34 +196,58 @@ aliases:
 def test_no_spelling_and_no_variable_takes_kubectl_to_a_decoy(fenced_shell):
     shell, decoy, ours, state, home = fenced_shell
     url, other = f"http://127.0.0.1:{decoy.port}", str(home / ".kube" / "config")
-    refused = {line: shell.run(line, timeout=20) for line in generated_spellings(url, other) + [
-        "kubectl config view --raw", "kubectl config view --flatten", "kubectl create token default",
-        "kubectl -n default create token default", "kubectl config use-context decoy",
-        "kubectl proxy --address 0.0.0.0", "kubectl port-forward --address=0.0.0.0 svc/x 8080:80",
-        "kubectl port-forward --address 127.0.0.1,10.0.0.1 svc/x 8080:80", "kubectl kuberc set --section defaults",
-        f"env KUBECONFIG={other} kubectl get pods", f"env WORKSHOP_STATE={home} kubectl get pods"]}
-    read_only = {line: shell.run(line, timeout=20) for line in (
-        f"KUBECONFIG={other} kubectl get pods", f"WORKSHOP_KUBECONFIG={other} kubectl get pods",
-        f"KUBERC={home}/.kube/kuberc kubectl hostile", "KUBECTL_KUBERC=true kubectl hostile")}
-    allowed = [shell.run(line, timeout=20) for line in (
-        "kubectl config view -o jsonpath='{.current-context}'", "kubectl get pods --request-timeout 5s",
-        "kubectl hostile", f"env HOME={home} kubectl get pods --request-timeout 5s",
-        "kubectl exec no-such-pod --request-timeout 5s -- curl -s -s http://example",
-        "kubectl get pods -n default -o name --request-timeout 5s",
-        # the other variables kubectl (client-go) reads: proxies for its connections, its cache folder
-        f"env HTTPS_PROXY={url} HTTP_PROXY={url} ALL_PROXY={url} KUBECACHEDIR={home} kubectl get pods "
-        f"--request-timeout 5s")]
+    refused = {
+        line: shell.run(line, timeout=20)
+        for line in generated_spellings(url, other)
+        + [
+            "kubectl config view --raw",
+            "kubectl config view --flatten",
+            "kubectl create token default",
+            "kubectl -n default create token default",
+            "kubectl config use-context decoy",
+            "kubectl proxy --address 0.0.0.0",
+            "kubectl port-forward --address=0.0.0.0 svc/x 8080:80",
+            "kubectl port-forward --address 127.0.0.1,10.0.0.1 svc/x 8080:80",
+            "kubectl kuberc set --section defaults",
+            f"env KUBECONFIG={other} kubectl get pods",
+            f"env WORKSHOP_STATE={home} kubectl get pods",
+        ]
+    }
+    read_only = {
+        line: shell.run(line, timeout=20)
+        for line in (
+            f"KUBECONFIG={other} kubectl get pods",
+            f"WORKSHOP_KUBECONFIG={other} kubectl get pods",
+            f"KUBERC={home}/.kube/kuberc kubectl hostile",
+            "KUBECTL_KUBERC=true kubectl hostile",
+        )
+    }
+    allowed = [
+        shell.run(line, timeout=20)
+        for line in (
+            "kubectl config view -o jsonpath='{.current-context}'",
+            "kubectl get pods --request-timeout 5s",
+            "kubectl hostile",
+            f"env HOME={home} kubectl get pods --request-timeout 5s",
+            "kubectl exec no-such-pod --request-timeout 5s -- curl -s -s http://example",
+            "kubectl get pods -n default -o name --request-timeout 5s",
+            # the other variables kubectl (client-go) reads: proxies for its connections, its cache folder
+            f"env HTTPS_PROXY={url} HTTP_PROXY={url} ALL_PROXY={url} KUBECACHEDIR={home} kubectl get pods "
+            f"--request-timeout 5s",
+        )
+    ]
     for line, (status, output) in refused.items():
-        assert status == 2 and ("only talks to the workshop cluster" in output or
-                                "only runs in the workshop shell" in output), (line, output)
+        assert status == 2 and (
+            "only talks to the workshop cluster" in output or "only runs in the workshop shell" in output
+        ), (line, output)
     for line, (_status, output) in read_only.items():
-        assert "readonly variable" in output, (line, output)      # bash says so, and the command runs unchanged
+        assert "readonly variable" in output, (line, output)  # bash says so, and the command runs unchanged
     assert decoy.connections == 0
     assert allowed[0][1].strip() == "workshop"
-    assert "unknown command" in allowed[2][1] or "hostile" in allowed[2][1]    # the kuberc's alias was never read
-    assert any(path.startswith("/api") for path in ours.paths)   # the allowed ones reached the workshop's server
-    assert "only talks to the workshop cluster" not in allowed[4][1]   # flags after -- are the pod's
-    assert not (state / "kubeconfig.fenced").stat().st_mode & 0o222   # the copy kubectl reads is read-only
+    assert "unknown command" in allowed[2][1] or "hostile" in allowed[2][1]  # the kuberc's alias was never read
+    assert any(path.startswith("/api") for path in ours.paths)  # the allowed ones reached the workshop's server
+    assert "only talks to the workshop cluster" not in allowed[4][1]  # flags after -- are the pod's
+    assert not (state / "kubeconfig.fenced").stat().st_mode & 0o222  # the copy kubectl reads is read-only
 
 
 @pytest.mark.slow
@@ -210,28 +255,47 @@ def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docke
     shell, decoy, ours, state, home = fenced_shell
     url = f"tcp://127.0.0.1:{decoy.port}"
     answered = shell.run("docker version --format '{{.Server.Version}}'", timeout=30)
-    refused = {line: shell.run(line, timeout=20) for line in (
-        f"docker -H {url} ps", f"docker --host={url} ps", f"docker -H{url} ps", "docker --context decoy ps",
-        "docker -c decoy ps", f"docker --config {home} ps", f"docker --tlsverify -H {url} ps")}
-    read_only = {line: shell.run(line, timeout=20) for line in (
-        f"DOCKER_HOST={url} docker ps", "DOCKER_CONTEXT=decoy docker ps")}
-    through_env = shell.run(f"env DOCKER_HOST={url} DOCKER_CONTEXT=decoy docker version --format '{{{{.Server.Version}}}}'",
-                            timeout=30)
+    refused = {
+        line: shell.run(line, timeout=20)
+        for line in (
+            f"docker -H {url} ps",
+            f"docker --host={url} ps",
+            f"docker -H{url} ps",
+            "docker --context decoy ps",
+            "docker -c decoy ps",
+            f"docker --config {home} ps",
+            f"docker --tlsverify -H {url} ps",
+        )
+    }
+    read_only = {
+        line: shell.run(line, timeout=20) for line in (f"DOCKER_HOST={url} docker ps", "DOCKER_CONTEXT=decoy docker ps")
+    }
+    through_env = shell.run(
+        f"env DOCKER_HOST={url} DOCKER_CONTEXT=decoy docker version --format '{{{{.Server.Version}}}}'", timeout=30
+    )
     # a hostile client configuration: its current context is the decoy; and the variables for TLS and proxies
     hostile = home / "docker-config"
-    subprocess.run(["docker", "--config", str(hostile), "context", "create", "decoy", "--docker", f"host={url}"],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["docker", "--config", str(hostile), "context", "create", "decoy", "--docker", f"host={url}"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     settings = json.loads((hostile / "config.json").read_text()) if (hostile / "config.json").exists() else {}
     (hostile / "config.json").write_text(json.dumps({**settings, "currentContext": "decoy"}))
-    through_config = [shell.run(line, timeout=30) for line in (
-        f"env DOCKER_CONFIG={hostile} docker version --format '{{{{.Server.Version}}}}'",
-        f"env HTTPS_PROXY={url} HTTP_PROXY={url} ALL_PROXY={url} docker version --format '{{{{.Server.Version}}}}'",
-        f"env DOCKER_CERT_PATH={hostile} DOCKER_TLS_VERIFY=1 docker ps")]
+    through_config = [
+        shell.run(line, timeout=30)
+        for line in (
+            f"env DOCKER_CONFIG={hostile} docker version --format '{{{{.Server.Version}}}}'",
+            f"env HTTPS_PROXY={url} HTTP_PROXY={url} ALL_PROXY={url} docker version --format '{{{{.Server.Version}}}}'",
+            f"env DOCKER_CERT_PATH={hostile} DOCKER_TLS_VERIFY=1 docker ps",
+        )
+    ]
     assert answered[0] == 0 and answered[1].strip(), answered
     for line, (status, output) in refused.items():
         assert status == 2 and "only talks to the workshop's engine" in output, (line, output)
     for line, (_status, output) in read_only.items():
-        assert "readonly variable" in output, (line, output)      # bash says so, and the command runs unchanged
+        assert "readonly variable" in output, (line, output)  # bash says so, and the command runs unchanged
     assert through_env[0] == 0 and through_env[1].strip() == answered[1].strip(), through_env
     for status, output in through_config[:2]:
         assert status == 0 and output.strip() == answered[1].strip(), output
@@ -245,7 +309,9 @@ def test_kubectl_without_a_workshop_cluster_says_what_to_do(tmp_path):
         shell.wait_prompt()
         status, output = shell.run("kubectl get nodes")
     assert status == 2
-    assert output.strip() == "workshop: no workshop cluster yet: run scripts/cluster up (it writes .workshop/kubeconfig)."
+    assert (
+        output.strip() == "workshop: no workshop cluster yet: run scripts/cluster up (it writes .workshop/kubeconfig)."
+    )
 
 
 def test_a_docker_command_with_no_engine_says_to_run_prepare_engine(tmp_path):
@@ -255,18 +321,20 @@ def test_a_docker_command_with_no_engine_says_to_run_prepare_engine(tmp_path):
     with ShellSession(env=env) as shell:
         shell.wait_prompt()
         status, output = shell.run("docker ps", timeout=30)
-        ok_status, ok_output = shell.run("docker --version", timeout=30)    # a client-only command passes quietly
+        ok_status, ok_output = shell.run("docker --version", timeout=30)  # a client-only command passes quietly
     assert status != 0
-    assert output.strip().splitlines()[-1] == ("workshop: the Docker engine is not answering: run scripts/prepare "
-                                               "engine (or start Docker Desktop), then run the box again.")
+    assert output.strip().splitlines()[-1] == (
+        "workshop: the Docker engine is not answering: run scripts/prepare "
+        "engine (or start Docker Desktop), then run the box again."
+    )
     assert ok_status == 0 and "workshop:" not in ok_output
 
 
 def test_the_docs_promise_what_the_fences_say_and_no_more():
     """The fence section of docs/machine.md uses the refusal words the shims print, and says what it does not stop."""
     readme = (ROOT / "docs" / "machine.md").read_text()
-    section = readme[readme.index("### What the fence promises"):]
-    section = " ".join(section[:section.index("\n## ")].split())
+    section = readme[readme.index("### What the fence promises") :]
+    section = " ".join(section[: section.index("\n## ")].split())
     kubectl_shim = (ROOT / "scripts" / "shell-bin" / "kubectl").read_text()
     docker_shim = (ROOT / "scripts" / "shell-bin" / "docker").read_text()
     assert "kubectl here only talks to the workshop cluster" in kubectl_shim

@@ -1,6 +1,7 @@
 """What every command shares: a problem the user can fix is one line on stderr, never a traceback."""
+
 import sys
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 # How a long step reports progress: one short line at a time (prepare prints them, tests drop them).
 Note = Callable[[str], None]
@@ -18,7 +19,7 @@ class WorkshopError(Exception):
         self.exit_code = exit_code
 
 
-def run(main: Callable[[Sequence[str]], Optional[int]], prog: str, argv: Optional[Sequence[str]] = None) -> None:
+def run(main: Callable[[Sequence[str]], int | None], prog: str, argv: Sequence[str] | None = None) -> None:
     """Call main(argv) and exit with its status, turning WorkshopError and Ctrl-C into one line."""
     try:
         status = main(sys.argv[1:] if argv is None else argv)
@@ -28,7 +29,7 @@ def run(main: Callable[[Sequence[str]], Optional[int]], prog: str, argv: Optiona
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         status = 130
-    except BrokenPipeError:            # output piped into `head` and the like: stop quietly
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         status = 0
     sys.exit(status or 0)

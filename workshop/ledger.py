@@ -8,14 +8,15 @@ record names, plus the exact names the deck itself declares. Each entry is one t
 
 kinds: container, image, registry (the process or container prepare started), registry-tag,
 cluster, namespace. The record lives in the checkout's state folder (.workshop/made.json)."""
+
 import fcntl
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Set
 
 from workshop import paths
 
@@ -27,7 +28,7 @@ def _path():
 
 
 @contextmanager
-def _locked() -> Iterator[List[Dict]]:
+def _locked() -> Iterator[list[dict]]:
     """The entries, locked against a second writer (prepare and a rehearsal may run at once)."""
     paths.STATE.mkdir(parents=True, exist_ok=True)
     with open(paths.STATE / f".{FILE}.lock", "w") as lock:
@@ -39,7 +40,7 @@ def _locked() -> Iterator[List[Dict]]:
         os.replace(temporary, _path())
 
 
-def load() -> List[Dict]:
+def load() -> list[dict]:
     try:
         entries = json.loads(_path().read_text())
     except (OSError, ValueError):
@@ -59,11 +60,11 @@ def forget(kind: str, name: str) -> None:
         entries[:] = [e for e in entries if (e["kind"], e["name"]) != (kind, name)]
 
 
-def find(kind: str, name: str) -> Optional[Dict]:
+def find(kind: str, name: str) -> dict | None:
     return next((e for e in load() if (e["kind"], e["name"]) == (kind, name)), None)
 
 
-def of_kind(kind: str) -> List[Dict]:
+def of_kind(kind: str) -> list[dict]:
     return [e for e in load() if e["kind"] == kind]
 
 
@@ -80,7 +81,7 @@ def before_build(image: str, role: str) -> Path:
     return iid
 
 
-def image_ids(entry: Dict) -> Set[str]:
+def image_ids(entry: dict) -> set[str]:
     """The ids an image entry proves the workshop's: the one recorded, and one its unfinished record's
     build wrote."""
     ids = {entry["id"]} if entry.get("id") else set()

@@ -2,6 +2,7 @@
 container and image names, the cluster context, ports and addresses. Nothing here proves
 that a thing is the workshop's (a name can be copied, a label inherited): what the workshop
 made is recorded when it makes it."""
+
 import os
 
 # The workshop shell's prompt (scripts/lib/workshop.bashrc sets the same one).

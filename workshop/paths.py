@@ -1,10 +1,11 @@
 """Where things live: the repository and the folder the workshop writes to at run time."""
+
 import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DECK = ROOT / "slides.md"
-EXTRAS = ROOT / "extras.md"          # what does not fit the 75-minute lecture: a second session
+EXTRAS = ROOT / "extras.md"  # what does not fit the 75-minute lecture: a second session
 RECORDINGS = ROOT / "recordings"
 
 
@@ -17,8 +18,9 @@ def recordings_for(deck_path: Path) -> Path:
     """Where a deck's recordings live: recordings/ for slides.md, recordings/<stem>/ for another deck."""
     return RECORDINGS if is_lecture(deck_path) else RECORDINGS / Path(deck_path).stem
 
+
 # Everything generated at run time (kubeconfig, logs, reports) goes here; git ignores it.
-STATE = Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")   # tests point it elsewhere
+STATE = Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")  # tests point it elsewhere
 KUBECONFIG = STATE / "kubeconfig"
 # The copies the workshop shell gives kubectl (scripts/lib/workshop.bashrc, scripts/shell-bin/kubectl)
 KUBECONFIG_COPIES = (STATE / "kubeconfig.fenced", STATE / "kubectl-home")
@@ -37,5 +39,5 @@ def write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        os.fchmod(handle.fileno(), 0o600)        # a file that was already there keeps no wider mode
+        os.fchmod(handle.fileno(), 0o600)  # a file that was already there keeps no wider mode
         handle.write(text)

@@ -1,4 +1,5 @@
 """A stand-in for a long-running server in the rehearsal engine's tests: answers 'pong'."""
+
 import http.server
 import pathlib
 

@@ -2,9 +2,10 @@
 Desktop, a cloud cluster). Its entries are read from the user's kubeconfig, which is only
 read (never with kubectl, whose wrappers may contact the current context), and written to
 the workshop's own file as context `workshop`. `down` forgets it and never touches the cluster."""
+
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
 
 import yaml
 
@@ -17,7 +18,7 @@ from workshop.paths import KUBECONFIG, write_private
 PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 
 
-def user_kubeconfigs() -> List[Path]:
+def user_kubeconfigs() -> list[Path]:
     listed = os.environ.get("KUBECONFIG")
     if listed:
         return [Path(p) for p in listed.split(os.pathsep) if p]
@@ -25,13 +26,15 @@ def user_kubeconfigs() -> List[Path]:
 
 
 def _absolute(entry: dict, folder: Path) -> dict:
-    return {key: str((folder / value).resolve()) if key in PATH_KEYS and not os.path.isabs(str(value)) else value
-            for key, value in entry.items()}
+    return {
+        key: str((folder / value).resolve()) if key in PATH_KEYS and not os.path.isabs(str(value)) else value
+        for key, value in entry.items()
+    }
 
 
-def extract(context: str, sources: List[Path]) -> Dict:
+def extract(context: str, sources: list[Path]) -> dict:
     """A one-context kubeconfig for `context` from these files (the first that defines a name wins)."""
-    found: Dict[str, Dict[Optional[str], dict]] = {"contexts": {}, "clusters": {}, "users": {}}   # an entry may lack a name
+    found: dict[str, dict[str | None, dict]] = {"contexts": {}, "clusters": {}, "users": {}}  # an entry may lack a name
     for source in sources:
         try:
             data = yaml.safe_load(source.read_text()) or {}
@@ -42,28 +45,35 @@ def extract(context: str, sources: List[Path]) -> Dict:
                 entry = _absolute(item.get(inner) or {}, source.parent)
                 found[section].setdefault(item.get("name"), entry)
     if context not in found["contexts"]:
-        raise WorkshopError(f"there is no context {context!r} in your kubeconfig: "
-                            f"`kubectl config get-contexts` lists the ones you have")
+        raise WorkshopError(
+            f"there is no context {context!r} in your kubeconfig: `kubectl config get-contexts` lists the ones you have"
+        )
     ctx = dict(found["contexts"][context])
     cluster, user = ctx.get("cluster"), ctx.get("user")
     if cluster not in found["clusters"]:
         raise WorkshopError(f"context {context!r} names cluster {cluster!r}, which your kubeconfig does not define")
     ctx.update(cluster=CONTEXT, user=CONTEXT)
-    return {"apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
-            "contexts": [{"name": CONTEXT, "context": ctx}],
-            "clusters": [{"name": CONTEXT, "cluster": found["clusters"][cluster]}],
-            "users": [{"name": CONTEXT, "user": found["users"].get(user, {})}]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": CONTEXT,
+        "contexts": [{"name": CONTEXT, "context": ctx}],
+        "clusters": [{"name": CONTEXT, "cluster": found["clusters"][cluster]}],
+        "users": [{"name": CONTEXT, "user": found["users"].get(user, {})}],
+    }
 
 
-def up(context: str, say: Callable[[str], None] = print, sources: Optional[List[Path]] = None) -> str:
+def up(context: str, say: Callable[[str], None] = print, sources: list[Path] | None = None) -> str:
     config = extract(context, sources or user_kubeconfigs())
     write_private(KUBECONFIG, yaml.safe_dump(config, sort_keys=False))
     return f"existing cluster {context!r}: {kubectl.node_summary()}"
 
 
 def using(context: str) -> str:
-    return (f"the workshop now uses your context {context!r} (copied into .workshop/kubeconfig); "
-            f"its nodes must be able to pull from localhost:5001 for the deploy slides")
+    return (
+        f"the workshop now uses your context {context!r} (copied into .workshop/kubeconfig); "
+        f"its nodes must be able to pull from localhost:5001 for the deploy slides"
+    )
 
 
 def down(say: Callable[[str], None] = print) -> str:
@@ -81,6 +91,7 @@ def status(say: Callable[[str], None] = print) -> str:
 class Borrowed:
     """What the providers of a cluster the workshop did not make share: nothing to check first, and
     nothing of the cluster recorded as made."""
+
     makes_cluster = False
 
     def check(self) -> None:
@@ -92,9 +103,10 @@ class Borrowed:
 
 class Existing(Borrowed):
     """The existing-cluster provider behind providers.Provider: the cluster is the user's, never ours."""
+
     name = "existing"
 
-    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+    def up(self, say: Callable[[str], None], context: str | None = None) -> str:
         if not context:
             raise WorkshopError("name the context to use: scripts/cluster up --context NAME")
         return up(context, say)
@@ -112,9 +124,10 @@ PROVIDER = Existing()
 class Student(Borrowed):
     """A student's namespace on a class cluster (scripts/class up): the kubeconfig file the teacher handed
     out, copied as context `workshop`. Its namespace is the student's; nothing cluster-wide is theirs."""
+
     name = "student"
 
-    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+    def up(self, say: Callable[[str], None], context: str | None = None) -> str:
         if not context:
             raise WorkshopError("name the kubeconfig your teacher gave you: scripts/cluster up --kubeconfig FILE")
         path = Path(context).expanduser()
@@ -135,8 +148,11 @@ class Student(Borrowed):
 
     def status(self, say: Callable[[str], None]) -> str:
         pods = kubectl.run("get", "pods", "--no-headers", check=False, timeout=20)
-        return (f"your namespace on the class's cluster: {len(pods.stdout.splitlines())} pod(s)"
-                if pods.returncode == 0 else "your namespace does not answer: " + pods.stderr.strip()[:120])
+        return (
+            f"your namespace on the class's cluster: {len(pods.stdout.splitlines())} pod(s)"
+            if pods.returncode == 0
+            else "your namespace does not answer: " + pods.stderr.strip()[:120]
+        )
 
 
 STUDENT = Student()

@@ -8,14 +8,16 @@ digest, where the engine can pull it; elsewhere (these machines reach no contain
 workshop builds one from Debian's packages and its own build of the newest 1.37 patch (node_build.py,
 kind_node/build.sh), with a small CNI of its own and kube-network-policies in place of kindnetd.
 A kind cluster named like the workshop's that the workshop did not create is never touched."""
+
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import psutil
 
@@ -33,7 +35,7 @@ UPSTREAM_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a
 RECIPE = node_build.RECIPE
 LOCAL_IMAGE = f"workshop-kind/node:{node_build.kubernetes_version()}-1"
 NODES = 3
-MEMORY_NEEDED_MIB = 2048            # three nodes and the lecture's app, measured here at about 1.2 GiB
+MEMORY_NEEDED_MIB = 2048  # three nodes and the lecture's app, measured here at about 1.2 GiB
 READY_SECONDS = 240
 CLUSTER_CONFIG = """kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
@@ -69,14 +71,15 @@ def engine_cgroup_version() -> str:
 
 
 HOSTS_TOML = f'[host."http://{registry.CONTAINER}:{registry.INSIDE_PORT}"]\n'
-REGISTRY_CONFIGMAP: Dict[str, Any] = {
-    "apiVersion": "v1", "kind": "ConfigMap",
+REGISTRY_CONFIGMAP: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
     "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
     "data": {"localRegistryHosting.v1": f'host: "{registry.ADDRESS}"\n'},
 }
 
 
-def program() -> Optional[str]:
+def program() -> str | None:
     """kind on PATH, else the kind 0.33.0 of the Docker stack the workshop installed."""
     found = shutil.which("kind")
     if found:
@@ -97,7 +100,7 @@ def command() -> str:
     return found
 
 
-def _kind(*args: str, timeout: float = 600, input_text: Optional[str] = None, fix: str = ""):
+def _kind(*args: str, timeout: float = 600, input_text: str | None = None, fix: str = ""):
     return host.run([command(), *args], timeout=timeout, input=input_text, what=f"kind {args[0]}", fix=fix)
 
 
@@ -110,6 +113,7 @@ def ours() -> bool:
 
 
 # ---------------------------------------------------------------- the node image
+
 
 def node_image(say: Callable[[str], None]) -> str:
     """The upstream node image where it can be pulled, else the one built here (once per recipe)."""
@@ -134,24 +138,34 @@ def build_node_image(say: Callable[[str], None]) -> None:
     bins = node_build.ensure_binaries(say)
     prefix = engine_install.Layout(engine_install.MACHINE_HOME).prefix / "usr/bin"
     if not os.access(prefix / "containerd", os.X_OK):
-        raise WorkshopError(f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled, and building a node image here needs "
-                            f"the containerd 2.1 of the workshop's Docker stack: run scripts/prepare engine as root")
+        raise WorkshopError(
+            f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled, and building a node image here needs "
+            f"the containerd 2.1 of the workshop's Docker stack: run scripts/prepare engine as root"
+        )
     log = host.log_path("kind-node-build.log")
-    say(f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled: building {LOCAL_IMAGE} here (minutes the first time); "
-        f"log in {host.shown(log)}")
-    base_images.ensure_base_images(say, [KIND_NODE_BASE])    # pulled, or its stand-in where nothing can be
-    env = {**os.environ, "ENGINE_BIN": str(prefix), "WORKSHOP_ROOT": str(RECIPE.parents[2]), "K8S_BIN": str(bins),
-           "KIND_NODE_WORK": str(STATE / "kind-node"), "NODE_BASE_IMAGE": KIND_NODE_BASE}
+    say(
+        f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled: building {LOCAL_IMAGE} here (minutes the first time); "
+        f"log in {host.shown(log)}"
+    )
+    base_images.ensure_base_images(say, [KIND_NODE_BASE])  # pulled, or its stand-in where nothing can be
+    env = {
+        **os.environ,
+        "ENGINE_BIN": str(prefix),
+        "WORKSHOP_ROOT": str(RECIPE.parents[2]),
+        "K8S_BIN": str(bins),
+        "KIND_NODE_WORK": str(STATE / "kind-node"),
+        "NODE_BASE_IMAGE": KIND_NODE_BASE,
+    }
     host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
     ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
-    built = STATE / "kind-node" / "tags"             # the base and component images it is made of
-    for tag in (built.read_text().split() if built.is_file() else []):
+    built = STATE / "kind-node" / "tags"  # the base and component images it is made of
+    for tag in built.read_text().split() if built.is_file() else []:
         ident = engine.image_id(tag) if tag != LOCAL_IMAGE else None
         if ident:
             ledger.record("image", tag, id=ident, role="kind-build")
 
 
-def remove_build_images() -> List[str]:
+def remove_build_images() -> list[str]:
     """Remove the images the node image was built from, those still of the id recorded."""
     removed = []
     for entry in ledger.of_kind("image"):
@@ -165,26 +179,35 @@ def remove_build_images() -> List[str]:
 
 # ---------------------------------------------------------------- the cluster
 
+
 def _check_can_create() -> None:
     if engine.server_version(timeout=10) is None:
-        raise WorkshopError("no Docker engine answers, and kind's nodes are containers: start Docker, or run "
-                            "scripts/prepare engine")
+        raise WorkshopError(
+            "no Docker engine answers, and kind's nodes are containers: start Docker, or run scripts/prepare engine"
+        )
     free = psutil.virtual_memory().available // 2**20
     if free < MEMORY_NEEDED_MIB:
-        raise WorkshopError(f"{NODES} kind nodes and the app need about {MEMORY_NEEDED_MIB} MiB of free memory and "
-                            f"{free} MiB are free: close programs, or use a cluster you have with scripts/cluster up "
-                            f"--context NAME")
+        raise WorkshopError(
+            f"{NODES} kind nodes and the app need about {MEMORY_NEEDED_MIB} MiB of free memory and "
+            f"{free} MiB are free: close programs, or use a cluster you have with scripts/cluster up "
+            f"--context NAME"
+        )
     if registry.container_state() != "running":
-        raise WorkshopError(f"kind's nodes reach the registry only as the {registry.CONTAINER} container: run "
-                            f"scripts/prepare registry first (it starts that container)")
+        raise WorkshopError(
+            f"kind's nodes reach the registry only as the {registry.CONTAINER} container: run "
+            f"scripts/prepare registry first (it starts that container)"
+        )
 
 
 def _wire_registry(say: Callable[[str], None]) -> None:
     for node in _kind("get", "nodes", "--name", NAME, timeout=30).stdout.split():
         folder = f"/etc/containerd/certs.d/{registry.ADDRESS}"
         engine.docker("exec", node, "mkdir", "-p", folder)
-        host.run([engine.client() or "docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"],
-                 input=HOSTS_TOML, what=f"docker exec {node}")
+        host.run(
+            [engine.client() or "docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"],
+            input=HOSTS_TOML,
+            what=f"docker exec {node}",
+        )
     networks = engine.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER).stdout
     if "kind" not in json.loads(networks or "{}"):
         engine.docker("network", "connect", "kind", registry.CONTAINER)
@@ -204,28 +227,44 @@ def _wait_ready(say: Callable[[str], None]) -> None:
         if kubectl.all_ready(summary, NODES):
             return
         time.sleep(1)
-    raise WorkshopError(f"the kind nodes are not all Ready after {READY_SECONDS} s ({kubectl.node_summary()}); "
-                        f"`kubectl get nodes` and `docker logs {NAME}-control-plane` say more")
+    raise WorkshopError(
+        f"the kind nodes are not all Ready after {READY_SECONDS} s ({kubectl.node_summary()}); "
+        f"`kubectl get nodes` and `docker logs {NAME}-control-plane` say more"
+    )
 
 
 def up(say: Callable[[str], None] = print) -> str:
     if exists() and not ours():
-        raise WorkshopError(f"a kind cluster named {NAME!r} exists that the workshop did not create; it is not the "
-                            f"workshop's to use or delete: delete it yourself (kind delete cluster --name {NAME}) "
-                            f"if it is unused")
+        raise WorkshopError(
+            f"a kind cluster named {NAME!r} exists that the workshop did not create; it is not the "
+            f"workshop's to use or delete: delete it yourself (kind delete cluster --name {NAME}) "
+            f"if it is unused"
+        )
     if not exists():
         _check_can_create()
         image = node_image(say)
         say(f"creating kind cluster {NAME!r} ({NODES} nodes, {image.split('@')[0]})...")
         if not engine.output("network", "inspect", "kind"):
-            ledger.record("network", "kind")        # kind makes it with the first cluster: then it is ours
+            ledger.record("network", "kind")  # kind makes it with the first cluster: then it is ours
         # recorded before it exists: stopped during `kind create`, `cluster down` still removes it
         ledger.record("cluster", f"kind/{NAME}", image=image)
-        with tempfile.TemporaryDirectory(prefix="workshop-kind-") as scratch:   # kind writes it: never ~/.kube
+        with tempfile.TemporaryDirectory(prefix="workshop-kind-") as scratch:  # kind writes it: never ~/.kube
             os.chmod(scratch, 0o700)
-            _kind("create", "cluster", "--name", NAME, "--image", image, "--config", "-",
-                  "--kubeconfig", str(Path(scratch) / "kubeconfig"), input_text=cluster_config(engine_cgroup_version()),
-                  timeout=900, fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up")
+            _kind(
+                "create",
+                "cluster",
+                "--name",
+                NAME,
+                "--image",
+                image,
+                "--config",
+                "-",
+                "--kubeconfig",
+                str(Path(scratch) / "kubeconfig"),
+                input_text=cluster_config(engine_cgroup_version()),
+                timeout=900,
+                fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up",
+            )
     _write_kubeconfig()
     _wait_ready(say)
     _wire_registry(say)
@@ -276,15 +315,18 @@ def status(say: Callable[[str], None] = print) -> str:
 
 class Kind:
     """The kind provider behind providers.Provider: the workshop makes and owns this cluster."""
+
     name = "kind"
     makes_cluster = True
 
     def check(self) -> None:
         if not available():
-            raise WorkshopError("kind is not installed: see https://kind.sigs.k8s.io/docs/user/quick-start/ "
-                                "(or use a cluster you have with scripts/cluster up --context NAME)")
+            raise WorkshopError(
+                "kind is not installed: see https://kind.sigs.k8s.io/docs/user/quick-start/ "
+                "(or use a cluster you have with scripts/cluster up --context NAME)"
+            )
 
-    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+    def up(self, say: Callable[[str], None], context: str | None = None) -> str:
         return up(say)
 
     def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:

@@ -1,5 +1,6 @@
 """kubectl against the workshop's own kubeconfig (.workshop/kubeconfig, context `workshop`),
 written by the cluster providers. The user's ~/.kube/config is never read by kubectl here."""
+
 import json
 import os
 import shutil
@@ -7,7 +8,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.machine import host
@@ -30,15 +30,28 @@ def program() -> str:
     raise WorkshopError("kubectl is not installed: see https://kubernetes.io/docs/tasks/tools/ (or README.md)")
 
 
-def run(*args: str, timeout: float = 60, check: bool = True, config: Path = KUBECONFIG,
-        context: Optional[str] = CONTEXT, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str,
+    timeout: float = 60,
+    check: bool = True,
+    config: Path = KUBECONFIG,
+    context: str | None = CONTEXT,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess:
     """kubectl against the workshop cluster only (explicit --kubeconfig and --context)."""
     argv = [program(), "--kubeconfig", str(config)] + (["--context", context] if context else []) + list(args)
     # KUBECONFIG too: some kubectl wrappers (gcloud's version dispatcher) probe the server of
     # the context KUBECONFIG names before they even read --kubeconfig.
     env = {**os.environ, "KUBECONFIG": str(config)}
-    return host.run(argv, timeout=timeout, check=check, input=stdin, env=env, what=f"kubectl {' '.join(args[:2])}",
-                    timeout_fix="is the cluster up? (scripts/cluster status)")
+    return host.run(
+        argv,
+        timeout=timeout,
+        check=check,
+        input=stdin,
+        env=env,
+        what=f"kubectl {' '.join(args[:2])}",
+        timeout_fix="is the cluster up? (scripts/cluster status)",
+    )
 
 
 # A kubeconfig whose server refuses at once: some kubectl wrappers (gcloud's version dispatcher)
@@ -52,7 +65,7 @@ current-context: nowhere
 """
 
 
-def client_version() -> Optional[str]:
+def client_version() -> str | None:
     """kubectl's own version (e.g. v1.34.11), asked without reaching any cluster; None if it does not say."""
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "kubeconfig"
@@ -64,7 +77,7 @@ def client_version() -> Optional[str]:
         return None
 
 
-def server_version(timeout: float = 15) -> Optional[str]:
+def server_version(timeout: float = 15) -> str | None:
     """The workshop cluster's API server version (e.g. v1.37.2), None when it does not answer."""
     done = run("version", "-o", "json", timeout=timeout, check=False)
     try:
@@ -86,9 +99,10 @@ def rename_context(old: str, config: Path = KUBECONFIG) -> None:
 class Nodes:
     """What `kubectl get nodes` said: how many, how many Ready, the kubelet versions; or why nobody
     answered. Printed, it is the one line doctor and cluster status show."""
+
     total: int = 0
     ready: int = 0
-    versions: Tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
     unreachable: str = ""
 
     def __str__(self) -> str:
@@ -104,10 +118,18 @@ class Nodes:
 
 def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> Nodes:
     """The workshop cluster's nodes, e.g. '1 node(s), 1 Ready (v1.34.11)', or why it is not reachable."""
-    done = run("get", "nodes", "--no-headers", "-o",
-               "custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=='Ready')].status,"
-               "VERSION:.status.nodeInfo.kubeletVersion", timeout=timeout, check=False, config=config,
-               context=CONTEXT if config == KUBECONFIG else None)
+    done = run(
+        "get",
+        "nodes",
+        "--no-headers",
+        "-o",
+        "custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=='Ready')].status,"
+        "VERSION:.status.nodeInfo.kubeletVersion",
+        timeout=timeout,
+        check=False,
+        config=config,
+        context=CONTEXT if config == KUBECONFIG else None,
+    )
     if done.returncode != 0:
         return Nodes(unreachable=host.last_line(done.stderr) or "no answer")
     rows = [line.split() for line in done.stdout.splitlines() if line.strip()]
@@ -115,7 +137,7 @@ def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> Nodes:
     return Nodes(len(rows), ready, tuple(sorted({row[2] for row in rows if len(row) > 2})))
 
 
-def all_ready(nodes: Nodes, count: Optional[int] = None) -> bool:
+def all_ready(nodes: Nodes, count: int | None = None) -> bool:
     """Is every node Ready (and, given count, are there so many)?"""
     return nodes.answers and nodes.ready == nodes.total and count in (None, nodes.total)
 

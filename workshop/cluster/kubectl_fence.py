@@ -8,17 +8,26 @@ shorthand run into the next one (`-As URL` is `-A -s URL`), so the shim also nee
 that is boolean in some command: it reads on through those and stops at a shorthand that takes a
 value. `python -m workshop.cluster.kubectl_fence` writes scripts/shell-bin/kubectl-fence.txt from
 the kubectl the workshop uses; a test checks the file against that kubectl again."""
+
 import re
 import sys
-from typing import Dict, List, NamedTuple, Set
+from typing import NamedTuple
 
 from workshop.cluster import kubectl
 from workshop.machine import host
 from workshop.paths import ROOT
 
 FENCE_FILE = ROOT / "scripts" / "shell-bin" / "kubectl-fence.txt"
-ALLOWED_GLOBAL = {"namespace", "request-timeout", "v", "vmodule", "log-flush-frequency", "match-server-version",
-                  "warnings-as-errors", "disable-compression"}
+ALLOWED_GLOBAL = {
+    "namespace",
+    "request-timeout",
+    "v",
+    "vmodule",
+    "log-flush-frequency",
+    "match-server-version",
+    "warnings-as-errors",
+    "disable-compression",
+}
 FLAG_LINE = re.compile(r"^\s+(?:-(?P<short>[A-Za-z0-9]), )?--(?P<name>[a-z0-9-]+)=(?P<default>.*):\s*$")
 COMMAND_LINE = re.compile(r"^  (?P<name>[a-z][a-z0-9-]*)\s{2,}\S")
 
@@ -29,7 +38,7 @@ class Flag(NamedTuple):
     boolean: bool
 
 
-def parse_flags(help_text: str) -> List[Flag]:
+def parse_flags(help_text: str) -> list[Flag]:
     """The flags a `kubectl ... --help` or `kubectl options` text lists."""
     found = []
     for line in help_text.splitlines():
@@ -39,12 +48,15 @@ def parse_flags(help_text: str) -> List[Flag]:
     return found
 
 
-def subcommands(help_text: str) -> List[str]:
+def subcommands(help_text: str) -> list[str]:
     """The commands a help text lists under its `... Commands:` headings (plugins are not kubectl's)."""
     names, inside = [], False
     for line in help_text.splitlines():
-        if line.rstrip().endswith("Commands:") or line.rstrip().endswith("Commands (Beginner):") or \
-                re.match(r"^[A-Z].*Commands.*:$", line):
+        if (
+            line.rstrip().endswith("Commands:")
+            or line.rstrip().endswith("Commands (Beginner):")
+            or re.match(r"^[A-Z].*Commands.*:$", line)
+        ):
             inside = True
             continue
         if not line.strip() or not line.startswith("  "):
@@ -60,9 +72,9 @@ def _help(program: str, *words: str) -> str:
     return host.run([program, *words, "--help"], timeout=30, check=False, what="kubectl --help").stdout
 
 
-def command_flags(program: str) -> Dict[str, List[Flag]]:
+def command_flags(program: str) -> dict[str, list[Flag]]:
     """Every command's own flags, by command path ('rollout status'), walked from `kubectl --help`."""
-    found: Dict[str, List[Flag]] = {}
+    found: dict[str, list[Flag]] = {}
     waiting = [[name] for name in subcommands(_help(program)) if name not in ("help", "plugin")]
     while waiting:
         path = waiting.pop()
@@ -74,34 +86,41 @@ def command_flags(program: str) -> Dict[str, List[Flag]]:
 
 class Fence(NamedTuple):
     version: str
-    refused_long: List[str]       # global flags that could change where kubectl connects or as whom
-    refused_short: List[str]      # their one-letter spellings
-    boolean_short: List[str]      # shorthands that are boolean in at least one command (pflag reads on)
-    commands: List[str]           # kubectl's own top-level commands (the first of them in a line is its command)
+    refused_long: list[str]  # global flags that could change where kubectl connects or as whom
+    refused_short: list[str]  # their one-letter spellings
+    boolean_short: list[str]  # shorthands that are boolean in at least one command (pflag reads on)
+    commands: list[str]  # kubectl's own top-level commands (the first of them in a line is its command)
 
 
 def derive(program: str) -> Fence:
     version = kubectl.client_version() or "?"
     options = parse_flags(host.run([program, "options"], timeout=30, what="kubectl options").stdout)
     refused = [flag for flag in options if flag.name not in ALLOWED_GLOBAL]
-    boolean: Set[str] = {flag.short for flag in options if flag.boolean and flag.short}
+    boolean: set[str] = {flag.short for flag in options if flag.boolean and flag.short}
     by_command = command_flags(program)
     for flags in by_command.values():
         boolean |= {flag.short for flag in flags if flag.boolean and flag.short}
-    return Fence(version, sorted(flag.name for flag in refused), sorted(flag.short for flag in refused if flag.short),
-                 sorted(boolean), sorted(path for path in by_command if " " not in path))
+    return Fence(
+        version,
+        sorted(flag.name for flag in refused),
+        sorted(flag.short for flag in refused if flag.short),
+        sorted(boolean),
+        sorted(path for path in by_command if " " not in path),
+    )
 
 
 def render(fence: Fence) -> str:
-    return (f"# Written by `python -m workshop.cluster.kubectl_fence` from kubectl {fence.version}'s own flag\n"
-            f"# definitions (kubectl options, and every command's --help); scripts/shell-bin/kubectl reads it.\n"
-            f"refused-long {' '.join(fence.refused_long)}\n"
-            f"refused-short {' '.join(fence.refused_short)}\n"
-            f"boolean-short {' '.join(fence.boolean_short)}\n"
-            f"commands {' '.join(fence.commands)}\n")
+    return (
+        f"# Written by `python -m workshop.cluster.kubectl_fence` from kubectl {fence.version}'s own flag\n"
+        f"# definitions (kubectl options, and every command's --help); scripts/shell-bin/kubectl reads it.\n"
+        f"refused-long {' '.join(fence.refused_long)}\n"
+        f"refused-short {' '.join(fence.refused_short)}\n"
+        f"boolean-short {' '.join(fence.boolean_short)}\n"
+        f"commands {' '.join(fence.commands)}\n"
+    )
 
 
-def read(text: str) -> Dict[str, List[str]]:
+def read(text: str) -> dict[str, list[str]]:
     """The file's lists by name."""
     return {line.split()[0]: line.split()[1:] for line in text.splitlines() if line and not line.startswith("#")}
 

@@ -6,14 +6,15 @@ coredns/ and pause/. The Kubernetes version is the one kubernetes/go.mod require
 one place it is written. Results go to .workshop/k8s-bin/<version>/ with a stamp per program, so a
 second run with the same sources reuses them at once.
 """
+
 import fcntl
 import hashlib
 import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
 
 from workshop import paths
 from workshop.cli import WorkshopError
@@ -21,8 +22,15 @@ from workshop.machine import host
 
 RECIPE = Path(__file__).resolve().parent / "kind_node"
 SOURCES = RECIPE / "src"
-KUBE_COMMANDS = ["kubeadm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
-                 "kubectl"]
+KUBE_COMMANDS = [
+    "kubeadm",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+]
 BUILD_LOG = "k8s-build.log"
 
 
@@ -47,8 +55,14 @@ def bin_dir(version: str = "") -> Path:
 def version_ldflags(version: str) -> str:
     """-X flags that make `kubectl version` and every component report `version`."""
     major, minor = version.lstrip("v").split(".")[:2]
-    values = {"gitVersion": version, "gitMajor": major, "gitMinor": minor,
-              "gitTreeState": "clean", "gitCommit": "", "buildDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    values = {
+        "gitVersion": version,
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitTreeState": "clean",
+        "gitCommit": "",
+        "buildDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     flags = ["-s", "-w"]
     for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         flags += [f"-X {package}.{name}={value}" for name, value in values.items()]
@@ -71,19 +85,24 @@ def _go_build(go: str, module_dir: Path, package: str, output: Path, ldflags: st
         host.logged(command, log, timeout=3600, what=f"go build of {output.name}", env=env, cwd=module_dir)
     except WorkshopError:
         text = log.read_text(errors="replace")
-        if re.search(r"dial tcp|proxy\.golang\.org|i/o timeout|no such host|connection refused|403 Forbidden", text[-4000:]):
-            raise WorkshopError(f"could not download the Go modules for {output.name}: the Go module proxy is not "
-                                f"reachable or refuses a version (see {log}).") from None
+        if re.search(
+            r"dial tcp|proxy\.golang\.org|i/o timeout|no such host|connection refused|403 Forbidden", text[-4000:]
+        ):
+            raise WorkshopError(
+                f"could not download the Go modules for {output.name}: the Go module proxy is not "
+                f"reachable or refuses a version (see {log})."
+            ) from None
         raise
     os.replace(str(output) + ".tmp", output)
 
 
-def jobs(version: str) -> List[Tuple[str, Path, str, str, str]]:
+def jobs(version: str) -> list[tuple[str, Path, str, str, str]]:
     """(program, module folder, package, ldflags, stamp key) for every program the node image takes from here."""
     kubernetes = SOURCES / "kubernetes"
     key = _sources_key(kubernetes, version)
-    found = [(name, kubernetes, f"k8s.io/kubernetes/cmd/{name}", version_ldflags(version), key)
-             for name in KUBE_COMMANDS]
+    found = [
+        (name, kubernetes, f"k8s.io/kubernetes/cmd/{name}", version_ldflags(version), key) for name in KUBE_COMMANDS
+    ]
     for name in ("coredns", "pause"):
         found.append((name, SOURCES / name, ".", "-s -w", _sources_key(SOURCES / name)))
     return found
@@ -108,7 +127,7 @@ def ensure_binaries(say: Callable[[str], None] = print) -> Path:
 def _build_all(version: str, target: Path, say: Callable[[str], None]) -> Path:
     log = paths.state_dir("logs") / BUILD_LOG
     times_file = target / "build-times.json"
-    times: Dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}
+    times: dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}
     go = ""
     for name, module_dir, package, ldflags, key in jobs(version):
         output, stamp = target / name, target / f".{name}.stamp"

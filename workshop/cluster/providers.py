@@ -7,9 +7,11 @@
 Whichever it is, its kubeconfig is .workshop/kubeconfig with a context named `workshop`;
 ~/.kube/config is never written. Which provider made it is recorded in .workshop/cluster.json.
 """
+
 import json
 import shutil
-from typing import Callable, Dict, Optional, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from workshop import ledger
 from workshop.cli import WorkshopError
@@ -19,15 +21,17 @@ from workshop.paths import KUBECONFIG, KUBECONFIG_COPIES, STATE
 
 CHOICE = STATE / "cluster.json"
 
+
 class Provider(Protocol):
     """What scripts/cluster needs of a provider (kind's own providers have the same shape)."""
+
     name: str
-    makes_cluster: bool          # True: the workshop made the cluster and may delete it
+    makes_cluster: bool  # True: the workshop made the cluster and may delete it
 
     def check(self) -> None:
         """Raise WorkshopError, saying what to install or do, if this provider cannot work here."""
 
-    def up(self, say: Callable[[str], None], context: Optional[str] = None) -> str:
+    def up(self, say: Callable[[str], None], context: str | None = None) -> str:
         """Make or adopt the cluster, write .workshop/kubeconfig; a one-line summary."""
 
     def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
@@ -39,31 +43,38 @@ class Provider(Protocol):
     def made_anything(self) -> bool:
         """Has it recorded anything it made (so that down has something to remove)?"""
 
-PROVIDERS: Dict[str, Provider] = {p.name: p for p in (kind.PROVIDER, existing.PROVIDER, existing.STUDENT)}
 
-def chosen() -> Optional[dict]:
+PROVIDERS: dict[str, Provider] = {p.name: p for p in (kind.PROVIDER, existing.PROVIDER, existing.STUDENT)}
+
+
+def chosen() -> dict | None:
     try:
         return json.loads(CHOICE.read_text())
     except (OSError, ValueError):
         return None
 
-def remember(provider: str, context: Optional[str] = None) -> None:
+
+def remember(provider: str, context: str | None = None) -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     CHOICE.write_text(json.dumps({"provider": provider, "context": context}) + "\n")
 
-def recorded() -> Optional[Provider]:
+
+def recorded() -> Provider | None:
     """The provider of the workshop's cluster, if there is one."""
     previous = chosen()
     if previous is None:
         return None
     found = PROVIDERS.get(previous.get("provider", ""))
     if found is None:
-        raise WorkshopError(f".workshop/cluster.json names the provider {previous.get('provider')!r}, which this "
-                            f"version of the workshop no longer has: stop that cluster with the version that made it, "
-                            f"then delete .workshop/cluster.json")
+        raise WorkshopError(
+            f".workshop/cluster.json names the provider {previous.get('provider')!r}, which this "
+            f"version of the workshop no longer has: stop that cluster with the version that made it, "
+            f"then delete .workshop/cluster.json"
+        )
     return found
 
-def up(name: Optional[str] = None, context: Optional[str] = None, say=print, kubeconfig: Optional[str] = None) -> str:
+
+def up(name: str | None = None, context: str | None = None, say=print, kubeconfig: str | None = None) -> str:
     if kubeconfig:
         name, context = "student", kubeconfig
     elif context:
@@ -76,18 +87,18 @@ def up(name: Optional[str] = None, context: Optional[str] = None, say=print, kub
     provider = PROVIDERS[name] if name else (previous or kind.PROVIDER)
     provider.check()
     if provider.makes_cluster:
-        remember(provider.name)                # ours from before it exists: down works after a Ctrl-C anywhere
+        remember(provider.name)  # ours from before it exists: down works after a Ctrl-C anywhere
     try:
         summary = provider.up(say, context)
     except WorkshopError:
         if provider.makes_cluster and not provider.made_anything():
-            CHOICE.unlink(missing_ok=True)     # refused before making anything: nothing to remember
+            CHOICE.unlink(missing_ok=True)  # refused before making anything: nothing to remember
         raise
     try:
         if provider.name != "student":
             ensure_namespace(provider)
     except WorkshopError:
-        if not provider.makes_cluster:         # refused: nothing of the user's context stays with the workshop
+        if not provider.makes_cluster:  # refused: nothing of the user's context stays with the workshop
             KUBECONFIG.unlink(missing_ok=True)
         raise
     if not provider.makes_cluster:
@@ -106,9 +117,11 @@ def namespace() -> str:
     """The namespace the lecture's objects live in: the workshop's own, or a student's."""
     if is_student() and kubectl.exists():
         import yaml
+
         data = yaml.safe_load(KUBECONFIG.read_text())
         return data["contexts"][0]["context"].get("namespace") or NAMESPACE
     return NAMESPACE
+
 
 def ensure_namespace(provider: Provider) -> None:
     """The workshop's own namespace, made by the workshop and set in its context. On a cluster the
@@ -116,14 +129,17 @@ def ensure_namespace(provider: Provider) -> None:
     there = kubectl.run("get", "namespace", NAMESPACE, "--ignore-not-found", "-o", "name").stdout.strip()
     made = ledger.find("namespace", NAMESPACE)
     if there and not provider.makes_cluster and made is None:
-        raise WorkshopError(f"your cluster already has a namespace {NAMESPACE!r} that the workshop did not create; "
-                            f"it is not the workshop's to use: delete it yourself if it is unused, or use another "
-                            f"context")
+        raise WorkshopError(
+            f"your cluster already has a namespace {NAMESPACE!r} that the workshop did not create; "
+            f"it is not the workshop's to use: delete it yourself if it is unused, or use another "
+            f"context"
+        )
     if not there:
         kubectl.run("create", "namespace", NAMESPACE)
     if made is None:
         ledger.record("namespace", NAMESPACE, provider=provider.name)
     kubectl.run("config", "set-context", CONTEXT, f"--namespace={NAMESPACE}", context=None)
+
 
 def down(say=print, keep_image: bool = False) -> str:
     provider = recorded()
@@ -135,6 +151,7 @@ def down(say=print, keep_image: bool = False) -> str:
     CHOICE.unlink(missing_ok=True)
     ledger.forget("namespace", NAMESPACE)
     return summary
+
 
 def forget_copies() -> None:
     """Remove every copy of the kubeconfig the workshop shell made (and kubectl's cache beside it)."""

@@ -1,7 +1,7 @@
 """prepare's cluster steps: bring the cluster up, and roll the lecture's app out once and remove
 it again (so the nodes already hold every image and the first rollout in class is quick)."""
+
 import time
-from typing import List
 
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.cluster import diagnosis, kubectl, providers
@@ -16,7 +16,7 @@ def cluster_up(note: Note = quiet) -> str:
     return providers.up(say=note)
 
 
-def manifest_args() -> List[str]:
+def manifest_args() -> list[str]:
     """`-f FILE` for each of the lecture's manifests."""
     return [arg for manifest in MANIFESTS for arg in ("-f", str(ROOT / manifest))]
 
@@ -24,17 +24,19 @@ def manifest_args() -> List[str]:
 def timed_rollout(note: Note, *args: str) -> float:
     """Seconds a waiting kubectl command (wait, rollout status) took; if it fails, say why the pods are stuck."""
     started = time.monotonic()
-    done = kubectl.run(*args, timeout=300, check=False)     # above the --timeout the callers pass
+    done = kubectl.run(*args, timeout=300, check=False)  # above the --timeout the callers pass
     seconds = time.monotonic() - started
     if done.returncode != 0:
         why = diagnosis.explain()
-        raise WorkshopError(f"`kubectl {' '.join(args[:3])}` did not finish: "
-                            + (why[0] if why else (done.stderr.strip().splitlines() or ["no reason given"])[-1]))
+        raise WorkshopError(
+            f"`kubectl {' '.join(args[:3])}` did not finish: "
+            + (why[0] if why else (done.stderr.strip().splitlines() or ["no reason given"])[-1])
+        )
     note(f"kubectl {' '.join(args[:2])}: {seconds:.1f} s")
     return seconds
 
 
-def app_deployments() -> List[str]:
+def app_deployments() -> list[str]:
     """The lecture's Deployments on the workshop cluster, as kubectl names them."""
     return kubectl.run("get", "deployments", "-l", PART_OF, "-o", "name").stdout.split()
 

@@ -3,6 +3,7 @@
 It builds from a copy of docker_demo/ (so the repository is never edited), tags only
 workshop-bench-* images and removes exactly those at the end.
 """
+
 import argparse
 import json
 import os
@@ -12,9 +13,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import median
-from typing import Callable, Optional, Sequence
 
 from ptyprocess import PtyProcess
 
@@ -32,7 +33,7 @@ from workshop.rehearsal.terminal import plain
 
 BENCH_TAG = "workshop-bench-py"
 LIVE_STEP_TARGET = 2.0
-REBUILD_TARGET = 1.5           # a rebuild after an edit, against one with nothing changed
+REBUILD_TARGET = 1.5  # a rebuild after an edit, against one with nothing changed
 ROLLOUT_TARGET = 10.0
 
 
@@ -95,14 +96,19 @@ def build_figures() -> None:
             server.write("# an edit, as a developer would make one\n")
         edited = timed("build", "-q", "-t", f"{BENCH_TAG}:edited", "-f", dockerfile, str(context))
     ratio = edited / unchanged
-    print(f"build       cold {cold:.1f} s; rebuild with nothing changed {unchanged:.2f} s; after editing server.py "
-          f"{edited:.2f} s = {ratio:.2f}x the no-change rebuild, {edited / cold:.1%} of cold "
-          + against(ratio, REBUILD_TARGET, f"{REBUILD_TARGET:g}x"))
+    print(
+        f"build       cold {cold:.1f} s; rebuild with nothing changed {unchanged:.2f} s; after editing server.py "
+        f"{edited:.2f} s = {ratio:.2f}x the no-change rebuild, {edited / cold:.1%} of cold "
+        + against(ratio, REBUILD_TARGET, f"{REBUILD_TARGET:g}x")
+    )
     start = first_200(f"{BENCH_TAG}:edited")
     print(f"start       docker run to first HTTP 200: {start:.2f} s")
     store = (engine.facts() or engine.Facts("?", "?", "?", "?", "?", "?", "?")).image_store
-    what = ("compressed content, as `docker image inspect` reports it on the containerd store"
-            if store == "containerd" else f"unpacked layers, as the {store} store reports them")
+    what = (
+        "compressed content, as `docker image inspect` reports it on the containerd store"
+        if store == "containerd"
+        else f"unpacked layers, as the {store} store reports them"
+    )
     for image, base in (("workshop-demo-deb:1.0", DEBIAN_IMAGE), (f"{BENCH_TAG}:edited", PYTHON_IMAGE)):
         try:
             size, base_size = image_size(image), image_size(base)
@@ -115,8 +121,9 @@ def build_figures() -> None:
 def present_figure() -> None:
     """scripts/present on a ready machine: seconds until slide 1 is on a 120x40 screen (then q)."""
     started = time.monotonic()
-    child = PtyProcess.spawn([str(ROOT / "scripts" / "present")], dimensions=(40, 120),
-                             env={**os.environ, "TERM": "xterm-256color"})
+    child = PtyProcess.spawn(
+        [str(ROOT / "scripts" / "present")], dimensions=(40, 120), env={**os.environ, "TERM": "xterm-256color"}
+    )
     shown = b""
     try:
         while "slide 1 /" not in plain(shown.decode("utf-8", "replace")) and time.monotonic() - started < 30:
@@ -139,8 +146,10 @@ def rehearsal_figures() -> None:
     total = sum(r.seconds for r in ran)
     slowest = max(ran, key=lambda r: r.seconds)
     over = [r for r in ran if r.seconds > LIVE_STEP_TARGET]
-    print(f"rehearsal   {len(ran)} Docker steps in {total:.1f} s, slowest {slowest.box.label} {slowest.seconds:.1f} s "
-          f"({slowest.box.typed}); {len(over)} step(s) over {LIVE_STEP_TARGET:g} s; {len(failed)} failed")
+    print(
+        f"rehearsal   {len(ran)} Docker steps in {total:.1f} s, slowest {slowest.box.label} {slowest.seconds:.1f} s "
+        f"({slowest.box.typed}); {len(over)} step(s) over {LIVE_STEP_TARGET:g} s; {len(failed)} failed"
+    )
     for result in over:
         print(f"            over target: {result.box.label} {result.seconds:.1f} s  {result.box.typed}")
 
@@ -152,8 +161,10 @@ def build_figures_k8s(cold: bool) -> None:
     times_file = node_build.bin_dir() / "build-times.json"
     if times_file.exists():
         times = json.loads(times_file.read_text())
-        print(f"k8s build   last build of each program: {sum(times.values()):.0f} s in all "
-              f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in times.items())})")
+        print(
+            f"k8s build   last build of each program: {sum(times.values()):.0f} s in all "
+            f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in times.items())})"
+        )
     started = time.monotonic()
     node_build.ensure_binaries(say=quiet)
     print(f"k8s build   nothing changed: {time.monotonic() - started:.1f} s")
@@ -161,34 +172,49 @@ def build_figures_k8s(cold: bool) -> None:
         with tempfile.TemporaryDirectory(prefix="workshop-cold-build-") as scratch:
             env = {**os.environ, "WORKSHOP_STATE": f"{scratch}/state", "GOCACHE": f"{scratch}/gocache"}
             started = time.monotonic()
-            host.logged([sys.executable, "-m", "workshop.commands.cluster", "build"],
-                        host.log_path("bench-cold-build.log"), timeout=3600, what="the cold build", env=env, cwd=ROOT)
-            print(f"k8s build   cold (empty Go build cache, modules already downloaded): "
-                  f"{time.monotonic() - started:.0f} s")
+            host.logged(
+                [sys.executable, "-m", "workshop.commands.cluster", "build"],
+                host.log_path("bench-cold-build.log"),
+                timeout=3600,
+                what="the cold build",
+                env=env,
+                cwd=ROOT,
+            )
+            print(
+                f"k8s build   cold (empty Go build cache, modules already downloaded): "
+                f"{time.monotonic() - started:.0f} s"
+            )
 
 
-def rollout_figures(memory: Callable[[], Optional[int]], memory_target: int) -> None:
+def rollout_figures(memory: Callable[[], int | None], memory_target: int) -> None:
     """First rollout and rolling update of the lecture's app, and the memory of cluster and app."""
     files = warm_up.manifest_args()
     try:
         kubectl.run("apply", *files)
-        first = warm_up.timed_rollout(quiet, "wait", "--for=condition=Available", "deployment", "-l",
-                                      PART_OF, "--timeout=240s")
-        print(f"cluster     first rollout (apply to every Deployment Available): {first:.1f} s "
-              + against(first, ROLLOUT_TARGET, f"{ROLLOUT_TARGET:g} s"))
+        first = warm_up.timed_rollout(
+            quiet, "wait", "--for=condition=Available", "deployment", "-l", PART_OF, "--timeout=240s"
+        )
+        print(
+            f"cluster     first rollout (apply to every Deployment Available): {first:.1f} s "
+            + against(first, ROLLOUT_TARGET, f"{ROLLOUT_TARGET:g} s")
+        )
         kubectl.run("set", "image", "deployment/ok-web", f"web={app_images.APP}:v2")
         update = warm_up.timed_rollout(quiet, "rollout", "status", "deployment/ok-web", "--timeout=240s")
-        print(f"cluster     rolling update of ok-web to v2: {update:.1f} s "
-              + against(update, ROLLOUT_TARGET, f"{ROLLOUT_TARGET:g} s"))
+        print(
+            f"cluster     rolling update of ok-web to v2: {update:.1f} s "
+            + against(update, ROLLOUT_TARGET, f"{ROLLOUT_TARGET:g} s")
+        )
         used = memory()
         if used:
-            print(f"cluster     memory of the cluster and the app: {used} MiB "
-                  + against(used, memory_target, f"{memory_target} MiB"))
+            print(
+                f"cluster     memory of the cluster and the app: {used} MiB "
+                + against(used, memory_target, f"{memory_target} MiB")
+            )
     finally:
         kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
 
 
-KIND_RATIO_TARGET = 1.3                  # the workshop's kind cluster against a bare one, same image and nodes
+KIND_RATIO_TARGET = 1.3  # the workshop's kind cluster against a bare one, same image and nodes
 KIND_MEMORY_TARGET_MIB = 2048
 BARE_KIND = "workshop-bench"
 KIND_SAMPLES = 3
@@ -228,14 +254,29 @@ def _bare_kind(image: str) -> float:
     """Seconds for a bare `kind create cluster` (same image, nodes and config, what this VM needs and
     nothing of the workshop's) to all nodes Ready; it is deleted again before anything else is timed."""
     if not engine.output("network", "inspect", "kind"):
-        ledger.record("network", "kind")            # kind makes it now: the workshop's, removed by cluster down
+        ledger.record("network", "kind")  # kind makes it now: the workshop's, removed by cluster down
     with tempfile.TemporaryDirectory(prefix="workshop-bench-kind-") as scratch:
         config = Path(scratch) / "kubeconfig"
         try:
             began = time.monotonic()
-            host.run([kind.command(), "create", "cluster", "--name", BARE_KIND, "--image", image,
-                      "--kubeconfig", str(config), "--config", "-"], input=kind.cluster_config(kind.engine_cgroup_version()), timeout=600,
-                     what="kind create cluster (bare)")
+            host.run(
+                [
+                    kind.command(),
+                    "create",
+                    "cluster",
+                    "--name",
+                    BARE_KIND,
+                    "--image",
+                    image,
+                    "--kubeconfig",
+                    str(config),
+                    "--config",
+                    "-",
+                ],
+                input=kind.cluster_config(kind.engine_cgroup_version()),
+                timeout=600,
+                what="kind create cluster (bare)",
+            )
             return (time.monotonic() - began) + _all_ready(config, kind.NODES)
         finally:
             host.run([kind.command(), "delete", "cluster", "--name", BARE_KIND], timeout=300, check=False)
@@ -246,10 +287,10 @@ def kind_figures() -> None:
     (their ratio), rollouts, memory, and the Kubernetes part's rehearsal; the machine is left as it
     was (clusters down, objects removed)."""
     _no_workshop_cluster()
-    image = kind.node_image(quiet)                          # built or pulled before either is timed
+    image = kind.node_image(quiet)  # built or pulled before either is timed
     bare, ours = [], []
     try:
-        for sample in range(KIND_SAMPLES):                  # alternately, so both see the same machine
+        for sample in range(KIND_SAMPLES):  # alternately, so both see the same machine
             bare.append(_bare_kind(image))
             started = time.monotonic()
             providers.up("kind", say=quiet)
@@ -257,18 +298,23 @@ def kind_figures() -> None:
             if sample < KIND_SAMPLES - 1:
                 providers.down(say=quiet, keep_image=True)
         ratio = median(ours) / median(bare)
-        print(f"kind        up to {kind.NODES} nodes Ready, {KIND_SAMPLES} times each, alternately: bare kind create "
-              f"(same image, nodes and config) {' '.join(f'{t:.1f}' for t in bare)} s (median {median(bare):.1f}); "
-              f"the workshop's cluster {' '.join(f'{t:.1f}' for t in ours)} s (median {median(ours):.1f}); ratio of "
-              f"medians {ratio:.2f} " + against(ratio, KIND_RATIO_TARGET, f"{KIND_RATIO_TARGET:g}"))
+        print(
+            f"kind        up to {kind.NODES} nodes Ready, {KIND_SAMPLES} times each, alternately: bare kind create "
+            f"(same image, nodes and config) {' '.join(f'{t:.1f}' for t in bare)} s (median {median(bare):.1f}); "
+            f"the workshop's cluster {' '.join(f'{t:.1f}' for t in ours)} s (median {median(ours):.1f}); ratio of "
+            f"medians {ratio:.2f} " + against(ratio, KIND_RATIO_TARGET, f"{KIND_RATIO_TARGET:g}")
+        )
         rollout_figures(_memory, KIND_MEMORY_TARGET_MIB)
         deck = deck_reader.read(DECK)
         started = time.monotonic()
-        results = Rehearsal(deck, Options(slides=sorted(
-            {b.slide for b in deck.boxes() if "cluster" in b.directives.needs}))).run()
+        results = Rehearsal(
+            deck, Options(slides=sorted({b.slide for b in deck.boxes() if "cluster" in b.directives.needs}))
+        ).run()
         ran = [r for r in results if not r.skipped]
-        print(f"kind        the Kubernetes part rehearsed: {sum(r.ok for r in ran)} of {len(ran)} boxes passed in "
-              f"{time.monotonic() - started:.1f} s")
+        print(
+            f"kind        the Kubernetes part rehearsed: {sum(r.ok for r in ran)} of {len(ran)} boxes passed in "
+            f"{time.monotonic() - started:.1f} s"
+        )
     finally:
         providers.down(say=quiet)
 
@@ -282,7 +328,7 @@ def kind_rounds(rounds: int) -> None:
     rehearsed `rounds` times in a row on it; then down. One line of figures."""
     _no_workshop_cluster()
     deck = deck_reader.read(DECK)
-    kind.node_image(quiet)                          # built or pulled before the bring-up is timed
+    kind.node_image(quiet)  # built or pulled before the bring-up is timed
     started = time.monotonic()
     providers.up("kind", say=quiet)
     ready = time.monotonic() - started
@@ -297,24 +343,39 @@ def kind_rounds(rounds: int) -> None:
             outcomes.append(f"{sum(r.ok for r in ran)}/{len(ran)}")
     finally:
         providers.down(say=quiet)
-    print(f"rounds      kind up to Ready {ready:.1f} s; idle memory {idle} MiB; whole deck x{rounds}: "
-          f"{' '.join(f'{t:.1f}' for t in times)} s (median {median(times):.1f} s); "
-          f"boxes passed {' '.join(outcomes)}")
+    print(
+        f"rounds      kind up to Ready {ready:.1f} s; idle memory {idle} MiB; whole deck x{rounds}: "
+        f"{' '.join(f'{t:.1f}' for t in times)} s (median {median(times):.1f} s); "
+        f"boxes passed {' '.join(outcomes)}"
+    )
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/bench", description="Print the Docker part's speed and size figures.")
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench", description="Print the Docker part's speed and size figures."
+    )
     parser.add_argument("--skip-build", action="store_true", help="skip the Docker cold build")
-    parser.add_argument("--cluster", action="store_true",
-                        help="also the Kubernetes figures: program build, kind bring-up against bare kind, "
-                             "rollouts, memory")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="also the Kubernetes figures: program build, kind bring-up against bare kind, rollouts, memory",
+    )
     parser.add_argument("--cold-build", action="store_true", help="with --cluster: also a cold build (minutes)")
-    parser.add_argument("--rounds", type=int, default=0, metavar="N",
-                        help="with --cluster: the kind cluster from nothing, the whole deck rehearsed N times "
-                             "in a row on it")
-    parser.add_argument("--class", dest="students", type=int, metavar="N",
-                        help="only the class figures: up to N students' Kubernetes steps at once on the "
-                             "workshop's cluster (see workshop/commands/bench_class.py)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --cluster: the kind cluster from nothing, the whole deck rehearsed N times in a row on it",
+    )
+    parser.add_argument(
+        "--class",
+        dest="students",
+        type=int,
+        metavar="N",
+        help="only the class figures: up to N students' Kubernetes steps at once on the "
+        "workshop's cluster (see workshop/commands/bench_class.py)",
+    )
     args = parser.parse_args(argv)
     found = engine.facts()
     if found is None:
@@ -325,7 +386,7 @@ def main(argv: Sequence[str]) -> int:
         return 0
     try:
         present_figure()
-        rehearsal_figures()      # warm: run after prepare, so the images exist and caches are hot
+        rehearsal_figures()  # warm: run after prepare, so the images exist and caches are hot
         if not args.skip_build:
             build_figures()
         if args.cluster:

@@ -2,10 +2,11 @@
 before it with the rehearsal engine (one line per box). A box whose step already works, by the
 same check `scripts/check STEP` makes, is passed over, so running it twice is safe. For the
 presenter after a failed box, and for a student who starts late."""
+
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from workshop.cli import run
 from workshop.commands.options import chosen
@@ -19,7 +20,7 @@ from workshop.rehearsal import step_table
 STEP_BOXES = {step: entry.skip for step, entry in step_table.STEPS.items() if entry.skip}
 
 
-def in_effect(box: Box) -> Optional[str]:
+def in_effect(box: Box) -> str | None:
     """'check py-image passes: ...' when the step this box does already works."""
     for step, command in STEP_BOXES.items():
         if box.typed and command in box.typed:
@@ -38,7 +39,7 @@ def main(argv: Sequence[str]) -> int:
     # the deck and --without, checked as rehearse checks them (catch-up picks its slides itself)
     deck, _, without = chosen(argparse.Namespace(deck=args.deck.resolve(), slides=None, without=args.without))
     slide = catch_up.target(deck, args.slide)
-    os.chdir(ROOT)           # the boxes' command (scripts/workshop-shell) is relative to the repository, as in the deck
+    os.chdir(ROOT)  # the boxes' command (scripts/workshop-shell) is relative to the repository, as in the deck
     if args.list:
         for box in catch_up.boxes_before(deck, slide):
             print(f"{box.label:<15} {box.typed or box.command}")

@@ -1,17 +1,21 @@
 """scripts/check STEP: did this step of the lecture work on my machine? (The checks themselves
 are workshop/rehearsal/steps.py.)"""
+
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from workshop.cli import WorkshopError, run
 from workshop.rehearsal.step_table import STEPS, check, listing
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/check", description=__doc__.split("\n\n")[0].split(" (")[0],
-                                     epilog="steps:\n" + listing(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="scripts/check",
+        description=__doc__.split("\n\n")[0].split(" (")[0],
+        epilog="steps:\n" + listing(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("steps", nargs="*", metavar="STEP", help="one or more steps (see --list)")
     parser.add_argument("--list", action="store_true", help="list the steps")
     args = parser.parse_args(argv)

@@ -1,9 +1,10 @@
 """scripts/cluster up|down|status|build: one workshop cluster (see workshop/cluster/providers.py).
 `build` only builds the Kubernetes programs of the kind node image made where kindest/node cannot be
 pulled (CI starts it early, in the background); `up` does it too when needed."""
+
 import argparse
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from workshop.cli import run
 from workshop.cluster import node_build, providers
@@ -21,8 +22,10 @@ def main(argv: Sequence[str]) -> int:
     elif args.action == "build":
         started = time.monotonic()
         target = node_build.ensure_binaries(say=lambda line: print(line, flush=True))
-        print(f"Kubernetes {node_build.kubernetes_version()} programs ready in {target} "
-              f"({time.monotonic() - started:.1f} s)")
+        print(
+            f"Kubernetes {node_build.kubernetes_version()} programs ready in {target} "
+            f"({time.monotonic() - started:.1f} s)"
+        )
     elif args.action == "down":
         print(providers.down())
     else:

@@ -4,6 +4,7 @@ Every check is a small function that looks at the real thing (the engine, the cl
 registry, a port, the terminal) and returns one Result: PASS, WARN or FAIL, what it found and,
 when something is wrong, the exact command or step that fixes it. Nothing is changed.
 The exit status is 1 when any check FAILs, 0 otherwise (WARNs do not block the lecture)."""
+
 import argparse
 import datetime
 import importlib.metadata
@@ -12,9 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
 
 from workshop.cli import WorkshopError, run
 from workshop.cluster import kind, kubectl, lifecycle, providers
@@ -29,6 +30,8 @@ from workshop.rehearsal import fit
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 PINS = ROOT / "requirements" / "workshop.txt"
 INSTALL_PINS = ".venv/bin/python -m pip install --no-deps --require-hashes -r requirements/workshop.txt"
+
+
 @dataclass
 class Result:
     name: str
@@ -43,31 +46,51 @@ def _install(linux: str, mac: str) -> str:
 
 # ---------------------------------------------------------------- programs
 
+
 def check_docker() -> Result:
     found = engine.facts(timeout=10)
     if found:
         pinned = engine.recorded_endpoint()
-        where = (f"{found.describe()}, at {pinned['host']} (recorded by prepare, from {pinned['from']})" if pinned
-                 else f"{found.describe()}; no engine recorded yet (scripts/prepare records the one it uses)")
+        where = (
+            f"{found.describe()}, at {pinned['host']} (recorded by prepare, from {pinned['from']})"
+            if pinned
+            else f"{found.describe()}; no engine recorded yet (scripts/prepare records the one it uses)"
+        )
         differs = []
         if found.builder == "legacy":
             differs.append("the legacy builder prints `Using cache` where the slides show BuildKit's `CACHED`")
         if engine.version_tuple(found.version) < (20, 10):
             differs.append(f"Docker {found.version} is older than 20.10, the oldest engine the deck is rehearsed on")
         if lifecycle.api_tuple(found.api) < lifecycle.MIN_DOCKER_API:
-            differs.append(f"its API {found.api} is below {'.'.join(map(str, lifecycle.MIN_DOCKER_API))} (Docker 25), "
-                           f"which kind v0.33 and current Docker clients expect")
+            differs.append(
+                f"its API {found.api} is below {'.'.join(map(str, lifecycle.MIN_DOCKER_API))} (Docker 25), "
+                f"which kind v0.33 and current Docker clients expect"
+            )
         if differs:
-            return Result("docker", WARN, f"{where}; " + "; ".join(differs),
-                          "the deck still runs; install a current Docker (Docker Desktop, or Docker Engine 28+) "
-                          "to see what the slides show")
+            return Result(
+                "docker",
+                WARN,
+                f"{where}; " + "; ".join(differs),
+                "the deck still runs; install a current Docker (Docker Desktop, or Docker Engine 28+) "
+                "to see what the slides show",
+            )
         return Result("docker", PASS, where)
     if not shutil.which("docker"):
-        return Result("docker", FAIL, "the docker command is not installed",
-                      "install Docker (Docker Desktop, or `sudo apt-get install -y docker.io`), then scripts/prepare")
-    return Result("docker", FAIL, "the docker command is installed but no engine answers",
-                  _install("scripts/prepare (it starts dockerd when run as root) or `sudo systemctl start docker`",
-                           "start Docker Desktop and wait until it says it is running"))
+        return Result(
+            "docker",
+            FAIL,
+            "the docker command is not installed",
+            "install Docker (Docker Desktop, or `sudo apt-get install -y docker.io`), then scripts/prepare",
+        )
+    return Result(
+        "docker",
+        FAIL,
+        "the docker command is installed but no engine answers",
+        _install(
+            "scripts/prepare (it starts dockerd when run as root) or `sudo systemctl start docker`",
+            "start Docker Desktop and wait until it says it is running",
+        ),
+    )
 
 
 def check_combinations() -> Result:
@@ -82,28 +105,36 @@ def check_combinations() -> Result:
         fixes.append("push to the local registry (localhost:5001) as the deck does, never `kind load`")
     if notes:
         return Result("combinations", WARN, "; ".join(notes), "; ".join(fixes))
-    return Result("combinations", PASS, f"nothing known to clash ({found.image_store} store, "
-                                        f"cgroup v{found.cgroup_version}, cluster {provider or 'none yet'})")
+    return Result(
+        "combinations",
+        PASS,
+        f"nothing known to clash ({found.image_store} store, "
+        f"cgroup v{found.cgroup_version}, cluster {provider or 'none yet'})",
+    )
 
 
 def check_expect() -> Result:
     found = shutil.which("expect")
     if found:
         return Result("expect", PASS, found)
-    return Result("expect", FAIL, "not on PATH (lookatme types each box's command with it)",
-                  host.install_hint("expect"))
+    return Result(
+        "expect", FAIL, "not on PATH (lookatme types each box's command with it)", host.install_hint("expect")
+    )
 
 
 def check_kubectl() -> Result:
     try:
         program = kubectl.program()
     except WorkshopError:
-        return Result("kubectl", FAIL, "not installed",
-                      "install kubectl: https://kubernetes.io/docs/tasks/tools/")
+        return Result("kubectl", FAIL, "not installed", "install kubectl: https://kubernetes.io/docs/tasks/tools/")
     version = kubectl.client_version()
     if version is None:
-        return Result("kubectl", FAIL, f"{program} does not report its version",
-                      "reinstall kubectl: https://kubernetes.io/docs/tasks/tools/")
+        return Result(
+            "kubectl",
+            FAIL,
+            f"{program} does not report its version",
+            "reinstall kubectl: https://kubernetes.io/docs/tasks/tools/",
+        )
     return Result("kubectl", PASS, f"client {version} ({program})")
 
 
@@ -114,12 +145,17 @@ def check_kind() -> Result:
     provider = (providers.chosen() or {}).get("provider")
     if provider == "existing":
         return Result("kind", WARN, f"not installed; not needed, the workshop cluster is {provider}")
-    return Result("kind", FAIL, "not installed, and nothing else can make a cluster here",
-                  "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation "
-                  "(or scripts/cluster up --context NAME with a cluster you have)")
+    return Result(
+        "kind",
+        FAIL,
+        "not installed, and nothing else can make a cluster here",
+        "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation "
+        "(or scripts/cluster up --context NAME with a cluster you have)",
+    )
 
 
 # ---------------------------------------------------------------- the cluster and the registry
+
 
 def check_kubernetes() -> Result:
     """The cluster's release against its end of life, kubectl's skew, and cgroup v1 under a new kubelet."""
@@ -136,10 +172,15 @@ def check_kubernetes() -> Result:
     wrong = lifecycle.problems(server, client, cgroup, kind_made, datetime.date.today())
     said = f"server {server}, kubectl {client or '?'}" + (f", engine cgroup v{cgroup}" if cgroup else "")
     if wrong:
-        return Result("kubernetes", WARN, f"{said}; " + "; ".join(what for what, _ in wrong),
-                      "; ".join(fix for _, fix in wrong))
-    return Result("kubernetes", PASS, f"{said}: supported until "
-                  f"{lifecycle.END_OF_LIFE.get(lifecycle.minor_of(server) or 0, '?')}, kubectl within one minor")
+        return Result(
+            "kubernetes", WARN, f"{said}; " + "; ".join(what for what, _ in wrong), "; ".join(fix for _, fix in wrong)
+        )
+    return Result(
+        "kubernetes",
+        PASS,
+        f"{said}: supported until "
+        f"{lifecycle.END_OF_LIFE.get(lifecycle.minor_of(server) or 0, '?')}, kubectl within one minor",
+    )
 
 
 def check_cluster() -> Result:
@@ -152,30 +193,37 @@ def check_cluster() -> Result:
         return Result("cluster", FAIL, str(error), "scripts/cluster up")
     if summary.answers:
         return Result("cluster", PASS, f"{chosen['provider']}: {summary}")
-    return Result("cluster", FAIL, f"{chosen['provider']}: {summary}",
-                  "scripts/cluster up (scripts/cluster status says more)")
+    return Result(
+        "cluster", FAIL, f"{chosen['provider']}: {summary}", "scripts/cluster up (scripts/cluster status says more)"
+    )
 
 
 def check_registry() -> Result:
     if registry.status():
         return Result("registry", PASS, f"answering on {registry.ADDRESS} ({registry.describe()})")
     if ports.busy(registry.PORT):
-        return Result("registry", FAIL, f"port {registry.PORT} is taken by something that is not "
-                                        f"an image registry ({port_owner(registry.PORT) or 'unknown'})",
-                      f"{stop_command(registry.PORT)}, then scripts/prepare registry app-images")
+        return Result(
+            "registry",
+            FAIL,
+            f"port {registry.PORT} is taken by something that is not "
+            f"an image registry ({port_owner(registry.PORT) or 'unknown'})",
+            f"{stop_command(registry.PORT)}, then scripts/prepare registry app-images",
+        )
     return Result("registry", FAIL, f"nothing answers on {registry.ADDRESS}", "scripts/prepare registry app-images")
 
 
 # ---------------------------------------------------------------- images
 
-def _presence(name: str, wanted: List[str], reachable: Optional[str], present, where: str, fix: str) -> Result:
+
+def _presence(name: str, wanted: list[str], reachable: str | None, present, where: str, fix: str) -> Result:
     """PASS when every wanted image is present; `reachable` is why they cannot be looked for, if so."""
     if reachable:
         return Result(name, FAIL, f"cannot look for {len(wanted)} images: {reachable}", fix)
     missing = [image for image in wanted if not present(image)]
     if missing:
-        return Result(name, FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} {where}, missing {', '.join(missing)}",
-                      fix)
+        return Result(
+            name, FAIL, f"{len(wanted) - len(missing)}/{len(wanted)} {where}, missing {', '.join(missing)}", fix
+        )
     return Result(name, PASS, f"all {len(wanted)} {where}: {', '.join(wanted)}")
 
 
@@ -189,13 +237,13 @@ def check_images() -> Result:
 def check_app_images() -> Result:
     wanted = [image for image in app_images.manifest_images() if image.startswith(registry.ADDRESS + "/")]
     why = None if registry.status() else "the registry does not answer"
-    return _presence("app images", wanted, why, app_images.in_registry, "in the registry",
-                     "scripts/prepare")
+    return _presence("app images", wanted, why, app_images.in_registry, "in the registry", "scripts/prepare")
 
 
 # ---------------------------------------------------------------- ports
 
-def _container_publishing(port: int) -> Optional[str]:
+
+def _container_publishing(port: int) -> str | None:
     if not engine.server_version(timeout=5):
         return None
     done = engine.docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}", check=False)
@@ -226,29 +274,37 @@ def check_port(port: int) -> Result:
     if not ports.busy(port):
         return Result(name, PASS, "free")
     owner = port_owner(port)
-    return Result(name, FAIL, f"in use{' by ' + owner if owner else ''}; the deck needs it free",
-                  stop_command(port))
+    return Result(name, FAIL, f"in use{' by ' + owner if owner else ''}; the deck needs it free", stop_command(port))
 
 
 # ---------------------------------------------------------------- the terminal and the packages
 
+
 def check_terminal() -> Result:
     if not sys.stdout.isatty():
-        return Result("terminal", WARN, "output is not a terminal, so its size is unknown",
-                      "run scripts/doctor in the window you will present from")
+        return Result(
+            "terminal",
+            WARN,
+            "output is not a terminal, so its size is unknown",
+            "run scripts/doctor in the window you will present from",
+        )
     size = os.get_terminal_size(sys.stdout.fileno())
     found = f"{size.columns}x{size.lines}"
     if size.columns < MIN_COLS or size.lines < MIN_ROWS:
-        return Result("terminal", FAIL, f"{found}, smaller than {MIN_COLS}x{MIN_ROWS}",
-                      "enlarge the window or make the font smaller")
+        return Result(
+            "terminal",
+            FAIL,
+            f"{found}, smaller than {MIN_COLS}x{MIN_ROWS}",
+            "enlarge the window or make the font smaller",
+        )
     return Result("terminal", PASS, f"{found} (at least {MIN_COLS}x{MIN_ROWS})")
 
 
-def pinned_versions(path: Path = PINS) -> List[tuple]:
+def pinned_versions(path: Path = PINS) -> list[tuple]:
     pins = []
     for line in path.read_text().splitlines():
         name, sep, version = line.split("#", 1)[0].strip().partition("==")
-        if sep:                                    # "NAME==VERSION [; MARKER] \", its hashes on the next lines
+        if sep:  # "NAME==VERSION [; MARKER] \", its hashes on the next lines
             pins.append((name.strip(), version.split(";")[0].split()[0]))
     return pins
 
@@ -267,8 +323,9 @@ def check_packages() -> Result:
         return Result("packages", FAIL, ", ".join(wrong), INSTALL_PINS)
     lookatme = dict(pins).get("lookatme", "?")
     urwid = dict(pins).get("urwid", "?")
-    return Result("packages", PASS, f"all {len(pins)} pins of requirements/workshop.txt "
-                                    f"(lookatme {lookatme}, urwid {urwid})")
+    return Result(
+        "packages", PASS, f"all {len(pins)} pins of requirements/workshop.txt (lookatme {lookatme}, urwid {urwid})"
+    )
 
 
 def plan_name(path: Path) -> str:
@@ -282,18 +339,29 @@ def check_plan(path: Path = DECK) -> Result:
     needed = sum(part.minutes for part in parts)
     problems = fit.overruns(parts)
     if problems:
-        return Result(name, FAIL, f"{problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                      f"move slides to {EXTRAS.name} or give the parts other minutes; the table below has each part")
-    return Result(name, PASS, f"{needed:.1f} min by the honest clock, {fit.LECTURE_MINUTES - needed:.1f} of "
-                              f"{fit.LECTURE_MINUTES:g} left for questions")
+        return Result(
+            name,
+            FAIL,
+            f"{problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            f"move slides to {EXTRAS.name} or give the parts other minutes; the table below has each part",
+        )
+    return Result(
+        name,
+        PASS,
+        f"{needed:.1f} min by the honest clock, {fit.LECTURE_MINUTES - needed:.1f} of "
+        f"{fit.LECTURE_MINUTES:g} left for questions",
+    )
 
 
-def plan_tables() -> List[str]:
+def plan_tables() -> list[str]:
     """Each deck's plan: minutes per part by the honest clock, against its budget."""
     lines = []
     for path in reader.workshop_decks():
-        lines += ["", f"{path.name} by the honest clock ({fit.SLIDE_SECONDS:g} s a slide, {fit.BOX_SECONDS:g} s a live "
-                      f"box, plus each box's recorded machine time):"]
+        lines += [
+            "",
+            f"{path.name} by the honest clock ({fit.SLIDE_SECONDS:g} s a slide, {fit.BOX_SECONDS:g} s a live "
+            f"box, plus each box's recorded machine time):",
+        ]
         try:
             lines += ["  " + line for line in fit.describe(reader.read(path))]
         except WorkshopError as error:
@@ -303,13 +371,26 @@ def plan_tables() -> List[str]:
 
 # ---------------------------------------------------------------- running them
 
-def checks() -> List[Tuple[str, Callable[[], Result]]]:
+
+def checks() -> list[tuple[str, Callable[[], Result]]]:
     """(name, check) in the order they are shown."""
     ports = [(f"port {port}", lambda port=port: check_port(port)) for port in LECTURE_PORTS]
-    return [("docker", check_docker), ("combinations", check_combinations), ("expect", check_expect), ("kubectl", check_kubectl), ("kind", check_kind),
-            ("cluster", check_cluster), ("kubernetes", check_kubernetes), ("registry", check_registry), ("images", check_images),
-            ("app images", check_app_images), *ports, ("terminal", check_terminal), ("packages", check_packages),
-            *[(plan_name(path), lambda path=path: check_plan(path)) for path in reader.workshop_decks()]]
+    return [
+        ("docker", check_docker),
+        ("combinations", check_combinations),
+        ("expect", check_expect),
+        ("kubectl", check_kubectl),
+        ("kind", check_kind),
+        ("cluster", check_cluster),
+        ("kubernetes", check_kubernetes),
+        ("registry", check_registry),
+        ("images", check_images),
+        ("app images", check_app_images),
+        *ports,
+        ("terminal", check_terminal),
+        ("packages", check_packages),
+        *[(plan_name(path), lambda path=path: check_plan(path)) for path in reader.workshop_decks()],
+    ]
 
 
 def run_check(name: str, check: Callable[[], Result]) -> Result:

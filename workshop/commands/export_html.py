@@ -1,9 +1,10 @@
 """The export-html command: the lecture as a static web site, for students who open it in a
 browser (no Python, no terminal, no network: it opens from file://). See workshop/export."""
+
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from workshop import export
 from workshop.cli import run
@@ -11,20 +12,30 @@ from workshop.paths import DECK
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="scripts/export-html",
-                                     description="Write the deck as a static site (DIR/index.html): every slide, "
-                                                 "and every terminal box playing its real recording.")
+    parser = argparse.ArgumentParser(
+        prog="scripts/export-html",
+        description="Write the deck as a static site (DIR/index.html): every slide, "
+        "and every terminal box playing its real recording.",
+    )
     parser.add_argument("dir", type=Path, metavar="DIR", help="the folder to write the site into (created if needed)")
     parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
-    parser.add_argument("--recordings", type=Path, default=None,
-                        help="the folder of the boxes' recordings (default: the deck's, recordings/ for slides.md)")
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        default=None,
+        help="the folder of the boxes' recordings (default: the deck's, recordings/ for slides.md)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
-    summary = export.export(args.dir, deck_path=args.deck, recordings_dir=args.recordings,
-                            note=lambda line: print(f"export-html: {line}", file=sys.stderr, flush=True))
+    summary = export.export(
+        args.dir,
+        deck_path=args.deck,
+        recordings_dir=args.recordings,
+        note=lambda line: print(f"export-html: {line}", file=sys.stderr, flush=True),
+    )
     print(f"export-html: {summary.line()}")
     return 0
 

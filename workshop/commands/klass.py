@@ -3,14 +3,15 @@
 status prints one row per student: the lecture's Kubernetes steps their namespace shows done, the
 pods not ready and why, how long since anything changed there, and the slide most of the class has
 reached; --watch refreshes it in place every few seconds."""
+
 import argparse
 import datetime
 import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Sequence, Tuple
 
 from workshop.cli import WorkshopError, run
 from workshop.cluster import classroom, kubectl
@@ -18,8 +19,14 @@ from workshop.names import APP_IMAGE
 from workshop.rehearsal import boxes, steps
 
 # the lecture's Kubernetes steps as a namespace shows them, in deck order: (name, the box that does it)
-STAGES = [("deployed", boxes.APPLY_BOX), ("scaled", boxes.SCALE_BOX), ("v2", boxes.SET_IMAGE_BOX),
-          ("rolled back", boxes.UNDO_BOX), ("broken v3", boxes.BROKEN_BOX), ("repaired", boxes.REPAIR_BOX)]
+STAGES = [
+    ("deployed", boxes.APPLY_BOX),
+    ("scaled", boxes.SCALE_BOX),
+    ("v2", boxes.SET_IMAGE_BOX),
+    ("rolled back", boxes.UNDO_BOX),
+    ("broken v3", boxes.BROKEN_BOX),
+    ("repaired", boxes.REPAIR_BOX),
+]
 
 
 def _slide(command: str) -> str:
@@ -32,17 +39,28 @@ def _since(stamp: str, now: datetime.datetime) -> str:
     return f"{int(seconds)}s" if seconds < 120 else f"{int(seconds // 60)}m"
 
 
-def student_row(namespace: str, admin: Path) -> Tuple[List[str], int]:
+def student_row(namespace: str, admin: Path) -> tuple[list[str], int]:
     """The row of one student, and how far along the lecture's steps the namespace is (0: nothing yet)."""
-    done = kubectl.run("get", "deployments,replicasets,pods", "-n", namespace, "-o", "json", config=admin,
-                       context=None, check=False, timeout=30)
-    now = datetime.datetime.now(datetime.timezone.utc)          # after the answer: ages are never negative
+    done = kubectl.run(
+        "get",
+        "deployments,replicasets,pods",
+        "-n",
+        namespace,
+        "-o",
+        "json",
+        config=admin,
+        context=None,
+        check=False,
+        timeout=30,
+    )
+    now = datetime.datetime.now(datetime.timezone.utc)  # after the answer: ages are never negative
     if done.returncode != 0:
         return [namespace, "cannot read: " + (done.stderr.strip().splitlines() or ["?"])[-1][:60], "", "", ""], 0
     items = json.loads(done.stdout)["items"]
     deployments = {i["metadata"]["name"]: i for i in items if i["kind"] == "Deployment"}
-    images = [c["image"] for i in items if i["kind"] == "ReplicaSet"
-              for c in i["spec"]["template"]["spec"]["containers"]]
+    images = [
+        c["image"] for i in items if i["kind"] == "ReplicaSet" for c in i["spec"]["template"]["spec"]["containers"]
+    ]
     web = deployments.get("ok-web", {})
     web_image = (web.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}])[0].get("image", "")
     revision = int(web.get("metadata", {}).get("annotations", {}).get("deployment.kubernetes.io/revision", "0"))
@@ -55,7 +73,7 @@ def student_row(namespace: str, admin: Path) -> Tuple[List[str], int]:
         "repaired": steps.MISSING_TAG in images and web_image != steps.MISSING_TAG,
     }
     stage = max((n + 1 for n, (name, _) in enumerate(STAGES) if reached[name]), default=0)
-    waiting: Counter = Counter()                # (app, why) -> pods; one phrase per pod
+    waiting: Counter = Counter()  # (app, why) -> pods; one phrase per pod
     for pod in (i for i in items if i["kind"] == "Pod"):
         statuses = pod.get("status", {}).get("containerStatuses") or [{}]
         reasons = [(s.get("state", {}).get("waiting") or {}).get("reason") for s in statuses]
@@ -63,23 +81,40 @@ def student_row(namespace: str, admin: Path) -> Tuple[List[str], int]:
             reasons = ["Terminating"]
         if any(reasons) or not all(s.get("ready") for s in statuses):
             app = pod["metadata"].get("labels", {}).get("app") or pod["metadata"]["name"].rsplit("-", 2)[0]
-            waiting[(app, next((r for r in reasons if r), None) or pod["status"].get("phase", "not ready")
-                     .replace("Running", "not ready"))] += 1
+            waiting[
+                (
+                    app,
+                    next((r for r in reasons if r), None)
+                    or pod["status"].get("phase", "not ready").replace("Running", "not ready"),
+                )
+            ] += 1
     stamps = [i["metadata"]["creationTimestamp"] for i in items]
-    stamps += [c.get("lastTransitionTime") for i in items for c in i.get("status", {}).get("conditions", [])
-               if c.get("lastTransitionTime")]
-    ready = " ".join(f"{name} {d.get('status', {}).get('readyReplicas', 0)}/{d['spec'].get('replicas', 0)}"
-                     for name, d in sorted(deployments.items()))
-    return [namespace, " ".join(name for name, _ in STAGES if reached[name]) or "-", ready or "-",
-            "; ".join(f"{app} {why}" + (f" x{n}" if n > 1 else "") for (app, why), n in sorted(waiting.items()))[:60]
-            or "-", _since(max(stamps), now) if stamps else "-"], stage
+    stamps += [
+        c.get("lastTransitionTime")
+        for i in items
+        for c in i.get("status", {}).get("conditions", [])
+        if c.get("lastTransitionTime")
+    ]
+    ready = " ".join(
+        f"{name} {d.get('status', {}).get('readyReplicas', 0)}/{d['spec'].get('replicas', 0)}"
+        for name, d in sorted(deployments.items())
+    )
+    return [
+        namespace,
+        " ".join(name for name, _ in STAGES if reached[name]) or "-",
+        ready or "-",
+        "; ".join(f"{app} {why}" + (f" x{n}" if n > 1 else "") for (app, why), n in sorted(waiting.items()))[:60]
+        or "-",
+        _since(max(stamps), now) if stamps else "-",
+    ], stage
 
 
-def table(rows: List[List[str]]) -> str:
+def table(rows: list[list[str]]) -> str:
     head = ["STUDENT", "STEPS DONE", "DEPLOYMENTS READY", "NOT READY", "LAST CHANGE"]
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
-                     for row in [head] + rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in [head] + rows
+    )
 
 
 def status_text() -> str:
@@ -94,12 +129,17 @@ def status_text() -> str:
         stages.append(stage)
     common, count = most_reached(stages)
     if common == 0:
-        return table(rows) + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(boxes.APPLY_BOX)})"
+        return (
+            table(rows)
+            + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(boxes.APPLY_BOX)})"
+        )
     name, box = STAGES[common - 1]
-    return table(rows) + f"\nmost of the class has reached {name} (slide {_slide(box)}): {count} of {len(rows)} students"
+    return (
+        table(rows) + f"\nmost of the class has reached {name} (slide {_slide(box)}): {count} of {len(rows)} students"
+    )
 
 
-def most_reached(stages: List[int]) -> Tuple[int, int]:
+def most_reached(stages: list[int]) -> tuple[int, int]:
     """The furthest step that more than half of the class has done, and how many have done it."""
     for stage in range(max(stages, default=0), 0, -1):
         count = sum(s >= stage for s in stages)
@@ -112,11 +152,14 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/class", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("up", "down", "status"))
     parser.add_argument("--students", type=int, help="with up: how many students (namespaces cs198-student-NN)")
-    parser.add_argument("--context", help="with up: a cluster of yours (a context in your kubeconfig) instead of "
-                                          "the workshop's")
-    parser.add_argument("--registry", metavar="HOST:PORT",
-                        help="with up: push the lecture's images to this registry, for a cluster whose nodes "
-                             "map localhost:5001 to it")
+    parser.add_argument(
+        "--context", help="with up: a cluster of yours (a context in your kubeconfig) instead of the workshop's"
+    )
+    parser.add_argument(
+        "--registry",
+        metavar="HOST:PORT",
+        help="with up: push the lecture's images to this registry, for a cluster whose nodes map localhost:5001 to it",
+    )
     parser.add_argument("--watch", action="store_true", help="with status: refresh every 3 s until Ctrl-C")
     args = parser.parse_args(argv)
     if args.action == "up":

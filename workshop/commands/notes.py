@@ -3,15 +3,16 @@
 It follows the live deck: this slide's number, title and speaker notes, the next slide's title, the
 time since the lecture started against the deck's per-part budget, and how long this slide's boxes
 took in the last rehearsal. With no deck running it says so and waits for one."""
+
 import argparse
 import datetime
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from workshop.cli import WorkshopError, run
 from workshop.presenter import view
 
 
-def start_time(text: Optional[str], now: Optional[datetime.datetime] = None) -> Optional[float]:
+def start_time(text: str | None, now: datetime.datetime | None = None) -> float | None:
     """'--start 14:10' -> today at 14:10 (as time.time() counts); None keeps the deck's own start."""
     if text is None:
         return None
@@ -26,10 +27,12 @@ def start_time(text: Optional[str], now: Optional[datetime.datetime] = None) -> 
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/notes", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--start", metavar="HH:MM",
-                        help="when the lecture started (default: when the deck first showed slide 1)")
-    parser.add_argument("--once", action="store_true",
-                        help="print the view once and exit (status 1 when no deck is running)")
+    parser.add_argument(
+        "--start", metavar="HH:MM", help="when the lecture started (default: when the deck first showed slide 1)"
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="print the view once and exit (status 1 when no deck is running)"
+    )
     args = parser.parse_args(argv)
     start = start_time(args.start)
     if args.once:
@@ -38,7 +41,7 @@ def main(argv: Sequence[str]) -> int:
         return 0 if running else 1
     try:
         view.follow(start)
-    except KeyboardInterrupt:                      # the way to close the view: not an error
+    except KeyboardInterrupt:  # the way to close the view: not an error
         return 0
     return 0
 

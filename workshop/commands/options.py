@@ -1,7 +1,8 @@
 """The options several commands share, defined once: which deck, which slides, which needs to leave out."""
+
 import argparse
 from pathlib import Path
-from typing import List, NamedTuple, Optional
+from typing import NamedTuple
 
 from workshop.cli import WorkshopError
 from workshop.deck import reader
@@ -17,8 +18,8 @@ def add_deck_options(parser: argparse.ArgumentParser) -> None:
 
 class Chosen(NamedTuple):
     deck: reader.Deck
-    slides: Optional[List[int]]          # None: every slide
-    without: List[str]
+    slides: list[int] | None  # None: every slide
+    without: list[str]
 
 
 def chosen(args: argparse.Namespace) -> Chosen:

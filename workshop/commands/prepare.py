@@ -2,10 +2,12 @@
 
 Each step is idempotent and returns a one-line summary; a second run only checks and takes seconds.
 `scripts/prepare STEP...` runs only the steps named (CI leaves the cluster to the tests)."""
+
 import os
 import sys
 import time
-from typing import Callable, List, NamedTuple, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from workshop.cli import Note, WorkshopError, run
 from workshop.cluster import warm_up
@@ -19,13 +21,16 @@ class Step(NamedTuple):
     action: Callable[[Note], str]
 
 
-STEPS: List[Step] = [
+STEPS: list[Step] = [
     Step("engine", "a Docker engine answers", engine.ensure_engine),
     Step("images", "the base images exist under their exact tags", base_images.ensure_base_images),
     Step("registry", "the local registry answers on localhost:5001", registry.up),
     Step("app-images", "the images the manifests name are in the local registry", app_images.ensure_app_images),
-    Step("deck-images", "the deck's docker build commands ran once (in class they hit the cache)",
-         app_images.build_deck_images),
+    Step(
+        "deck-images",
+        "the deck's docker build commands ran once (in class they hit the cache)",
+        app_images.build_deck_images,
+    ),
     Step("cluster", "the workshop cluster answers (scripts/cluster up)", warm_up.cluster_up),
     Step("warm-up", "the node already holds every image the deck's rollouts use", warm_up.warm_cluster),
 ]
@@ -33,7 +38,7 @@ STEPS: List[Step] = [
 NAME_WIDTH = 11
 
 
-def line(status: str, name: str, text: str, seconds: Optional[float] = None) -> str:
+def line(status: str, name: str, text: str, seconds: float | None = None) -> str:
     timing = f" ({seconds:.1f} s)" if seconds is not None else ""
     return f"{status:<4} {name:<{NAME_WIDTH}} {text}{timing}"
 
@@ -42,6 +47,7 @@ def run_steps(steps: Sequence[Step], out=sys.stdout) -> float:
     """Run steps in order, one line each; raise WorkshopError naming the step that failed."""
     start = time.monotonic()
     for step in steps:
+
         def note(text: str, step: Step = step) -> None:
             print(line("..", step.name, text), file=out, flush=True)
 
@@ -58,12 +64,16 @@ def run_steps(steps: Sequence[Step], out=sys.stdout) -> float:
 def main(argv: Sequence[str]) -> int:
     names = [step.name for step in STEPS]
     if any(arg in ("-h", "--help") for arg in argv):
-        print("usage: scripts/prepare [--standins] [STEP...]\n\nMake this machine ready for the workshop; "
-              "with no STEP, every step in order:")
+        print(
+            "usage: scripts/prepare [--standins] [STEP...]\n\nMake this machine ready for the workshop; "
+            "with no STEP, every step in order:"
+        )
         for step in STEPS:
             print(f"  {step.name:<{NAME_WIDTH}} {step.what}")
-        print("\n--standins: where no registry can be reached, build labelled stand-ins of the base images "
-              "instead of failing (CI does this on its own)")
+        print(
+            "\n--standins: where no registry can be reached, build labelled stand-ins of the base images "
+            "instead of failing (CI does this on its own)"
+        )
         return 0
     if "--standins" in argv:
         os.environ["WORKSHOP_STANDINS"] = "1"

@@ -1,10 +1,11 @@
 """The present command: check what the deck needs, then hand the terminal to lookatme (run in-process)."""
+
 import argparse
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from workshop.cli import WorkshopError, run
 from workshop.deck import reader as deck
@@ -18,8 +19,10 @@ LOOKATME_EXTENSIONS = "terminal,file_loader"
 
 def check_expect() -> None:
     if shutil.which("expect") is None:
-        raise WorkshopError(f"the program `expect` is missing (lookatme types each box's command with it): "
-                            f"run `{host.install_hint('expect')}`, then start the deck again.")
+        raise WorkshopError(
+            f"the program `expect` is missing (lookatme types each box's command with it): "
+            f"run `{host.install_hint('expect')}`, then start the deck again."
+        )
 
 
 def check_terminal_size() -> None:
@@ -27,8 +30,10 @@ def check_terminal_size() -> None:
         raise WorkshopError("the deck needs an interactive terminal: run scripts/present in a terminal window.")
     size = os.get_terminal_size(sys.stdout.fileno())
     if size.columns < MIN_COLS or size.lines < MIN_ROWS:
-        raise WorkshopError(f"this terminal is {size.columns}x{size.lines}; the deck needs at least "
-                            f"{MIN_COLS}x{MIN_ROWS}: enlarge the window or make the font smaller, then try again.")
+        raise WorkshopError(
+            f"this terminal is {size.columns}x{size.lines}; the deck needs at least "
+            f"{MIN_COLS}x{MIN_ROWS}: enlarge the window or make the font smaller, then try again."
+        )
 
 
 def docker_warning() -> str:
@@ -43,8 +48,14 @@ def docker_warning() -> str:
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
     parser.add_argument("deck", nargs="?", type=Path, default=DECK, help="the deck (default: slides.md)")
-    parser.add_argument("--replay", nargs="?", const=True, type=Path, metavar="DIR",
-                        help="no Docker needed: each box replays its recording from DIR (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)")
+    parser.add_argument(
+        "--replay",
+        nargs="?",
+        const=True,
+        type=Path,
+        metavar="DIR",
+        help="no Docker needed: each box replays its recording from DIR (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
+    )
     args = parser.parse_args(argv)
     deck_path = args.deck.resolve()
     check_expect()
@@ -53,24 +64,28 @@ def main(argv: Sequence[str]) -> int:
     if args.replay is not None:
         replay = (recordings_for(deck_path) if args.replay is True else args.replay).resolve()
         if replay.suffix == ".md" and replay.is_file():
-            raise WorkshopError(f"--replay takes a folder of recordings, not a deck: to replay {replay.name}, name "
-                                f"the deck first (scripts/present {replay.name} --replay)")
+            raise WorkshopError(
+                f"--replay takes a folder of recordings, not a deck: to replay {replay.name}, name "
+                f"the deck first (scripts/present {replay.name} --replay)"
+            )
         if not replay.is_dir():
-            raise WorkshopError(f"no recordings in {replay}: make them with scripts/record, or name the folder "
-                                f"with --replay=DIR")
+            raise WorkshopError(
+                f"no recordings in {replay}: make them with scripts/record, or name the folder with --replay=DIR"
+            )
         # the boxes' shells inherit this; scripts/workshop-shell then plays recordings instead of running bash
-        session = STATE / "replay-session"           # where the boxes agree who plays which repeated command
+        session = STATE / "replay-session"  # where the boxes agree who plays which repeated command
         shutil.rmtree(session, ignore_errors=True)
         session.mkdir(parents=True)
-        os.environ.update(WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path),
-                          WORKSHOP_REPLAY_SESSION=str(session))
+        os.environ.update(
+            WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path), WORKSHOP_REPLAY_SESSION=str(session)
+        )
     note = ""
     if args.replay is None:
-        os.environ.pop("WORKSHOP_REPLAY", None)   # live means live, whatever the calling shell exported
+        os.environ.pop("WORKSHOP_REPLAY", None)  # live means live, whatever the calling shell exported
         note = docker_warning()
         if note:
             print(note, file=sys.stderr)
-    os.chdir(ROOT)   # the boxes start scripts/workshop-shell relative to lookatme's working directory
+    os.chdir(ROOT)  # the boxes start scripts/workshop-shell relative to lookatme's working directory
     # lookatme in this process, so that each slide change is published for scripts/notes
     live_engine = args.replay is None and not note
     return deck_hook.present(deck_path, ["-e", LOOKATME_EXTENSIONS, str(deck_path)], engine_answers=live_engine)

@@ -5,12 +5,13 @@ the workshop cluster when one answers), and each box's terminal is saved as
 slide-NN-box-M.cast. The rehearsal records into a scratch folder first; only the boxes that
 passed replace their old recording, so a failed step never overwrites a good one.
 """
+
 import argparse
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from workshop.cli import WorkshopError, run
 from workshop.cluster import kubectl
@@ -24,24 +25,32 @@ from workshop.rehearsal.report import run_and_report
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="scripts/record",
-                                     description="Run the deck's boxes for real and save each as a recording "
-                                                 "for scripts/present --replay.")
+    parser = argparse.ArgumentParser(
+        prog="scripts/record",
+        description="Run the deck's boxes for real and save each as a recording for scripts/present --replay.",
+    )
     add_deck_options(parser)
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where the recordings go (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where the recordings go (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
-    os.environ.pop("WORKSHOP_REPLAY", None)      # record the real thing, never a replay of a replay
+    os.environ.pop("WORKSHOP_REPLAY", None)  # record the real thing, never a replay of a replay
     deck, slides, without = chosen(args)
     if engine.server_version(timeout=10) is None:
         raise WorkshopError("recording needs a Docker engine that answers: run scripts/prepare, then try again.")
     if "cluster" not in without and not kubectl.cluster_ready():
-        print("record: no workshop cluster answers, so the Kubernetes boxes are left as they are "
-              "(scripts/cluster up, then record again to refresh them).", flush=True)
+        print(
+            "record: no workshop cluster answers, so the Kubernetes boxes are left as they are "
+            "(scripts/cluster up, then record again to refresh them).",
+            flush=True,
+        )
         without.append("cluster")
     staging = Path(tempfile.mkdtemp(prefix="workshop-record-"))
     try:
@@ -59,8 +68,10 @@ def main(argv: Sequence[str]) -> int:
                 kept += 1
             else:
                 failed += 1
-        print(f"record: {kept} recordings written to {args.dir}" +
-              (f"; {failed} failed boxes kept their previous recording" if failed else ""))
+        print(
+            f"record: {kept} recordings written to {args.dir}"
+            + (f"; {failed} failed boxes kept their previous recording" if failed else "")
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return 0 if all(r.ok for r in results) else 1

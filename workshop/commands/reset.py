@@ -12,12 +12,13 @@ see workshop/ledger.py), and the exact names the deck's own boxes give things:
 With --all, also the registry itself (its storage stays), the workshop cluster (on a cluster you
 brought, only the namespace the workshop created) and, last, a dockerd the workshop started itself
 (never Docker Desktop or a system service). A name prefix or a label never counts."""
+
 import argparse
 import fnmatch
 import json
 import urllib.error
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
 
 from workshop import ledger, paths
 from workshop.cli import WorkshopError, quiet, run
@@ -33,26 +34,29 @@ K8S_KINDS = "deployments,replicasets,pods,services,jobs,configmaps,secrets,poddi
 class Item:
     """One thing to remove: what it is, its name as printed, and how to remove it.
     remove() returns None when done, or a one-line note when it was kept on purpose."""
+
     kind: str
     name: str
-    remove: Callable[[], Optional[str]]
+    remove: Callable[[], str | None]
 
 
-def _docker_remove(*args: str) -> Callable[[], Optional[str]]:
-    def remove() -> Optional[str]:
+def _docker_remove(*args: str) -> Callable[[], str | None]:
+    def remove() -> str | None:
         engine.docker(*args, timeout=120)
         return None
+
     return remove
 
 
-def _quietly(stop: Callable[[], object]) -> Callable[[], Optional[str]]:
-    def remove() -> Optional[str]:
+def _quietly(stop: Callable[[], object]) -> Callable[[], str | None]:
+    def remove() -> str | None:
         stop()
         return None
+
     return remove
 
 
-def _ids(kind: str, names: Sequence[str]) -> Dict[str, str]:
+def _ids(kind: str, names: Sequence[str]) -> dict[str, str]:
     """name -> full id, for those of the named containers or images that exist (each asked alone,
     so one that vanishes meanwhile cannot hide the others)."""
     found = {}
@@ -65,7 +69,8 @@ def _ids(kind: str, names: Sequence[str]) -> Dict[str, str]:
 
 # ---------------------------------------------------------------- Docker
 
-def find_containers(declared: docker_commands.Declared) -> List[Item]:
+
+def find_containers(declared: docker_commands.Declared) -> list[Item]:
     recorded = {e["name"]: e.get("id") for e in ledger.of_kind("container")}
     names = sorted(declared.containers | set(recorded))
     items = []
@@ -75,7 +80,7 @@ def find_containers(declared: docker_commands.Declared) -> List[Item]:
     return items
 
 
-def find_images(declared: docker_commands.Declared, everything: bool) -> List[Item]:
+def find_images(declared: docker_commands.Declared, everything: bool) -> list[Item]:
     roles = {"app"} | ({"standin", "pulled"} if everything else set())
     recorded = {e["name"]: ledger.image_ids(e) for e in ledger.of_kind("image") if e.get("role") in roles}
     items = []
@@ -87,8 +92,9 @@ def find_images(declared: docker_commands.Declared, everything: bool) -> List[It
 
 # ---------------------------------------------------------------- the local registry
 
-def _delete_manifest(repository: str, tag: str, digest: str, shared: bool) -> Callable[[], Optional[str]]:
-    def remove() -> Optional[str]:
+
+def _delete_manifest(repository: str, tag: str, digest: str, shared: bool) -> Callable[[], str | None]:
+    def remove() -> str | None:
         if shared:
             return "kept: a tag the manifests use points to the same image"
         try:
@@ -96,29 +102,37 @@ def _delete_manifest(repository: str, tag: str, digest: str, shared: bool) -> Ca
                 return None
         except urllib.error.HTTPError as error:
             if error.code == 405:
-                return ("kept: this registry does not allow deleting (storage.delete.enabled is off); "
-                        "scripts/reset --all stops the registry, and deleting its storage removes the tag")
+                return (
+                    "kept: this registry does not allow deleting (storage.delete.enabled is off); "
+                    "scripts/reset --all stops the registry, and deleting its storage removes the tag"
+                )
             raise WorkshopError(f"the registry refused to delete {repository}:{tag}: HTTP {error.code}") from None
         except (urllib.error.URLError, OSError) as error:
             raise WorkshopError(f"the registry did not answer: {error}") from None
+
     return remove
 
 
 def _split(ref: str):
     """localhost:5001/okpy-mini:v2 -> ('okpy-mini', 'v2')."""
-    repository, _, tag = ref[len(registry.ADDRESS) + 1:].rpartition(":")
+    repository, _, tag = ref[len(registry.ADDRESS) + 1 :].rpartition(":")
     return repository, tag
 
 
-def find_registry_tags(declared: docker_commands.Declared, everything: bool, notes: List[str],
-                       only: Optional[str] = None) -> List[Item]:
-    ours = {ref for ref in declared.pushes | {e["name"] for e in ledger.of_kind("registry-tag")}
-            if ref.startswith(registry.ADDRESS + "/") and (only is None or fnmatch.fnmatchcase(ref, only))}
+def find_registry_tags(
+    declared: docker_commands.Declared, everything: bool, notes: list[str], only: str | None = None
+) -> list[Item]:
+    ours = {
+        ref
+        for ref in declared.pushes | {e["name"] for e in ledger.of_kind("registry-tag")}
+        if ref.startswith(registry.ADDRESS + "/") and (only is None or fnmatch.fnmatchcase(ref, only))
+    }
     if not ours or not registry.status():
         return []
     if not registry.ours():
-        notes.append(f"the registry on {registry.ADDRESS} was not started by this checkout, so no tag in it was "
-                     f"touched")
+        notes.append(
+            f"the registry on {registry.ADDRESS} was not started by this checkout, so no tag in it was touched"
+        )
         return []
     kept = set() if everything else set(app_images.manifest_images())
     kept_digests = {registry.digest(*_split(ref)) for ref in kept}
@@ -131,7 +145,7 @@ def find_registry_tags(declared: docker_commands.Declared, everything: bool, not
     return items
 
 
-def find_registry(everything: bool) -> List[Item]:
+def find_registry(everything: bool) -> list[Item]:
     """With --all: the registry process or container that this checkout's prepare started."""
     if not everything or not registry.ours():
         return []
@@ -140,13 +154,18 @@ def find_registry(everything: bool) -> List[Item]:
 
 # ---------------------------------------------------------------- Kubernetes
 
-def find_kubernetes_objects(notes: List[str]) -> List[Item]:
-    if providers.chosen() is None or not kubectl.exists() or (ledger.find("namespace", NAMESPACE) is None
-                                                              and not providers.is_student()):
+
+def find_kubernetes_objects(notes: list[str]) -> list[Item]:
+    if (
+        providers.chosen() is None
+        or not kubectl.exists()
+        or (ledger.find("namespace", NAMESPACE) is None and not providers.is_student())
+    ):
         return []
     namespace = providers.namespace()
-    done = kubectl.run("get", K8S_KINDS, "-n", namespace, "-l", PART_OF, "--request-timeout=15s", "-o", "json",
-                       check=False, timeout=30)
+    done = kubectl.run(
+        "get", K8S_KINDS, "-n", namespace, "-l", PART_OF, "--request-timeout=15s", "-o", "json", check=False, timeout=30
+    )
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["no answer"])[-1]
         notes.append(f"the workshop cluster did not answer, so its objects were left alone ({why[:120]})")
@@ -158,15 +177,16 @@ def find_kubernetes_objects(notes: List[str]) -> List[Item]:
     return items
 
 
-def _kubectl_delete(kind: str, name: str, namespace: str) -> Callable[[], Optional[str]]:
-    def remove() -> Optional[str]:
+def _kubectl_delete(kind: str, name: str, namespace: str) -> Callable[[], str | None]:
+    def remove() -> str | None:
         # a deployment's replicasets and pods may already be gone with it: not an error
         kubectl.run("delete", kind, name, "-n", namespace, "--ignore-not-found", "--wait=false", timeout=60)
         return None
+
     return remove
 
 
-def find_cluster(everything: bool) -> List[Item]:
+def find_cluster(everything: bool) -> list[Item]:
     """With --all: the workshop cluster itself (on a context you brought, only the workshop's namespace)."""
     chosen = providers.chosen()
     if not everything or chosen is None:
@@ -174,19 +194,25 @@ def find_cluster(everything: bool) -> List[Item]:
     return [Item("cluster", f"workshop ({chosen.get('provider', '?')})", _quietly(lambda: providers.down(say=quiet)))]
 
 
-def find_engine(everything: bool) -> List[Item]:
+def find_engine(everything: bool) -> list[Item]:
     """With --all: the dockerd this checkout's prepare started itself (CI, a Linux machine where it is
     root), last, once nothing else needs it. Docker Desktop or a system service is never the workshop's."""
     ours = engine_install.recorded() if everything else None
-    if ours is None or ours.get("state") != str(paths.STATE):      # another checkout's engine is its own
+    if ours is None or ours.get("state") != str(paths.STATE):  # another checkout's engine is its own
         return []
-    return [Item("engine", f"dockerd ({ours['kind']}, pid {ours['pid']}, started by the workshop)",
-                 _quietly(engine_install.stop))]
+    return [
+        Item(
+            "engine",
+            f"dockerd ({ours['kind']}, pid {ours['pid']}, started by the workshop)",
+            _quietly(engine_install.stop),
+        )
+    ]
 
 
 # ---------------------------------------------------------------- the command
 
-def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[List[str]] = None) -> List[Item]:
+
+def plan(everything: bool = False, only: str | None = None, notes: list[str] | None = None) -> list[Item]:
     """Everything reset would remove, in the order it removes them: the cluster's objects while it
     still runs, then the cluster, containers, the registry's tags while it runs, the registry, the
     images, as the containers and the registry use some of them, and the engine the workshop started."""
@@ -198,8 +224,10 @@ def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[L
         items += find_containers(declared)
         for volume in sorted(declared.volumes):
             if engine.output("volume", "inspect", "--format", "{{.Name}}", volume, timeout=30):
-                notes.append(f"kept: volume {volume}, named by a box of the deck, which removes it itself (nothing "
-                             f"records that the workshop made it): docker volume rm {volume} if it is not yours")
+                notes.append(
+                    f"kept: volume {volume}, named by a box of the deck, which removes it itself (nothing "
+                    f"records that the workshop made it): docker volume rm {volume} if it is not yours"
+                )
     else:
         notes.append("no Docker engine answers, so containers and images were not looked at")
     items += find_registry_tags(declared, everything, notes, only) + find_registry(everything)
@@ -211,7 +239,7 @@ def plan(everything: bool = False, only: Optional[str] = None, notes: Optional[L
     return items
 
 
-def _count(counts: Dict[str, int]) -> str:
+def _count(counts: dict[str, int]) -> str:
     return ", ".join(f"{number} {kind}{'s' if number != 1 else ''}" for kind, number in counts.items())
 
 
@@ -222,15 +250,15 @@ def _forget(item: Item) -> None:
         ledger.forget(kind, item.name)
 
 
-def reset(everything: bool = False, dry_run: bool = False, only: Optional[str] = None, say=print) -> int:
-    notes: List[str] = []
+def reset(everything: bool = False, dry_run: bool = False, only: str | None = None, say=print) -> int:
+    notes: list[str] = []
     items = plan(everything, only, notes)
     for text in notes:
         say(f"note: {text}")
     if not items:
         say("nothing to reset")
         return 0
-    done: Dict[str, int] = {}
+    done: dict[str, int] = {}
     failed = kept = 0
     for item in items:
         if dry_run:
@@ -263,14 +291,23 @@ def reset(everything: bool = False, dry_run: bool = False, only: Optional[str] =
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/reset", description=__doc__.split("\n\n")[0],
-                                     epilog="Run scripts/prepare afterwards to have the images the next "
-                                            "lecture starts from again.")
-    parser.add_argument("--all", action="store_true", help="also the base images the workshop built or pulled, "
-                        "every tag it pushed, the local registry, the workshop cluster and a dockerd the workshop started")
+    parser = argparse.ArgumentParser(
+        prog="scripts/reset",
+        description=__doc__.split("\n\n")[0],
+        epilog="Run scripts/prepare afterwards to have the images the next lecture starts from again.",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="also the base images the workshop built or pulled, "
+        "every tag it pushed, the local registry, the workshop cluster and a dockerd the workshop started",
+    )
     parser.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
-    parser.add_argument("--only", metavar="PATTERN", help="only what is named like this shell pattern "
-                        "(e.g. 'workshop-oom' or 'localhost:5001/okpy-mini:*')")
+    parser.add_argument(
+        "--only",
+        metavar="PATTERN",
+        help="only what is named like this shell pattern (e.g. 'workshop-oom' or 'localhost:5001/okpy-mini:*')",
+    )
     args = parser.parse_args(argv)
     return reset(args.all, args.dry_run, args.only)
 

@@ -15,10 +15,10 @@ Keys (one per line, as many lines as needed):
     fails            it must fail (any non-zero exit status)
     needs: A, B      what it needs besides a shell: docker, cluster (rehearse --without skips them)
 """
+
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Optional, Tuple
 
 DIRECTIVE_LINE = re.compile(r'^\[rehearse\]:\s*#\s*"(?P<body>.*)"\s*$')
 DEFAULT_TIMEOUT = 30.0
@@ -33,13 +33,13 @@ class DirectiveError(ValueError):
 
 @dataclass(frozen=True)
 class Directives:
-    expect: Tuple[str, ...] = ()
-    reject: Tuple[str, ...] = ()
+    expect: tuple[str, ...] = ()
+    reject: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
-    ready: Optional[str] = None
+    ready: str | None = None
     exit: int = 0
     fails: bool = False
-    needs: Tuple[str, ...] = field(default_factory=tuple)
+    needs: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def long_running(self) -> bool:
@@ -110,8 +110,8 @@ def check_complete(directives: Directives) -> None:
 NOTES_LINE = re.compile(r'^\[notes\]:\s*#\s*"(?P<body>.*)"\s*$')
 PART_LINE = re.compile(r'^\[part\]:\s*#\s*"(?P<body>.*)"\s*$')
 PRESENTER_TAGS = ("[notes]", "[part]")
-LECTURE_MINUTES = 75           # the lecture's slot
-SPARE_MINUTES = 5              # kept free of any part: questions, a box run again; the parts get the rest
+LECTURE_MINUTES = 75  # the lecture's slot
+SPARE_MINUTES = 5  # kept free of any part: questions, a box run again; the parts get the rest
 
 
 def note(body: str) -> str:
@@ -120,13 +120,13 @@ def note(body: str) -> str:
     return body.strip()
 
 
-def part(body: str) -> Tuple[str, float]:
+def part(body: str) -> tuple[str, float]:
     """'Docker; 25' -> ('Docker', 25.0)."""
     name, sep, minutes = body.rpartition(";")
     try:
         budget = float(minutes) if sep else -1.0
     except ValueError:
         budget = -1.0
-    if not name.strip() or not 0 < budget < float("inf"):      # NaN fails this too
+    if not name.strip() or not 0 < budget < float("inf"):  # NaN fails this too
         raise DirectiveError(f'a part is written [part]: # "NAME; MINUTES" (e.g. "Docker; 25"), not {body!r}')
     return name.strip(), budget

@@ -1,10 +1,12 @@
 """What the deck's boxes ask Docker to do, read from their command lines: the `docker ...`
 commands in a shell line, the images they run and build from, the names they give containers.
 doctor checks these images are present; cleanup and reset go by these names."""
+
 import re
 import shlex
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List, NamedTuple, Optional, Set
+from typing import NamedTuple
 
 from workshop.deck import reader
 from workshop.paths import ROOT
@@ -13,7 +15,7 @@ NAME_FLAG = re.compile(r"--name[= ]([A-Za-z0-9][\w.-]*)")
 _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
 
 
-def dockerfile_bases(text: str) -> List[str]:
+def dockerfile_bases(text: str) -> list[str]:
     """The external images a Dockerfile builds FROM (not scratch, earlier stages or ${ARG} refs)."""
     stages, bases = set(), []
     for line in text.splitlines():
@@ -30,11 +32,26 @@ def dockerfile_bases(text: str) -> List[str]:
 
 _SEPARATORS = {"&&", "||", ";", "|", "&"}
 # docker run options that take no value; any other option is assumed to take the next word
-_RUN_SWITCHES = {"-i", "-t", "-it", "-ti", "-d", "-dit", "--rm", "--init", "--privileged", "--interactive",
-                 "--tty", "--detach", "--read-only", "-P", "--publish-all"}
+_RUN_SWITCHES = {
+    "-i",
+    "-t",
+    "-it",
+    "-ti",
+    "-d",
+    "-dit",
+    "--rm",
+    "--init",
+    "--privileged",
+    "--interactive",
+    "--tty",
+    "--detach",
+    "--read-only",
+    "-P",
+    "--publish-all",
+}
 
 
-def docker_commands(line: str) -> List[List[str]]:
+def docker_commands(line: str) -> list[list[str]]:
     """The `docker ...` commands in one shell line, as word lists."""
     try:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
@@ -42,8 +59,8 @@ def docker_commands(line: str) -> List[List[str]]:
         words = list(lexer)
     except ValueError:
         return []
-    commands: List[List[str]] = []
-    current: List[str] = []
+    commands: list[list[str]] = []
+    current: list[str] = []
     for word in words + [";"]:
         if word in _SEPARATORS:
             if current[:1] == ["docker"]:
@@ -54,7 +71,7 @@ def docker_commands(line: str) -> List[List[str]]:
     return commands
 
 
-def option(words: List[str], *names: str) -> Optional[str]:
+def option(words: list[str], *names: str) -> str | None:
     for index, word in enumerate(words):
         if word in names and index + 1 < len(words):
             return words[index + 1]
@@ -64,7 +81,7 @@ def option(words: List[str], *names: str) -> Optional[str]:
     return None
 
 
-def run_image(words: List[str]) -> Optional[str]:
+def run_image(words: list[str]) -> str | None:
     """The IMAGE of `docker run [OPTIONS] IMAGE [COMMAND]`."""
     index = 2
     while index < len(words):
@@ -75,21 +92,21 @@ def run_image(words: List[str]) -> Optional[str]:
     return None
 
 
-def _boxes(the_deck: Optional[reader.Deck]) -> List[reader.Box]:
+def _boxes(the_deck: reader.Deck | None) -> list[reader.Box]:
     """The boxes of this deck; by default, the lecture's and then the extras' (one workshop, two decks)."""
     if the_deck is not None:
         return list(the_deck.boxes())
     return [box for path in reader.workshop_decks() for box in reader.read(path).boxes()]
 
 
-def deck_images(the_deck: Optional[reader.Deck] = None) -> List[str]:
+def deck_images(the_deck: reader.Deck | None = None) -> list[str]:
     """The images the deck's boxes start from: `docker run IMAGE` and the FROM lines of the
     Dockerfiles its `docker build` boxes use, leaving out the images the deck builds itself."""
     built, used = set(), []
     for box in _boxes(the_deck):
         for words in docker_commands(box.typed or ""):
             action = words[1] if len(words) > 1 else ""
-            found: List[str] = []
+            found: list[str] = []
             if action == "build":
                 tag = option(words, "-t", "--tag")
                 if tag:
@@ -106,21 +123,21 @@ def deck_images(the_deck: Optional[reader.Deck] = None) -> List[str]:
     return used
 
 
-def container_names(commands: Iterable[str]) -> Set[str]:
+def container_names(commands: Iterable[str]) -> set[str]:
     """The names given with --name in these commands."""
     return {match.group(1) for command in commands for match in NAME_FLAG.finditer(command)}
 
 
-
 class Declared(NamedTuple):
     """The exact names the deck's boxes give things: containers (--name), images (-t), pushes."""
-    containers: Set[str]
-    images: Set[str]
-    pushes: Set[str]
-    volumes: Set[str] = set()     # named volumes (-v NAME:/path), which nothing records the deck made
+
+    containers: set[str]
+    images: set[str]
+    pushes: set[str]
+    volumes: set[str] = set()  # named volumes (-v NAME:/path), which nothing records the deck made
 
 
-def declared(the_deck: Optional[reader.Deck] = None) -> Declared:
+def declared(the_deck: reader.Deck | None = None) -> Declared:
     containers, images, pushes, volumes = set(), set(), set(), set()
     for box in _boxes(the_deck):
         for words in docker_commands(box.typed or ""):

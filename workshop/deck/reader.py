@@ -5,10 +5,11 @@ else parses the deck. It follows lookatme 2.5.5's rules where they matter: front
 between the first two `---` lines, slides split by `---` lines, fenced code blocks whose
 language is `terminal-ex` (a live box, YAML body) or `file` (a file shown on the slide).
 """
+
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
 
 import yaml
 from lookatme.contrib.terminal import TerminalExSchema
@@ -30,7 +31,8 @@ class _NoDatesLoader(yaml.SafeLoader):
 
 _NoDatesLoader.yaml_implicit_resolvers = {
     first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _load_yaml(text: str):
@@ -44,10 +46,11 @@ class DeckError(WorkshopError):
 @dataclass
 class Box:
     """A live terminal box (a `terminal-ex` block) and the hidden directives under it."""
+
     slide: int
-    position: int                  # 1-based, within the slide
-    line: int                      # line of the opening fence in the file
-    spec: Dict
+    position: int  # 1-based, within the slide
+    line: int  # line of the opening fence in the file
+    spec: dict
     directives: directive_rules.Directives = field(default_factory=directive_rules.Directives)
 
     @property
@@ -55,7 +58,7 @@ class Box:
         return self.spec["command"]
 
     @property
-    def typed(self) -> Optional[str]:
+    def typed(self) -> str | None:
         """The pre-typed command line (init_text), or None for a bare shell."""
         text = self.spec.get("init_text")
         return text.rstrip("\n") if text else None
@@ -72,7 +75,7 @@ class Box:
 @dataclass
 class FileBlock:
     line: int
-    spec: Dict
+    spec: dict
 
     @property
     def path(self) -> str:
@@ -82,30 +85,31 @@ class FileBlock:
 @dataclass
 class Part:
     """A part of the lecture and its time budget, from `[part]: # "NAME; MINUTES"` on its first slide."""
+
     name: str
     minutes: float
     line: int
-    first: int = 0                 # its first and last slide numbers
+    first: int = 0  # its first and last slide numbers
     last: int = 0
 
 
 @dataclass
 class Slide:
-    number: int                    # 1-based, as lookatme's footer counts
-    line: int                      # first line of the slide in the file
-    lines: List[str] = field(default_factory=list)
+    number: int  # 1-based, as lookatme's footer counts
+    line: int  # first line of the slide in the file
+    lines: list[str] = field(default_factory=list)
     title: str = ""
-    boxes: List[Box] = field(default_factory=list)
-    files: List[FileBlock] = field(default_factory=list)
-    notes: List[str] = field(default_factory=list)     # the speaker's hidden notes, in order
-    part: Optional[Part] = None    # the part of the lecture this slide belongs to
+    boxes: list[Box] = field(default_factory=list)
+    files: list[FileBlock] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the speaker's hidden notes, in order
+    part: Part | None = None  # the part of the lecture this slide belongs to
 
 
 @dataclass
 class Deck:
     path: Path
-    meta: Dict
-    slides: List[Slide]
+    meta: dict
+    slides: list[Slide]
 
     def boxes(self) -> Iterator[Box]:
         for slide in self.slides:
@@ -115,11 +119,11 @@ class Deck:
         return self.slides[number - 1]
 
     @property
-    def parts(self) -> List[Part]:
+    def parts(self) -> list[Part]:
         return [slide.part for slide in self.slides if slide.part and slide.part.first == slide.number]
 
 
-def workshop_decks() -> List[Path]:
+def workshop_decks() -> list[Path]:
     """The workshop's decks, in order: the lecture, then the extras (when the checkout has them)."""
     return [path for path in (DECK, EXTRAS) if path.exists()]
 
@@ -146,9 +150,9 @@ class _Reader:
     def __init__(self, text: str, path: Path):
         self.lines = text.splitlines()
         self.path = path
-        self.slides: List[Slide] = []
+        self.slides: list[Slide] = []
 
-    def fail(self, line: int, message: str, slide: Optional[int] = None) -> DeckError:
+    def fail(self, line: int, message: str, slide: int | None = None) -> DeckError:
         where = f"{self.path.name} line {line}"
         if slide or self.slides:
             where += f" (slide {slide or self.slides[-1].number})"
@@ -166,16 +170,18 @@ class _Reader:
                 continue
             if SEPARATOR.match(line):
                 if index > start and self.lines[index - 1].strip():
-                    raise self.fail(index + 1, "'---' right under a line of text makes that line a heading, "
-                                               "not a new slide: put a blank line before '---'")
+                    raise self.fail(
+                        index + 1,
+                        "'---' right under a line of text makes that line a heading, "
+                        "not a new slide: put a blank line before '---'",
+                    )
                 self.new_slide(index + 2)
             else:
                 self.text_line(index, line)
             index += 1
         for slide in self.slides:
             if (slide.notes or slide.part) and not any(line.strip() for line in slide.lines):
-                raise self.fail(slide.line, "a [notes] or [part] line on a slide with nothing else on it",
-                                slide.number)
+                raise self.fail(slide.line, "a [notes] or [part] line on a slide with nothing else on it", slide.number)
         self.slides = [slide for slide in self.slides if any(line.strip() for line in slide.lines)]
         for number, slide in enumerate(self.slides, 1):
             slide.number = number
@@ -190,16 +196,21 @@ class _Reader:
         if not starts:
             return
         if self.slides[0].part is None:
-            raise self.fail(starts[0][1].line, "the parts must cover the whole deck: slide 1 needs a [part] "
-                                               "line too", starts[0][0])
+            raise self.fail(
+                starts[0][1].line, "the parts must cover the whole deck: slide 1 needs a [part] line too", starts[0][0]
+            )
         total = sum(part.minutes for _, part in starts)
         allowed = directive_rules.LECTURE_MINUTES - directive_rules.SPARE_MINUTES
         if total > allowed + 1e-6:
-            raise self.fail(starts[-1][1].line, f"the parts' budgets add up to {total:g} minutes; a "
-                                                f"{directive_rules.LECTURE_MINUTES}-minute lecture keeps "
-                                                f"{directive_rules.SPARE_MINUTES} spare, so at most {allowed}: "
-                                                "change the minutes of a [part] line", starts[-1][0])
-        current = starts[0][1]                   # slide 1's own part, as slide 1 has one
+            raise self.fail(
+                starts[-1][1].line,
+                f"the parts' budgets add up to {total:g} minutes; a "
+                f"{directive_rules.LECTURE_MINUTES}-minute lecture keeps "
+                f"{directive_rules.SPARE_MINUTES} spare, so at most {allowed}: "
+                "change the minutes of a [part] line",
+                starts[-1][0],
+            )
+        current = starts[0][1]  # slide 1's own part, as slide 1 has one
         for slide in self.slides:
             if slide.part:
                 current, slide.part.first = slide.part, slide.number
@@ -253,13 +264,15 @@ class _Reader:
             if notes:
                 slide.notes.append(directive_rules.note(notes.group("body")))
             elif part and slide.part:
-                raise directive_rules.DirectiveError(f"this slide already starts the part {slide.part.name!r}: "
-                                                     "one [part] line per slide")
+                raise directive_rules.DirectiveError(
+                    f"this slide already starts the part {slide.part.name!r}: one [part] line per slide"
+                )
             elif part:
                 slide.part = Part(*directive_rules.part(part.group("body")), line=index + 1)
             else:
-                raise directive_rules.DirectiveError('write a note as [notes]: # "text" and a part as '
-                                                     '[part]: # "NAME; MINUTES" (with the double quotes)')
+                raise directive_rules.DirectiveError(
+                    'write a note as [notes]: # "text" and a part as [part]: # "NAME; MINUTES" (with the double quotes)'
+                )
         except directive_rules.DirectiveError as error:
             raise self.fail(index + 1, str(error)) from None
 
@@ -268,19 +281,22 @@ class _Reader:
         for end in range(index + 1, len(self.lines)):
             closing = self.lines[end].strip()
             if closing.startswith(marker[0] * len(marker)) and not closing.strip(marker[0]):
-                body = self.lines[index + 1:end]
-                self.slides[-1].lines.extend(self.lines[index:end + 1])
+                body = self.lines[index + 1 : end]
+                self.slides[-1].lines.extend(self.lines[index : end + 1])
                 if lang == "terminal-ex":
                     self.terminal_box(index + 1, body)
                 elif lang == "file":
                     self.slides[-1].files.append(FileBlock(index + 1, self.yaml_body(index + 1, body, "file")))
                 elif lang.startswith("terminal"):
-                    raise self.fail(index + 1, f"'{lang}' boxes have no prompt to wait for: write a terminal-ex "
-                                               "block that starts scripts/workshop-shell")
+                    raise self.fail(
+                        index + 1,
+                        f"'{lang}' boxes have no prompt to wait for: write a terminal-ex "
+                        "block that starts scripts/workshop-shell",
+                    )
                 return end + 1
         raise self.fail(index + 1, f"the code block opened with {marker} is never closed")
 
-    def yaml_body(self, line: int, body: List[str], kind: str) -> Dict:
+    def yaml_body(self, line: int, body: list[str], kind: str) -> dict:
         try:
             spec = _load_yaml("\n".join(body))
         except yaml.YAMLError as error:
@@ -289,7 +305,7 @@ class _Reader:
             raise self.fail(line, f"the {kind} block must hold YAML keys such as path: or command:")
         return spec
 
-    def terminal_box(self, line: int, body: List[str]) -> None:
+    def terminal_box(self, line: int, body: list[str]) -> None:
         spec = self.yaml_body(line, body, "terminal-ex")
         unknown = sorted(set(spec) - set(TERMINAL_KEYS))
         if unknown:
@@ -304,8 +320,11 @@ class _Reader:
         if spec.get("init_text") is not None and not spec.get("init_wait"):
             raise self.fail(line, "init_text is only typed when init_wait is set: add init_wait: 'workshop$ '")
         if spec.get("init_text") is None and spec.get("init_codeblock", True):
-            raise self.fail(line, "a terminal-ex block without init_text must say init_codeblock: false "
-                                  "(lookatme 2.5.5 aborts the whole deck otherwise)")
+            raise self.fail(
+                line,
+                "a terminal-ex block without init_text must say init_codeblock: false "
+                "(lookatme 2.5.5 aborts the whole deck otherwise)",
+            )
         slide = self.slides[-1]
         slide.boxes.append(Box(slide=slide.number, position=len(slide.boxes) + 1, line=line, spec=spec))
 
@@ -314,10 +333,9 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return str(getattr(error, "problem", None) or error).splitlines()[0]
 
 
-
-def parse_slide_ranges(text: str, count: int) -> List[int]:
+def parse_slide_ranges(text: str, count: int) -> list[int]:
     """'4-9,12' -> [4, 5, 6, 7, 8, 9, 12]; numbers outside 1..count are an error."""
-    chosen: List[int] = []
+    chosen: list[int] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         first, _, last = part.partition("-")
         try:
@@ -325,8 +343,7 @@ def parse_slide_ranges(text: str, count: int) -> List[int]:
         except ValueError:
             raise WorkshopError(f"--slides takes numbers and ranges such as 4-9,12, not {part!r}") from None
         if low > high:
-            raise WorkshopError(f"--slides {part}: a range goes from the lower number to the higher, "
-                                f"e.g. {high}-{low}")
+            raise WorkshopError(f"--slides {part}: a range goes from the lower number to the higher, e.g. {high}-{low}")
         if not 1 <= low <= high <= count:
             raise WorkshopError(f"--slides {part}: the deck has slides 1 to {count}")
         chosen.extend(range(low, high + 1))

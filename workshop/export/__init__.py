@@ -14,6 +14,7 @@ lookatme never shows (rehearsal directives, speaker notes, `[//]: #` comments) n
     player    the asciinema player from npm (web/), installed with `npm ci` when missing
     site      the page itself, its assets, and export() that writes it all
 """
+
 from workshop.export.site import Summary, export
 
 __all__ = ["Summary", "export"]

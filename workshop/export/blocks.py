@@ -7,9 +7,9 @@ missing file and `scripts/record`. A file block shows the file as lookatme does:
 0-based slice with an exclusive end, taken after `transform`; `lang` picks the Pygments lexer and
 an unknown one (lookatme's `auto` included) means plain text.
 """
+
 from html import escape
 from pathlib import Path
-from typing import Dict, Optional
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -21,9 +21,9 @@ from workshop.export.casts import Cast
 from workshop.machine import host
 from workshop.names import PROMPT
 
-IDLE_LIMIT = 2.0                       # longest pause the player keeps, as replay does
+IDLE_LIMIT = 2.0  # longest pause the player keeps, as replay does
 RECORD_COMMAND = "scripts/record"
-POSTER_AFTER = 0.001                   # the poster shows the events before its time: all of them
+POSTER_AFTER = 0.001  # the poster shows the events before its time: all of them
 
 
 def formatter() -> HtmlFormatter:
@@ -48,39 +48,51 @@ def code(text: str, lang: str) -> str:
 
 def _command_bar(box, extra: str = "") -> str:
     typed = box.typed
-    command = (f'<code class="command">{escape(typed)}</code>' if typed
-               else '<span class="bare">(an empty shell: type your own commands)</span>')
-    return (f'<figcaption class="box-bar"><span class="prompt">{escape(PROMPT.strip())}</span> '
-            f'{command}{extra}</figcaption>')
+    command = (
+        f'<code class="command">{escape(typed)}</code>'
+        if typed
+        else '<span class="bare">(an empty shell: type your own commands)</span>'
+    )
+    return (
+        f'<figcaption class="box-bar"><span class="prompt">{escape(PROMPT.strip())}</span> '
+        f"{command}{extra}</figcaption>"
+    )
 
 
 def terminal_box(box, cast: Cast, recordings_shown: str) -> str:
     """A terminal box: a player for its recording, or the command and a note when there is none."""
     ident = f"slide-{box.slide}-box-{box.position}"
     if cast.problem is not None:
-        note = (f'<p class="no-recording">No recording of this box: <code>{escape(recordings_shown)}/'
-                f'{escape(cast.name)}</code> {escape(cast.problem)}. Run <code>{RECORD_COMMAND}</code> '
-                f'(it runs every box for real on Docker and the cluster), then export again.</p>')
+        note = (
+            f'<p class="no-recording">No recording of this box: <code>{escape(recordings_shown)}/'
+            f"{escape(cast.name)}</code> {escape(cast.problem)}. Run <code>{RECORD_COMMAND}</code> "
+            f"(it runs every box for real on Docker and the cluster), then export again.</p>"
+        )
         return f'<figure class="box missing" id="{ident}" data-box="{ident}">{_command_bar(box)}{note}</figure>\n'
     steps = "".join(
         f'<button type="button" class="step" data-marker="{index}" title="jump to the step '
         f'&quot;{escape(label)}&quot; ({at:.2f} s) and play from there">&#9654; {escape(label or "step")}</button>'
-        for index, (at, label) in enumerate(cast.markers))
-    extra = (f'<span class="steps" aria-label="steps of the recording">{steps}</span>'
-             f'<a class="download" href="casts/{escape(cast.name)}" download>.cast</a>')
+        for index, (at, label) in enumerate(cast.markers)
+    )
+    extra = (
+        f'<span class="steps" aria-label="steps of the recording">{steps}</span>'
+        f'<a class="download" href="casts/{escape(cast.name)}" download>.cast</a>'
+    )
     width, height = cast.header.get("width", 80), cast.header.get("height", box.rows)
-    player = (f'<div class="player" data-cast="{escape(cast.stem)}" data-cols="{int(width)}" '
-              f'data-rows="{int(height)}" data-poster="npt:{cast.end_time(IDLE_LIMIT) + POSTER_AFTER:.6f}" '
-              f'data-idle="{IDLE_LIMIT}"></div>')
+    player = (
+        f'<div class="player" data-cast="{escape(cast.stem)}" data-cols="{int(width)}" '
+        f'data-rows="{int(height)}" data-poster="npt:{cast.end_time(IDLE_LIMIT) + POSTER_AFTER:.6f}" '
+        f'data-idle="{IDLE_LIMIT}"></div>'
+    )
     return f'<figure class="box" id="{ident}" data-box="{ident}">{_command_bar(box, extra)}{player}</figure>\n'
 
 
-def _lines_slice(spec: Dict):
+def _lines_slice(spec: dict):
     lines = spec.get("lines") or {}
     return int(lines.get("start") or 0), (None if lines.get("end") is None else int(lines["end"]))
 
 
-def file_text(spec: Dict, deck_dir: Path) -> Optional[str]:
+def file_text(spec: dict, deck_dir: Path) -> str | None:
     """The part of the file the block shows, or None when the file is missing (lookatme then shows
     'File not found')."""
     path = Path(spec.get("path", ""))
@@ -91,18 +103,25 @@ def file_text(spec: Dict, deck_dir: Path) -> Optional[str]:
     except (OSError, UnicodeDecodeError):
         return None
     if spec.get("transform"):
-        text = host.run(["sh", "-c", spec["transform"]], input=text, cwd=deck_dir, timeout=30,
-                        what=f"the transform of the file block {spec.get('path')}").stdout
+        text = host.run(
+            ["sh", "-c", spec["transform"]],
+            input=text,
+            cwd=deck_dir,
+            timeout=30,
+            what=f"the transform of the file block {spec.get('path')}",
+        ).stdout
     start, end = _lines_slice(spec)
     return "\n".join(text.splitlines()[start:end]) + "\n"
 
 
-def file_block(spec: Dict, deck_dir: Path) -> str:
+def file_block(spec: dict, deck_dir: Path) -> str:
     name = spec.get("path", "")
     text = file_text(spec, deck_dir)
     if text is None:
         return f'<p class="missing-file">File not found: <code>{escape(name)}</code></p>\n'
     start, end = _lines_slice(spec)
     shown = f", lines {start + 1}&ndash;{end}" if end is not None else (f", from line {start + 1}" if start else "")
-    return (f'<figure class="file"><figcaption class="file-name">{escape(name)}{shown}</figcaption>'
-            f'{code(text, spec.get("lang", "auto"))}</figure>\n')
+    return (
+        f'<figure class="file"><figcaption class="file-name">{escape(name)}{shown}</figcaption>'
+        f"{code(text, spec.get('lang', 'auto'))}</figure>\n"
+    )

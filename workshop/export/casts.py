@@ -7,10 +7,11 @@ player shows before it is started) is that last moment: the command and all it p
 recording's markers ("m" events, such as `enter` where the command was typed) stay in, and the
 player shows them on its progress bar and jumps to them.
 """
+
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
 
 from workshop.rehearsal import recordings
 from workshop.rehearsal.recordings import cast_name
@@ -19,15 +20,16 @@ from workshop.rehearsal.recordings import cast_name
 @dataclass
 class Cast:
     """One box's recording, or why there is none (`problem`)."""
-    name: str                          # slide-NN-box-M.cast
+
+    name: str  # slide-NN-box-M.cast
     source: Path
-    problem: Optional[str] = None      # "does not exist" or why it cannot be read
+    problem: str | None = None  # "does not exist" or why it cannot be read
     header: dict = field(default_factory=dict)
-    events: List[recordings.Event] = field(default_factory=list)
+    events: list[recordings.Event] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
-        return self.name[:-len(".cast")]
+        return self.name[: -len(".cast")]
 
     @property
     def ok(self) -> bool:
@@ -43,7 +45,7 @@ class Cast:
         return played
 
     @property
-    def markers(self) -> List[Tuple[float, str]]:
+    def markers(self) -> list[tuple[float, str]]:
         return [(float(at), str(label)) for at, kind, label in self.events if kind == "m"]
 
     def text(self) -> str:
@@ -69,7 +71,7 @@ def find(box, folder: Path) -> Cast:
     return Cast(name, path, header=header, events=until_next_prompt(events))
 
 
-def until_next_prompt(events: Sequence[recordings.Event]) -> List[recordings.Event]:
+def until_next_prompt(events: Sequence[recordings.Event]) -> list[recordings.Event]:
     """The events up to the one that prints the prompt after the command's output (all of them when
     there is no `enter` marker or no later prompt)."""
     events = list(events)
@@ -82,12 +84,14 @@ def until_next_prompt(events: Sequence[recordings.Event]) -> List[recordings.Eve
         if kind == "o":
             printed += data
             if recordings.output_span(printed)[1] >= 0:
-                return events[:index + 1]
+                return events[: index + 1]
     return events
 
 
 def script(cast: Cast) -> str:
     """A script that hands the recording to the page. A page opened from file:// may not fetch() a
     file beside it, but it may load a script."""
-    return (f"(window.WORKSHOP_CASTS = window.WORKSHOP_CASTS || {{}})[{json.dumps(cast.stem)}] = "
-            f"{json.dumps(cast.text())};\n")
+    return (
+        f"(window.WORKSHOP_CASTS = window.WORKSHOP_CASTS || {{}})[{json.dumps(cast.stem)}] = "
+        f"{json.dumps(cast.text())};\n"
+    )

@@ -4,19 +4,20 @@ The deck keeps its rehearsal directives (`[rehearse]: # "expect: ..."`), speaker
 (`[notes]: # "..."`) and comments (`[//]: # (...)`) in them. The export drops every such line
 before the Markdown parser sees it, including a title that goes on over several lines.
 """
+
 import re
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 # `[label]: #` then an optional title in "...", '...' or (...), as CommonMark defines one.
 _START = re.compile(r"""^ {0,3}\[[^\]]+\]:[ \t]*#(?=[ \t]|$)(?:[ \t]+(?P<open>["'(]))?""")
 _CLOSER = {'"': '"', "'": "'", "(": ")"}
 
 
-def split(lines: Sequence[str]) -> Tuple[List[str], List[str]]:
+def split(lines: Sequence[str]) -> tuple[list[str], list[str]]:
     """(the visible lines, the hidden ones), each in deck order."""
-    visible: List[str] = []
-    hidden: List[str] = []
-    closer = None                        # the character that ends a title still open
+    visible: list[str] = []
+    hidden: list[str] = []
+    closer = None  # the character that ends a title still open
     for line in lines:
         if closer is not None:
             hidden.append(line)
@@ -29,14 +30,14 @@ def split(lines: Sequence[str]) -> Tuple[List[str], List[str]]:
             continue
         hidden.append(line)
         opened = start.group("open")
-        if opened and _CLOSER[opened] not in line[start.end():]:
+        if opened and _CLOSER[opened] not in line[start.end() :]:
             closer = _CLOSER[opened]
     return visible, hidden
 
 
-def visible(lines: Sequence[str]) -> List[str]:
+def visible(lines: Sequence[str]) -> list[str]:
     return split(lines)[0]
 
 
-def hidden(lines: Sequence[str]) -> List[str]:
+def hidden(lines: Sequence[str]) -> list[str]:
     return split(lines)[1]

@@ -2,10 +2,10 @@
 locks it; web/node_modules is git-ignored. The export copies its bundle (one script, one
 stylesheet) and its licence into the site. When node_modules is missing or holds another
 version, the export runs `npm ci` in web/ first (or says in one line what to run)."""
+
 import json
 import shutil
 from pathlib import Path
-from typing import List
 
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import host
@@ -48,18 +48,27 @@ def ensure(web: Path = WEB, note: Note = quiet) -> Path:
     if installed(web) == want and not missing:
         return bundle_dir(web)
     if not host.which("npm"):
-        raise WorkshopError(f"the asciinema player {want} is not installed and npm is missing: "
-                            f"{host.install_hint('npm', 'node')}, then run `{INSTALL}`")
+        raise WorkshopError(
+            f"the asciinema player {want} is not installed and npm is missing: "
+            f"{host.install_hint('npm', 'node')}, then run `{INSTALL}`"
+        )
     note(f"installing {PACKAGE} {want} (npm ci in {host.shown(web)})...")
-    host.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=web, timeout=600, what=f"npm ci (in {host.shown(web)})",
-             fix=f"check the network or the npm registry setting, then run `{INSTALL}`")
+    host.run(
+        ["npm", "ci", "--no-audit", "--no-fund"],
+        cwd=web,
+        timeout=600,
+        what=f"npm ci (in {host.shown(web)})",
+        fix=f"check the network or the npm registry setting, then run `{INSTALL}`",
+    )
     if installed(web) != want:
-        raise WorkshopError(f"npm ci did not install {PACKAGE} {want} (found {installed(web) or 'none'}): "
-                            f"run `{INSTALL}` and look at what it says")
+        raise WorkshopError(
+            f"npm ci did not install {PACKAGE} {want} (found {installed(web) or 'none'}): "
+            f"run `{INSTALL}` and look at what it says"
+        )
     return bundle_dir(web)
 
 
-def copy(assets: Path, web: Path = WEB, note: Note = quiet) -> List[str]:
+def copy(assets: Path, web: Path = WEB, note: Note = quiet) -> list[str]:
     """Copy the player's bundle and licence into assets/; the names of the files copied."""
     source = ensure(web, note)
     names = []

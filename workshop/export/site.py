@@ -6,13 +6,13 @@ and casts/ (each recording, as the .cast file and as a script the page loads).
     DIR/casts/slide-NN-box-M.cast   the box's recording, as recorded
     DIR/casts/slide-NN-box-M.js     the part the page plays, as a script (file:// may not fetch)
 """
+
 import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import List, Optional
 
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck import reader
@@ -29,14 +29,16 @@ class Summary:
     index: Path
     slides: int = 0
     boxes: int = 0
-    missing: List[str] = field(default_factory=list)     # recordings the boxes lack
-    size: int = 0                                        # bytes written
+    missing: list[str] = field(default_factory=list)  # recordings the boxes lack
+    size: int = 0  # bytes written
     seconds: float = 0.0
 
     def line(self) -> str:
         recorded = self.boxes - len(self.missing)
-        text = (f"{self.slides} slides and {self.boxes} terminal boxes ({recorded} with their recording) "
-                f"written to {host.shown(self.index)}: {self.size / 1e6:.1f} MB in {self.seconds:.1f} s")
+        text = (
+            f"{self.slides} slides and {self.boxes} terminal boxes ({recorded} with their recording) "
+            f"written to {host.shown(self.index)}: {self.size / 1e6:.1f} MB in {self.seconds:.1f} s"
+        )
         if self.missing:
             few = ", ".join(self.missing[:3]) + (f" and {len(self.missing) - 3} more" if len(self.missing) > 3 else "")
             text += f"; no recording for {few} (run scripts/record, then export again)"
@@ -57,8 +59,9 @@ def _folder(out: Path) -> Path:
     return out
 
 
-def export(out: Path, deck_path: Path = DECK, recordings_dir: Optional[Path] = None, note: Note = quiet,
-           web: Path = player.WEB) -> Summary:
+def export(
+    out: Path, deck_path: Path = DECK, recordings_dir: Path | None = None, note: Note = quiet, web: Path = player.WEB
+) -> Summary:
     """Write the site into out; raise WorkshopError (one line) on a bad deck, folder or player."""
     started = time.monotonic()
     deck = reader.read(deck_path)
@@ -95,7 +98,7 @@ def export(out: Path, deck_path: Path = DECK, recordings_dir: Optional[Path] = N
 def _page(deck: reader.Deck, recordings_dir: Path):
     """index.html's text, and the Cast of every box in deck order."""
     md = slides.parser()
-    found: List[casts.Cast] = []
+    found: list[casts.Cast] = []
     shown = host.shown(recordings_dir)
 
     def box_html(box) -> str:
@@ -113,16 +116,23 @@ def _page(deck: reader.Deck, recordings_dir: Path):
         heading = escape(slides.inline_text(md, slide.title)) if slide.title else f"slide {n}"
         contents.append(f'<li><a href="#slide-{n}">{heading}</a></li>')
         body = slides.render(md, slide, box_html, deck.path.parent)
-        prev_link = f'<a class="prev" rel="prev" href="#slide-{n - 1}" title="previous slide (Left)">&larr;</a>' \
-            if n > 1 else '<span class="prev"></span>'
-        next_link = f'<a class="next" rel="next" href="#slide-{n + 1}" title="next slide (Right)">&rarr;</a>' \
-            if n < total else '<span class="next"></span>'
+        prev_link = (
+            f'<a class="prev" rel="prev" href="#slide-{n - 1}" title="previous slide (Left)">&larr;</a>'
+            if n > 1
+            else '<span class="prev"></span>'
+        )
+        next_link = (
+            f'<a class="next" rel="next" href="#slide-{n + 1}" title="next slide (Right)">&rarr;</a>'
+            if n < total
+            else '<span class="next"></span>'
+        )
         sections.append(
             f'<section class="slide" id="slide-{n}" data-slide="{n}" aria-label="slide {n}: {heading}">\n'
             f'<div class="slide-body">\n{body}</div>\n'
             f'<footer class="slide-foot"><span class="byline">{byline}</span>'
             f'<nav class="slide-nav">{prev_link}<a class="counter" href="#slide-{n}" '
-            f'title="link to this slide">slide {n} / {total}</a>{next_link}</nav></footer>\n</section>\n')
+            f'title="link to this slide">slide {n} / {total}</a>{next_link}</nav></footer>\n</section>\n'
+        )
     scripts = "".join(f'<script src="casts/{escape(c.stem)}.js"></script>\n' for c in found if c.ok)
     page = f"""<!DOCTYPE html>
 <html lang="en">

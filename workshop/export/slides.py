@@ -5,9 +5,10 @@ Hidden lines are dropped first (see hidden.py). Raw HTML is shown as text, never
 lookatme shows no HTML either. Fenced blocks are matched to the deck reader's model in order:
 the n-th `terminal-ex` fence of a slide is its n-th Box, the n-th `file` fence its n-th FileBlock.
 """
+
 import re
+from collections.abc import Callable
 from html import unescape
-from typing import Callable, Dict, List
 
 from markdown_it import MarkdownIt
 
@@ -46,23 +47,27 @@ class _Fences:
             return blocks.file_block(self._nth(self.slide.files, self.files, "file block").spec, self.deck_dir)
         return f'<figure class="code">{blocks.code(content, lang)}</figure>\n'
 
-    def _nth(self, items: List, n: int, what: str):
+    def _nth(self, items: list, n: int, what: str):
         if n > len(items):
-            raise WorkshopError(f"slide {self.slide.number}: the Markdown parser found more {what}s "
-                                f"than the deck reader ({len(items)}); is a fence indented oddly?")
+            raise WorkshopError(
+                f"slide {self.slide.number}: the Markdown parser found more {what}s "
+                f"than the deck reader ({len(items)}); is a fence indented oddly?"
+            )
         return items[n - 1]
 
     def check(self) -> None:
         if (self.boxes, self.files) != (len(self.slide.boxes), len(self.slide.files)):
-            raise WorkshopError(f"slide {self.slide.number}: the Markdown parser found {self.boxes} terminal "
-                                f"boxes and {self.files} file blocks, the deck reader {len(self.slide.boxes)} "
-                                f"and {len(self.slide.files)}")
+            raise WorkshopError(
+                f"slide {self.slide.number}: the Markdown parser found {self.boxes} terminal "
+                f"boxes and {self.files} file blocks, the deck reader {len(self.slide.boxes)} "
+                f"and {len(self.slide.files)}"
+            )
 
 
 def render(md: MarkdownIt, slide, box_html: Callable, deck_dir) -> str:
     """The slide's HTML; box_html(box) gives a terminal box's."""
     fences = _Fences(slide, box_html, deck_dir)
-    env: Dict = {"fence": fences}
+    env: dict = {"fence": fences}
     html = md.render("\n".join(hidden.visible(slide.lines)) + "\n", env)
     fences.check()
     return html

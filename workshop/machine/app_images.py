@@ -2,9 +2,9 @@
 local registry (localhost:5001) so pods can pull them (okpy-mini built from k8s_demo/, the rest
 mirrored from the base images prepare already made), and the ones the deck's boxes build, built
 once ahead of class so that every build in class is a cache hit."""
+
 import re
 from pathlib import Path
-from typing import List
 
 from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
@@ -20,9 +20,9 @@ IMAGE_LINE = re.compile(r"^\s*image:\s*(\S+)", re.MULTILINE)
 LOG = "app-images.log"
 
 
-def manifest_images(folder: Path = K8S_DEMO) -> List[str]:
+def manifest_images(folder: Path = K8S_DEMO) -> list[str]:
     """Every image a manifest in folder names, in order, once."""
-    found: List[str] = []
+    found: list[str] = []
     for manifest in sorted(folder.glob("*.yaml")):
         for image in IMAGE_LINE.findall(manifest.read_text()):
             if image not in found:
@@ -32,7 +32,7 @@ def manifest_images(folder: Path = K8S_DEMO) -> List[str]:
 
 def in_registry(image: str) -> bool:
     """Does the local registry hold this image (localhost:5001/NAME:TAG)?"""
-    name, _, tag = image[len(ADDRESS) + 1:].rpartition(":")
+    name, _, tag = image[len(ADDRESS) + 1 :].rpartition(":")
     return registry.digest(name, tag) is not None
 
 
@@ -41,10 +41,23 @@ def make_image(image: str, log: Path) -> None:
     if image.startswith(APP + ":"):
         version = image.rpartition(":")[2]
         iid = ledger.before_build(image, "app")
-        host.logged(["docker", "build", "--iidfile", str(iid), "--build-arg", f"APP_VERSION={version}", "-t", image,
-                     str(K8S_DEMO)], log, what=f"building {image}")
+        host.logged(
+            [
+                "docker",
+                "build",
+                "--iidfile",
+                str(iid),
+                "--build-arg",
+                f"APP_VERSION={version}",
+                "-t",
+                image,
+                str(K8S_DEMO),
+            ],
+            log,
+            what=f"building {image}",
+        )
         return
-    source = image[len(ADDRESS) + 1:]
+    source = image[len(ADDRESS) + 1 :]
     if not image_exists(source):
         raise WorkshopError(f"{image} mirrors {source}, which is not on this machine: run scripts/prepare images")
     docker("tag", source, image)
@@ -56,14 +69,14 @@ def ensure_app_images(note: Note = quiet) -> str:
     ours = [image for image in manifest_images() if image.startswith(ADDRESS + "/")]
     pushed = []
     for image in ours:
-        built_here = image.startswith(APP + ":")      # rebuilt every time (cached: a second), so never stale
+        built_here = image.startswith(APP + ":")  # rebuilt every time (cached: a second), so never stale
         if built_here or not image_exists(image):
             note(f"making {image}")
             make_image(image, log)
             ledger.record("image", image, id=engine.image_id(image), role="app")
         if built_here or not in_registry(image):
             note(f"pushing {image}")
-            ledger.record("registry-tag", image)            # before: a push cut short may have made the tag
+            ledger.record("registry-tag", image)  # before: a push cut short may have made the tag
             host.logged(["docker", "push", image], log, what=f"pushing {image}")
             pushed.append(image)
     missing = [image for image in ours if not in_registry(image)]
@@ -72,9 +85,9 @@ def ensure_app_images(note: Note = quiet) -> str:
     return f"{len(ours)} image(s) in {ADDRESS}" + (f", pushed {len(pushed)}" if pushed else ", all already there")
 
 
-def deck_builds() -> List[str]:
+def deck_builds() -> list[str]:
     """The deck's own `docker build` command lines, in slide order, each once."""
-    found: List[str] = []
+    found: list[str] = []
     for box in reader.read().boxes():
         if box.typed and box.typed.startswith("docker build") and box.typed not in found:
             found.append(box.typed)

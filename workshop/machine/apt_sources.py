@@ -1,7 +1,9 @@
 """Which Debian mirror the host's apt already uses, read from its sources (both formats),
 so debootstrap fetches from the same place apt does."""
+
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
 from workshop.cli import WorkshopError
 
@@ -10,14 +12,14 @@ APT_DIR = Path("/etc/apt")
 
 class Source(NamedTuple):
     uri: str
-    suites: List[str]
-    components: List[str]
+    suites: list[str]
+    components: list[str]
 
 
-def parse_deb822(text: str) -> List[Source]:
+def parse_deb822(text: str) -> list[Source]:
     """Entries of a deb822 .sources file: paragraphs of 'Field: value' with indented continuations."""
-    paragraphs: List[Dict[str, str]] = []
-    fields: Dict[str, str] = {}
+    paragraphs: list[dict[str, str]] = []
+    fields: dict[str, str] = {}
     last = None
     for raw in text.splitlines() + [""]:
         if raw.startswith("#"):
@@ -46,7 +48,7 @@ def parse_deb822(text: str) -> List[Source]:
     return sources
 
 
-def parse_one_line(text: str) -> List[Source]:
+def parse_one_line(text: str) -> list[Source]:
     """Entries of a classic sources.list: 'deb [options] URI suite components...'."""
     sources = []
     for raw in text.splitlines():
@@ -64,9 +66,9 @@ def parse_one_line(text: str) -> List[Source]:
     return sources
 
 
-def host_sources(apt_dir: Path = APT_DIR) -> List[Source]:
+def host_sources(apt_dir: Path = APT_DIR) -> list[Source]:
     """Every enabled 'deb' entry apt reads: sources.list, then sources.list.d/*.list and *.sources."""
-    found: List[Source] = []
+    found: list[Source] = []
     main = apt_dir / "sources.list"
     if main.is_file():
         found += parse_one_line(main.read_text(errors="replace"))
@@ -80,7 +82,7 @@ def host_sources(apt_dir: Path = APT_DIR) -> List[Source]:
     return found
 
 
-def _mirror_for(sources: Iterable[Source], suite: str) -> Optional[str]:
+def _mirror_for(sources: Iterable[Source], suite: str) -> str | None:
     for source in sources:
         if suite in source.suites and source.uri.startswith(("http://", "https://", "file:/")):
             return source.uri.rstrip("/")
@@ -91,12 +93,14 @@ def debian_mirror(suite: str = "bookworm", apt_dir: Path = APT_DIR) -> str:
     """The URI of the first entry serving suite itself (not -security or -updates)."""
     mirror = _mirror_for(host_sources(apt_dir), suite)
     if not mirror:
-        raise WorkshopError(f"no apt source for Debian {suite} found in {apt_dir}/sources.list(.d); "
-                            f"this step needs a Debian {suite} host")
+        raise WorkshopError(
+            f"no apt source for Debian {suite} found in {apt_dir}/sources.list(.d); "
+            f"this step needs a Debian {suite} host"
+        )
     return mirror
 
 
-def security_mirror(suite: str = "bookworm", apt_dir: Path = APT_DIR) -> Optional[str]:
+def security_mirror(suite: str = "bookworm", apt_dir: Path = APT_DIR) -> str | None:
     """The URI serving SUITE-security, if the host has one."""
     return _mirror_for(host_sources(apt_dir), f"{suite}-security")
 
@@ -106,7 +110,7 @@ def security_mirror(suite: str = "bookworm", apt_dir: Path = APT_DIR) -> Optiona
 RELEASES = ("bookworm", "trixie", "forky", "bullseye", "sid")
 
 
-def debian_archive(apt_dir: Path = APT_DIR) -> Tuple[str, Optional[str]]:
+def debian_archive(apt_dir: Path = APT_DIR) -> tuple[str, str | None]:
     """The Debian archive the host's apt uses, and its security archive if it has one, whatever release
     the host itself runs."""
     sources = host_sources(apt_dir)
@@ -114,5 +118,7 @@ def debian_archive(apt_dir: Path = APT_DIR) -> Tuple[str, Optional[str]]:
         mirror = _mirror_for(sources, release)
         if mirror:
             return mirror, _mirror_for(sources, f"{release}-security")
-    raise WorkshopError(f"no Debian archive found in {apt_dir}/sources.list(.d); the Debian stand-in is made "
-                        f"with debootstrap on a Debian host: run scripts/prepare there, or where images can be pulled")
+    raise WorkshopError(
+        f"no Debian archive found in {apt_dir}/sources.list(.d); the Debian stand-in is made "
+        f"with debootstrap on a Debian host: run scripts/prepare there, or where images can be pulled"
+    )

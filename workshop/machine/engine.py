@@ -2,12 +2,13 @@
 and, on a Linux machine where we are root and none answers, making one answer (engine_install.py
 installs and starts the current stack, or Debian's 20.10 when WORKSHOP_ENGINE=debian).
 An engine that answers and that the workshop did not start is used as it is, never restarted."""
+
 import json
 import os
 import platform
 import re
 import time
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import engine_install, host, processes
@@ -20,7 +21,7 @@ WAIT_SECONDS = 60
 ENDPOINT_FILE = STATE / "engine-endpoint"
 
 
-def client() -> Optional[str]:
+def client() -> str | None:
     """The docker client on PATH (scripts/lib/bootstrap.sh puts the workshop's own engine's client first)."""
     return host.which("docker")
 
@@ -29,13 +30,16 @@ def docker(*args: str, timeout: float = 60, check: bool = True):
     """Run the docker client briefly and return the CompletedProcess (text output)."""
     program = client()
     if not program:
-        raise WorkshopError("the docker command is not installed: install Docker (Docker Desktop, or Docker "
-                            "Engine on Linux), or run scripts/prepare as root on Linux")
-    return host.run([program, *args], timeout=timeout, check=check,
-                    fix="if the engine stopped, run scripts/prepare engine")
+        raise WorkshopError(
+            "the docker command is not installed: install Docker (Docker Desktop, or Docker "
+            "Engine on Linux), or run scripts/prepare as root on Linux"
+        )
+    return host.run(
+        [program, *args], timeout=timeout, check=check, fix="if the engine stopped, run scripts/prepare engine"
+    )
 
 
-def output(*args: str, timeout: float = 60) -> Optional[str]:
+def output(*args: str, timeout: float = 60) -> str | None:
     """The docker client's output, or None when docker is missing, fails or takes too long (never raises)."""
     try:
         done = docker(*args, timeout=timeout, check=False)
@@ -44,7 +48,7 @@ def output(*args: str, timeout: float = 60) -> Optional[str]:
     return done.stdout if done.returncode == 0 else None
 
 
-def server_version(timeout: float = 20) -> Optional[str]:
+def server_version(timeout: float = 20) -> str | None:
     """The engine's version when it answers, else None."""
     version = (output("version", "--format", "{{.Server.Version}}", timeout=timeout) or "").strip()
     return version or None
@@ -52,22 +56,25 @@ def server_version(timeout: float = 20) -> Optional[str]:
 
 class Facts(NamedTuple):
     """What differs between the engines people have, as the deck and the tools need to know."""
-    version: str              # e.g. 28.5.2
-    client: str               # the CLI's version, e.g. 29.9.3
-    builder: str              # "BuildKit" or "legacy"
-    image_store: str          # "containerd" or the graph driver, e.g. "overlay2"
+
+    version: str  # e.g. 28.5.2
+    client: str  # the CLI's version, e.g. 29.9.3
+    builder: str  # "BuildKit" or "legacy"
+    image_store: str  # "containerd" or the graph driver, e.g. "overlay2"
     cgroup_version: str
     os_type: str
     architecture: str
-    api: str = "?"            # the engine's API version, e.g. 1.51
+    api: str = "?"  # the engine's API version, e.g. 1.51
 
     @property
     def containerd_store(self) -> bool:
         return self.image_store == "containerd"
 
     def describe(self) -> str:
-        return (f"Docker {self.version} (client {self.client}), {self.builder} builder, "
-                f"{self.image_store} image store, cgroup v{self.cgroup_version}")
+        return (
+            f"Docker {self.version} (client {self.client}), {self.builder} builder, "
+            f"{self.image_store} image store, cgroup v{self.cgroup_version}"
+        )
 
 
 def version_tuple(version: str) -> tuple:
@@ -76,7 +83,7 @@ def version_tuple(version: str) -> tuple:
     return (int(numbers.group(1)), int(numbers.group(2))) if numbers else (0, 0)
 
 
-def facts(timeout: float = 20) -> Optional[Facts]:
+def facts(timeout: float = 20) -> Facts | None:
     """The engine's facts, or None when no engine answers."""
     text = output("version", "--format", "{{json .}}", timeout=timeout)
     info_text = output("info", "--format", "{{json .}}", timeout=timeout)
@@ -93,19 +100,28 @@ def facts(timeout: float = 20) -> Optional[Facts]:
     plugins = output("buildx", "version", timeout=timeout)
     # BuildKit is what `docker build` uses when the client has buildx and the engine is 23 or newer
     builder = "BuildKit" if plugins and version_tuple(server) >= (23, 0) else "legacy"
-    return Facts(server, client_version, builder, store, str(info.get("CgroupVersion", "?")),
-                 info.get("OSType", "?"), info.get("Architecture", "?"),
-                 (version.get("Server") or {}).get("ApiVersion", "?"))
+    return Facts(
+        server,
+        client_version,
+        builder,
+        store,
+        str(info.get("CgroupVersion", "?")),
+        info.get("OSType", "?"),
+        info.get("Architecture", "?"),
+        (version.get("Server") or {}).get("ApiVersion", "?"),
+    )
 
 
 def _how_to_start() -> str:
     if platform.system() in ("Darwin", "Windows"):
         return "start Docker Desktop, wait until it says it is running, then run scripts/prepare again"
-    return ("start the docker service (`sudo systemctl start docker`) and make sure your user may use it "
-            "(`sudo usermod -aG docker $USER`, then log in again), or run scripts/prepare as root")
+    return (
+        "start the docker service (`sudo systemctl start docker`) and make sure your user may use it "
+        "(`sudo usermod -aG docker $USER`, then log in again), or run scripts/prepare as root"
+    )
 
 
-def _wait(seconds: float, started_pid: Optional[int] = None) -> Optional[str]:
+def _wait(seconds: float, started_pid: int | None = None) -> str | None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         version = server_version(timeout=10)
@@ -117,13 +133,15 @@ def _wait(seconds: float, started_pid: Optional[int] = None) -> Optional[str]:
     return None
 
 
-def recorded_endpoint() -> Optional[dict]:
+def recorded_endpoint() -> dict | None:
     """{'host': 'unix:///var/run/docker.sock', 'from': 'context default'} once prepare recorded one."""
     try:
         values = dict(line.split("=", 1) for line in ENDPOINT_FILE.read_text().splitlines() if "=" in line)
     except OSError:
         return None
-    return {"host": values.get("DOCKER_HOST", ""), "from": values.get("FROM", "?")} if values.get("DOCKER_HOST") else None
+    return (
+        {"host": values.get("DOCKER_HOST", ""), "from": values.get("FROM", "?")} if values.get("DOCKER_HOST") else None
+    )
 
 
 def use_recorded_endpoint() -> None:
@@ -136,7 +154,7 @@ def use_recorded_endpoint() -> None:
         os.environ.pop("DOCKER_CONTEXT", None)
 
 
-def record_endpoint() -> Optional[dict]:
+def record_endpoint() -> dict | None:
     """Record the endpoint of the engine that answers now, unless one is recorded already."""
     known = recorded_endpoint()
     if known:
@@ -172,8 +190,10 @@ def _ensure_engine(note: Note = quiet) -> str:
     if version and ours is None and os.environ.get("WORKSHOP_ENGINE"):
         found = facts()
         if found and not engine_install.is_kind(found, kind):
-            raise WorkshopError(f"WORKSHOP_ENGINE={kind} asks for another engine, but {found.describe()} answers "
-                                f"and the workshop did not start it: stop it first (it is not the workshop's to stop)")
+            raise WorkshopError(
+                f"WORKSHOP_ENGINE={kind} asks for another engine, but {found.describe()} answers "
+                f"and the workshop did not start it: stop it first (it is not the workshop's to stop)"
+            )
     if version and (ours is None or ours["kind"] == kind):
         found = facts()
         return found.describe() + (" (started by the workshop)" if ours else "") if found else f"Docker {version}"
@@ -188,8 +208,10 @@ def _ensure_engine(note: Note = quiet) -> str:
             note(f"dockerd (pid {running[0]}) is starting; waiting up to {WAIT_SECONDS} s")
             if _wait(WAIT_SECONDS):
                 return _ensure_engine(note)
-            raise WorkshopError(f"dockerd (pid {running[0]}) runs but does not answer `docker info` after "
-                                f"{WAIT_SECONDS} s; look at its log, or stop it and run scripts/prepare again")
+            raise WorkshopError(
+                f"dockerd (pid {running[0]}) runs but does not answer `docker info` after "
+                f"{WAIT_SECONDS} s; look at its log, or stop it and run scripts/prepare again"
+            )
     pid = engine_install.start(kind, note)
     if not _wait(WAIT_SECONDS, started_pid=pid):
         log = (engine_install.recorded() or {}).get("log") or str(engine_install.MACHINE_HOME)
@@ -203,22 +225,23 @@ def image_exists(ref: str) -> bool:
     return docker("image", "inspect", ref, check=False, timeout=30).returncode == 0
 
 
-def image_id(ref: str) -> Optional[str]:
+def image_id(ref: str) -> str | None:
     done = docker("image", "inspect", "--format", "{{.Id}}", ref, check=False, timeout=30)
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def image_label(ref: str, label: str) -> Optional[str]:
+def image_label(ref: str, label: str) -> str | None:
     """A label's value on a local image ('' when the image lacks it), None when there is no such image."""
-    done = docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', ref,
-                  check=False, timeout=30)
+    done = docker(
+        "image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', ref, check=False, timeout=30
+    )
     if done.returncode != 0:
         return None
     value = done.stdout.strip()
     return "" if value == "<no value>" else value
 
 
-def image_size(ref: str) -> Optional[int]:
+def image_size(ref: str) -> int | None:
     """The size the engine reports for a local image, in bytes; None when there is no such image."""
     done = docker("image", "inspect", "--format", "{{.Size}}", ref, check=False, timeout=30)
     out = done.stdout.strip()

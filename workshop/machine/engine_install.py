@@ -12,6 +12,7 @@ Only one engine runs at a time (two would fight over docker0): starting one kind
 other, but only an engine this module started itself (its pid and start time are recorded in
 MACHINE_HOME/engine.json). What it started and installed lives under MACHINE_HOME, and
 MACHINE_HOME/engine.env tells every workshop command and shell which docker client to use."""
+
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional
+from typing import NamedTuple
 
 from workshop import paths
 from workshop.cli import Note, WorkshopError, quiet
@@ -37,7 +38,7 @@ KINDS = ("current", "debian")
 # iptables: dockerd's bridge network will not start without it (a fresh machine has none)
 HOST_PACKAGES = {"/usr/sbin/runc": "runc", "/usr/bin/tini-static": "tini", "/usr/sbin/iptables": "iptables"}
 STOP_SECONDS = 30
-SANDBOXES = Path("/run/docker/netns")       # both engines' exec-root keeps a container's network here
+SANDBOXES = Path("/run/docker/netns")  # both engines' exec-root keeps a container's network here
 
 
 class Deb(NamedTuple):
@@ -48,7 +49,7 @@ class Deb(NamedTuple):
     size: int
 
 
-def pinned_debs(listing: Path = STACK / "debs.tsv") -> List[Deb]:
+def pinned_debs(listing: Path = STACK / "debs.tsv") -> list[Deb]:
     debs = []
     for line in listing.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
@@ -65,6 +66,7 @@ def engine_version() -> str:
 
 class Layout(NamedTuple):
     """Where the current stack lives on the machine."""
+
     home: Path
 
     @property
@@ -92,11 +94,11 @@ class Layout(NamedTuple):
         return self.home / "dockerd.log"
 
 
-def daemon_config(layout: Layout) -> Dict:
+def daemon_config(layout: Layout) -> dict:
     """dockerd's configuration: BuildKit and the containerd image store, bookworm's runc and tini."""
     return {
         "features": {"containerd-snapshotter": True, "buildkit": True},
-        "runtimes": {"bookworm-runc": {"path": "/usr/sbin/runc"}},     # `runc` itself is a reserved name
+        "runtimes": {"bookworm-runc": {"path": "/usr/sbin/runc"}},  # `runc` itself is a reserved name
         "default-runtime": "bookworm-runc",
         "init-path": "/usr/bin/tini-static",
         "userland-proxy-path": str(layout.prefix / "usr/sbin/docker-proxy"),
@@ -105,14 +107,17 @@ def daemon_config(layout: Layout) -> Dict:
     }
 
 
-def dockerd_env(layout: Layout) -> Dict[str, str]:
+def dockerd_env(layout: Layout) -> dict[str, str]:
     """The prefix first on PATH: dockerd finds its containerd there, containerd its shim."""
-    path = f"{layout.prefix}/usr/sbin:{layout.prefix}/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    path = (
+        f"{layout.prefix}/usr/sbin:{layout.prefix}/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    )
     # BuildKit runs `runc` from PATH whatever the default runtime is: name bookworm's outright
     return {**os.environ, "PATH": path, "DOCKER_BUILDKIT_RUNC_COMMAND": "/usr/sbin/runc"}
 
 
 # ---------------------------------------------------------------- installing
+
 
 def _download(url: str, target: Path, deb: Deb) -> None:
     opener = urllib.request.build_opener()
@@ -120,11 +125,13 @@ def _download(url: str, target: Path, deb: Deb) -> None:
         with opener.open(url, timeout=120) as answer, open(target, "wb") as out:
             shutil.copyfileobj(answer, out)
     except OSError as error:
-        raise WorkshopError(f"could not download {deb.package} {deb.version} from {url} ({error}); "
-                            f"check that the Debian mirror answers, then run scripts/prepare engine again") from None
+        raise WorkshopError(
+            f"could not download {deb.package} {deb.version} from {url} ({error}); "
+            f"check that the Debian mirror answers, then run scripts/prepare engine again"
+        ) from None
 
 
-def fetch_debs(target: Path, note: Note = quiet, mirror: Optional[str] = None) -> List[str]:
+def fetch_debs(target: Path, note: Note = quiet, mirror: str | None = None) -> list[str]:
     """Download each pinned .deb, check its size and sha256, unpack it into target."""
     mirror = (mirror or apt_sources.debian_mirror("bookworm")).rstrip("/")
     cache = MACHINE_HOME / "debs"
@@ -138,8 +145,10 @@ def fetch_debs(target: Path, note: Note = quiet, mirror: Optional[str] = None) -
         data = file.read_bytes()
         if len(data) != deb.size or hashlib.sha256(data).hexdigest() != deb.sha256:
             file.unlink()
-            raise WorkshopError(f"{deb.package} {deb.version} from {mirror} does not match its pinned sha256: "
-                                f"the mirror serves another file; update workshop/machine/current_docker/debs.tsv")
+            raise WorkshopError(
+                f"{deb.package} {deb.version} from {mirror} does not match its pinned sha256: "
+                f"the mirror serves another file; update workshop/machine/current_docker/debs.tsv"
+            )
         host.run(["dpkg-deb", "-x", str(file), str(target)], timeout=300, what=f"dpkg-deb -x {file.name}")
         unpacked.append(f"{deb.package} {deb.version}")
     return unpacked
@@ -154,23 +163,45 @@ def build_cli(output: Path, note: Note = quiet) -> None:
     with tempfile.TemporaryDirectory(prefix="workshop-docker-cli-") as scratch:
         work = Path(scratch)
         note(f"building the Docker CLI {CLI_VERSION} from the Go module proxy (about a minute, once)")
-        done = host.run([go, "mod", "download", "-json", f"{CLI_MODULE}@v{CLI_VERSION}+incompatible"], cwd=work,
-                        env=env, timeout=900, what="go mod download of the Docker CLI",
-                        fix="the Go module proxy must be reachable")
+        done = host.run(
+            [go, "mod", "download", "-json", f"{CLI_MODULE}@v{CLI_VERSION}+incompatible"],
+            cwd=work,
+            env=env,
+            timeout=900,
+            what="go mod download of the Docker CLI",
+            fix="the Go module proxy must be reachable",
+        )
         source = Path(json.loads(done.stdout)["Dir"])
         copy = work / "src-cli"
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns("vendor"))
         for path in [copy, *copy.rglob("*")]:
-            path.chmod(path.stat().st_mode | 0o200)            # the module cache is read-only
+            path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
         (copy / "vendor.mod").rename(copy / "go.mod")
         (copy / "vendor.sum").rename(copy / "go.sum")
         for name in ("go.mod", "go.sum"):
             shutil.copy(STACK / "cli" / name, work / name)
         ldflags = f"-X {CLI_MODULE}/cli/version.Version={CLI_VERSION} -X {CLI_MODULE}/cli/version.GitCommit=modproxy"
         output.parent.mkdir(parents=True, exist_ok=True)
-        host.logged([go, "build", "-mod=readonly", "-trimpath", "-tags", "grpcnotrace", "-ldflags", ldflags,
-                     "-o", f"{output}.tmp", f"{CLI_MODULE}/cmd/docker"], log, timeout=1800,
-                    what=f"building the Docker CLI {CLI_VERSION}", env=env, cwd=work)
+        host.logged(
+            [
+                go,
+                "build",
+                "-mod=readonly",
+                "-trimpath",
+                "-tags",
+                "grpcnotrace",
+                "-ldflags",
+                ldflags,
+                "-o",
+                f"{output}.tmp",
+                f"{CLI_MODULE}/cmd/docker",
+            ],
+            log,
+            timeout=1800,
+            what=f"building the Docker CLI {CLI_VERSION}",
+            env=env,
+            cwd=work,
+        )
         os.replace(f"{output}.tmp", output)
 
 
@@ -212,7 +243,8 @@ def install_debian(note: Note = quiet) -> Path:
 
 # ---------------------------------------------------------------- running
 
-def recorded() -> Optional[Dict]:
+
+def recorded() -> dict | None:
     """What the workshop started and still runs: {kind, pid, ...}; None when nothing of ours runs."""
     try:
         record = json.loads(RECORD.read_text())
@@ -226,7 +258,7 @@ def recorded() -> Optional[Dict]:
     return {**record, "pid": live} if record.get("pid") in (None, live) else None
 
 
-def write_env(client_dir: Path, docker_config: Optional[Path]) -> None:
+def write_env(client_dir: Path, docker_config: Path | None) -> None:
     """engine.env: which docker the workshop's commands and shells use (scripts/lib/bootstrap.sh reads it)."""
     lines = [f"WORKSHOP_DOCKER_BIN={client_dir}"]
     if docker_config:
@@ -295,17 +327,39 @@ def start(kind: str, note: Note = quiet) -> int:
     # engine.env are all written: dockerd runs in its own session and outlives the interrupt, so `stop`
     # and the next prepare must know it as the workshop's.
     with processes.deferred_signals():
-        RECORD.write_text(json.dumps({"kind": kind, "pid": None, "log": str(log), "client_dir": str(client_dir),
-                                      "state": str(paths.STATE), "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+        RECORD.write_text(
+            json.dumps(
+                {
+                    "kind": kind,
+                    "pid": None,
+                    "log": str(log),
+                    "client_dir": str(client_dir),
+                    "state": str(paths.STATE),
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                }
+            )
+            + "\n"
+        )
         pid = processes.start(argv, log, MACHINE_HOME / "dockerd.pid", env=env, what="dockerd")
-        RECORD.write_text(json.dumps({"kind": kind, "pid": pid, "log": str(log), "client_dir": str(client_dir),
-                                      "state": str(paths.STATE), "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+        RECORD.write_text(
+            json.dumps(
+                {
+                    "kind": kind,
+                    "pid": pid,
+                    "log": str(log),
+                    "client_dir": str(client_dir),
+                    "state": str(paths.STATE),
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                }
+            )
+            + "\n"
+        )
         write_env(client_dir, docker_config)
     note(f"started dockerd ({kind}, pid {pid}), log in {log}")
     return pid
 
 
-def stop(note: Note = quiet) -> Optional[str]:
+def stop(note: Note = quiet) -> str | None:
     """Stop the engine the workshop started, if one runs; returns its kind."""
     record = recorded()
     if record is None:

@@ -1,13 +1,14 @@
 """Running programs on the host: the one helper every module uses to call an external program
 (its failure becomes one WorkshopError line that says what failed and what to do), long runs
 logged to a file, and apt-get installs."""
+
 import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Sequence
 
 from workshop.cli import WorkshopError
 from workshop.paths import LOGS, ROOT
@@ -21,7 +22,7 @@ def is_linux_root() -> bool:
     return platform.system() == "Linux" and hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def which(program: str) -> Optional[str]:
+def which(program: str) -> str | None:
     """shutil.which, also looking in the sbin folders."""
     found = shutil.which(program)
     if found:
@@ -33,7 +34,7 @@ def which(program: str) -> Optional[str]:
     return None
 
 
-def install_hint(debian: str, brew: Optional[str] = None) -> str:
+def install_hint(debian: str, brew: str | None = None) -> str:
     """The command that installs a package on this kind of machine."""
     if sys.platform == "darwin":
         return f"brew install {brew or debian}"
@@ -44,8 +45,10 @@ def go_program(what: str) -> str:
     """The Go toolchain, which builds what the registries have no binary of."""
     go = which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else "")
     if not go:
-        raise WorkshopError(f"the Go toolchain is needed to build {what}: install Go 1.26 or newer "
-                            f"(https://go.dev/dl or apt install golang) and run this again.")
+        raise WorkshopError(
+            f"the Go toolchain is needed to build {what}: install Go 1.26 or newer "
+            f"(https://go.dev/dl or apt install golang) and run this again."
+        )
     return go
 
 
@@ -67,9 +70,17 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def run(cmd: Sequence[str], timeout: float = 60, check: bool = True, input: Optional[str] = None,
-        env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None, what: Optional[str] = None,
-        fix: str = "", timeout_fix: str = "") -> subprocess.CompletedProcess:
+def run(
+    cmd: Sequence[str],
+    timeout: float = 60,
+    check: bool = True,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    what: str | None = None,
+    fix: str = "",
+    timeout_fix: str = "",
+) -> subprocess.CompletedProcess:
     """Run a short program and capture its output as text. When it is missing, takes too long or
     (with check) fails, raise one line: what failed, its last error line, and what to do (`fix`;
     `timeout_fix` when it took too long)."""
@@ -77,8 +88,17 @@ def run(cmd: Sequence[str], timeout: float = 60, check: bool = True, input: Opti
     what = what or " ".join(cmd[:3])
     tail = f"; {fix}" if fix else ""
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, input=input, env=env, cwd=cwd,
-                              text=True, encoding="utf-8", errors="replace")
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            timeout=timeout,
+            input=input,
+            env=env,
+            cwd=cwd,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
     except FileNotFoundError:
         raise WorkshopError(f"{cmd[0]} is not installed{tail}") from None
     except subprocess.TimeoutExpired:
@@ -90,8 +110,15 @@ def run(cmd: Sequence[str], timeout: float = 60, check: bool = True, input: Opti
     return done
 
 
-def logged(cmd: Sequence[str], log: Path, timeout: float = 1800, what: Optional[str] = None,
-           stdin=subprocess.DEVNULL, env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None) -> None:
+def logged(
+    cmd: Sequence[str],
+    log: Path,
+    timeout: float = 1800,
+    what: str | None = None,
+    stdin=subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> None:
     """Run a long program with its output appended to log; on failure raise naming the log."""
     cmd = [str(part) for part in cmd]
     what = what or " ".join(cmd[:3])
@@ -99,8 +126,9 @@ def logged(cmd: Sequence[str], log: Path, timeout: float = 1800, what: Optional[
         out.write(f"\n$ {' '.join(cmd)}\n".encode())
         out.flush()
         try:
-            status = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=stdin,
-                                    timeout=timeout, env=env, cwd=cwd).returncode
+            status = subprocess.run(
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=stdin, timeout=timeout, env=env, cwd=cwd
+            ).returncode
         except FileNotFoundError:
             raise WorkshopError(f"{cmd[0]} is not installed") from None
         except subprocess.TimeoutExpired:
@@ -118,16 +146,22 @@ def apt_install(packages: Iterable[str], log: Path, recommends: bool = True) -> 
     global _apt_updated
     packages = sorted(set(packages))
     if not is_linux_root() or not which("apt-get"):
-        raise WorkshopError(f"{' '.join(packages)} must be installed first (apt-get as root, or your "
-                            f"system's package manager)")
+        raise WorkshopError(
+            f"{' '.join(packages)} must be installed first (apt-get as root, or your system's package manager)"
+        )
     # needrestart's apt hook would ask about restarting services: nothing here runs under a service manager
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", NEEDRESTART_SUSPEND="1")
     if not _apt_updated:
         logged(["apt-get", "update"], log, timeout=600, what="apt-get update", env=env)
         _apt_updated = True
     options = [] if recommends else ["--no-install-recommends"]
-    logged(["apt-get", "install", "-y", *options, *packages], log, timeout=900,
-           what=f"apt-get install {' '.join(packages)}", env=env)
+    logged(
+        ["apt-get", "install", "-y", *options, *packages],
+        log,
+        timeout=900,
+        what=f"apt-get install {' '.join(packages)}",
+        env=env,
+    )
 
 
 def ensure_program(program: str, package: str, log: Path) -> str:

@@ -1,7 +1,7 @@
 """The one port probe: is a TCP port free for the deck (or a daemon) to listen on, and if not,
 who holds it and how to free it."""
+
 import socket
-from typing import Optional, Tuple
 
 import psutil
 
@@ -21,15 +21,19 @@ def busy(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def listener(port: int) -> Optional[Tuple[int, str]]:
+def listener(port: int) -> tuple[int, str] | None:
     """(pid, program) of the process listening on port, where the system lets us see it."""
     try:
         connections = psutil.net_connections(kind="tcp")
     except (psutil.AccessDenied, PermissionError, OSError):
         return None
     for connection in connections:
-        if connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port \
-                and connection.pid:
+        if (
+            connection.status == psutil.CONN_LISTEN
+            and connection.laddr
+            and connection.laddr.port == port
+            and connection.pid
+        ):
             try:
                 return connection.pid, psutil.Process(connection.pid).name()
             except (psutil.NoSuchProcess, psutil.AccessDenied):

@@ -2,21 +2,22 @@
 holds its start time, find it again only if that same process still runs (a reused pid is
 never mistaken for ours), stop it (TERM, then KILL), and read what runs (psutil, so it works
 on macOS as well as Linux)."""
+
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set
 
 import psutil
 
 from workshop.cli import WorkshopError
 
 
-def _created(pid: int) -> Optional[float]:
+def _created(pid: int) -> float | None:
     """When pid started, or None when it is gone (a zombie counts as gone). On Linux, the start in clock
     ticks since boot (/proc/PID/stat): psutil's wall-clock create_time moves when the system clock is
     stepped (seen here: 82 s), and then a process the workshop started no longer looked like its own."""
@@ -35,8 +36,14 @@ def alive(pid: int) -> bool:
     return _created(pid) is not None
 
 
-def start(argv: Sequence[str], log: Path, pid_file: Optional[Path] = None, cwd: Optional[Path] = None,
-          env: Optional[Dict[str, str]] = None, what: Optional[str] = None) -> int:
+def start(
+    argv: Sequence[str],
+    log: Path,
+    pid_file: Path | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    what: str | None = None,
+) -> int:
     """Start argv in its own session, detached, output appended to log; record it in pid_file.
 
     Ctrl-C and SIGTERM wait until the pid file is written: the daemon runs in its own session and
@@ -54,9 +61,11 @@ def deferred_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught: List[int] = []
-    held = {number: signal.signal(number, lambda got, _frame: caught.append(got))
-            for number in (signal.SIGINT, signal.SIGTERM)}
+    caught: list[int] = []
+    held = {
+        number: signal.signal(number, lambda got, _frame: caught.append(got))
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -66,15 +75,28 @@ def deferred_signals() -> Iterator[None]:
             signal.raise_signal(got)
 
 
-def _start(argv: Sequence[str], log: Path, pid_file: Optional[Path], cwd: Optional[Path],
-           env: Optional[Dict[str, str]], what: Optional[str]) -> int:
+def _start(
+    argv: Sequence[str],
+    log: Path,
+    pid_file: Path | None,
+    cwd: Path | None,
+    env: dict[str, str] | None,
+    what: str | None,
+) -> int:
     with open(log, "ab") as out:
         out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(map(str, argv))}\n".encode())
         out.flush()
         try:
-            process = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-                                       cwd=cwd, env=env)
+            process = subprocess.Popen(
+                [str(a) for a in argv],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                cwd=cwd,
+                env=env,
+            )
         except OSError as error:
             raise WorkshopError(f"{what or argv[0]} could not start ({error.strerror}: {argv[0]})") from None
     if pid_file is not None:
@@ -83,7 +105,7 @@ def _start(argv: Sequence[str], log: Path, pid_file: Optional[Path], cwd: Option
     return process.pid
 
 
-def recorded(pid_file: Path) -> Optional[int]:
+def recorded(pid_file: Path) -> int | None:
     """The pid in pid_file if that very process (same start time) still runs, else None."""
     try:
         pid_text, started = (pid_file.read_text().split() + [""])[:2]
@@ -140,7 +162,7 @@ def _others():
             yield process
 
 
-def named(name: str) -> List[int]:
+def named(name: str) -> list[int]:
     """Live processes whose program is called name."""
     found = []
     for process in _others():
@@ -151,13 +173,12 @@ def named(name: str) -> List[int]:
     return found
 
 
-def with_argument(text: str) -> List[int]:
+def with_argument(text: str) -> list[int]:
     """Processes whose command line contains text (e.g. our containerd socket, on its shims)."""
-    return [process.info["pid"] for process in _others()
-            if any(text in arg for arg in process.info["cmdline"] or [])]
+    return [process.info["pid"] for process in _others() if any(text in arg for arg in process.info["cmdline"] or [])]
 
 
-def in_session(sid: int) -> List[int]:
+def in_session(sid: int) -> list[int]:
     """Processes whose session id is sid (what a terminal's shell left running)."""
     found = []
     for process in _others():
@@ -169,7 +190,7 @@ def in_session(sid: int) -> List[int]:
     return found
 
 
-def network_namespaces_in_use() -> Set[int]:
+def network_namespaces_in_use() -> set[int]:
     """The inode numbers of the network namespaces some live process is in."""
     inodes = set()
     for entry in Path("/proc").iterdir():
@@ -181,7 +202,7 @@ def network_namespaces_in_use() -> Set[int]:
     return inodes
 
 
-def command_line(pid: int) -> List[str]:
+def command_line(pid: int) -> list[str]:
     """The process's argv, or [] when it is gone or hidden."""
     try:
         return psutil.Process(pid).cmdline()
@@ -199,12 +220,12 @@ def wait_gone(pid: int, timeout: float) -> bool:
     return True
 
 
-def with_environment(name: str, value: str) -> List[int]:
+def with_environment(name: str, value: str) -> list[int]:
     """The processes (but this one) whose environment holds NAME=VALUE: what one program started,
     when it put a value of its own there for its children to inherit."""
-    found: List[int] = []
+    found: list[int] = []
     mark = f"{name}={value}".encode()
-    if not Path("/proc").is_dir():              # macOS: no /proc; the callers also go by process trees
+    if not Path("/proc").is_dir():  # macOS: no /proc; the callers also go by process trees
         return found
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():

@@ -5,11 +5,11 @@ setup): pulled where the engine can pull, else the stand-in prepare builds from 
 docker-registry. Without that image, Debian's docker-registry binary runs in the background with
 its config, storage, pid file and log under .workshop/.
 up(), down() and status() are idempotent; down() stops only what up() started."""
+
 import time
 import urllib.error
 import urllib.request
 import uuid
-from typing import Dict, Optional
 
 from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
@@ -17,7 +17,7 @@ from workshop.machine import engine, host, ports, processes
 from workshop.paths import STATE
 
 HOST, PORT, ADDRESS, CONTAINER = names.REGISTRY_HOST, names.REGISTRY_PORT, names.REGISTRY, names.REGISTRY_CONTAINER
-INSIDE_PORT = 5000          # where registry:2 listens in its container; kind's nodes reach it there
+INSIDE_PORT = 5000  # where registry:2 listens in its container; kind's nodes reach it there
 KIND_NETWORK = "kind"
 RUN_LABEL = names.RUN_LABEL
 IMAGE = "registry:2"
@@ -49,21 +49,25 @@ http:
 
 # Every kind of manifest a push can leave: Docker's and OCI's, single images and indexes
 # (BuildKit pushes an index holding the image and its attestation manifests).
-MANIFEST_ACCEPT = ", ".join([
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json"])
+MANIFEST_ACCEPT = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    ]
+)
 
 
-def request(path: str, method: str = "GET", headers: Optional[Dict[str, str]] = None, timeout: float = 10):
+def request(path: str, method: str = "GET", headers: dict[str, str] | None = None, timeout: float = 10):
     """An HTTP request to the registry on 127.0.0.1:5001, never through a proxy (raises urllib's errors)."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return opener.open(urllib.request.Request(f"http://{HOST}:{PORT}{path}", method=method, headers=headers or {}),
-                       timeout=timeout)
+    return opener.open(
+        urllib.request.Request(f"http://{HOST}:{PORT}{path}", method=method, headers=headers or {}), timeout=timeout
+    )
 
 
-def digest(repository: str, tag: str) -> Optional[str]:
+def digest(repository: str, tag: str) -> str | None:
     """The digest REPOSITORY:TAG points to in the registry, or None when it has no such tag."""
     try:
         with request(f"/v2/{repository}/manifests/{tag}", "HEAD", {"Accept": MANIFEST_ACCEPT}) as answer:
@@ -83,7 +87,7 @@ def status(timeout: float = 2) -> bool:
         return False
 
 
-def _wait(seconds: float, pid: Optional[int] = None) -> bool:
+def _wait(seconds: float, pid: int | None = None) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if status():
@@ -94,12 +98,12 @@ def _wait(seconds: float, pid: Optional[int] = None) -> bool:
     return False
 
 
-def our_pid() -> Optional[int]:
+def our_pid() -> int | None:
     """The pid of the docker-registry process up() started, if it still runs."""
     return processes.recorded(PID_FILE)
 
 
-def container_state() -> Optional[str]:
+def container_state() -> str | None:
     """'running', 'exited', ... for the workshop-registry container; None when there is none."""
     if not engine.server_version():
         return None
@@ -109,13 +113,17 @@ def container_state() -> Optional[str]:
 
 def ours() -> bool:
     """Is the registry that answers the one this checkout's prepare started (not merely one on the port)?"""
-    if our_pid():             # its pid file, written when it was started, names this very process
+    if our_pid():  # its pid file, written when it was started, names this very process
         return True
     entry = ledger.find("registry", ADDRESS) or {}
     if entry.get("how") != "container":
         return False
-    found = (engine.output("container", "inspect", "--format",
-                           f'{{{{.Id}}}} {{{{index .Config.Labels "{RUN_LABEL}"}}}}', CONTAINER) or "").split()
+    found = (
+        engine.output(
+            "container", "inspect", "--format", f'{{{{.Id}}}} {{{{index .Config.Labels "{RUN_LABEL}"}}}}', CONTAINER
+        )
+        or ""
+    ).split()
     if not found:
         return False
     # the id once it was recorded; before that (a prepare stopped during `docker run`), the token the
@@ -137,20 +145,32 @@ def _can_use_official_image(log) -> bool:
 
 
 def _start_container(note: Note) -> str:
-    if container_state() is not None and ours():                  # left by a prepare that was stopped
+    if container_state() is not None and ours():  # left by a prepare that was stopped
         engine.docker("rm", "-f", CONTAINER)
     if container_state() is not None:
-        raise WorkshopError(f"a container named {CONTAINER} exists that this checkout did not start: if it is a "
-                            f"leftover of the workshop's, remove it (docker rm -f {CONTAINER}), then run "
-                            f"scripts/prepare registry again")
+        raise WorkshopError(
+            f"a container named {CONTAINER} exists that this checkout did not start: if it is a "
+            f"leftover of the workshop's, remove it (docker rm -f {CONTAINER}), then run "
+            f"scripts/prepare registry again"
+        )
     # Recorded before it exists: a prepare stopped during `docker run` or the wait leaves a container that
     # reset and prepare know as ours by the token it carries.
     token = uuid.uuid4().hex
     ledger.record("registry", ADDRESS, how="container", id=None, token=token)
     # --rm: when it or its engine stops, it goes with its storage (prepare pushes the lecture's images again)
-    engine.docker("run", "-d", "--rm", "-p", f"{HOST}:{PORT}:{INSIDE_PORT}", "--name", CONTAINER,
-                  "--label", f"{RUN_LABEL}={token}", IMAGE)
-    if engine.output("network", "inspect", KIND_NETWORK):       # a kind cluster's nodes reach it by name there
+    engine.docker(
+        "run",
+        "-d",
+        "--rm",
+        "-p",
+        f"{HOST}:{PORT}:{INSIDE_PORT}",
+        "--name",
+        CONTAINER,
+        "--label",
+        f"{RUN_LABEL}={token}",
+        IMAGE,
+    )
+    if engine.output("network", "inspect", KIND_NETWORK):  # a kind cluster's nodes reach it by name there
         engine.docker("network", "connect", KIND_NETWORK, CONTAINER)
     if not _wait(WAIT_SECONDS):
         raise WorkshopError(f"the {CONTAINER} container does not answer on {ADDRESS}; see `docker logs {CONTAINER}`")
@@ -176,12 +196,14 @@ def up(note: Note = quiet) -> str:
     """Make a registry answer on localhost:5001; return a one-line summary."""
     if status():
         pid = our_pid()
-        if pid and ledger.find("registry", ADDRESS) is None:      # started before the workshop kept a record
+        if pid and ledger.find("registry", ADDRESS) is None:  # started before the workshop kept a record
             ledger.record("registry", ADDRESS, how="process", pid=pid, storage=str(STORAGE))
         return f"answering on {ADDRESS} ({describe()})"
     if ports.busy(PORT, HOST):
-        raise WorkshopError(f"port {PORT} on {HOST} is taken by something that is not an image registry; "
-                            f"stop it and run scripts/prepare again")
+        raise WorkshopError(
+            f"port {PORT} on {HOST} is taken by something that is not an image registry; "
+            f"stop it and run scripts/prepare again"
+        )
     log = host.log_path(LOG)
     # the registry:2 image (pulled, or its stand-in) in a container, as kind's documentation sets it up,
     # so kind's nodes reach it on their network; Debian's docker-registry process only as a last resort

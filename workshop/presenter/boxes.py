@@ -14,13 +14,14 @@ passes 8 bytes. And a box whose program hides the cursor
 deck ("calculated cursor coords (1, 3) but rendered cursor coords None!"): the Terminal widget
 reported a cursor position that its canvas did not draw. It now reports what its canvas draws.
 """
+
 import fcntl
 import os
 import struct
 import termios
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Set
+from collections.abc import Callable
 
 import psutil
 import urwid
@@ -31,8 +32,8 @@ from workshop.machine import processes
 from workshop.rehearsal import cleanup
 
 CTRL_C = b"\x03"
-STOP_WAIT = 8.0          # seconds a box's command gets to end after Ctrl-C before it is killed
-SESSION_VARIABLE = "WORKSHOP_DECK_SESSION"   # set in the deck's environment; every box inherits it
+STOP_WAIT = 8.0  # seconds a box's command gets to end after Ctrl-C before it is killed
+SESSION_VARIABLE = "WORKSHOP_DECK_SESSION"  # set in the deck's environment; every box inherits it
 
 
 # ------------------------------------------------------------------ urwid 2.1.2's cursor, repaired
@@ -47,6 +48,7 @@ def _drawn_cursor(original: Callable) -> Callable:
         if term.scrolling_up >= term.height - y:
             return None
         return x, y + term.scrolling_up
+
     get_cursor_coords.repaired = True  # type: ignore[attr-defined]  # a function attribute: mypy models none (python/mypy#2087)
     return get_cursor_coords
 
@@ -66,8 +68,9 @@ def _window_size(self):
     rows, cols = 24, 80
     try:
         if hasattr(self._term_output_file, "fileno"):
-            rows, cols, _, _ = struct.unpack("hhhh", fcntl.ioctl(self._term_output_file.fileno(),
-                                                                 termios.TIOCGWINSZ, bytes(8)))
+            rows, cols, _, _ = struct.unpack(
+                "hhhh", fcntl.ioctl(self._term_output_file.fileno(), termios.TIOCGWINSZ, bytes(8))
+            )
     except OSError:
         pass
     self.maxrow = rows
@@ -77,11 +80,12 @@ def _window_size(self):
 def repair_window_size() -> None:
     """Give urwid's raw_display.Screen a get_cols_rows that works on every Python (idempotent)."""
     import urwid.raw_display
+
     urwid.raw_display.Screen.get_cols_rows = _window_size
 
 
 # ------------------------------------------------------------------ what runs in a box
-def shell_of(term) -> Optional[psutil.Process]:
+def shell_of(term) -> psutil.Process | None:
     """The box's shell: lookatme runs `expect ... spawn scripts/workshop-shell` (or the shell alone)."""
     if getattr(term, "pid", None) in (None, 0) or getattr(term, "terminated", False):
         return None
@@ -95,7 +99,7 @@ def shell_of(term) -> Optional[psutil.Process]:
         return None
 
 
-def busy(shell: Optional[psutil.Process]) -> bool:
+def busy(shell: psutil.Process | None) -> bool:
     """True when the shell runs a command: it has a live child (bash forks one for every command it
     does not run itself, and the replay shell plays in a child). Works wherever psutil does."""
     if shell is None:
@@ -106,7 +110,7 @@ def busy(shell: Optional[psutil.Process]) -> bool:
         return False
 
 
-def tree(pid: int) -> List[psutil.Process]:
+def tree(pid: int) -> list[psutil.Process]:
     try:
         root = psutil.Process(pid)
         return [root] + root.children(recursive=True)
@@ -120,21 +124,21 @@ class Keeper:
     def __init__(self, deck: Deck, type_after_stop: bool = True):
         self.deck = deck
         self.type_after_stop = type_after_stop
-        self.terms: Dict[int, List] = {}             # slide number (1-based) -> its terminals, in order
+        self.terms: dict[int, list] = {}  # slide number (1-based) -> its terminals, in order
         # this deck's own mark, even when started from a box of another deck (never inherit it)
         self.session = os.environ[SESSION_VARIABLE] = f"{os.getpid()}-{time.time():.0f}"
-        self.names: Set[str] = set(container_names(box.typed or "" for box in deck.boxes()))
-        self.containers_before: Optional[Set[str]] = None
+        self.names: set[str] = set(container_names(box.typed or "" for box in deck.boxes()))
+        self.containers_before: set[str] | None = None
         self.stopped = False
-        self._threads: List[threading.Thread] = []
+        self._threads: list[threading.Thread] = []
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def rendered(self, slide_index: int, terms: List) -> None:
+    def rendered(self, slide_index: int, terms: list) -> None:
         """lookatme made these terminals while rendering the slide at slide_index (0-based)."""
         if terms:
             self.terms[slide_index + 1] = list(terms)
 
-    def box(self, slide: int, index: int) -> Optional[Box]:
+    def box(self, slide: int, index: int) -> Box | None:
         """The box of the index-th terminal lookatme made for this slide. lookatme 2.5.5 makes each
         slide's terminals more than once (only the ones it shows ever start), always in deck order."""
         try:
@@ -147,7 +151,7 @@ class Keeper:
         self.containers_before = cleanup.container_ids(timeout=10) if self.names else set()
 
     # -- leaving a slide -----------------------------------------------------------------------
-    def leave(self, slide: int) -> List[int]:
+    def leave(self, slide: int) -> list[int]:
         """The presenter left this slide: Ctrl-C every box still running a command; returns their positions."""
         stopped = []
         for position, term in enumerate(self.terms.get(slide, [])):
@@ -167,8 +171,9 @@ class Keeper:
             while busy(shell) and time.monotonic() < deadline and not self.stopped:
                 time.sleep(0.1)
             if not busy(shell) and not self.stopped:
-                time.sleep(0.2)                       # the shell prints its prompt, then reads
+                time.sleep(0.2)  # the shell prints its prompt, then reads
                 self._write(term, text.encode("utf-8"))
+
         thread = threading.Thread(target=wait_then_type, daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -182,7 +187,7 @@ class Keeper:
             pass
 
     # -- the end of the deck -------------------------------------------------------------------
-    def all_terms(self) -> List:
+    def all_terms(self) -> list:
         return [term for terms in self.terms.values() for term in terms]
 
     def stop_all(self) -> None:
@@ -204,7 +209,7 @@ class Keeper:
         processes.kill(list(left))
         self.remove_containers()
 
-    def tagged(self) -> List[psutil.Process]:
+    def tagged(self) -> list[psutil.Process]:
         """Processes that carry this deck's session in their environment (the boxes and all they started)."""
         found = []
         for pid in processes.with_environment(SESSION_VARIABLE, self.session):

@@ -6,10 +6,11 @@ hides its cursor no longer aborts the deck). Otherwise the audience's screen is 
 
 lookatme draws a slide through MarkdownTui.update() (at start, on every slide change, on reload);
 pres.run() builds its TUI through lookatme.tui.create_tui, which is where the hook goes in."""
+
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import lookatme.__main__
 import lookatme.contrib.terminal
@@ -23,11 +24,12 @@ from workshop.presenter.live import Publisher
 
 
 def too_small(cols: int, rows: int) -> str:
-    return (f"this window is {cols}x{rows}; the deck is made for {MIN_COLS}x{MIN_ROWS}: "
-            f"enlarge it or make the font smaller")
+    return (
+        f"this window is {cols}x{rows}; the deck is made for {MIN_COLS}x{MIN_ROWS}: enlarge it or make the font smaller"
+    )
 
 
-def _publishing_tui(publisher: Publisher, keeper: Optional[boxes.Keeper] = None):
+def _publishing_tui(publisher: Publisher, keeper: boxes.Keeper | None = None):
     class PublishingTui(lookatme.tui.MarkdownTui):
         def update(self):
             shown = self.curr_slide.number + 1
@@ -40,7 +42,7 @@ def _publishing_tui(publisher: Publisher, keeper: Optional[boxes.Keeper] = None)
             """A window shrunk below the deck's size keeps the deck, with one line on top saying so."""
             cols, rows = size
             try:
-                screen = self.loop.screen.get_cols_rows()       # the window, not the deck's inner area
+                screen = self.loop.screen.get_cols_rows()  # the window, not the deck's inner area
             except (AttributeError, OSError):
                 screen = size
             if (screen[0] >= MIN_COLS and screen[1] >= MIN_ROWS) or rows < 2:
@@ -65,19 +67,21 @@ def _track_terminals(keeper: boxes.Keeper) -> None:
         result = original(self, to_render, slide_num)
         keeper.rendered(slide_num, lookatme.contrib.terminal.CREATED_TERMS[before:])
         return result
+
     do_render.original = original  # type: ignore[attr-defined]  # a function attribute: mypy models none (python/mypy#2087)
     renderer.do_render = do_render
 
     shutdown = getattr(lookatme.contrib.terminal.shutdown, "original", lookatme.contrib.terminal.shutdown)
 
     def shutdown_terminals():
-        keeper.stop_all()             # Ctrl-C first, so `docker run -it --rm` removes its container
+        keeper.stop_all()  # Ctrl-C first, so `docker run -it --rm` removes its container
         shutdown()
+
     shutdown_terminals.original = shutdown  # type: ignore[attr-defined]  # a function attribute: mypy models none (python/mypy#2087)
     lookatme.contrib.terminal.shutdown = shutdown_terminals
 
 
-def install(deck: Path, state: Optional[Path] = None, keeper: Optional[boxes.Keeper] = None) -> Publisher:
+def install(deck: Path, state: Path | None = None, keeper: boxes.Keeper | None = None) -> Publisher:
     """From now on, every TUI lookatme builds publishes its slides (and, with a keeper, its
     boxes follow the keeper's rule); returns the publisher."""
     publisher = Publisher(deck, state)
@@ -94,23 +98,24 @@ def _on_signal(keeper: boxes.Keeper):
         """The window closed (SIGHUP) or someone ended the deck (SIGTERM): nothing may outlive it."""
         keeper.stop_all()
         lookatme.contrib.terminal.shutdown.original()
-        if number == signal.SIGHUP:                 # no terminal left to restore
+        if number == signal.SIGHUP:  # no terminal left to restore
             os._exit(128 + number)
         raise urwid.ExitMainLoop()
+
     return handler
 
 
 def present(deck: Path, lookatme_args: Sequence[str], engine_answers: bool = False) -> int:
     """Run lookatme's own command line with these arguments, as `lookatme ARGS...` would."""
     keeper = boxes.Keeper(reader.read(deck))
-    if engine_answers:                              # which containers were there before the deck
+    if engine_answers:  # which containers were there before the deck
         keeper.snapshot_containers()
     publisher = install(deck, keeper=keeper)
     for number in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(number, _on_signal(keeper))
     try:
-        lookatme.__main__.main.main(args=list(lookatme_args), prog_name="lookatme")   # exits, as lookatme does
+        lookatme.__main__.main.main(args=list(lookatme_args), prog_name="lookatme")  # exits, as lookatme does
     finally:
-        keeper.stop_all()                           # however lookatme ended
+        keeper.stop_all()  # however lookatme ended
         publisher.close()
     return 0

@@ -1,10 +1,12 @@
 """The deck's boxes that the student checks, catch-up and the class view point at, by the command each
 box types (a prefix of it): hints name the slide of the box found this way, so they follow the decks."""
-from typing import Callable, NamedTuple, Optional
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 from workshop.names import APP_IMAGE, DEB_IMAGE, PY_IMAGE
 
-MISSING_TAG = f"{APP_IMAGE}:v3"            # the tag the broken rollout asks for; it is never pushed
+MISSING_TAG = f"{APP_IMAGE}:v3"  # the tag the broken rollout asks for; it is never pushed
 
 # the commands, as typed in the deck's boxes, that each hint points to
 SERVER_BOX = "python docker_demo/server.py"
@@ -22,7 +24,9 @@ UNDO_BOX = "kubectl rollout undo deployment/ok-web"
 BROKEN_BOX = f"kubectl set image deployment/ok-web web={MISSING_TAG}"
 REPAIR_BOX = "kubectl apply -f k8s_demo/ok-web.yaml && kubectl rollout status deploy/ok-web --timeout=1m"
 DRAIN_BOX = "kubectl drain "
-UNCORDON_BOX = "kubectl wait --for=condition=Available deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
+UNCORDON_BOX = (
+    "kubectl wait --for=condition=Available deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
+)
 HEALED_BOX = "kubectl wait --for=condition=Ready pods -l app=ok-web"
 
 
@@ -30,8 +34,9 @@ class Step(NamedTuple):
     """One student check, and where the deck does it: the first box of the step (the check must fail
     before it), the box after which it works, and the box catch-up passes over when the check already
     passes (None: catch-up always runs the step's boxes)."""
+
     what: str
     run: Callable[[], str]
     first: str
     last: str
-    skip: Optional[str] = None
+    skip: str | None = None

@@ -1,17 +1,18 @@
 """Stop what a rehearsal started, and only that: its shells, every process left in their
 terminal sessions, and the containers its commands named (`--name workshop-...`) that were
 created while it ran. A container someone else starts meanwhile is never touched."""
-from typing import Iterable, List, Optional, Set
+
+from collections.abc import Iterable
 
 from workshop.machine import engine, processes
 
 
-def container_ids(timeout: float = 60) -> Optional[Set[str]]:
+def container_ids(timeout: float = 60) -> set[str] | None:
     out = engine.output("ps", "-aq", "--no-trunc", timeout=timeout)
     return None if out is None else set(out.split())
 
 
-def named_containers(ids: Set[str], names: Set[str]) -> List[str]:
+def named_containers(ids: set[str], names: set[str]) -> list[str]:
     """Of these containers, the ones whose name is in names."""
     if not ids or not names:
         return []
@@ -20,7 +21,7 @@ def named_containers(ids: Set[str], names: Set[str]) -> List[str]:
     return [container for name, container in pairs if name.lstrip("/") in names]
 
 
-def remove_created(before: Optional[Set[str]], names: Set[str]) -> None:
+def remove_created(before: set[str] | None, names: set[str]) -> None:
     """Remove the containers created since `before` (a container_ids() snapshot) whose name is in names."""
     if before is None or not names:
         return
@@ -33,9 +34,9 @@ class Tracker:
     """Remembers what existed before, and what was started since."""
 
     def __init__(self, container_names: Iterable[str] = ()):
-        self.sessions: List = []
+        self.sessions: list = []
         self.names = set(container_names)
-        self.containers_before: Optional[Set[str]] = None
+        self.containers_before: set[str] | None = None
 
     def snapshot(self) -> None:
         self.containers_before = container_ids()

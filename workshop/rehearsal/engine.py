@@ -5,11 +5,13 @@ its pre-typed command is typed and Enter pressed; the exit status comes from the
 itself. A long-running box ('ready:') stays up while the slide's later boxes run and gets
 Ctrl-C when the slide ends. Whatever happens, everything started is stopped afterwards.
 """
+
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Tuple
+from typing import Optional
 
 from workshop.cluster import diagnosis
 from workshop.deck.docker_commands import container_names
@@ -21,7 +23,7 @@ from workshop.rehearsal.terminal import ShellError, ShellSession
 
 PROMPT_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
-CLUSTER_CHECK_EVERY = 10.0     # while a cluster box runs, look for stuck pods this often
+CLUSTER_CHECK_EVERY = 10.0  # while a cluster box runs, look for stuck pods this often
 
 
 @dataclass
@@ -29,13 +31,13 @@ class StepResult:
     box: Box
     ok: bool
     seconds: float = 0.0
-    status: Optional[int] = None
+    status: int | None = None
     output: str = ""
     problem: str = ""
     skipped: str = ""
-    left_out: bool = False                              # skipped because --without named one of its needs
-    details: List[str] = field(default_factory=list)   # e.g. stuck pods and their events
-    checks: List[str] = field(default_factory=list)    # what the checks around it found
+    left_out: bool = False  # skipped because --without named one of its needs
+    details: list[str] = field(default_factory=list)  # e.g. stuck pods and their events
+    checks: list[str] = field(default_factory=list)  # what the checks around it found
 
     @property
     def verdict(self) -> str:
@@ -46,27 +48,27 @@ class StepResult:
 class _Running:
     box: Box
     session: ShellSession
-    recording: Optional[Recording]
+    recording: Recording | None
     result: StepResult
 
 
 @dataclass
 class Options:
-    slides: Optional[List[int]] = None       # None: all
-    without: Iterable[str] = ()               # skip boxes that need any of these
+    slides: list[int] | None = None  # None: all
+    without: Iterable[str] = ()  # skip boxes that need any of these
     stop_first: bool = False
-    record_dir: Optional[Path] = None
+    record_dir: Path | None = None
     recording_header: dict = field(default_factory=dict)
-    around: Optional["Around"] = None         # checks run just before and just after a box
+    around: Optional["Around"] = None  # checks run just before and just after a box
 
 
 # Checks around a box, called with (box, "before") just before it is typed and (box, "after")
 # once it has done its work (a long-running box: once it is ready). They answer [(ok, what each
 # found)], empty when the box is none of their business: a step check must fail before and pass after.
-Around = Callable[[Box, str], List[Tuple[bool, str]]]
+Around = Callable[[Box, str], list[tuple[bool, str]]]
 
 
-def judge(box: Box, status: Optional[int], output: str) -> str:
+def judge(box: Box, status: int | None, output: str) -> str:
     """Why the step failed, or '' when it passed."""
     rules = box.directives
     if status is None:
@@ -86,11 +88,11 @@ class Rehearsal:
     def __init__(self, deck: Deck, options: Options, report: Callable[[StepResult], None] = lambda r: None):
         self.deck, self.options, self.report = deck, options, report
         self.columns = box_columns(deck.meta)
-        self.results: List[StepResult] = []
-        self._worker_count: Optional[int] = None
+        self.results: list[StepResult] = []
+        self._worker_count: int | None = None
         self.tracker = cleanup.Tracker(container_names(box.typed or "" for box in deck.boxes()))
 
-    def run(self) -> List[StepResult]:
+    def run(self) -> list[StepResult]:
         self.tracker.snapshot()
         try:
             for slide in self.deck.slides:
@@ -102,8 +104,8 @@ class Rehearsal:
             self.tracker.clean()
         return self.results
 
-    def _slide(self, boxes: List[Box]) -> bool:
-        running: List[_Running] = []
+    def _slide(self, boxes: list[Box]) -> bool:
+        running: list[_Running] = []
         keep_going = True
         try:
             for box in boxes:
@@ -120,7 +122,7 @@ class Rehearsal:
                     keep_going = False
                     break
         finally:
-            for item in running:          # the slide ends: Ctrl-C to what is still running
+            for item in running:  # the slide ends: Ctrl-C to what is still running
                 if not self._stop(item):
                     self.report(item.result)
         return keep_going and not (self.options.stop_first and any(not r.ok for r in self.results))
@@ -152,7 +154,7 @@ class Rehearsal:
         session = recording = running = None
         before = self._check(box, "before", result)
         in_the_way = needs.port_in_the_way(box)
-        if in_the_way:            # found before it runs: nothing of the box starts, the other server stays
+        if in_the_way:  # found before it runs: nothing of the box starts, the other server stays
             result.problem, result.details = "a port it listens on is taken (see below)", [in_the_way]
             result.seconds = time.monotonic() - started
             return result, None
@@ -182,11 +184,11 @@ class Rehearsal:
                 result.ok, result.problem = False, wrong[0]
         return result, running
 
-    def _check(self, box: Box, moment: str, result: StepResult) -> Optional[str]:
+    def _check(self, box: Box, moment: str, result: StepResult) -> str | None:
         """Run the check around the box at this moment; what is wrong with its answer, if anything."""
         wrong = None
         expected = moment == "after"
-        for ok, what in (self.options.around(box, moment) if self.options.around else []):
+        for ok, what in self.options.around(box, moment) if self.options.around else []:
             result.checks.append(f"{moment}: {what}")
             if ok != expected and wrong is None:
                 wrong = f"the check {moment} the box {'failed' if expected else 'passed'}: {what}"
@@ -209,10 +211,11 @@ class Rehearsal:
         result.problem = judge(box, result.status, result.output)
         result.ok = not result.problem
         if not result.ok:
-            result.details = ([fix] if (fix := needs.explain_failure(box, result.output)) else []) + \
-                             (diagnosis.explain() if watch else [])
+            result.details = ([fix] if (fix := needs.explain_failure(box, result.output)) else []) + (
+                diagnosis.explain() if watch else []
+            )
 
-    def _wait_ready(self, box, session, recording, mark, result) -> Optional[_Running]:
+    def _wait_ready(self, box, session, recording, mark, result) -> _Running | None:
         rules = box.directives
         deadline = time.monotonic() + rules.timeout
         ready = None
@@ -224,8 +227,11 @@ class Rehearsal:
             result.ok = True
             return _Running(box, session, recording, result)
         ended = session.read_status()
-        result.problem = (f"ended with exit status {ended} before printing {rules.ready!r}" if ended is not None
-                          else f"no line matching {rules.ready!r} within {rules.timeout:g} s")
+        result.problem = (
+            f"ended with exit status {ended} before printing {rules.ready!r}"
+            if ended is not None
+            else f"no line matching {rules.ready!r} within {rules.timeout:g} s"
+        )
         fix = needs.explain_failure(box, result.output)
         result.details = [fix] if fix else []
         return None
@@ -242,7 +248,7 @@ class Rehearsal:
         self._close(item.box, item.session, item.recording)
         return status is not None
 
-    def _close(self, box: Box, session: Optional[ShellSession], recording: Optional[Recording]) -> None:
+    def _close(self, box: Box, session: ShellSession | None, recording: Recording | None) -> None:
         if session is None:
             return
         self.tracker.close_session(session)

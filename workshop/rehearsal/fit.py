@@ -13,10 +13,10 @@ the presenter's work (Down, Enter, waiting, pointing at the line, explaining, Ct
 the box's machine time as recorded (Enter to the prompt, or to the ready line). Each part must
 fit the minutes its [part] line gives it, and the lecture LECTURE_MINUTES with SPARE_MINUTES left
 for questions and a box that has to be run again. What does not fit goes to the extras deck."""
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 import urwid.vterm
 
@@ -39,6 +39,7 @@ class RecordingProblem(WorkshopError):
 
 class _BoxWidget:
     """What urwid's TermCanvas asks of the widget around it: nothing that matters here."""
+
     term_modes = urwid.vterm.TermModes()
 
     def __getattr__(self, name):
@@ -48,9 +49,10 @@ class _BoxWidget:
 @dataclass
 class Played:
     """A box's recording played up to the moment that counts."""
-    screen: List[str]              # the box's rows at that moment
-    output: str                    # what rehearsal judges: the plain output after the command line
-    seconds: float                 # from the enter marker to that moment
+
+    screen: list[str]  # the box's rows at that moment
+    output: str  # what rehearsal judges: the plain output after the command line
+    seconds: float  # from the enter marker to that moment
 
 
 def record_hint(box: reader.Box, folder: Path) -> str:
@@ -62,12 +64,15 @@ def record_hint(box: reader.Box, folder: Path) -> str:
 def play(box: reader.Box, width: int, folder: Path = RECORDINGS) -> Played:
     path = folder / recordings.cast_name(box)
     if not path.exists():
-        raise RecordingProblem(f"{box.label}: no recording {path.name} in {folder.name}/; make it with "
-                               f"{record_hint(box, folder)}")
+        raise RecordingProblem(
+            f"{box.label}: no recording {path.name} in {folder.name}/; make it with {record_hint(box, folder)}"
+        )
     header, events = recordings.load(path)
     if header.get("title") != box.typed:
-        raise RecordingProblem(f"{box.label}: {path.name} records `{header.get('title')}`, not `{box.typed}`; "
-                               f"record it again with {record_hint(box, folder)}")
+        raise RecordingProblem(
+            f"{box.label}: {path.name} records `{header.get('title')}`, not `{box.typed}`; "
+            f"record it again with {record_hint(box, folder)}"
+        )
     canvas = urwid.vterm.TermCanvas(width, box.rows, _BoxWidget())
     entered, typed, moment = None, "", None
     for at, kind, data in events:
@@ -84,10 +89,11 @@ def play(box: reader.Box, width: int, folder: Path = RECORDINGS) -> Played:
             moment = at
             break
     if entered is None or moment is None:
-        raise RecordingProblem(f"{box.label}: {path.name} never shows the command finishing "
-                             f"({'its ready line' if box.directives.ready else 'the prompt coming back'})")
-    return Played([row.decode("utf-8", "replace") for row in canvas.text], _judged(plain(typed)),
-                  moment - entered)
+        raise RecordingProblem(
+            f"{box.label}: {path.name} never shows the command finishing "
+            f"({'its ready line' if box.directives.ready else 'the prompt coming back'})"
+        )
+    return Played([row.decode("utf-8", "replace") for row in canvas.text], _judged(plain(typed)), moment - entered)
 
 
 def _done(box: reader.Box, text: str) -> bool:
@@ -102,7 +108,7 @@ def _judged(text: str) -> str:
     return text[start:] if end < 0 else text[start:end]
 
 
-def key_lines(box: reader.Box, output: str) -> List[Tuple[str, str]]:
+def key_lines(box: reader.Box, output: str) -> list[tuple[str, str]]:
     """(pattern, line) for every output line one of the box's checks matches (a match over several
     lines counts each of them); a pattern that matches nothing gives (pattern, '')."""
     patterns = list(box.directives.expect) + ([box.directives.ready] if box.directives.ready else [])
@@ -114,13 +120,13 @@ def key_lines(box: reader.Box, output: str) -> List[Tuple[str, str]]:
         for match in matches:
             start = output.rfind("\n", 0, match.start()) + 1
             end = output.find("\n", max(match.end() - 1, match.start()))
-            for line in output[start:None if end < 0 else end].split("\n"):
+            for line in output[start : None if end < 0 else end].split("\n"):
                 if line.strip():
                     found.append((pattern, line))
     return found
 
 
-def misfits(deck: reader.Deck, folder: Optional[Path] = None) -> List[str]:
+def misfits(deck: reader.Deck, folder: Path | None = None) -> list[str]:
     """One sentence per key line that is not on its box's screen when the class reads it."""
     folder = folder or recordings_for(deck.path)
     width = box_columns(deck.meta)
@@ -132,11 +138,15 @@ def misfits(deck: reader.Deck, folder: Optional[Path] = None) -> List[str]:
         shown = "".join(row.ljust(width) for row in played.screen)
         for pattern, line in key_lines(box, played.output):
             if not line:
-                problems.append(f"{box.label}: its recording has no line matching {pattern!r}; "
-                                f"record it again with {record_hint(box, folder)}")
+                problems.append(
+                    f"{box.label}: its recording has no line matching {pattern!r}; "
+                    f"record it again with {record_hint(box, folder)}"
+                )
             elif line.expandtabs().rstrip() not in shown:
-                problems.append(f"{box.label} (`{box.typed[:60]}`): `{line.strip()[:70]}` (for {pattern!r}) has "
-                                f"scrolled out of the {box.rows}-row box: give it more rows or a narrower output")
+                problems.append(
+                    f"{box.label} (`{box.typed[:60]}`): `{line.strip()[:70]}` (for {pattern!r}) has "
+                    f"scrolled out of the {box.rows}-row box: give it more rows or a narrower output"
+                )
     return problems
 
 
@@ -145,8 +155,8 @@ class PartPlan:
     name: str
     slides: int
     boxes: int
-    machine: float                 # seconds the boxes' recordings take, Enter to the prompt or ready line
-    budget: float                  # minutes its [part] line gives it
+    machine: float  # seconds the boxes' recordings take, Enter to the prompt or ready line
+    budget: float  # minutes its [part] line gives it
 
     @property
     def minutes(self) -> float:
@@ -154,7 +164,7 @@ class PartPlan:
         return (self.slides * SLIDE_SECONDS + self.boxes * BOX_SECONDS + self.machine) / 60
 
 
-def plan(deck: reader.Deck, folder: Optional[Path] = None) -> List[PartPlan]:
+def plan(deck: reader.Deck, folder: Path | None = None) -> list[PartPlan]:
     """Each part's minutes by the honest clock, from the deck and its boxes' recordings."""
     folder = folder or recordings_for(deck.path)
     width = box_columns(deck.meta)
@@ -167,38 +177,51 @@ def plan(deck: reader.Deck, folder: Optional[Path] = None) -> List[PartPlan]:
     return parts
 
 
-def over_budget(deck: reader.Deck, folder: Optional[Path] = None, lecture: float = LECTURE_MINUTES,
-                spare: float = SPARE_MINUTES) -> List[str]:
+def over_budget(
+    deck: reader.Deck, folder: Path | None = None, lecture: float = LECTURE_MINUTES, spare: float = SPARE_MINUTES
+) -> list[str]:
     """One sentence per way the deck overruns its plan; [] when it fits with the spare minutes left."""
     return overruns(plan(deck, folder), lecture, spare)
 
 
-def overruns(parts: List[PartPlan], lecture: float = LECTURE_MINUTES, spare: float = SPARE_MINUTES) -> List[str]:
+def overruns(parts: list[PartPlan], lecture: float = LECTURE_MINUTES, spare: float = SPARE_MINUTES) -> list[str]:
     """over_budget for a plan already made."""
-    problems = [f"part {p.name!r} needs {p.minutes:.1f} min ({p.slides} slides x {SLIDE_SECONDS:g} s, "
-                f"{p.boxes} boxes x {BOX_SECONDS:g} s, {p.machine:.0f} s of machine time) but its [part] line "
-                f"gives it {p.budget:g}" for p in parts if p.minutes > p.budget]
+    problems = [
+        f"part {p.name!r} needs {p.minutes:.1f} min ({p.slides} slides x {SLIDE_SECONDS:g} s, "
+        f"{p.boxes} boxes x {BOX_SECONDS:g} s, {p.machine:.0f} s of machine time) but its [part] line "
+        f"gives it {p.budget:g}"
+        for p in parts
+        if p.minutes > p.budget
+    ]
     needed = sum(p.minutes for p in parts)
     if needed > lecture - spare:
-        problems.append(f"the lecture needs {needed:.1f} min by the honest clock; {lecture:g} min with {spare:g} "
-                        f"to spare allows {lecture - spare:g}: move slides to the extras deck")
+        problems.append(
+            f"the lecture needs {needed:.1f} min by the honest clock; {lecture:g} min with {spare:g} "
+            f"to spare allows {lecture - spare:g}: move slides to the extras deck"
+        )
     budgeted = sum(p.budget for p in parts)
     if budgeted > lecture - spare:
-        problems.append(f"the [part] lines give {budgeted:g} min; {lecture:g} min with {spare:g} to spare allows "
-                        f"{lecture - spare:g}")
+        problems.append(
+            f"the [part] lines give {budgeted:g} min; {lecture:g} min with {spare:g} to spare allows "
+            f"{lecture - spare:g}"
+        )
     return problems
 
 
-def describe(deck: reader.Deck, folder: Optional[Path] = None) -> List[str]:
+def describe(deck: reader.Deck, folder: Path | None = None) -> list[str]:
     """The plan as a table: minutes per part by the honest clock, against each part's budget."""
     parts = plan(deck, folder)
     lines = [f"{'part':<14} {'slides':>6} {'boxes':>5} {'machine':>8} {'needs':>7} {'budget':>7}"]
     for p in parts:
-        lines.append(f"{p.name:<14} {p.slides:>6} {p.boxes:>5} {p.machine:>7.0f}s {p.minutes:>6.1f}m {p.budget:>6g}m"
-                     + ("  OVER" if p.minutes > p.budget else ""))
+        lines.append(
+            f"{p.name:<14} {p.slides:>6} {p.boxes:>5} {p.machine:>7.0f}s {p.minutes:>6.1f}m {p.budget:>6g}m"
+            + ("  OVER" if p.minutes > p.budget else "")
+        )
     needed, budgeted = sum(p.minutes for p in parts), sum(p.budget for p in parts)
-    lines.append(f"{'total':<14} {sum(p.slides for p in parts):>6} {sum(p.boxes for p in parts):>5} "
-                 f"{sum(p.machine for p in parts):>7.0f}s {needed:>6.1f}m {budgeted:>6g}m  "
-                 f"(a {LECTURE_MINUTES:g}-minute lecture keeps {SPARE_MINUTES:g} spare: {LECTURE_MINUTES - needed:.1f} "
-                 f"min left)")
+    lines.append(
+        f"{'total':<14} {sum(p.slides for p in parts):>6} {sum(p.boxes for p in parts):>5} "
+        f"{sum(p.machine for p in parts):>7.0f}s {needed:>6.1f}m {budgeted:>6g}m  "
+        f"(a {LECTURE_MINUTES:g}-minute lecture keeps {SPARE_MINUTES:g} spare: {LECTURE_MINUTES - needed:.1f} "
+        f"min left)"
+    )
     return lines

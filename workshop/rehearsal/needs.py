@@ -1,9 +1,10 @@
 """What the chosen boxes need besides a shell (their `needs:` directives), checked once, up front,
 so a rehearsal with no engine or no cluster stops at once with the fix instead of failing box by box."""
+
 import json
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from workshop.cluster import kubectl
 from workshop.deck import reader
@@ -13,11 +14,15 @@ from workshop.machine import engine, ports, processes, registry
 from workshop.paths import ROOT
 
 # need -> (is it there?, what to do when it is not)
-CHECKS: Dict[str, Tuple[Callable[[], bool], str]] = {
-    "docker": (lambda: engine.server_version(timeout=5) is not None,
-               "no Docker engine answers: start Docker (Docker Desktop), or run scripts/prepare engine"),
-    "registry": (lambda: registry.status(timeout=1), "the local registry does not answer on localhost:5001: "
-                                                     "run scripts/prepare registry app-images"),
+CHECKS: dict[str, tuple[Callable[[], bool], str]] = {
+    "docker": (
+        lambda: engine.server_version(timeout=5) is not None,
+        "no Docker engine answers: start Docker (Docker Desktop), or run scripts/prepare engine",
+    ),
+    "registry": (
+        lambda: registry.status(timeout=1),
+        "the local registry does not answer on localhost:5001: run scripts/prepare registry app-images",
+    ),
     "cluster": (lambda: kubectl.cluster_ready(timeout=5), "no workshop cluster answers: run scripts/cluster up"),
 }
 
@@ -31,8 +36,10 @@ def worker_nodes(timeout: float = 15) -> int:
     done = kubectl.run("get", "nodes", "-o", "json", timeout=timeout, check=False)
     if done.returncode != 0:
         return 0
-    taints = [[t.get("key") for t in node.get("spec", {}).get("taints") or []]
-              for node in json.loads(done.stdout or "{}").get("items", [])]
+    taints = [
+        [t.get("key") for t in node.get("spec", {}).get("taints") or []]
+        for node in json.loads(done.stdout or "{}").get("items", [])
+    ]
     return sum("node-role.kubernetes.io/control-plane" not in keys for keys in taints)
 
 
@@ -40,6 +47,7 @@ def skip_reason(box: Box, workers: Callable[[], int]) -> str:
     """Why a box is skipped on this cluster ('' when it runs): a several-node lesson on one node."""
     if "nodes" in box.directives.needs and "cluster" in box.directives.needs:
         from workshop.cluster import providers
+
         if providers.is_student():
             return STUDENT_SKIP
         count = workers()
@@ -48,7 +56,7 @@ def skip_reason(box: Box, workers: Callable[[], int]) -> str:
     return ""
 
 
-def needed(boxes: Iterable[Box], without: Iterable[str] = ()) -> List[str]:
+def needed(boxes: Iterable[Box], without: Iterable[str] = ()) -> list[str]:
     """The needs of these boxes, in CHECKS order, less the ones left out."""
     wanted = {need for box in boxes for need in box.directives.needs} - set(without)
     return [need for need in CHECKS if need in wanted]
@@ -59,20 +67,23 @@ WORKER_FILE = "k8s_demo/ok-worker.yaml"
 WORKER_REPLICAS = re.compile(r"^  replicas: (\d+)$", re.MULTILINE)
 
 
-def file_left_edited(boxes: Iterable[Box], root: Optional[Path] = None) -> Optional[str]:
+def file_left_edited(boxes: Iterable[Box], root: Path | None = None) -> str | None:
     """The fix when the deck's own edit of the worker file is still there (an earlier run stopped between
     the scaling slide and the recap, which sets it back): the deploy would start three workers, not one."""
     from workshop.rehearsal.boxes import APPLY_BOX, SCALE_BOX
+
     if not any((box.typed or "").startswith((APPLY_BOX, SCALE_BOX)) for box in boxes):
         return None
     found = WORKER_REPLICAS.findall(((root or ROOT) / WORKER_FILE).read_text())
     if found == ["1"]:
         return None
-    return (f"{WORKER_FILE} asks for replicas {', '.join(found) or '(none)'}, and the deck starts from 1 (an earlier "
-            f"run stopped before the recap set it back): run git diff {WORKER_FILE}, and put 1 back")
+    return (
+        f"{WORKER_FILE} asks for replicas {', '.join(found) or '(none)'}, and the deck starts from 1 (an earlier "
+        f"run stopped before the recap set it back): run git diff {WORKER_FILE}, and put 1 back"
+    )
 
 
-def first_unmet(boxes: Iterable[Box], without: Iterable[str] = ()) -> Optional[str]:
+def first_unmet(boxes: Iterable[Box], without: Iterable[str] = ()) -> str | None:
     """The fix for the first need that is not met, or None when every need is."""
     boxes = list(boxes)
     if "cluster" not in without:
@@ -88,15 +99,17 @@ def first_unmet(boxes: Iterable[Box], without: Iterable[str] = ()) -> Optional[s
 
 
 # what a box prints when the port it publishes or listens on is taken
-PORT_TAKEN = re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\])?:(\d+)[^\n]*(?:address already in use|"
-                        r"port is already allocated)|port (\d+)[^\n]* in use",
-                        re.IGNORECASE)
+PORT_TAKEN = re.compile(
+    r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\])?:(\d+)[^\n]*(?:address already in use|"
+    r"port is already allocated)|port (\d+)[^\n]* in use",
+    re.IGNORECASE,
+)
 
 # the local ports a box listens on
 BINDS = re.compile(r"port-forward\s+\S+\s+(?:[\w.-]+\s+)*?(\d+):\d+|(?:^|\s)-p\s+(?:[\d.]+:)?(\d+):\d+")
 
 
-def explain_failure(box: Box, output: str) -> Optional[str]:
+def explain_failure(box: Box, output: str) -> str | None:
     """One line on why a box failed that the box's own output may not make plain, with the fix."""
     for need in ("docker", "registry", "cluster"):
         if need in box.directives.needs or (need == "registry" and registry.ADDRESS in (box.typed or "")):
@@ -119,7 +132,7 @@ def _taken(port: int) -> str:
     return f"fix: port {port} is taken by {who}, not by the deck: stop it ({stop}), then run the box again"
 
 
-def _deck_leftover(port: int, holder: Optional[Tuple[int, str]]) -> Optional[str]:
+def _deck_leftover(port: int, holder: tuple[int, str] | None) -> str | None:
     """The fix when what holds the port is the deck's own: a container a box names, or a box's
     command still running from an earlier deck that did not end cleanly."""
     deck = reader.read()
@@ -127,18 +140,22 @@ def _deck_leftover(port: int, holder: Optional[Tuple[int, str]]) -> Optional[str
     published = engine.output("ps", "--filter", f"publish={port}", "--format", "{{.Names}}") or ""
     for name in published.split():
         if name in names:
-            return (f"fix: port {port} is held by the container {name}, which a box of this deck starts and an "
-                    f"earlier deck left running: remove it (docker rm -f {name}), then run the box again")
+            return (
+                f"fix: port {port} is held by the container {name}, which a box of this deck starts and an "
+                f"earlier deck left running: remove it (docker rm -f {name}), then run the box again"
+            )
     if holder:
         command = " ".join(processes.command_line(holder[0]))
         typed = {box.typed for box in deck.boxes() if box.typed}
         if any(command.endswith(line) for line in typed):
-            return (f"fix: port {port} is held by `{command}` (pid {holder[0]}), a box's command that an "
-                    f"earlier deck left running: stop it (kill {holder[0]}), then run the box again")
+            return (
+                f"fix: port {port} is held by `{command}` (pid {holder[0]}), a box's command that an "
+                f"earlier deck left running: stop it (kill {holder[0]}), then run the box again"
+            )
     return None
 
 
-def port_in_the_way(box: Box) -> Optional[str]:
+def port_in_the_way(box: Box) -> str | None:
     """The fix when a port this box listens on (`-p 8000:3000`, `port-forward ... 8080:80`) is already
     taken, before it runs: kubectl would forward on [::1] alone and the next curl reach the other server."""
     for found in BINDS.finditer(box.typed or ""):

@@ -1,27 +1,35 @@
 """Recordings of the deck's boxes: asciicast v2 files (the asciinema format: a JSON header line,
 then one [time, kind, data] line per event), one per box, named after its slide and position,
 with a header saying when and with which tools it was made."""
+
 import json
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
 from workshop.machine import engine
 from workshop.names import PROMPT
 
-Event = Tuple[float, str, str]
+Event = tuple[float, str, str]
 
 
 class Recording:
     """Collects what a terminal printed, with times, and writes it as asciicast v2."""
 
-    def __init__(self, width: int, height: int, title: str, extra: Optional[Dict] = None):
-        self.header = {"version": 2, "width": width, "height": height, "timestamp": int(time.time()),
-                       "title": title, "env": {"TERM": "linux", "SHELL": "/bin/bash"}, **(extra or {})}
-        self.events: List[Event] = []
+    def __init__(self, width: int, height: int, title: str, extra: dict | None = None):
+        self.header = {
+            "version": 2,
+            "width": width,
+            "height": height,
+            "timestamp": int(time.time()),
+            "title": title,
+            "env": {"TERM": "linux", "SHELL": "/bin/bash"},
+            **(extra or {}),
+        }
+        self.events: list[Event] = []
 
     def output(self, at: float, text: str) -> None:
         self.events.append((round(at, 6), "o", text))
@@ -41,7 +49,7 @@ class CastError(ValueError):
     """A file that is not a readable asciicast v2 recording."""
 
 
-def load(path: Path) -> Tuple[Dict, List[Event]]:
+def load(path: Path) -> tuple[dict, list[Event]]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -58,15 +66,15 @@ def load(path: Path) -> Tuple[Dict, List[Event]]:
     return header, events
 
 
-ENTER = "enter"           # the marker written when the box's command line is entered
+ENTER = "enter"  # the marker written when the box's command line is entered
 
 
-def enter_index(events: Sequence[Event]) -> Optional[int]:
+def enter_index(events: Sequence[Event]) -> int | None:
     """The position of the 'enter' marker: before it the shell's prompt, after it the command's run."""
     return next((i for i, (_, kind, data) in enumerate(events) if kind == "m" and data == ENTER), None)
 
 
-def output_span(printed: str) -> Tuple[int, int]:
+def output_span(printed: str) -> tuple[int, int]:
     """Where the command's output lies in what the shell printed after Enter: after the shell's echo of
     the typed line, up to the next prompt. (0, -1) while the echo has not ended; end -1 while no prompt
     has come back. Replay, the HTML export and the deck-fit check all cut a recording here."""
@@ -79,23 +87,27 @@ def cast_name(box) -> str:
     return f"slide-{box.slide:02d}-box-{box.position}.cast"
 
 
-def tool_versions() -> Dict[str, str]:
+def tool_versions() -> dict[str, str]:
     """What a recording was made with, for its header: the engine, its builder and image store too,
     since they change what a box prints."""
     versions = {"python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
     found = engine.facts(timeout=10)
     if found:
-        versions.update(docker=found.version, docker_client=found.client, docker_builder=found.builder,
-                        docker_image_store=found.image_store)
+        versions.update(
+            docker=found.version,
+            docker_client=found.client,
+            docker_builder=found.builder,
+            docker_image_store=found.image_store,
+        )
     try:
         client = kubectl.client_version()
-    except WorkshopError:               # no kubectl at all
+    except WorkshopError:  # no kubectl at all
         client = None
     if client:
         versions["kubectl"] = client
     return versions
 
 
-def header() -> Dict:
+def header() -> dict:
     """What every recording's header says about when and with what it was made."""
     return {"workshop": {"recorded": time.strftime("%Y-%m-%d"), "versions": tool_versions()}}

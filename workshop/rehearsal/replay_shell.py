@@ -11,6 +11,7 @@ A long-running box (a server, `docker run -it`: the deck marks them `ready:`) pl
 moment the rehearsal pressed Ctrl-C, then keeps "running" until the student presses Ctrl-C too.
 When several boxes share one command, the first of them that has a recording is played.
 """
+
 import contextlib
 import hashlib
 import os
@@ -19,9 +20,9 @@ import signal
 import sys
 import termios
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from workshop.deck import reader as deck_reader
 from workshop.names import PROMPT
@@ -29,33 +30,33 @@ from workshop.paths import DECK, ROOT
 from workshop.rehearsal import recordings
 from workshop.rehearsal.recordings import cast_name
 
-IDLE_LIMIT = 2.0                 # longest pause kept, in seconds (asciinema's idle_time_limit)
+IDLE_LIMIT = 2.0  # longest pause kept, in seconds (asciinema's idle_time_limit)
 BRACKETED_PASTE_ON = "\x1b[?2004h"
-ONLY_LECTURE = ("replay mode: only the lecture's own commands play back here; "
-                "install Docker to run your own")
+ONLY_LECTURE = "replay mode: only the lecture's own commands play back here; install Docker to run your own"
 
 
 @dataclass
 class Playback:
     """What to print for one box: timed pieces, and where a long-running command waits for Ctrl-C."""
-    before: List[Tuple[float, str]]            # (seconds to wait first, text)
-    after: List[Tuple[float, str]]             # played once the student presses Ctrl-C (long-running)
-    waits: bool                                 # True: hold between `before` and `after`
+
+    before: list[tuple[float, str]]  # (seconds to wait first, text)
+    after: list[tuple[float, str]]  # played once the student presses Ctrl-C (long-running)
+    waits: bool  # True: hold between `before` and `after`
 
 
-def _timed(segments: List[Tuple[float, str]], start: int, end: int, since: float) -> List[Tuple[float, str]]:
+def _timed(segments: list[tuple[float, str]], start: int, end: int, since: float) -> list[tuple[float, str]]:
     """The characters [start, end) of the joined segments, each piece with its (capped) pause."""
     pieces, offset, previous = [], 0, since
     for at, text in segments:
         low, high = max(start, offset), min(end, offset + len(text))
         if low < high:
-            pieces.append((min(max(at - previous, 0.0), IDLE_LIMIT), text[low - offset:high - offset]))
+            pieces.append((min(max(at - previous, 0.0), IDLE_LIMIT), text[low - offset : high - offset]))
             previous = at
         offset += len(text)
     return pieces
 
 
-def playback(events: Sequence[recordings.Event], long_running: bool, ready: Optional[str] = None) -> Playback:
+def playback(events: Sequence[recordings.Event], long_running: bool, ready: str | None = None) -> Playback:
     """Cut a box's recording down to what the command printed.
 
     Before the 'enter' marker is the shell's prompt; right after it, the shell's echo of the typed
@@ -66,9 +67,9 @@ def playback(events: Sequence[recordings.Event], long_running: bool, ready: Opti
     if enter is None:
         raise recordings.CastError("it has no 'enter' marker, so where the command starts is unknown")
     since = float(events[enter][0])
-    segments = [(float(at), data) for at, kind, data in events[enter + 1:] if kind == "o"]
+    segments = [(float(at), data) for at, kind, data in events[enter + 1 :] if kind == "o"]
     text = "".join(data for _, data in segments)
-    start, end = recordings.output_span(text)   # start 0 when the echo never ended: play everything
+    start, end = recordings.output_span(text)  # start 0 when the echo never ended: play everything
     end = len(text) if end < 0 else end
     if text.endswith(BRACKETED_PASTE_ON, 0, end):
         end -= len(BRACKETED_PASTE_ON)
@@ -88,7 +89,7 @@ def playback(events: Sequence[recordings.Event], long_running: bool, ready: Opti
     return Playback(before, after, True)
 
 
-def _time_at(segments: List[Tuple[float, str]], position: int) -> float:
+def _time_at(segments: list[tuple[float, str]], position: int) -> float:
     """When the character at `position` of the joined segments was printed."""
     offset = 0
     for at, text in segments:
@@ -142,7 +143,7 @@ def _as_foreground_job(play) -> int:
     try:
         os.setpgid(child, child)
     except OSError:
-        pass                                    # the child did it first
+        pass  # the child did it first
     previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     try:
         os.tcsetpgrp(0, child)
@@ -150,7 +151,7 @@ def _as_foreground_job(play) -> int:
             try:
                 _, status = os.waitpid(child, 0)
                 break
-            except KeyboardInterrupt:           # Ctrl-C arrived before the child took the terminal
+            except KeyboardInterrupt:  # Ctrl-C arrived before the child took the terminal
                 os.kill(child, signal.SIGINT)
         code = os.waitstatus_to_exitcode(status)
         return 128 - code if code < 0 else code
@@ -163,12 +164,12 @@ class ReplayShell:
     def __init__(self, recordings: Path, deck_path: Path = DECK, out=None):
         self.recordings = recordings
         self.out = out or (lambda text: os.write(sys.stdout.fileno(), text.encode("utf-8", "replace")))
-        self.boxes: Dict[str, List[deck_reader.Box]] = {}
+        self.boxes: dict[str, list[deck_reader.Box]] = {}
         for box in deck_reader.read(deck_path).boxes():
             if box.typed:
                 self.boxes.setdefault(box.typed.strip(), []).append(box)
         self.status_file = os.environ.get("WORKSHOP_STATUS_FILE")
-        self.chosen: Dict[str, deck_reader.Box] = {}
+        self.chosen: dict[str, deck_reader.Box] = {}
 
     # -- what the student sees ------------------------------------------------------------------
     def say(self, line: str) -> None:
@@ -190,7 +191,7 @@ class ReplayShell:
                 pass
 
     # -- one command line ---------------------------------------------------------------------------
-    def which_box(self, command: str, boxes: List[deck_reader.Box]) -> deck_reader.Box:
+    def which_box(self, command: str, boxes: list[deck_reader.Box]) -> deck_reader.Box:
         """The box whose recording to play. A command that several boxes share (the port-forward,
         the flood before and after scaling) plays them in deck order: the first shell to run it
         gets the first box, the next shell the second, and a shell keeps the box it got."""
@@ -249,7 +250,7 @@ class ReplayShell:
             return 130
         if not plan.waits:
             return 0
-        try:                                    # a server keeps running until Ctrl-C, as it did live
+        try:  # a server keeps running until Ctrl-C, as it did live
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
@@ -260,14 +261,14 @@ class ReplayShell:
             self.out("\r\n")
         return 130
 
-    def _pieces(self, pieces: List[Tuple[float, str]]) -> None:
+    def _pieces(self, pieces: list[tuple[float, str]]) -> None:
         for pause, text in pieces:
             if pause > 0:
                 time.sleep(pause)
             self.out(text)
 
     # -- the loop -----------------------------------------------------------------------------------
-    def read_line(self) -> Optional[str]:
+    def read_line(self) -> str | None:
         try:
             return input(PROMPT)
         except EOFError:
@@ -277,7 +278,7 @@ class ReplayShell:
         while True:
             try:
                 line = self.read_line()
-            except KeyboardInterrupt:           # Ctrl-C at the prompt: a fresh prompt, as in bash
+            except KeyboardInterrupt:  # Ctrl-C at the prompt: a fresh prompt, as in bash
                 self.out("^C\r\n")
                 self.set_status(130)
                 continue
@@ -294,7 +295,7 @@ def main() -> int:
     if not folder:
         print("replay_shell: WORKSHOP_REPLAY must name the folder of recordings", file=sys.stderr)
         return 2
-    for name in ("SIGTSTP", "SIGQUIT"):        # like an interactive bash: Ctrl-Z and Ctrl-\ do nothing
+    for name in ("SIGTSTP", "SIGQUIT"):  # like an interactive bash: Ctrl-Z and Ctrl-\ do nothing
         signal.signal(getattr(signal, name), signal.SIG_IGN)
     try:
         import readline  # noqa: F401  line editing (arrows, backspace) as in bash

@@ -1,10 +1,10 @@
 """Running a rehearsal and reporting it: one line per step, a summary line, a JSON report.
 The rehearse, record and bench commands all print through this."""
+
 import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.deck.reader import Deck
@@ -19,10 +19,11 @@ def one_line(text: str, width: int = 70) -> str:
 
 def print_step(result: StepResult) -> None:
     box = result.box
-    print(f"{result.verdict:<4} {result.seconds:6.1f}s  {box.label:<15} {one_line(box.typed or box.command)}",
-          flush=True)
+    print(
+        f"{result.verdict:<4} {result.seconds:6.1f}s  {box.label:<15} {one_line(box.typed or box.command)}", flush=True
+    )
     if result.skipped:
-        if not result.left_out:                 # a box left out with --without needs no explaining
+        if not result.left_out:  # a box left out with --without needs no explaining
             print(f"     why: {result.skipped}", flush=True)
         return
     for line in result.checks:
@@ -36,7 +37,7 @@ def print_step(result: StepResult) -> None:
         sys.stdout.flush()
 
 
-def summary(results: List[StepResult], seconds: float) -> str:
+def summary(results: list[StepResult], seconds: float) -> str:
     ran = [r for r in results if not r.skipped]
     passed = sum(r.ok for r in ran)
     failed = len(ran) - passed
@@ -47,7 +48,7 @@ def summary(results: List[StepResult], seconds: float) -> str:
     return text
 
 
-def run_and_report(deck: Deck, options: Options) -> Tuple[List[StepResult], float]:
+def run_and_report(deck: Deck, options: Options) -> tuple[list[StepResult], float]:
     """Run the rehearsal, one line per step, then the summary line; returns (results, seconds)."""
     started = time.monotonic()
     results = Rehearsal(deck, options, report=print_step).run()
@@ -58,15 +59,32 @@ def run_and_report(deck: Deck, options: Options) -> Tuple[List[StepResult], floa
     return results, seconds
 
 
-def write_json(path: Path, deck_path: Path, results: List[StepResult], seconds: float,
-               extra: Optional[dict] = None) -> None:
-    steps = [{"slide": r.box.slide, "box": r.box.position, "line": r.box.line, "command": r.box.typed,
-              "verdict": r.verdict, "seconds": round(r.seconds, 3), "exit_status": r.status,
-              "problem": r.problem or None, "details": r.details or None, "skipped": r.skipped or None,
-              "checks": r.checks or None}
-             for r in results]
-    report = {"deck": str(deck_path), "total_seconds": round(seconds, 3),
-              "passed": sum(r.ok and not r.skipped for r in results),
-              "failed": sum(not r.ok for r in results), "steps": steps, **(extra or {})}
+def write_json(
+    path: Path, deck_path: Path, results: list[StepResult], seconds: float, extra: dict | None = None
+) -> None:
+    steps = [
+        {
+            "slide": r.box.slide,
+            "box": r.box.position,
+            "line": r.box.line,
+            "command": r.box.typed,
+            "verdict": r.verdict,
+            "seconds": round(r.seconds, 3),
+            "exit_status": r.status,
+            "problem": r.problem or None,
+            "details": r.details or None,
+            "skipped": r.skipped or None,
+            "checks": r.checks or None,
+        }
+        for r in results
+    ]
+    report = {
+        "deck": str(deck_path),
+        "total_seconds": round(seconds, 3),
+        "passed": sum(r.ok and not r.skipped for r in results),
+        "failed": sum(not r.ok for r in results),
+        "steps": steps,
+        **(extra or {}),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")

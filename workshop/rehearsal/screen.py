@@ -4,9 +4,9 @@ each one as a urwid LineBox, ┌─┐ │ │ └─┘) and the text inside ea
 The text of a box is its rows with the borders cut off; a row the program filled to the right
 border runs on into the next (the terminal wrapped it there), so a long command line typed into
 a box is found whole."""
+
 import re
 from dataclasses import dataclass
-from typing import List, Optional
 
 from workshop.names import PROMPT
 
@@ -14,22 +14,27 @@ TOP = re.compile(r"┌(─+)┐")
 # what must never be on the deck's screen, inside a box or out (lookatme's own failures)
 DECK_ERRORS = ("Traceback (most recent call last)", "Error rendering slide", "Aborted!")
 # what no box may show unless its directives say it fails on purpose
-BOX_ERRORS = ("command not found", "Traceback (most recent call last)", "address already in use",
-              "port is already allocated", "unable to listen on any of the requested ports")
+BOX_ERRORS = (
+    "command not found",
+    "Traceback (most recent call last)",
+    "address already in use",
+    "port is already allocated",
+    "unable to listen on any of the requested ports",
+)
 
 
 @dataclass
 class ScreenBox:
-    top: int                       # screen row of ┌
-    left: int                      # screen column of ┌
-    width: int                     # columns inside the borders
-    rows: List[str]                # the rows inside the borders, as drawn
-    closed: bool                   # its bottom border is on screen too
+    top: int  # screen row of ┌
+    left: int  # screen column of ┌
+    width: int  # columns inside the borders
+    rows: list[str]  # the rows inside the borders, as drawn
+    closed: bool  # its bottom border is on screen too
 
     @property
     def text(self) -> str:
         """The rows inside, trailing blanks cut, a row filled to the border joined to the next."""
-        out: List[str] = []
+        out: list[str] = []
         carry = ""
         for row in self.rows:
             if len(row) >= self.width and not row.endswith(" "):
@@ -53,7 +58,7 @@ class ScreenBox:
         return self.left < x <= self.left + self.width and self.top < y <= self.top + len(self.rows)
 
 
-def boxes(screen: str) -> List[ScreenBox]:
+def boxes(screen: str) -> list[ScreenBox]:
     """Every terminal box on the screen, top to bottom (one cut off at the screen's edge included)."""
     lines = screen.split("\n")
     found = []
@@ -61,14 +66,14 @@ def boxes(screen: str) -> List[ScreenBox]:
         for top in TOP.finditer(line):
             left, width = top.start(), len(top.group(1))
             rows, closed = [], False
-            for below in lines[y + 1:]:
-                edge = below[left:left + width + 2]
+            for below in lines[y + 1 :]:
+                edge = below[left : left + width + 2]
                 if edge.startswith("└") and edge.endswith("┘"):
                     closed = True
                     break
                 if not edge.startswith("│"):
                     break
-                rows.append(below[left + 1:left + 1 + width].ljust(width))
+                rows.append(below[left + 1 : left + 1 + width].ljust(width))
             found.append(ScreenBox(y, left, width, rows, closed))
     return found
 
@@ -80,7 +85,7 @@ def outside(screen: str) -> str:
         for offset in range(len(box.rows)):
             y = box.top + 1 + offset
             line = lines[y]
-            lines[y] = line[:box.left + 1] + " " * box.width + line[box.left + 1 + box.width:]
+            lines[y] = line[: box.left + 1] + " " * box.width + line[box.left + 1 + box.width :]
     return "\n".join(lines)
 
 
@@ -88,16 +93,16 @@ def typed_line(typed: str) -> str:
     return PROMPT + typed
 
 
-def typed_rows(box: ScreenBox, typed: str) -> Optional[range]:
+def typed_rows(box: ScreenBox, typed: str) -> range | None:
     """The rows of the box holding the prompt and this command, running on over as many full rows
     as it needs with nothing after it on its last row (not a longer command that starts so)."""
     line, width = typed_line(typed), box.width
     for start, row in enumerate(box.rows):
         if not row.startswith(PROMPT.rstrip()):
             continue
-        count = max(1, -(-len(line) // width))      # rows it fills (a full last row: no more)
-        joined = "".join(box.rows[start:start + count])
-        if joined.startswith(line) and not joined[len(line):].strip():
+        count = max(1, -(-len(line) // width))  # rows it fills (a full last row: no more)
+        joined = "".join(box.rows[start : start + count])
+        if joined.startswith(line) and not joined[len(line) :].strip():
             return range(start, start + count)
     return None
 
@@ -112,4 +117,4 @@ def output(box: ScreenBox, typed: str) -> str:
     rows = typed_rows(box, typed)
     if rows is None:
         return box.text
-    return ScreenBox(box.top, box.left, box.width, box.rows[rows.stop:], box.closed).text
+    return ScreenBox(box.top, box.left, box.width, box.rows[rows.stop :], box.closed).text

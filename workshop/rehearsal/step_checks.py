@@ -1,13 +1,13 @@
 """The student step checks, proven fail-first: during a rehearsal each `scripts/check STEP` runs
 just before the first box of its step (where it must FAIL, with its hint) and just after the box
 that completes the step (where it must PASS). `scripts/rehearse --check-steps` turns this on."""
+
 import time
-from typing import Dict, List, Tuple
 
 from workshop.deck.reader import Box, Deck
 from workshop.rehearsal import step_table
 
-SETTLE_SECONDS = 10.0     # after its box, a step may need a moment (a port to open, a pod to be ready)
+SETTLE_SECONDS = 10.0  # after its box, a step may need a moment (a port to open, a pod to be ready)
 
 
 class StepChecks:
@@ -15,15 +15,15 @@ class StepChecks:
 
     def __init__(self, deck: Deck):
         boxes = [box for box in deck.boxes() if box.typed]
-        self.steps: Dict[Tuple[str, str], List[str]] = {}
-        for step, entry in step_table.STEPS.items():      # each step's window: its first box to the one that does it
+        self.steps: dict[tuple[str, str], list[str]] = {}
+        for step, entry in step_table.STEPS.items():  # each step's window: its first box to the one that does it
             starts = [box.label for box in boxes if box.typed and box.typed.startswith(entry.first)]
             ends = [box.label for box in boxes if box.typed and box.typed.startswith(entry.last)]
             if starts and ends:
-                self.steps.setdefault((starts[0], "before"), []).append(step)   # just before its first box
-                self.steps.setdefault((ends[0], "after"), []).append(step)      # just after the box that does it
+                self.steps.setdefault((starts[0], "before"), []).append(step)  # just before its first box
+                self.steps.setdefault((ends[0], "after"), []).append(step)  # just after the box that does it
 
-    def __call__(self, box: Box, moment: str) -> List[Tuple[bool, str]]:
+    def __call__(self, box: Box, moment: str) -> list[tuple[bool, str]]:
         found = []
         for step in self.steps.get((box.label, moment), []):
             outcome = step_table.check(step)

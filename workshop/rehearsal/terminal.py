@@ -4,13 +4,14 @@ starts it, commands typed into it, its output read back and its exit status lear
 The shell writes each command's exit status to a file named by WORKSHOP_STATUS_FILE (see
 scripts/lib/workshop.bashrc), so the status never depends on what the screen shows.
 """
+
 import os
 import re
 import shlex
 import tempfile
 import threading
 import time
-from typing import Callable, List, Optional, Tuple
+from collections.abc import Callable
 
 from ptyprocess import PtyProcess
 
@@ -37,15 +38,22 @@ def plain(text: str) -> str:
 class ShellSession:
     """A workshop shell in its own pseudo-terminal; a reader thread keeps every byte it prints."""
 
-    def __init__(self, command: str = "scripts/workshop-shell", cols: int = 106, rows: int = 10,
-                 env: Optional[dict] = None, cwd=ROOT, on_output: Optional[Callable[[float, str], None]] = None):
+    def __init__(
+        self,
+        command: str = "scripts/workshop-shell",
+        cols: int = 106,
+        rows: int = 10,
+        env: dict | None = None,
+        cwd=ROOT,
+        on_output: Callable[[float, str], None] | None = None,
+    ):
         self._status_dir = tempfile.mkdtemp(prefix="workshop-status-")
         self.status_file = os.path.join(self._status_dir, "status")
         child_env = dict(os.environ if env is None else env)
         child_env.update(TERM="linux", WORKSHOP_STATUS_FILE=self.status_file)
         argv = shlex.split(command)
         self.started = time.monotonic()
-        self._chunks: List[str] = []
+        self._chunks: list[str] = []
         self._length = 0
         self._changed = threading.Condition()
         self._on_output = on_output
@@ -84,7 +92,7 @@ class ShellSession:
         with self._changed:
             return self._length
 
-    def wait_for(self, pattern: str, since: int = 0, timeout: float = 30.0) -> Optional[re.Match]:
+    def wait_for(self, pattern: str, since: int = 0, timeout: float = 30.0) -> re.Match | None:
         """Wait until the plain output after `since` matches pattern (multiline); None on timeout or exit."""
         regex = re.compile(pattern, re.MULTILINE)
         deadline = time.monotonic() + timeout
@@ -111,7 +119,7 @@ class ShellSession:
         self.process.write((line + "\r").encode())
         return start
 
-    def finish(self, since: int, timeout: float) -> Tuple[Optional[int], str]:
+    def finish(self, since: int, timeout: float) -> tuple[int | None, str]:
         """Wait for the command typed at `since` to end: (exit status or None on timeout, its output)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -123,10 +131,10 @@ class ShellSession:
             time.sleep(0.05)
         return None, self.output_since(since)
 
-    def run(self, line: str, timeout: float = 30.0) -> Tuple[Optional[int], str]:
+    def run(self, line: str, timeout: float = 30.0) -> tuple[int | None, str]:
         return self.finish(self.type_line(line), timeout)
 
-    def read_status(self) -> Optional[int]:
+    def read_status(self) -> int | None:
         try:
             text = open(self.status_file).read().strip()
         except OSError:
@@ -152,7 +160,7 @@ class ShellSession:
         if self.process.isalive():
             try:
                 mark = self.mark
-                self.process.write(b"\x03")               # stop whatever runs in the foreground
+                self.process.write(b"\x03")  # stop whatever runs in the foreground
                 self.wait_for(PROMPT_AT_END.pattern, mark, timeout=1.0)
                 self.process.write(b"exit\r")
             except OSError:

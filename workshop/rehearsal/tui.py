@@ -6,14 +6,15 @@ directives are on the screen inside that box's borders, no `reject:` line or err
 command that ends) the box is back at its prompt. Nothing else is pressed: what a slide's boxes
 still run when the walk moves on is stopped by the deck itself (presenter/boxes.py), as it is
 for a presenter. Every screen is kept under the artifacts folder."""
+
 import os
 import re
 import shlex
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional
 
 from workshop.cli import WorkshopError
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
@@ -24,21 +25,21 @@ from workshop.paths import ROOT, state_dir
 from workshop.rehearsal import needs, screen as screens
 from workshop.rehearsal.engine import StepResult
 
-SETTLE = 0.25            # seconds between two looks at the screen
-START_TIMEOUT = 30.0     # the deck's first slide on screen (first use builds nothing: the venv exists)
-SHELL_TIMEOUT = 25.0     # a slide's boxes started and their commands typed
+SETTLE = 0.25  # seconds between two looks at the screen
+START_TIMEOUT = 30.0  # the deck's first slide on screen (first use builds nothing: the venv exists)
+SHELL_TIMEOUT = 25.0  # a slide's boxes started and their commands typed
 FOCUS_TRIES = 6
 
 
 @dataclass
 class Walk:
     deck: Deck
-    replay: Optional[Path] = None            # a folder of recordings: scripts/present --replay DIR
-    slides: Optional[List[int]] = None       # only these slides' boxes get Enter (the walk passes all)
-    without: List[str] = field(default_factory=list)
-    artifacts: Optional[Path] = None
+    replay: Path | None = None  # a folder of recordings: scripts/present --replay DIR
+    slides: list[int] | None = None  # only these slides' boxes get Enter (the walk passes all)
+    without: list[str] = field(default_factory=list)
+    artifacts: Path | None = None
     report: Callable[[StepResult], None] = lambda result: None
-    present: str = "scripts/present"          # the command given in the terminal (tests name another deck)
+    present: str = "scripts/present"  # the command given in the terminal (tests name another deck)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class DeckEnded:
     stderr: str
     screen: str
 
-    def lines(self) -> List[str]:
+    def lines(self) -> list[str]:
         how = f"signal {self.signal}" if self.signal else f"exit status {self.status or 'unknown'}"
         out = [f"the deck itself ended ({how}); its last screen and stderr are kept"]
         out += [f"stderr | {line}" for line in self.stderr.rstrip().splitlines()[-12:]]
@@ -64,20 +65,22 @@ class Rehearsal:
         name = "tui-rehearsal-replay" if walk.replay else "tui-rehearsal"
         self.folder = walk.artifacts or state_dir("artifacts", name)
         self.tmux = Tmux(f"workshop-tui-{os.getpid()}-{uuid.uuid4().hex[:6]}", MIN_COLS, MIN_ROWS)
-        self.results: List[StepResult] = []
+        self.results: list[StepResult] = []
         self.slide_seconds: dict = {}
-        self.ended: Optional[DeckEnded] = None
-        self.slide_problems: List[str] = []      # what is wrong on a slide outside any box
+        self.ended: DeckEnded | None = None
+        self.slide_problems: list[str] = []  # what is wrong on a slide outside any box
         self.stderr_file = self.folder / "deck-stderr.txt"
-        self.place: Optional[int] = None         # the focused box's index among the boxes on screen
+        self.place: int | None = None  # the focused box's index among the boxes on screen
 
     # -- the walk ------------------------------------------------------------------------------
-    def run(self) -> List[StepResult]:
+    def run(self) -> list[StepResult]:
         for old in list(self.folder.glob("*.txt")):
             old.unlink()
         args = f" --replay={shlex.quote(str(self.walk.replay))}" if self.walk.replay else ""
-        line = (f"cd {shlex.quote(str(ROOT))} && exec {self.walk.present}{args} "
-                f"2> >(tee {shlex.quote(str(self.stderr_file))} >&2)")
+        line = (
+            f"cd {shlex.quote(str(ROOT))} && exec {self.walk.present}{args} "
+            f"2> >(tee {shlex.quote(str(self.stderr_file))} >&2)"
+        )
         self.tmux.start(f"bash -c {shlex.quote(line)}", self.folder)
         deck_pid = self.tmux.pane().pid
         try:
@@ -93,7 +96,7 @@ class Rehearsal:
                 self._quit()
         finally:
             self._keep("last", self._screen_or(""))
-            self.tmux.kill()                        # the deck, if still running, cleans up on SIGHUP
+            self.tmux.kill()  # the deck, if still running, cleans up on SIGHUP
             processes.wait_gone(deck_pid, 30)
         return self.results
 
@@ -108,13 +111,16 @@ class Rehearsal:
             self.slide_problems.append(f"slide {number}: {late}")
             return False
         wanted = [box for box in slide.boxes if box.typed]
-        try:           # every box of the slide started and its command typed (in replay too)
-            shown = self._until(lambda s: all(self._located(s, box) for box in wanted), SHELL_TIMEOUT,
-                                f"the boxes of slide {number} to show their commands")
+        try:  # every box of the slide started and its command typed (in replay too)
+            shown = self._until(
+                lambda s: all(self._located(s, box) for box in wanted),
+                SHELL_TIMEOUT,
+                f"the boxes of slide {number} to show their commands",
+            )
         except _Gone:
             return self._deck_ended(slide.boxes)
         except _Late:
-            pass                                     # each box is judged, and fails, on its own below
+            pass  # each box is judged, and fails, on its own below
         self._keep(f"slide-{number:02d}", shown)
         bad = [e for e in screens.DECK_ERRORS if e in screens.outside(shown)]
         if bad:
@@ -185,15 +191,15 @@ class Rehearsal:
             shown = self._screen()
             why = self._verdict(shown, box)
             if not why:
-                time.sleep(SETTLE)                      # the screen has settled: read it once more
+                time.sleep(SETTLE)  # the screen has settled: read it once more
                 shown = self._screen()
                 why = self._verdict(shown, box)
                 if not why:
                     return "", shown
-            if "scrolled out" in why:                    # it will not come back
+            if "scrolled out" in why:  # it will not come back
                 return why, shown
             if time.monotonic() > deadline or self._ended_here(shown, box):
-                time.sleep(1)                            # ended: one last look, for output still on its way
+                time.sleep(1)  # ended: one last look, for output still on its way
                 shown = self._screen()
                 return self._verdict(shown, box), shown
             time.sleep(SETTLE)
@@ -225,15 +231,14 @@ class Rehearsal:
         found = self._located(shown, box) or self._placed(shown)
         return found is not None and found.at_prompt() and len(found.text.splitlines()) > 1
 
-    def _placed(self, shown: str) -> Optional[screens.ScreenBox]:
+    def _placed(self, shown: str) -> screens.ScreenBox | None:
         """The box where the cursor was when it got the keys (its command may have scrolled away since)."""
         on_screen = screens.boxes(shown)
         return on_screen[self.place] if self.place is not None and self.place < len(on_screen) else None
 
-    def _located(self, shown: str, box: Box) -> Optional[screens.ScreenBox]:
+    def _located(self, shown: str, box: Box) -> screens.ScreenBox | None:
         """This box on the screen: the slide's boxes appear in deck order, each showing its command."""
-        earlier = sum(1 for b in self.deck.slide(box.slide).boxes
-                      if b.position < box.position and b.typed == box.typed)
+        earlier = sum(1 for b in self.deck.slide(box.slide).boxes if b.position < box.position and b.typed == box.typed)
         matches = [b for b in screens.boxes(shown) if screens.shows_typed(b, box.typed or "")]
         return matches[earlier] if len(matches) > earlier else None
 
@@ -267,9 +272,9 @@ class Rehearsal:
                 raise _Late(f"{what} did not appear within {timeout:g} s", shown)
             time.sleep(SETTLE / 2)
 
-    def _deck_ended(self, boxes: List[Box]) -> bool:
+    def _deck_ended(self, boxes: list[Box]) -> bool:
         pane = self.tmux.pane()
-        for _ in range(20):                         # tmux marks the pane dead a moment before its status
+        for _ in range(20):  # tmux marks the pane dead a moment before its status
             if pane.status or pane.signal:
                 break
             time.sleep(0.1)
@@ -285,7 +290,7 @@ class Rehearsal:
         return False
 
     def _quit(self) -> None:
-        self.tmux.keys("q")                     # every box was let go with Ctrl-a already
+        self.tmux.keys("q")  # every box was let go with Ctrl-a already
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not self.tmux.pane().dead:
             time.sleep(0.1)

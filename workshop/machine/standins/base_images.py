@@ -6,13 +6,14 @@ only when asked for: in CI (CI=true) or with `scripts/prepare --standins` (WORKS
 Anywhere else a failed pull is one line with the fix, never a stand-in under an official tag that the
 user's own later builds would use. An image already present is left alone (a user's own image under
 an official tag is never replaced) unless it is a stand-in whose recipe has changed."""
+
 import hashlib
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from workshop import ledger
 from workshop.cli import Note, WorkshopError, quiet
@@ -53,9 +54,12 @@ def standins_allowed() -> bool:
 
 
 def cannot_pull(ref: str, log: Path) -> WorkshopError:
-    return WorkshopError(f"{ref} could not be pulled (see {host.shown(log)}): check the network or `docker login`, "
-                         f"then run scripts/prepare again; on a machine that reaches no registry at all, "
-                         f"scripts/prepare --standins builds labelled stand-ins instead")
+    return WorkshopError(
+        f"{ref} could not be pulled (see {host.shown(log)}): check the network or `docker login`, "
+        f"then run scripts/prepare again; on a machine that reaches no registry at all, "
+        f"scripts/prepare --standins builds labelled stand-ins instead"
+    )
+
 
 def recipe_hash(*parts) -> str:
     digest = hashlib.sha256()
@@ -70,7 +74,7 @@ def recipe_hash(*parts) -> str:
 _SKIP_DIRS = {".git", ".venv", ".workshop", "node_modules", "__pycache__", "standins"}
 
 
-def repository_dockerfiles(root: Path = ROOT) -> List[Path]:
+def repository_dockerfiles(root: Path = ROOT) -> list[Path]:
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
@@ -80,11 +84,11 @@ def repository_dockerfiles(root: Path = ROOT) -> List[Path]:
     return found
 
 
-def needed_images(root: Path = ROOT) -> List[str]:
+def needed_images(root: Path = ROOT) -> list[str]:
     """The ones the workshop always uses and their other names, then any other base a Dockerfile of the
     repository names."""
     needed = [*BASE_IMAGES, *ALIASES]
-    if standins_allowed():      # no registry: the kind node image will be built here, on this base
+    if standins_allowed():  # no registry: the kind node image will be built here, on this base
         needed.append(KIND_NODE_BASE)
     for path in repository_dockerfiles(root):
         for image in dockerfile_bases(path.read_text(errors="replace")):
@@ -94,6 +98,7 @@ def needed_images(root: Path = ROOT) -> List[str]:
 
 
 # ---------------------------------------------------------------- building the stand-ins
+
 
 def _ca_bundle() -> bytes:
     return HOST_CA.read_bytes() if HOST_CA.is_file() else b""
@@ -108,14 +113,25 @@ def _context(name: str) -> Path:
     return folder
 
 
-def _build(ref: str, context: Path, dockerfile: Path, recipe: str, log: Path,
-           build_args: Optional[Dict[str, str]] = None) -> None:
+def _build(
+    ref: str, context: Path, dockerfile: Path, recipe: str, log: Path, build_args: dict[str, str] | None = None
+) -> None:
     shutil.copy(dockerfile, context / "Dockerfile")
     for extra in STANDINS.glob("*.sh"):
         shutil.copy(extra, context / extra.name)
     iid = ledger.before_build(ref, STANDIN)
-    cmd = ["docker", "build", "--iidfile", str(iid), "-t", ref, "--label", f"{LABEL}=standin",
-           "--label", f"{RECIPE_LABEL}={recipe}"]
+    cmd = [
+        "docker",
+        "build",
+        "--iidfile",
+        str(iid),
+        "-t",
+        ref,
+        "--label",
+        f"{LABEL}=standin",
+        "--label",
+        f"{RECIPE_LABEL}={recipe}",
+    ]
     for key, value in (build_args or {}).items():
         cmd += ["--build-arg", f"{key}={value}"]
     # whichever builder the engine's client uses by default: BuildKit on a current Docker, the legacy
@@ -147,8 +163,12 @@ def debian_plan(note: Note, log: Path, ref: str = DEBIAN, suite: str = debian_ro
 
     def build() -> str:
         tar = debian_rootfs.rootfs_tar(note, log, recipe, suite, ref)
-        changes = ['CMD ["bash"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                   f'LABEL {LABEL}="{STANDIN}"', f'LABEL {RECIPE_LABEL}="{recipe}"']
+        changes = [
+            'CMD ["bash"]',
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            f'LABEL {LABEL}="{STANDIN}"',
+            f'LABEL {RECIPE_LABEL}="{recipe}"',
+        ]
         cmd = ["docker", "import"]
         for change in changes:
             cmd += ["--change", change]
@@ -162,10 +182,13 @@ def debian_plan(note: Note, log: Path, ref: str = DEBIAN, suite: str = debian_ro
 def python_plan(note: Note, log: Path, base_id: str) -> Plan:
     prefix = host_python.find()
     if prefix is None:
-        def cannot_build() -> str:     # never a stand-in that says 3.12 and runs another Python
-            raise WorkshopError(f"{PYTHON} cannot be pulled here, and its stand-in needs a CPython 3.12 build "
-                                f"on this machine: install one (`pyenv install 3.12`) or set "
-                                f"WORKSHOP_STANDIN_PYTHON to its prefix, then run scripts/prepare images again")
+
+        def cannot_build() -> str:  # never a stand-in that says 3.12 and runs another Python
+            raise WorkshopError(
+                f"{PYTHON} cannot be pulled here, and its stand-in needs a CPython 3.12 build "
+                f"on this machine: install one (`pyenv install 3.12`) or set "
+                f"WORKSHOP_STANDIN_PYTHON to its prefix, then run scripts/prepare images again"
+            )
 
         return Plan(recipe_hash("python-host", "none"), cannot_build, "no CPython 3.12 here")
     version = prefix.name
@@ -178,8 +201,14 @@ def python_plan(note: Note, log: Path, base_id: str) -> Plan:
         packages = host_python.stage(prefix, context / "python")
         with open(log, "a") as out:
             out.write(f"\nCPython {version} from {prefix} needs: {' '.join(packages)}\n")
-        _build(PYTHON, context, dockerfile, recipe, log,
-               {"RUNTIME_PACKAGES": " ".join(packages), "PYTHON_VERSION": version})
+        _build(
+            PYTHON,
+            context,
+            dockerfile,
+            recipe,
+            log,
+            {"RUNTIME_PACKAGES": " ".join(packages), "PYTHON_VERSION": version},
+        )
         return f"host CPython {version}"
 
     return Plan(recipe, build_host, f"host CPython {version}")
@@ -213,7 +242,8 @@ def registry_plan(note: Note, log: Path, base_id: str) -> Plan:
 
 # ---------------------------------------------------------------- the step
 
-def pulled(ref: str, label: Optional[str], log: Path, can_pull: Dict[str, bool]) -> bool:
+
+def pulled(ref: str, label: str | None, log: Path, can_pull: dict[str, bool]) -> bool:
     """Pull the real image unless a stand-in is there or pulling already failed this run."""
     if label is not None or not can_pull.get("ok", True):
         return False
@@ -247,13 +277,12 @@ def is_standin(ref: str) -> bool:
     return engine.image_label(ref, LABEL) == STANDIN
 
 
-def drop_replaced(old_id: Optional[str], ref: str) -> None:
+def drop_replaced(old_id: str | None, ref: str) -> None:
     """Remove the stand-in a rebuild replaced, once no tag names it; images built on it keep it alive."""
     if not old_id or old_id == engine.image_id(ref):
         return
     tags = engine.docker("image", "inspect", "--format", "{{len .RepoTags}}", old_id, check=False)
-    if tags.returncode == 0 and tags.stdout.strip() == "0" and \
-            engine.image_label(old_id, LABEL) == STANDIN:
+    if tags.returncode == 0 and tags.stdout.strip() == "0" and engine.image_label(old_id, LABEL) == STANDIN:
         engine.docker("rmi", old_id, check=False)
 
 
@@ -261,7 +290,7 @@ def _made(ref: str, role: str) -> None:
     ledger.record("image", ref, id=engine.image_id(ref), role=role)
 
 
-def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> str:
+def ensure_image(ref: str, note: Note, log: Path, can_pull: dict[str, bool]) -> str:
     """Make one image available; return a few words on how."""
     label = engine.image_label(ref, LABEL)
     if label is not None and label != STANDIN:
@@ -275,21 +304,25 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
             return "stand-in present"
     elif ref in BASE_IMAGES:
         base_id = engine.image_id(DEBIAN) or ""
-        plan = {DEBIAN: lambda: debian_plan(note, log),
-                PYTHON: lambda: python_plan(note, log, base_id),
-                REDIS: lambda: redis_plan(note, log, base_id),
-                REGISTRY: lambda: registry_plan(note, log, base_id)}[ref]()
+        plan = {
+            DEBIAN: lambda: debian_plan(note, log),
+            PYTHON: lambda: python_plan(note, log, base_id),
+            REDIS: lambda: redis_plan(note, log, base_id),
+            REGISTRY: lambda: registry_plan(note, log, base_id),
+        }[ref]()
         fresh = engine.image_label(ref, RECIPE_LABEL) == plan.recipe
         if label == STANDIN and fresh and os.environ.get(REBUILD_ENV) != "1":
             return "stand-in present"
     if pulled(ref, label, log, can_pull):
-        _made(ref, "pulled")                  # it was not here before: the workshop brought it
+        _made(ref, "pulled")  # it was not here before: the workshop brought it
         return "pulled"
     if label is None and not standins_allowed():
         raise cannot_pull(ref, log)
     if plan is None:
-        raise WorkshopError(f"{ref} (named by a Dockerfile here) cannot be pulled and has no stand-in; "
-                            f"use one of {', '.join(BASE_IMAGES)} or add a stand-in in workshop/machine/standins/")
+        raise WorkshopError(
+            f"{ref} (named by a Dockerfile here) cannot be pulled and has no stand-in; "
+            f"use one of {', '.join(BASE_IMAGES)} or add a stand-in in workshop/machine/standins/"
+        )
     note(f"building the {ref} stand-in ({plan.detail}); log in {host.shown(log)}")
     old_id = engine.image_id(ref)
     how = plan.build()
@@ -298,7 +331,7 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: Dict[str, bool]) -> 
     return f"stand-in built ({how})"
 
 
-def ensure_alias(ref: str, target: str, label: Optional[str], log: Path, can_pull: Dict[str, bool]) -> str:
+def ensure_alias(ref: str, target: str, label: str | None, log: Path, can_pull: dict[str, bool]) -> str:
     """Pull ref, or tag the stand-in of target with it (target is handled earlier in BASE_IMAGES order)."""
     target_id = engine.image_id(target)
     old_id = engine.image_id(ref)
@@ -317,11 +350,11 @@ def ensure_alias(ref: str, target: str, label: Optional[str], log: Path, can_pul
     return f"stand-in tagged (same image as {target})"
 
 
-def ensure_base_images(note: Note = quiet, images: Optional[Sequence[str]] = None) -> str:
+def ensure_base_images(note: Note = quiet, images: Sequence[str] | None = None) -> str:
     """The prepare step: every needed image present under its exact tag; returns a one-line summary."""
     log = host.log_path(LOG)
-    can_pull: Dict[str, bool] = {}
-    grouped: Dict[str, List[str]] = {}
+    can_pull: dict[str, bool] = {}
+    grouped: dict[str, list[str]] = {}
     for ref in images or needed_images():
         began = time.monotonic()
         how = ensure_image(ref, note, log, can_pull)
@@ -329,4 +362,3 @@ def ensure_base_images(note: Note = quiet, images: Optional[Sequence[str]] = Non
             note(f"{ref}: {how} in {time.monotonic() - began:.0f} s")
         grouped.setdefault(how.split(" (")[0], []).append(ref)
     return "; ".join(f"{how}: {', '.join(refs)}" for how, refs in grouped.items())
-

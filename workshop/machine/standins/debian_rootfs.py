@@ -1,10 +1,11 @@
 """A Debian trixie (13) root filesystem for the debian:trixie-slim stand-in: debootstrap minbase
 from the Debian archive the host's apt uses (it serves every release), trimmed like the official
 slim image, cached as a tar."""
+
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from workshop.cli import Note, WorkshopError
 from workshop.machine import apt_sources, host
@@ -63,7 +64,7 @@ def _empty(folder: Path, keep: Callable[[Path], bool] = lambda p: False) -> None
             path.unlink()
 
 
-def trim_rootfs(tree: Path, mirror: str, security: Optional[str], suite: str = SUITE) -> None:
+def trim_rootfs(tree: Path, mirror: str, security: str | None, suite: str = SUITE) -> None:
     """Make a debootstrapped tree look like the official slim image's filesystem."""
     sources = ROOTFS_SOURCES.format(mirror=mirror, suite=suite)
     if security:
@@ -76,8 +77,17 @@ def trim_rootfs(tree: Path, mirror: str, security: Optional[str], suite: str = S
     (tree / "etc/apt/apt.conf.d/docker-clean").write_text(ROOTFS_APT_CLEAN)
     (tree / "etc/apt/apt.conf.d/docker-no-recommends").write_text(ROOTFS_NO_RECOMMENDS)
     _empty(tree / "usr/share/doc", keep=lambda p: p.name == "copyright" or p.is_dir())
-    for folder in ("usr/share/man", "usr/share/groff", "usr/share/info", "usr/share/locale",
-                   "usr/share/lintian", "var/lib/apt/lists", "var/cache/apt", "var/log", "tmp"):
+    for folder in (
+        "usr/share/man",
+        "usr/share/groff",
+        "usr/share/info",
+        "usr/share/locale",
+        "usr/share/lintian",
+        "var/lib/apt/lists",
+        "var/cache/apt",
+        "var/log",
+        "tmp",
+    ):
         _empty(tree / folder, keep=lambda p: p.name in ("partial", "auxfiles"))
     # the engine supplies these per container
     for name in ("etc/hostname", "etc/resolv.conf"):
@@ -92,8 +102,10 @@ def rootfs_tar(note: Note, log: Path, recipe: str, suite: str = SUITE, image: st
     if tar.is_file():
         return tar
     if not host.is_linux_root():
-        raise WorkshopError(f"{image} cannot be pulled and its stand-in needs debootstrap as root "
-                            f"on Debian; run scripts/prepare as root, or on a machine that can reach Docker Hub")
+        raise WorkshopError(
+            f"{image} cannot be pulled and its stand-in needs debootstrap as root "
+            f"on Debian; run scripts/prepare as root, or on a machine that can reach Docker Hub"
+        )
     mirror, security = apt_sources.debian_archive()
     debootstrap = host.ensure_program("debootstrap", "debootstrap", log)
     tree = CACHE / f"debian-{suite}-minbase.tree"
@@ -101,8 +113,7 @@ def rootfs_tar(note: Note, log: Path, recipe: str, suite: str = SUITE, image: st
         shutil.rmtree(tree)
     note(f"debootstrap --variant=minbase {suite} from {mirror} (about a minute, once)")
     began = time.monotonic()
-    host.logged([debootstrap, "--variant=minbase", suite, str(tree), mirror], log, timeout=1200,
-                what="debootstrap")
+    host.logged([debootstrap, "--variant=minbase", suite, str(tree), mirror], log, timeout=1200, what="debootstrap")
     note(f"debootstrap done in {time.monotonic() - began:.0f} s")
     trim_rootfs(tree, mirror, security, suite)
     partial = tar.with_suffix(".partial")

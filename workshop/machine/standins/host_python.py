@@ -1,21 +1,22 @@
 """The host's own CPython 3.12 build (pyenv, compiled on Debian 12), prepared for copying into
 the python:3.12-slim-trixie stand-in: which one, which files, prefix rewritten, which Debian libraries."""
+
 import glob
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
 
 from workshop.cli import WorkshopError
 from workshop.machine import host
 
 
-def _version_key(path: Path) -> Tuple[int, ...]:
+def _version_key(path: Path) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", path.name))
 
 
-def find() -> Optional[Path]:
+def find() -> Path | None:
     """The prefix of a CPython 3.12 the host built (pyenv), newest first; WORKSHOP_STANDIN_PYTHON overrides."""
     override = os.environ.get("WORKSHOP_STANDIN_PYTHON")
     candidates = [Path(override)] if override else []
@@ -33,7 +34,7 @@ def find() -> Optional[Path]:
 def copy_ignore(prefix: Path):
     stdlib = prefix / "lib" / "python3.12"
 
-    def ignore(folder: str, names: List[str]) -> List[str]:
+    def ignore(folder: str, names: list[str]) -> list[str]:
         here = Path(folder)
         skip = []
         for name in names:
@@ -74,7 +75,7 @@ def rewrite_prefix(tree: Path, old: str, new: str = "/usr/local") -> int:
     return changed
 
 
-def linked_libraries(tree: Path) -> List[str]:
+def linked_libraries(tree: Path) -> list[str]:
     """Host libraries the tree's ELF files need (ldd), leaving out tkinter's, as the official image does."""
     libraries = set()
     for path in tree.rglob("*"):
@@ -88,7 +89,7 @@ def linked_libraries(tree: Path) -> List[str]:
     return sorted(libraries)
 
 
-def debian_packages(libraries: Sequence[str]) -> List[str]:
+def debian_packages(libraries: Sequence[str]) -> list[str]:
     """The Debian packages that own the libraries (dpkg -S), trying the /lib and /usr/lib spellings."""
     packages = set()
     for library in libraries:
@@ -108,7 +109,7 @@ def debian_packages(libraries: Sequence[str]) -> List[str]:
     return sorted(packages)
 
 
-def stage(prefix: Path, tree: Path) -> List[str]:
+def stage(prefix: Path, tree: Path) -> list[str]:
     """Copy the build at prefix to tree as it will sit in /usr/local; return the Debian packages it needs."""
     shutil.copytree(prefix, tree, symlinks=True, ignore=copy_ignore(prefix))
     (tree / "lib" / "python3.12" / "site-packages").mkdir(exist_ok=True)
