@@ -9,6 +9,8 @@ import urllib.request
 
 import pytest
 
+from workshop.paths import ROOT
+
 IN_CI = os.environ.get("CI") == "true"
 
 # The one list of tests allowed to skip under CI=true, each with its reason. Any other skip in CI
@@ -46,6 +48,17 @@ def docker_answers() -> bool:
     if not shutil.which("docker"):
         return False
     return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
+@pytest.fixture(autouse=True)
+def the_scaling_slides_file_as_it_was():
+    """A test that runs the scaling slide's box (it edits k8s_demo/ok-worker.yaml) but not the recap's
+    (which sets it back) leaves the file as the presenter would: it is put back after each test."""
+    path = ROOT / "k8s_demo" / "ok-worker.yaml"
+    before = path.read_bytes()
+    yield
+    if path.read_bytes() != before:
+        path.write_bytes(before)
 
 
 @pytest.fixture(scope="session")

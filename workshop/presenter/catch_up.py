@@ -74,7 +74,7 @@ class CatchUp:
         boxes = boxes_before(self.deck, self.slide)
         if not boxes:
             return f"catch-up: nothing to run before slide {self.slide}"
-        unmet = needs.first_unmet(boxes, self.without)
+        unmet = needs.first_unmet(boxes, self.without, files=False)
         if unmet:
             raise WorkshopError(f"the boxes before slide {self.slide} cannot run here: {unmet}")
         for slide in self.deck.slides[: self.slide - 1]:
@@ -137,7 +137,7 @@ class CatchUp:
             + failed.output
         )
         fix = (
-            needs.first_unmet([box])
+            needs.first_unmet([box], files=False)
             or f"its output is in {self.log}; fix what it says (scripts/doctor checks the machine)"
         )
         problem = failed.problem.rstrip(".")

@@ -46,6 +46,8 @@ RECIPE_VERSION = "1"
 # set to 1 to rebuild the stand-ins even when their recipe has not changed (the rootfs tar stays cached)
 REBUILD_ENV = "WORKSHOP_REBUILD_STANDINS"
 STANDINS_ENV = "WORKSHOP_STANDINS"
+# after a pull is interrupted, how long the engine may take to finish one it had all the layers for
+PULL_SETTLE_SECONDS = 5.0
 
 
 def standins_allowed() -> bool:
@@ -260,11 +262,21 @@ def recorded_pull(ref: str) -> Iterator[None]:
     before = engine.image_id(ref)
     old = ledger.find("image", ref)
     ledger.record("image", ref, id=(old or {}).get("id"), role="pulled", pulling=True)
+    interrupted = False
     try:
         yield
+    except BaseException:
+        interrupted = True
+        raise
     finally:
         with processes.deferred_signals():
             now = engine.image_id(ref)
+            # Ctrl-C stops the docker client, but the engine may still finish a pull whose layers it
+            # already has, a moment later: wait for it briefly, so that such an image is on record too
+            deadline = time.monotonic() + PULL_SETTLE_SECONDS
+            while interrupted and now == before and time.monotonic() < deadline:
+                time.sleep(0.25)
+                now = engine.image_id(ref)
             if now and now != before:
                 ledger.record("image", ref, id=now, role="pulled")
             elif old:
