@@ -249,32 +249,34 @@ def pulled(ref: str, label: str | None, log: Path, can_pull: dict[str, bool]) ->
     """Pull the real image unless a stand-in is there or pulling already failed this run."""
     if label is not None or not can_pull.get("ok", True):
         return False
-    with recorded_pull(ref):
-        can_pull["ok"] = engine.try_pull(ref, log)
+    with recorded_pull(ref) as outcome:
+        outcome["pulled"] = can_pull["ok"] = engine.try_pull(ref, log)
     return can_pull["ok"]
 
 
 @contextmanager
-def recorded_pull(ref: str) -> Iterator[None]:
+def recorded_pull(ref: str) -> Iterator[dict[str, bool]]:
     """A pull has no --iidfile, so the record is settled when the pull ends however it ends (done,
     failed, Ctrl-C), with further signals held: an image the tag names now and did not name before is
     the workshop's, by id. Killed outright, the pull leaves no id on record and claims nothing."""
     before = engine.image_id(ref)
     old = ledger.find("image", ref)
     ledger.record("image", ref, id=(old or {}).get("id"), role="pulled", pulling=True)
-    interrupted = False
+    outcome = {"pulled": False, "interrupted": False}
     try:
-        yield
+        yield outcome
     except BaseException:
-        interrupted = True
+        outcome["interrupted"] = True
         raise
     finally:
         with processes.deferred_signals():
             now = engine.image_id(ref)
-            # Ctrl-C stops the docker client, but the engine may still finish a pull whose layers it
-            # already has, a moment later: wait for it briefly, so that such an image is on record too
+            # Ctrl-C reaches the whole process group: it can stop the docker client while the engine still
+            # finishes a pull it had the layers for, or stop the `docker image inspect` just above after the
+            # pull succeeded. Either way ask again for a few seconds, so that such an image is on record too.
             deadline = time.monotonic() + PULL_SETTLE_SECONDS
-            while interrupted and now == before and time.monotonic() < deadline:
+            unsure = outcome["pulled"] or outcome["interrupted"]
+            while unsure and now == before and time.monotonic() < deadline:
                 time.sleep(0.25)
                 now = engine.image_id(ref)
             if now and now != before:
