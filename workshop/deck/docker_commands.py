@@ -134,7 +134,7 @@ class Declared(NamedTuple):
     containers: set[str]
     images: set[str]
     pushes: set[str]
-    volumes: set[str] = set()  # named volumes (-v NAME:/path), which nothing records the deck made
+    volumes: set[str]  # named volumes (-v NAME:/path), which nothing records the deck made
 
 
 def declared(the_deck: reader.Deck | None = None) -> Declared:

@@ -12,6 +12,7 @@ from workshop.deck.docker_commands import container_names
 from workshop.deck.reader import Box
 from workshop.machine import engine, ports, processes, registry
 from workshop.paths import ROOT
+from workshop.rehearsal.boxes import APPLY_BOX, SCALE_BOX
 
 # need -> (is it there?, what to do when it is not)
 CHECKS: dict[str, tuple[Callable[[], bool], str]] = {
@@ -70,8 +71,6 @@ WORKER_REPLICAS = re.compile(r"^  replicas: (\d+)$", re.MULTILINE)
 def file_left_edited(boxes: Iterable[Box], root: Path | None = None) -> str | None:
     """The fix when the deck's own edit of the worker file is still there (an earlier run stopped between
     the scaling slide and the recap, which sets it back): the deploy would start three workers, not one."""
-    from workshop.rehearsal.boxes import APPLY_BOX, SCALE_BOX
-
     if not any((box.typed or "").startswith((APPLY_BOX, SCALE_BOX)) for box in boxes):
         return None
     found = WORKER_REPLICAS.findall(((root or ROOT) / WORKER_FILE).read_text())

@@ -312,17 +312,14 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: dict[str, bool]) -> 
     if ref in ALIASES:
         return ensure_alias(ref, ALIASES[ref], label, log, can_pull)
     plan = None
-    if ref == KIND_NODE_BASE:
-        plan = debian_plan(note, log, KIND_NODE_BASE, "bookworm")
-        if label == STANDIN and engine.image_label(ref, RECIPE_LABEL) == plan.recipe:
-            return "stand-in present"
-    elif ref in BASE_IMAGES:
+    if ref in BASE_IMAGES or ref == KIND_NODE_BASE:
         base_id = engine.image_id(DEBIAN) or ""
         plan = {
             DEBIAN: lambda: debian_plan(note, log),
             PYTHON: lambda: python_plan(note, log, base_id),
             REDIS: lambda: redis_plan(note, log, base_id),
             REGISTRY: lambda: registry_plan(note, log, base_id),
+            KIND_NODE_BASE: lambda: debian_plan(note, log, KIND_NODE_BASE, "bookworm"),
         }[ref]()
         fresh = engine.image_label(ref, RECIPE_LABEL) == plan.recipe
         if label == STANDIN and fresh and os.environ.get(REBUILD_ENV) != "1":
