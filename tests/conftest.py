@@ -6,9 +6,12 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from workshop import ledger, paths
 from workshop.paths import ROOT
 
 IN_CI = os.environ.get("CI") == "true"
@@ -59,6 +62,46 @@ def the_scaling_slides_file_as_it_was():
     yield
     if path.read_bytes() != before:
         path.write_bytes(before)
+
+
+# The checkout's state files a private state copies: the record, and how to reach the engine, the
+# registry and the cluster that prepare and `cluster up` made (what commands need to see the same machine)
+REACH = (
+    ledger.FILE,
+    "engine-endpoint",
+    "cluster.json",
+    "kubeconfig",
+    "kubeconfig.fenced",
+    "registry.yml",
+    "registry.pid",
+)
+
+
+class PrivateState(NamedTuple):
+    path: Path
+    checkout_env: dict[str, str]  # the environment of a command that is to use the checkout's own state
+
+
+@pytest.fixture
+def private_state(tmp_path, monkeypatch):
+    """A state folder of the test's own, for a test that records or forgets things itself: it starts as a
+    copy of the checkout's record and of the files that say how to reach the engine, registry and cluster,
+    and what the test writes stays in it. In-process, workshop.paths.STATE points at it; commands get it
+    as WORKSHOP_STATE. Afterwards the checkout's own record must be as it was."""
+    real = paths.STATE
+    state = tmp_path / "state"
+    state.mkdir()
+    for name in REACH:
+        if (real / name).is_file():
+            shutil.copy2(real / name, state / name)
+    record = real / ledger.FILE
+    before = record.read_bytes() if record.exists() else None
+    checkout_env = {**os.environ}
+    monkeypatch.setattr(paths, "STATE", state)
+    monkeypatch.setenv("WORKSHOP_STATE", str(state))
+    yield PrivateState(state, checkout_env)
+    after = record.read_bytes() if record.exists() else None
+    assert after == before, f"the test wrote the checkout's own record ({record}); it is to write only {state}"
 
 
 @pytest.fixture(scope="session")

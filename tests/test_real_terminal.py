@@ -1,5 +1,6 @@
 """End to end in a real terminal: scripts/present, unchanged, in tmux at exactly 120x40, driven with
-the presenter's keys; every screen is captured, checked and kept under .workshop/artifacts/.
+the presenter's keys; every screen is captured, checked and kept in the test's own temporary folder (its path is printed),
+never in the checkout's state.
 
 The full walk uses replay mode, so it does not depend on Docker or the cluster; a short live walk
 checks that the ordinary mode starts its real shells too. Each test runs its own tmux server on its
@@ -23,7 +24,7 @@ from workshop.deck.geometry import box_columns
 from workshop.machine import processes
 from workshop.machine.tmux import Tmux
 from workshop.names import PROMPT
-from workshop.paths import DECK, ROOT, state_dir
+from workshop.paths import DECK, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -56,9 +57,8 @@ def terminal(tmp_path):
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     def start(args: str, artifacts: str) -> TaggedTmux:
-        folder = state_dir("artifacts", artifacts)
-        for old in folder.glob("*.txt"):
-            old.unlink()
+        folder = tmp_path / "screens" / artifacts
+        folder.mkdir(parents=True, exist_ok=True)
         session = TaggedTmux(tag, folder)
         started.append(session)
         print(f"screens saved under {folder}")

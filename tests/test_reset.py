@@ -117,8 +117,9 @@ def test_with_no_record_only_the_decks_own_names_can_go(docker, tmp_path):
 
 
 @pytest.fixture
-def planted(docker):
-    """Our recorded things and the user's decoys, made for this test only; all removed afterwards."""
+def planted(docker, private_state):
+    """Our recorded things and the user's decoys, made for this test only; all removed afterwards. What
+    is recorded goes into the test's private copy of the record, never the checkout's."""
     need(registry.status() and registry.ours(), "the registry this checkout started", "run scripts/prepare registry")
     remove_all()
     try:
@@ -141,6 +142,29 @@ def planted(docker):
         yield
     finally:
         remove_all()
+
+
+def test_a_private_record_is_the_one_commands_read_and_the_checkouts_stays(docker, private_state):
+    """The fence the tests that record things rely on: what a test records goes into its private copy,
+    reset run as a command reads that copy, and the checkout's own record never hears of it."""
+    ref = "resettest-private:1"
+    empty_image(ref)
+    try:
+        ledger.record("image", ref, id=image_id(ref), role="app")
+        assert ref in (private_state.path / ledger.FILE).read_text()
+        private = run_reset("--dry-run", "--all", "--only", ref)
+        assert f"would remove image {ref}\n" in private.stdout, private.stdout + private.stderr
+        checkout = subprocess.run(
+            [sys.executable, "-m", "workshop.commands.reset", "--dry-run", "--all", "--only", ref],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**private_state.checkout_env, "PYTHONPATH": str(ROOT)},
+        )
+        assert (checkout.returncode, checkout.stdout) == (0, "nothing to reset\n"), checkout.stdout + checkout.stderr
+    finally:
+        sh("docker", "rmi", ref, check=False)
 
 
 def registry_has(ref):
