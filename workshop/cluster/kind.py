@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,11 +30,12 @@ from workshop.machine.standins import base_images
 from workshop.names import KIND_CLUSTER as NAME, KIND_NODE_BASE
 from workshop.paths import KUBECONFIG, STATE, write_private
 
-KIND_VERSION = "v0.33.0"
+PINNED = node_build.recipe_versions()  # kind_node/versions.env
+KIND_VERSION = PINNED["KIND_VERSION"]
 # kind v0.33.0's default node image (its pkg/apis/config/defaults/image.go): Kubernetes v1.37.0
 UPSTREAM_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 RECIPE = node_build.RECIPE
-LOCAL_IMAGE = f"workshop-kind/node:{node_build.kubernetes_version()}-1"
+LOCAL_IMAGE = f"workshop-kind/node:{node_build.kubernetes_version()}-{PINNED['NODE_BUILD']}"
 NODES = 3
 MEMORY_NEEDED_MIB = 2048  # three nodes and the lecture's app, measured here at about 1.2 GiB
 READY_SECONDS = 240
@@ -155,6 +157,7 @@ def build_node_image(say: Callable[[str], None]) -> None:
         "K8S_BIN": str(bins),
         "KIND_NODE_WORK": str(STATE / "kind-node"),
         "NODE_BASE_IMAGE": KIND_NODE_BASE,
+        "WORKSHOP_PYTHON": sys.executable,
     }
     host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
     ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")

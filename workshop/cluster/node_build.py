@@ -7,16 +7,17 @@ one place it is written. Results go to .workshop/k8s-bin/<version>/ with a stamp
 second run with the same sources reuses them at once.
 """
 
+import argparse
 import fcntl
 import hashlib
 import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from workshop import paths
+from workshop import cli, paths
 from workshop.cli import WorkshopError
 from workshop.machine import host
 
@@ -32,6 +33,7 @@ KUBE_COMMANDS = [
     "kubectl",
 ]
 BUILD_LOG = "k8s-build.log"
+STRIP = "-s -w"  # no symbol table, no DWARF: every program of the node image
 
 
 def required_version(module_dir: Path, module: str) -> str:
@@ -41,6 +43,13 @@ def required_version(module_dir: Path, module: str) -> str:
     if not found:
         raise WorkshopError(f"{module_dir / 'go.mod'} does not require {module}")
     return found.group(1)
+
+
+def recipe_versions() -> dict[str, str]:
+    """The versions kind_node/versions.env pins (build.sh sources the same file): its KEY=value lines whose
+    value is written out, e.g. KIND_VERSION -> v0.33.0."""
+    text = (RECIPE / "versions.env").read_text()
+    return dict(re.findall(r"^([A-Z][A-Z0-9_]*)=([^\s#$]\S*)", text, re.M))
 
 
 def kubernetes_version() -> str:
@@ -63,7 +72,7 @@ def version_ldflags(version: str) -> str:
         "gitCommit": "",
         "buildDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    flags = ["-s", "-w"]
+    flags = []
     for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         flags += [f"-X {package}.{name}={value}" for name, value in values.items()]
     return " ".join(flags)
@@ -79,8 +88,11 @@ def _sources_key(module_dir: Path, extra: str = "") -> str:
 
 
 def _go_build(go: str, module_dir: Path, package: str, output: Path, ldflags: str, log: Path) -> None:
+    """How every Go program of the node image is built (here and for build.sh): static, without local
+    paths, stripped, from the modules go.sum pins, with the Go on the machine, at low priority."""
     env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=readonly", GOTOOLCHAIN="local")
-    command = ["nice", "-n", "19", go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(output) + ".tmp", package]
+    flags = f"{STRIP} {ldflags}".strip()
+    command = ["nice", "-n", "19", go, "build", "-trimpath", "-ldflags", flags, "-o", f"{output}.tmp", package]
     try:
         host.logged(command, log, timeout=3600, what=f"go build of {output.name}", env=env, cwd=module_dir)
     except WorkshopError:
@@ -104,7 +116,7 @@ def jobs(version: str) -> list[tuple[str, Path, str, str, str]]:
         (name, kubernetes, f"k8s.io/kubernetes/cmd/{name}", version_ldflags(version), key) for name in KUBE_COMMANDS
     ]
     for name in ("coredns", "pause"):
-        found.append((name, SOURCES / name, ".", "-s -w", _sources_key(SOURCES / name)))
+        found.append((name, SOURCES / name, ".", "", _sources_key(SOURCES / name)))
     return found
 
 
@@ -128,16 +140,46 @@ def _build_all(version: str, target: Path, say: Callable[[str], None]) -> Path:
     log = paths.state_dir("logs") / BUILD_LOG
     times_file = target / "build-times.json"
     times: dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}
-    go = ""
     for name, module_dir, package, ldflags, key in jobs(version):
-        output, stamp = target / name, target / f".{name}.stamp"
-        if output.exists() and stamp.exists() and stamp.read_text() == key:
-            continue
-        go = go or host.go_program("the kind node image's Kubernetes programs")
-        say(f"building {name} (log: {log})...")
         started = time.monotonic()
-        _go_build(go, module_dir, package, output, ldflags, log)
-        times[name] = round(time.monotonic() - started, 1)
-        stamp.write_text(key)
-        times_file.write_text(json.dumps(times, indent=2) + "\n")
+        if build_one(name, module_dir, package, ldflags, key, target, log, say):
+            times[name] = round(time.monotonic() - started, 1)
+            times_file.write_text(json.dumps(times, indent=2) + "\n")
     return target
+
+
+def build_one(
+    name: str,
+    module_dir: Path,
+    package: str,
+    ldflags: str,
+    key: str,
+    target: Path,
+    log: Path,
+    say: Callable[[str], None],
+) -> bool:
+    """Build target/name unless its stamp says these sources and flags made it; True when it built."""
+    output, stamp = target / name, target / f".{name}.stamp"
+    if output.exists() and stamp.exists() and stamp.read_text() == key:
+        return False
+    go = host.go_program("the kind node image's Go programs")
+    say(f"building {name} (log: {log})...")
+    _go_build(go, module_dir, package, output, ldflags, log)
+    stamp.write_text(key)
+    return True
+
+
+def main(argv: Sequence[str]) -> None:
+    """build.sh's Go programs (etcd, crictl, ...), built the same way as the Kubernetes ones."""
+    parser = argparse.ArgumentParser(prog="node_build", description=main.__doc__)
+    for name in ("name", "module_dir", "package", "output_dir", "log"):
+        parser.add_argument(name)
+    parser.add_argument("ldflags", nargs="?", default="", help="-X flags, after the -s -w every program gets")
+    args = parser.parse_args(argv)
+    module_dir = Path(args.module_dir)
+    key = _sources_key(module_dir, f"{args.package} {args.ldflags}")
+    build_one(args.name, module_dir, args.package, args.ldflags, key, Path(args.output_dir), Path(args.log), print)
+
+
+if __name__ == "__main__":
+    cli.run(main, "node_build")

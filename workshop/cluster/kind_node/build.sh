@@ -23,6 +23,7 @@ export PATH=/usr/local/go/bin:$PATH
 ENGINE_BIN=${ENGINE_BIN:?the folder holding containerd, ctr and containerd-shim-runc-v2 2.1.9}
 WORKSHOP=${WORKSHOP_ROOT:?the repository}
 K8S_BIN=${K8S_BIN:?the folder of the built Kubernetes programs}
+PYTHON=${WORKSHOP_PYTHON:?the Python of the workshop, which builds the Go programs (node_build.py)}
 DEBIAN_IMAGE=${NODE_BASE_IMAGE:?the Debian bookworm image to build on (names.KIND_NODE_BASE)}
 
 WORK=${KIND_NODE_WORK:?a work folder for the build}
@@ -54,19 +55,10 @@ done
 #    etcd, crictl, local-path-provisioner. A stamp per program (digest of its module
 #    files + flags) skips a rebuild. Every Kubernetes binary must really be $KUBE_VERSION:
 #    the -X version flags alone prove nothing, so `go version -m` is checked too.
-export CGO_ENABLED=0 GOFLAGS=-mod=readonly GOTOOLCHAIN=local
-go_build() { # name module_dir package ldflags
-    local name=$1 dir=$2 package=$3 ldflags=$4 key
-    key=$( (cat "$dir"/go.mod "$dir"/go.sum; cat "$dir"/*.go "$dir"/.workshop-patch 2>/dev/null || true
-            echo "$package $ldflags" | sed 's/buildDate=[^ ]*//g') | sha256sum | cut -c1-16)
-    if [[ -x "$BIN/$name" && "$(cat "$BIN/.$name.stamp" 2>/dev/null)" == "$key" ]]; then
-        return 0
-    fi
-    say "go build $name ($package)"
-    (cd "$dir" && nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$BIN/$name.tmp" "$package") >>"$LOG" 2>&1 \
-        || die "go build of $name failed (see $LOG)"
-    mv "$BIN/$name.tmp" "$BIN/$name"
-    echo "$key" >"$BIN/.$name.stamp"
+export GOTOOLCHAIN=local  # go get and go mod download below use the Go here, never fetch another
+go_build() { # name module_dir package [-X flags]: built and stamped as node_build.py builds its own
+    PYTHONPATH=$WORKSHOP "$PYTHON" -m workshop.cluster.node_build "$1" "$2" "$3" "$BIN" "$LOG" "${4:-}" \
+        || die "go build of $1 failed (see $LOG)"
 }
 kube_module_version() { # the k8s.io/kubernetes module a binary was built from
     go version -m "$1" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "k8s.io/kubernetes" {print $3; exit}'
@@ -98,13 +90,13 @@ if [[ ! -f $etcd_mod/go.mod ]]; then
     (cd "$etcd_mod" && GOFLAGS=-mod=mod go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION" \
         && GOFLAGS=-mod=mod go mod tidy) >>"$LOG" 2>&1 || { rm -rf "$etcd_mod"; die "go get of etcd $ETCD_VERSION failed (see $LOG)"; }
 fi
-go_build etcd "$etcd_mod" go.etcd.io/etcd/server/v3 "-s -w"
-go_build etcdctl "$etcd_mod" go.etcd.io/etcd/etcdctl/v3 "-s -w"
+go_build etcd "$etcd_mod" go.etcd.io/etcd/server/v3
+go_build etcdctl "$etcd_mod" go.etcd.io/etcd/etcdctl/v3
 grep -q "etcd Version: ${ETCD_VERSION#v}\$" <<<"$("$BIN/etcd" --version)" || die "etcd is not $ETCD_VERSION"
 go_build crictl "$HERE/src/crictl" sigs.k8s.io/cri-tools/cmd/crictl \
-    "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
+    "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
 go_build local-path-provisioner "$HERE/src/local-path" github.com/rancher/local-path-provisioner \
-    "-s -w -X main.VERSION=$LOCAL_PATH_VERSION"
+    "-X main.VERSION=$LOCAL_PATH_VERSION"
 # kube-network-policies: its upstream module, with one patch of ours (files/kube-network-policies-
 # xt-nfqueue.patch): packets reach its nfqueue through the xtables NFQUEUE target, as some kernels
 # (this VM's among them) lack nftables' own queue expression.
@@ -117,7 +109,7 @@ if [[ "$(cat "$np_src/.workshop-patch" 2>/dev/null)" != "$(sha256sum <"$np_patch
     patch -s -d "$np_src" -p1 <"$np_patch" >>"$LOG" 2>&1 || die "the kube-network-policies patch does not apply (see $LOG)"
     sha256sum <"$np_patch" >"$np_src/.workshop-patch"
 fi
-go_build kube-network-policies "$np_src" ./cmd "-s -w"
+go_build kube-network-policies "$np_src" ./cmd
 for f in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl coredns pause; do
     cmp -s "$K8S_BIN/$f" "$BIN/$f" || cp "$K8S_BIN/$f" "$BIN/$f"
 done
