@@ -4,8 +4,10 @@ but fail in CI (CI=true), where prepare has started everything they need."""
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +34,25 @@ def need(ok: bool, what: str, fix: str) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def run_command(
+    name: str,
+    *args: object,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    base: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """A workshop command as scripts/NAME runs it (python -m workshop.commands.NAME from the checkout),
+    its output captured. env: variables set over base, which is this process's environment unless given."""
+    return subprocess.run(
+        [sys.executable, "-m", f"workshop.commands.{name}", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**(os.environ if base is None else base), **(env or {}), "PYTHONPATH": str(ROOT)},
+    )
 
 
 def get_when_listening(url: str, seconds: float) -> str:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import need
+from conftest import need, run_command
 from workshop.deck import reader as deck
 from workshop.machine import ports
 from workshop.names import DEB_IMAGE, DEBIAN_IMAGE, PY_IMAGE
@@ -20,14 +20,7 @@ from workshop.rehearsal import boxes, step_table, steps as check
 
 
 def run_check(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.commands.check", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    return run_command("check", *args, timeout=180)
 
 
 def slide_of(command):

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import run_command
 from workshop.cluster import classroom, kubectl
 from workshop.deck import reader
 from workshop.machine import app_images
@@ -215,9 +216,6 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
     """The student's side: scripts/cluster up --kubeconfig FILE in a checkout of their own (a state folder
     of its own here), then the deck's Kubernetes slides rehearsed unchanged in their namespace; the
     slides that need nodes are skipped with their reason, and the shell says so to a student who tries."""
-    import os
-    import sys
-
     from test_rehearse_kubernetes import KUBERNETES_SLIDES
 
     state = tmp_path / "state"
@@ -225,34 +223,13 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
     built = ROOT / ".workshop" / "k8s-bin"
     if built.is_dir():
         (state / "k8s-bin").symlink_to(built)
-    env = {**os.environ, "WORKSHOP_STATE": str(state), "PYTHONPATH": str(ROOT)}
+    env = {"WORKSHOP_STATE": str(state)}
     mine = classroom.CLASS / f"{classroom.namespace_of(4)}.kubeconfig"
-    up = subprocess.run(
-        [sys.executable, "-m", "workshop.commands.cluster", "up", "--kubeconfig", str(mine)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    up = run_command("cluster", "up", "--kubeconfig", mine, timeout=120, env=env)
     assert up.returncode == 0 and f"your namespace '{classroom.namespace_of(4)}'" in up.stdout, up.stderr
     report = tmp_path / "rehearsal.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workshop.commands.rehearse",
-            "--slides",
-            ",".join(map(str, KUBERNETES_SLIDES)),
-            "--json",
-            str(report),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env=env,
-    )
+    slides = ",".join(map(str, KUBERNETES_SLIDES))
+    done = run_command("rehearse", "--slides", slides, "--json", report, timeout=1200, env=env)
     steps = json.loads(report.read_text())["steps"]
     failed = [step for step in steps if step["verdict"] not in ("OK", "SKIP") and not step["skipped"]]
     assert done.returncode == 0 and not failed, json.dumps(failed, indent=1)[-4000:] + done.stderr[-1000:]
@@ -267,14 +244,7 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
         shell.wait_prompt()
         status, output = shell.run("kubectl drain workshop-worker --ignore-daemonsets", timeout=30)
     assert status == 3 and "this slide is your teacher's to show" in output, output
-    down = subprocess.run(
-        [sys.executable, "-m", "workshop.commands.cluster", "down"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    down = run_command("cluster", "down", timeout=120, env=env)
     assert down.returncode == 0 and not (state / "kubeconfig").exists(), down.stdout + down.stderr
 
 

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # render.txt pins tomli there
     import tomli as tomllib  # type: ignore[import-not-found]
 
-from conftest import IN_CI, need
+from conftest import IN_CI, need, run_command
 from test_workshop_shell import api_server, kubeconfig
 from workshop import ledger
 from workshop.cluster import kind, kubectl, node_build, providers
@@ -29,14 +29,7 @@ from workshop.paths import KUBECONFIG, ROOT
 
 
 def cluster(*args, env):
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.commands.cluster", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-    )
+    return run_command("cluster", *args, timeout=60, env=env)
 
 
 @pytest.fixture

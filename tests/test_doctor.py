@@ -5,12 +5,12 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 
 import pexpect
 import pytest
 
+from conftest import run_command
 from workshop.commands import doctor
 from workshop.deck import docker_commands, reader
 from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
@@ -39,14 +39,7 @@ NAMES = [
 
 
 def run_doctor(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.commands.doctor", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
+    return run_command("doctor", *args, timeout=120, env=env)
 
 
 def by_name(done):

@@ -7,14 +7,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from conftest import need
+from conftest import need, run_command
 from workshop.cli import WorkshopError
 from workshop.deck import reader
 from workshop.export import casts, export, hidden, player
@@ -250,20 +249,13 @@ def test_hidden_lines_include_a_title_over_several_lines():
     )
 
 
-def run_command(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.commands.export_html", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
+def run_export(*args):
+    return run_command("export_html", *args, timeout=120)
 
 
 def test_the_command_prints_one_line(tmp_path):
     player_available()
-    done = run_command(tmp_path / "out")
+    done = run_export(tmp_path / "out")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 1 and done.stdout.startswith("export-html: ")
     assert f"{len(DECK.slides)} slides" in done.stdout and "MB in" in done.stdout
@@ -278,7 +270,7 @@ def test_bad_input_is_one_line_never_a_traceback(tmp_path, case):
         "under a file": [file / "site"],
         "no deck": [tmp_path / "out", "--deck", tmp_path / "missing.md"],
     }[case]
-    done = run_command(*args)
+    done = run_export(*args)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("export-html: "), done.stderr
     assert {

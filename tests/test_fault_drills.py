@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import need
+from conftest import need, run_command
 from workshop.deck import reader
 from workshop.machine import app_images, ports, registry
 from workshop.paths import DECK, ROOT
@@ -21,14 +21,7 @@ DECK_MODEL = reader.read(DECK)
 
 
 def rehearse(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.commands.rehearse", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
+    return run_command("rehearse", *args, timeout=300, env=env)
 
 
 def slide_of(command_start):

@@ -1,15 +1,13 @@
 """The rehearsal engine end to end on a tiny deck: real shells in real pseudo-terminals."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import run_command
 from workshop.deck import reader as deck
-from workshop.paths import ROOT
 from workshop.rehearsal import recordings
 from workshop.rehearsal.engine import Options, Rehearsal
 
@@ -60,14 +58,7 @@ def test_nothing_is_left_running(results):
 
 
 def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(TINY), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    return run_command("rehearse", "--deck", TINY, *args, timeout=120)
 
 
 def test_cli_prints_one_line_per_step_and_fails_overall(tmp_path):

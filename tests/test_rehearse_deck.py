@@ -1,16 +1,14 @@
 """The real thing: the Docker part of slides.md rehearsed, unchanged, against a real engine."""
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
-from conftest import need
+from conftest import need, run_command
 from workshop.deck import reader as deck
 from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
-from workshop.paths import DECK, ROOT
+from workshop.paths import DECK
 
 pytestmark = pytest.mark.slow
 
@@ -34,23 +32,7 @@ def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
     # the deck's own images go first, so that every step check can be seen to fail before its box
     subprocess.run(["docker", "image", "rm", "workshop-demo-deb:1.0", "workshop-demo-py:1.0"], capture_output=True)
     report = tmp_path / "rehearsal.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workshop.commands.rehearse",
-            "--without",
-            "cluster",
-            "--check-steps",
-            "--json",
-            str(report),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = run_command("rehearse", "--without", "cluster", "--check-steps", "--json", report, timeout=1800)
     print(done.stdout, done.stderr)  # the per-step lines land in the test log
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     steps = json.loads(report.read_text())["steps"]

@@ -5,20 +5,18 @@ worker process are killed behind the deck's back."""
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import need
+from conftest import need, run_command
 from test_rehearse_deck import assert_fail_first
 from workshop.cluster import kubectl
 from workshop.deck import reader as deck
 from workshop.machine import engine
 from workshop.names import PART_OF
-from workshop.paths import DECK, ROOT
+from workshop.paths import DECK
 from workshop.rehearsal import needs
 from workshop.rehearsal.engine import Options, Rehearsal
 
@@ -42,23 +40,7 @@ def rehearse(*slides: int):
 def test_the_kubernetes_part_rehearses_for_real(workshop_cluster, tmp_path):
     report = tmp_path / "rehearsal.json"
     slides = ",".join(str(n) for n in KUBERNETES_SLIDES)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workshop.commands.rehearse",
-            "--slides",
-            slides,
-            "--check-steps",
-            "--json",
-            str(report),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = run_command("rehearse", "--slides", slides, "--check-steps", "--json", report, timeout=1800)
     print(done.stdout, done.stderr)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     steps = json.loads(report.read_text())["steps"]

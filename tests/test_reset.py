@@ -9,20 +9,17 @@ real selection without changing anything."""
 
 import io
 import json
-import os
 import subprocess
-import sys
 import tarfile
 
 import pytest
 
-from conftest import need
+from conftest import need, run_command
 from workshop import ledger
 from workshop.cluster import kubectl
 from workshop.deck import docker_commands
 from workshop.machine import registry
 from workshop.names import NAMESPACE
-from workshop.paths import ROOT
 
 ONLY = "*resettest*"
 OURS_IMAGE = "resettest-app:1"  # recorded as made by the workshop
@@ -34,17 +31,7 @@ DECOY_IMAGES = ["resettest-built-from-standin:1", "workshop-demo-resettest:1", S
 
 
 def run_reset(*args, state=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if state:
-        env["WORKSHOP_STATE"] = str(state)
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.commands.reset", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return run_command("reset", *args, timeout=300, env={"WORKSHOP_STATE": str(state)} if state else None)
 
 
 def sh(*args, check=True, **kwargs):
@@ -154,13 +141,8 @@ def test_a_private_record_is_the_one_commands_read_and_the_checkouts_stays(docke
         assert ref in (private_state.path / ledger.FILE).read_text()
         private = run_reset("--dry-run", "--all", "--only", ref)
         assert f"would remove image {ref}\n" in private.stdout, private.stdout + private.stderr
-        checkout = subprocess.run(
-            [sys.executable, "-m", "workshop.commands.reset", "--dry-run", "--all", "--only", ref],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**private_state.checkout_env, "PYTHONPATH": str(ROOT)},
+        checkout = run_command(
+            "reset", "--dry-run", "--all", "--only", ref, timeout=300, base=private_state.checkout_env
         )
         assert (checkout.returncode, checkout.stdout) == (0, "nothing to reset\n"), checkout.stdout + checkout.stderr
     finally:
