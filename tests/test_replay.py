@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from conftest import need
+from conftest import need, run_command
 from support.render import render_deck
 from test_present import run_in_terminal
 from workshop.commands import record
+from workshop.commands.options import replay_folder
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
 from workshop.machine import engine
@@ -307,6 +308,22 @@ def test_present_replay_without_recordings_is_one_line(tmp_path):
         f"present: no recordings in {tmp_path / 'none'}: make them with scripts/record, "
         "or name the folder with --replay=DIR"
     ]
+
+
+def test_rehearse_in_the_tui_checks_the_replay_folder_as_present_does(tmp_path):
+    """One --replay for both commands: the same folder found, the same one-line errors."""
+    missing = run_command("rehearse", "--tui", f"--replay={tmp_path / 'none'}", timeout=60)
+    assert (missing.returncode, missing.stdout) == (2, ""), missing.stdout
+    assert missing.stderr == (
+        f"rehearse: no recordings in {tmp_path / 'none'}: make them with scripts/record, "
+        "or name the folder with --replay=DIR\n"
+    )
+    a_deck = run_command("rehearse", "--tui", "--replay", EXTRAS, timeout=60)
+    assert a_deck.returncode == 2 and a_deck.stderr.startswith("rehearse: --replay takes a folder of recordings"), (
+        a_deck.stderr
+    )
+    assert replay_folder(EXTRAS, True) == recordings_for(EXTRAS).resolve()
+    assert replay_folder(DECK, None) is None
 
 
 def test_present_replay_given_a_deck_instead_of_a_folder_says_how_to_name_it():

@@ -1,13 +1,14 @@
-"""The options several commands share, defined once: which deck, which slides, which needs to leave out."""
+"""The options several commands share, defined once: which deck, which slides, which needs to leave out,
+and which recordings to replay."""
 
 import argparse
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from workshop.cli import WorkshopError
 from workshop.deck import reader
 from workshop.deck.directives import KNOWN_NEEDS
-from workshop.paths import DECK
+from workshop.paths import DECK, recordings_for
 
 
 def add_deck_options(parser: argparse.ArgumentParser) -> None:
@@ -31,3 +32,26 @@ def chosen(args: argparse.Namespace) -> Chosen:
         raise WorkshopError(f"--without {unknown[0]}: choose from {', '.join(KNOWN_NEEDS)}")
     slides = reader.parse_slide_ranges(args.slides, len(deck.slides)) if args.slides else None
     return Chosen(deck, slides, without)
+
+
+def add_replay_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """--replay, or --replay=DIR: with no folder named, the deck's own recordings."""
+    parser.add_argument("--replay", nargs="?", const=True, type=Path, metavar="DIR", help=help)
+
+
+def replay_folder(deck_path: Path, replay: Path | Literal[True] | None) -> Path | None:
+    """The folder --replay names (the deck's recordings for a bare --replay), checked with a one-line error;
+    None without --replay."""
+    if replay is None:
+        return None
+    folder = (recordings_for(deck_path) if replay is True else replay).resolve()
+    if folder.suffix == ".md" and folder.is_file():
+        raise WorkshopError(
+            f"--replay takes a folder of recordings, not a deck: to replay {folder.name}, name "
+            f"the deck first (scripts/present {folder.name} --replay)"
+        )
+    if not folder.is_dir():
+        raise WorkshopError(
+            f"no recordings in {folder}: make them with scripts/record, or name the folder with --replay=DIR"
+        )
+    return folder

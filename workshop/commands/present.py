@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workshop.cli import WorkshopError, run
+from workshop.commands.options import add_replay_option, replay_folder
 from workshop.deck import reader as deck
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import engine, host
-from workshop.paths import DECK, ROOT, STATE, recordings_for
+from workshop.paths import DECK, ROOT, STATE
 from workshop.presenter import deck_hook
 
 LOOKATME_EXTENSIONS = "terminal,file_loader"
@@ -48,30 +49,17 @@ def docker_warning() -> str:
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
     parser.add_argument("deck", nargs="?", type=Path, default=DECK, help="the deck (default: slides.md)")
-    parser.add_argument(
-        "--replay",
-        nargs="?",
-        const=True,
-        type=Path,
-        metavar="DIR",
-        help="no Docker needed: each box replays its recording from DIR (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
+    add_replay_option(
+        parser,
+        "no Docker needed: each box replays its recording from DIR (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
     )
     args = parser.parse_args(argv)
     deck_path = args.deck.resolve()
     check_expect()
     check_terminal_size()
     deck.read(deck_path)
-    if args.replay is not None:
-        replay = (recordings_for(deck_path) if args.replay is True else args.replay).resolve()
-        if replay.suffix == ".md" and replay.is_file():
-            raise WorkshopError(
-                f"--replay takes a folder of recordings, not a deck: to replay {replay.name}, name "
-                f"the deck first (scripts/present {replay.name} --replay)"
-            )
-        if not replay.is_dir():
-            raise WorkshopError(
-                f"no recordings in {replay}: make them with scripts/record, or name the folder with --replay=DIR"
-            )
+    replay = replay_folder(deck_path, args.replay)
+    if replay is not None:
         # the boxes' shells inherit this; scripts/workshop-shell then plays recordings instead of running bash
         session = STATE / "replay-session"  # where the boxes agree who plays which repeated command
         shutil.rmtree(session, ignore_errors=True)

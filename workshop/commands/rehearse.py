@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workshop.cli import WorkshopError, run
-from workshop.commands.options import add_deck_options, chosen
-from workshop.paths import recordings_for
+from workshop.commands.options import add_deck_options, add_replay_option, chosen, replay_folder
 from workshop.presenter import timings
 from workshop.rehearsal import needs, recordings, step_checks, tui
 from workshop.rehearsal.engine import Options
@@ -32,14 +31,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="give the deck in the real TUI: scripts/present in a "
         "private tmux at 120x40, the presenter's keys only, each box judged by the screen",
     )
-    parser.add_argument(
-        "--replay",
-        nargs="?",
-        const=True,
-        type=Path,
-        metavar="DIR",
-        help="with --tui: the deck in replay mode (scripts/present --replay DIR)",
-    )
+    add_replay_option(parser, "with --tui: the deck in replay mode (scripts/present --replay DIR)")
     parser.add_argument(
         "--check-steps",
         action="store_true",
@@ -86,11 +78,7 @@ def in_the_tui(args: argparse.Namespace, deck, slides, without) -> int:
     """scripts/rehearse --tui: the real deck, judged by its screen; same report lines and JSON."""
     if args.check_steps or args.record or args.stop_first:
         raise WorkshopError("--tui takes --slides, --without, --replay and --json only")
-    replay = (
-        None if args.replay is None else (recordings_for(args.deck) if args.replay is True else args.replay).resolve()
-    )
-    if replay is not None and not replay.is_dir():
-        raise WorkshopError(f"no recordings in {replay}: make them with scripts/record, or name the folder")
+    replay = replay_folder(args.deck, args.replay)
     walk = tui.Walk(
         deck,
         replay=replay,
