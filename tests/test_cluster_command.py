@@ -182,7 +182,7 @@ def test_the_workshop_cluster_on_kind_has_three_ready_nodes_and_pulls_from_the_r
     if (providers.chosen() or {}).get("provider") != "kind":
         need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
         pytest.skip("the workshop cluster here is not kind")
-    minor = node_build.kubernetes_version().rsplit(".", 1)[0]  # v1.37: the upstream node image may be another patch
+    minor = f"v{node_build.kubernetes_minor()}"  # v1.37: the upstream node image may be another patch
     summary = str(kubectl.node_summary())
     assert re.fullmatch(rf"3 node\(s\), 3 Ready \({re.escape(minor)}\.\d+\)", summary), summary
     server = json.loads(kubectl.run("version", "-o", "json").stdout)["serverVersion"]

@@ -26,7 +26,7 @@ from workshop.names import PYTHON_IMAGE, REDIS_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s_demo"
-KUBERNETES_MINOR = ".".join(node_build.kubernetes_version().lstrip("v").split(".")[:2])  # e.g. 1.37
+KUBERNETES_MINOR = node_build.kubernetes_minor()  # e.g. 1.37
 KUBERNETES = f"{KUBERNETES_MINOR}.0"  # the schema version kubernetes-validate names it by
 PART_OF = ("app.kubernetes.io/part-of", "cs198-workshop")
 REGISTRY = "localhost:5001/"

@@ -5,7 +5,6 @@ docs' prose) is found here, so a new Kubernetes makes this test list every place
 import re
 
 from workshop.cluster import kind, node_build
-from workshop.cluster.lifecycle import workshop_minor
 from workshop.paths import ROOT
 
 # Places that name a Kubernetes minor on purpose, not as the workshop's: (file, minor, why)
@@ -29,13 +28,13 @@ def places() -> list[tuple[str, int, str]]:
 
 
 def test_the_code_reads_the_minor_from_the_recipe():
-    minor = workshop_minor()
+    minor = node_build.kubernetes_minor()
     assert re.fullmatch(r"1\.\d+", minor) and node_build.kubernetes_version().startswith(f"v{minor}.")
     assert kind.UPSTREAM_IMAGE.startswith(f"kindest/node:v{minor}.")
 
 
 def test_every_place_that_spells_out_the_minor_names_the_recipes():
-    minor = workshop_minor()
+    minor = node_build.kubernetes_minor()
     found = places()
     assert len(found) >= 8, found  # the pin, the upstream image, the docs: the search finds them
     stale = [(name, number, seen) for name, number, seen in found if seen != minor and (name, seen) not in HISTORY]

@@ -21,13 +21,6 @@ KUBELET_REFUSES_CGROUP_V1 = 35  # KEP-5573: from 1.35 the kubelet needs failCgro
 MIN_DOCKER_API = (1, 44)  # Docker 25: what kind v0.33 and current BuildKit clients expect
 
 
-def workshop_minor() -> str:
-    """The workshop's own Kubernetes minor, e.g. 1.37 (the kind node recipe's go.mod names it)."""
-    from workshop.cluster import node_build  # kept out of import time: doctor's tests load this alone
-
-    return ".".join(node_build.kubernetes_version().lstrip("v").split(".")[:2])
-
-
 def minor_of(version: str) -> int | None:
     """37 of 'v1.37.2', '1.37' or '1.37+'; None when it is not a 1.x version."""
     found = re.match(r"v?1\.(\d+)", version or "")
@@ -56,11 +49,13 @@ def problems(
         return found
     ended = end_of_life(minor, today)
     if ended:
+        from workshop.cluster import node_build  # kept out of import time: doctor's tests load this alone
+
         since = f" on {ended.isoformat()}" if ended != datetime.date.min else ""
         found.append(
             (
                 f"Kubernetes 1.{minor} reached its end of life{since}: it gets no security fixes",
-                f"scripts/cluster down, then scripts/cluster up (the workshop's kind cluster is {workshop_minor()})"
+                f"scripts/cluster down, then scripts/cluster up (the workshop's kind cluster is {node_build.kubernetes_minor()})"
                 if kind_made
                 else "upgrade that cluster, or use the workshop's kind cluster (scripts/cluster up)",
             )

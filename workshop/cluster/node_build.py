@@ -57,6 +57,11 @@ def kubernetes_version() -> str:
     return required_version(SOURCES / "kubernetes", "k8s.io/kubernetes")
 
 
+def kubernetes_minor() -> str:
+    """The workshop's Kubernetes minor, e.g. 1.37 (the upstream node image may be another patch of it)."""
+    return ".".join(kubernetes_version().lstrip("v").split(".")[:2])
+
+
 def bin_dir(version: str = "") -> Path:
     return paths.STATE / "k8s-bin" / (version or kubernetes_version())
 
