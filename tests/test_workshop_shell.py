@@ -119,7 +119,8 @@ def test_the_fence_list_is_what_kubectl_itself_defines_today():
         need(False, "kubectl", "install kubectl (see README.md)")
     derived = kubectl_fence.derive(program)
     lists = fence_lists()
-    if f"from kubectl {derived.version}'s own" in kubectl_fence.FENCE_FILE.read_text():
+    written = kubectl_fence.FENCE_FILE.read_text()
+    if kubectl_fence.render(derived).splitlines()[0] == written.splitlines()[0]:  # the header names the release
         assert lists["refused-long"] == derived.refused_long and lists["refused-short"] == derived.refused_short
         assert lists["boolean-short"] == derived.boolean_short and lists["commands"] == derived.commands
     else:
