@@ -154,7 +154,19 @@ def generated_spellings(url, decoy_file):
         for first in lists["boolean-short"]:
             lines.append(f"kubectl get pods -{first}{letter} {url}")
             lines += [f"kubectl get pods -{first}{second}{letter} {url}" for second in lists["boolean-short"][:3]]
+    # after a flag whose value looks like the end of flags or like a command: pflag takes the next word
+    # as that value whatever it is, and goes on reading flags (`-n -- --server URL` sets the server)
+    escapes = [f"--{name} {value.get(name, 'decoy')}" for name in lists["refused-long"]]
+    escapes += [f"--{name}={value.get(name, 'decoy')}" for name in lists["refused-long"]]
+    escapes += [f"-{letter} {url}" for letter in lists["refused-short"]]
+    for before in PARSER_TRAPS:
+        for escape in escapes:
+            lines += [f"kubectl {before} {escape} get pods", f"kubectl get pods {before} {escape}"]
     return lines
+
+
+# flags that take a value, given one that the shim once read as the end of flags or as a command
+PARSER_TRAPS = ("-n --", "--namespace --", "--request-timeout --", "-v --", "-n get", "--namespace config")
 
 
 @pytest.fixture
@@ -262,6 +274,20 @@ def test_no_spelling_and_no_variable_takes_kubectl_to_a_decoy(fenced_shell):
     assert any(path.startswith("/api") for path in ours.paths)  # the allowed ones reached the workshop's server
     assert "only talks to the workshop cluster" not in allowed[4][1]  # flags after -- are the pod's
     assert not (state / "kubeconfig.fenced").stat().st_mode & 0o222  # the copy kubectl reads is read-only
+    # the oracle bites: the real kubectl, given one of those spellings without the fence, reaches the decoy
+    real = subprocess.run(
+        [real_kubectl(state), "-n", "--", "--server", url, "get", "pods", "--request-timeout", "3s"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+    )
+    assert decoy.connections > 0, real.stderr
+
+
+def real_kubectl(state) -> str:
+    found = sorted((state / "k8s-bin").glob("*/kubectl")) if (state / "k8s-bin").is_dir() else []
+    return str(found[-1]) if found else shutil.which("kubectl") or "kubectl"
 
 
 @pytest.mark.slow
@@ -279,6 +305,16 @@ def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docke
             "docker -c decoy ps",
             f"docker --config {home} ps",
             f"docker --tlsverify -H {url} ps",
+            # every spelling docker's parser (pflag) reads as -H or -c: after another option's value, even
+            # one that looks like the end of options, and run together after boolean options
+            f"docker -l debug -H {url} ps",
+            f"docker --log-level debug --host {url} ps",
+            f"docker --log-level -- -H {url} ps",
+            "docker -l -- --context decoy ps",
+            f"docker -DH {url} ps",
+            f"docker -DH{url} ps",
+            "docker -Dc decoy ps",
+            "docker -D -l info -c decoy ps",
         )
     }
     read_only = {
@@ -314,6 +350,9 @@ def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docke
     for status, output in through_config[:2]:
         assert status == 0 and output.strip() == answered[1].strip(), output
     assert decoy.connections == 0
+    # the oracle bites: the real docker, given one of those spellings without the fence, reaches the decoy
+    real = subprocess.run([docker, "-l", "debug", "-H", url, "version"], capture_output=True, text=True, timeout=30)
+    assert decoy.connections > 0, real.stderr
 
 
 def test_kubectl_without_a_workshop_cluster_says_what_to_do(tmp_path):
