@@ -76,9 +76,30 @@ def using(context: str) -> str:
     )
 
 
+def namespace_here() -> str | None:
+    """None if the workshop's namespace on record was made on the cluster the workshop reaches now;
+    else one line saying why its objects are not the workshop's to delete there."""
+    made = kubectl.Identity.recorded(ledger.find("namespace", NAMESPACE))
+    here = kubectl.identity(timeout=15)
+    if here is None:
+        return "the workshop's cluster does not answer"
+    if made is None:
+        return f"nothing on record says the workshop made namespace {NAMESPACE!r} on {here}"
+    if made.uid != here.uid:
+        return f"namespace {NAMESPACE!r} was made on {made}, but the workshop now reaches {here}"
+    return None
+
+
 def down(say: Callable[[str], None] = print) -> str:
-    """Delete the one thing the workshop made there (its namespace, if the ledger says so) and forget it."""
+    """Delete the one thing the workshop made there (its namespace, if the record says it made it on this
+    very cluster) and forget it. A cluster that does not answer, or another cluster, is refused."""
     if ledger.find("namespace", NAMESPACE) and kubectl.exists():
+        why = namespace_here()
+        if why is not None:
+            raise WorkshopError(
+                f"{why}: nothing was deleted; point the workshop back at that cluster and run scripts/cluster "
+                f"down again, or delete .workshop/cluster.json and .workshop/kubeconfig to forget it"
+            )
         kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
     KUBECONFIG.unlink(missing_ok=True)
     return "forgot the existing cluster (nothing of it but the workshop's namespace was changed)"

@@ -90,6 +90,63 @@ def exists() -> bool:
     return KUBECONFIG.is_file() and KUBECONFIG.stat().st_size > 0
 
 
+def cluster_entry(config: Path = KUBECONFIG) -> dict:
+    """The cluster entry (server, certificate authority) of a kubeconfig's current context."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text()) or {}
+    contexts = data.get("contexts") or []
+    current = next((c for c in contexts if c.get("name") == data.get("current-context")), None) or (contexts or [{}])[0]
+    name = (current.get("context") or {}).get("cluster")
+    return next((c.get("cluster") or {} for c in data.get("clusters") or [] if c.get("name") == name), {})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which cluster a kubeconfig reaches, by something a second cluster cannot share: the UID of its
+    kube-system namespace (made once, when the cluster is made), with the server for people to read."""
+
+    uid: str
+    server: str
+
+    def __str__(self) -> str:
+        return f"the cluster at {self.server} (kube-system {self.uid[:8]})"
+
+    def record(self) -> dict:
+        return {"cluster_uid": self.uid, "server": self.server}
+
+    @staticmethod
+    def recorded(entry: dict | None) -> "Identity | None":
+        if not entry or not entry.get("cluster_uid"):
+            return None
+        return Identity(entry["cluster_uid"], entry.get("server", "?"))
+
+
+def identity(config: Path = KUBECONFIG, context: str | None = None, timeout: float = 20) -> Identity | None:
+    """The identity of the cluster `config` reaches, or None when it does not answer."""
+    if not config.is_file():
+        return None
+    try:
+        done = run(
+            "get",
+            "namespace",
+            "kube-system",
+            "-o",
+            "jsonpath={.metadata.uid}",
+            f"--request-timeout={int(timeout)}s",
+            config=config,
+            context=context,
+            check=False,
+            timeout=timeout + 10,
+        )
+    except WorkshopError:
+        return None
+    uid = done.stdout.strip()
+    if done.returncode != 0 or not uid:
+        return None
+    return Identity(uid, cluster_entry(config).get("server", "?"))
+
+
 def rename_context(old: str, config: Path = KUBECONFIG) -> None:
     if old != CONTEXT:
         run("config", "rename-context", old, CONTEXT, config=config, context=None)

@@ -125,10 +125,15 @@ def namespace() -> str:
 
 def ensure_namespace(provider: Provider) -> None:
     """The workshop's own namespace, made by the workshop and set in its context. On a cluster the
-    workshop did not make, a namespace of that name that it did not create is someone else's."""
+    workshop did not make, a namespace of that name that it did not create there is someone else's:
+    the record names the cluster it was made on, and a record of another cluster proves nothing here."""
+    here = kubectl.identity()
+    if here is None:
+        raise WorkshopError("the cluster does not answer: `scripts/cluster status` says why")
     there = kubectl.run("get", "namespace", NAMESPACE, "--ignore-not-found", "-o", "name").stdout.strip()
-    made = ledger.find("namespace", NAMESPACE)
-    if there and not provider.makes_cluster and made is None:
+    made = kubectl.Identity.recorded(ledger.find("namespace", NAMESPACE))
+    made_here = made is not None and made.uid == here.uid
+    if there and not provider.makes_cluster and not made_here:
         raise WorkshopError(
             f"your cluster already has a namespace {NAMESPACE!r} that the workshop did not create; "
             f"it is not the workshop's to use: delete it yourself if it is unused, or use another "
@@ -136,8 +141,8 @@ def ensure_namespace(provider: Provider) -> None:
         )
     if not there:
         kubectl.run("create", "namespace", NAMESPACE)
-    if made is None:
-        ledger.record("namespace", NAMESPACE, provider=provider.name)
+    if not made_here:
+        ledger.record("namespace", NAMESPACE, provider=provider.name, **here.record())
     kubectl.run("config", "set-context", CONTEXT, f"--namespace={NAMESPACE}", context=None)
 
 
@@ -145,7 +150,14 @@ def down(say=print, keep_image: bool = False) -> str:
     provider = recorded()
     if provider is None:
         return "no workshop cluster to remove"
+    from workshop.cluster import class_door, classroom
+
+    gone = kubectl.identity(timeout=10) if provider.makes_cluster and kubectl.exists() else None
+    if provider.makes_cluster:
+        class_door.close()  # on the kind network, which goes with the cluster
     summary = provider.down(say, keep_image=keep_image)
+    if gone is not None:
+        classroom.forget_cluster(gone)  # the class's namespaces went with the cluster
     KUBECONFIG.unlink(missing_ok=True)
     forget_copies()
     CHOICE.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from workshop import ledger, paths
 from workshop.cli import WorkshopError, quiet, run
-from workshop.cluster import kubectl, providers
+from workshop.cluster import existing, kubectl, providers
 from workshop.deck import docker_commands
 from workshop.machine import app_images, engine, engine_install, registry
 from workshop.names import NAMESPACE, PART_OF
@@ -163,6 +163,10 @@ def find_kubernetes_objects(notes: list[str]) -> list[Item]:
     ):
         return []
     namespace = providers.namespace()
+    elsewhere = None if providers.is_student() else existing.namespace_here()
+    if elsewhere is not None:
+        notes.append(f"{elsewhere}: its objects there were left alone")
+        return []
     done = kubectl.run(
         "get", K8S_KINDS, "-n", namespace, "-l", PART_OF, "--request-timeout=15s", "-o", "json", check=False, timeout=30
     )
