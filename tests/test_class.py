@@ -4,16 +4,19 @@ quota and LimitRange refusing, a NetworkPolicy dropping real TCP connections, an
 manifests running under Pod Security `restricted`. A namespace the class did not make survives down."""
 
 import json
+import os
 import stat
 import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import run_command
-from workshop.cluster import classroom, kubectl
+from second_laptop import HOST_ADDRESS, SecondLaptop
+from workshop.cluster import class_door, classroom, kubectl
 from workshop.deck import reader
 from workshop.machine import app_images
+from workshop.names import NAMESPACE
 from workshop.paths import ROOT
 from workshop.rehearsal import needs
 
@@ -35,7 +38,15 @@ def as_student(number: int, *args: str, stdin: str = "", timeout: float = 60) ->
 
 
 @pytest.fixture(scope="module")
-def klass(workshop_cluster):
+def laptop():
+    """A student's laptop: another machine on the class's network (tests/second_laptop.py)."""
+    with SecondLaptop() as machine:
+        yield machine
+    assert machine.leftovers() == []
+
+
+@pytest.fixture(scope="module")
+def klass(workshop_cluster, laptop):
     kubectl.run("wait", "--for=delete", f"namespace/{DECOY}", "--timeout=180s", check=False, timeout=200)  # a bench's
     try:
         kubectl.run("create", "namespace", DECOY)
@@ -43,7 +54,7 @@ def klass(workshop_cluster):
         kubectl.run("create", "clusterrole", DECOY_ROLE, "--verb=get", "--resource=nodes")
         kubectl.run("label", "clusterrole", DECOY_ROLE, "app.kubernetes.io/part-of=cs198-workshop-class")
         try:
-            yield classroom.up(STUDENTS, say=lambda _: None)
+            yield classroom.up(STUDENTS, say=lambda _: None, address=HOST_ADDRESS)
         finally:
             said = classroom.down(say=lambda _: None)
         assert said.startswith("removed the class: "), said
@@ -60,6 +71,12 @@ def klass(workshop_cluster):
             time.sleep(2)
         assert kubectl.run("get", "namespace", DECOY, "-o", "name").stdout.strip() == f"namespace/{DECOY}"
         assert not list(classroom.CLASS.glob("*.kubeconfig")) and not classroom.ROSTER.exists()
+        assert (
+            class_door.ours() is None
+            and not subprocess.run(
+                ["docker", "ps", "-aq", "--filter", f"name=^{class_door.CONTAINER}$"], capture_output=True, text=True
+            ).stdout.strip()
+        )
         left = kubectl.run("get", "clusterroles,clusterrolebindings", "-o", "name").stdout.split()
         assert [name for name in left if "cs198" in name] == [f"clusterrole.rbac.authorization.k8s.io/{DECOY_ROLE}"]
     finally:
@@ -182,6 +199,168 @@ def test_another_namespace_is_out_of_reach_over_the_network(klass):
     assert results[2] == ["PONG"] * 3 and results[4] == ["BLOCKED"] * 3, results
 
 
+@pytest.fixture(scope="module")
+def probe(klass):
+    """A pod of student 1's, made with student 1's kubeconfig, to try things from; and a Redis of the
+    teacher's, in the lecture's own namespace, for it to try to reach."""
+    made = as_student(1, "apply", "-f", "-", stdin=pod("probe", ["sleep", "3600"]))
+    assert made.returncode == 0, made.stderr
+    teacher = json.loads(pod("teacher-redis", ["redis-server", "--protected-mode", "no"]))
+    teacher["metadata"]["namespace"] = NAMESPACE
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(teacher))
+    try:
+        kubectl.run(
+            "wait", "-n", NAMESPACE, "pod/teacher-redis", "--for=condition=Ready", "--timeout=120s", timeout=150
+        )
+        assert (
+            as_student(1, "wait", "pod/probe", "--for=condition=Ready", "--timeout=120s", timeout=150).returncode == 0
+        )
+        yield kubectl.run("get", "pod", "-n", NAMESPACE, "teacher-redis", "-o", "jsonpath={.status.podIP}").stdout
+    finally:
+        kubectl.run("delete", "pod", "-n", NAMESPACE, "teacher-redis", "--wait=false", check=False)
+        as_student(1, "delete", "pod", "probe", "--wait=false")
+
+
+def from_probe(*command: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return as_student(1, "exec", "probe", "--", *command, timeout=timeout)
+
+
+def reaches(address: str, port: int) -> bool:
+    """Does a TCP connection from student 1's pod to address:port open within 3 s?"""
+    return from_probe("timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{address}/{port}").returncode == 0
+
+
+def test_a_students_pods_reach_their_namespace_and_dns_and_nothing_else(probe):
+    """The teacher's Redis (PING answered PONG before the egress fence), the registry the nodes pull from
+    (it took a PUT before), a node's kubelet and the API server: all out of reach from a student's pod;
+    the cluster's DNS still answers, and a pod of the student's own namespace is still reached."""
+    teacher = probe
+    assert kubectl.run("exec", "-n", NAMESPACE, "teacher-redis", "--", "redis-cli", "ping").stdout.strip() == "PONG"
+    assert not reaches(teacher, 6379)
+    answer = from_probe("timeout", "5", "redis-cli", "-h", teacher, "ping")
+    assert "PONG" not in answer.stdout, answer.stdout
+    registry_ip = subprocess.run(
+        ["docker", "inspect", "-f", "{{.NetworkSettings.Networks.kind.IPAddress}}", "workshop-registry"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.strip()
+    assert registry_ip and not reaches(registry_ip, 5000)
+    node_ip = kubectl.run(
+        "get", "node", "workshop-worker", "-o", "jsonpath={.status.addresses[?(@.type=='InternalIP')].address}"
+    ).stdout
+    assert node_ip and not reaches(node_ip, 10250)
+    assert not reaches("10.96.0.1", 443)
+    resolved = from_probe("getent", "hosts", "kubernetes.default.svc.cluster.local")
+    assert resolved.returncode == 0 and "10.96.0.1" in resolved.stdout, resolved.stdout + resolved.stderr
+    own = as_student(1, "get", "pod", "probe", "-o", "jsonpath={.status.podIP}").stdout
+    server = as_student(1, "apply", "-f", "-", stdin=pod("own-redis", ["redis-server", "--protected-mode", "no"]))
+    assert server.returncode == 0 and own
+    try:
+        as_student(1, "wait", "pod/own-redis", "--for=condition=Ready", "--timeout=120s", timeout=150)
+        address = as_student(1, "get", "pod", "own-redis", "-o", "jsonpath={.status.podIP}").stdout
+        assert reaches(address, 6379)
+    finally:
+        as_student(1, "delete", "pod", "own-redis", "--wait=false")
+
+
+def daemon_set() -> str:
+    body = json.loads(pod("ds", ["sleep", "60"]))
+    return json.dumps(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "everywhere"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "everywhere"}},
+                "template": {"metadata": {"labels": {"app": "everywhere"}}, "spec": body["spec"]},
+            },
+        }
+    )
+
+
+def service(name: str, **spec) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}], **spec},
+        }
+    )
+
+
+def test_the_api_refuses_what_would_reach_past_a_students_namespace(klass):
+    """Each of these worked with the built-in edit role; each is refused now, by the Role, the quota or the
+    class's ValidatingAdmissionPolicy, with a message that says which."""
+    refused = {
+        "delete the network fence": as_student(1, "delete", "networkpolicy", "--all"),
+        "a NodePort": as_student(1, "apply", "-f", "-", stdin=service("np", type="NodePort")),
+        "a LoadBalancer": as_student(1, "apply", "-f", "-", stdin=service("lb", type="LoadBalancer")),
+        "externalIPs": as_student(1, "apply", "-f", "-", stdin=service("ext", externalIPs=["10.96.0.1"])),
+        "a DaemonSet": as_student(1, "apply", "-f", "-", stdin=daemon_set()),
+        "an Ingress": as_student(1, "create", "ingress", "ing", "--rule=teacher.example/=ok-web:80"),
+        "a PodDisruptionBudget": as_student(1, "create", "pdb", "pdb", "--selector=app=x", "--min-available=1"),
+        "a volume claim": as_student(
+            1,
+            "create",
+            "-f",
+            "-",
+            stdin=json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": "fill"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+                }
+            ),
+        ),
+    }
+    for spec, what in (
+        ({"priorityClassName": "system-node-critical"}, "a priority class"),
+        ({"nodeName": "workshop-control-plane"}, "a node of its choosing"),
+        ({"tolerations": [{"operator": "Exists"}]}, "every taint tolerated"),
+    ):
+        body = json.loads(pod(f"p-{len(refused)}", ["sleep", "60"]))
+        body["spec"].update(spec)
+        refused[what] = as_student(1, "apply", "-f", "-", stdin=json.dumps(body))
+    for what, done in refused.items():
+        said = (done.stdout + done.stderr).lower()
+        assert done.returncode != 0 and ("forbidden" in said or "denied" in said or "exceeded quota" in said), (
+            what,
+            said,
+        )
+    ok = as_student(1, "apply", "-f", "-", stdin=service("plain"))  # a ClusterIP Service is the lecture's own
+    assert ok.returncode == 0, ok.stderr
+    as_student(1, "delete", "service", "plain")
+
+
+def test_what_a_student_may_do_with_the_api_is_what_the_docs_say(klass):
+    """kubectl auth can-i --list, asked as a student, against the table in docs/class.md."""
+    documented: dict[str, set[str]] = {}
+    for line in (ROOT / "docs" / "class.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and line.startswith("| ") and cells[0] not in ("API group", "---"):
+            group = "" if cells[0] == "core" else cells[0]
+            for resource in cells[1].split(", "):
+                documented[resource + (f".{group}" if group else "")] = set(cells[2].split(", "))
+    assert documented, "docs/class.md has no table of what a student may do"
+    listed = as_student(1, "auth", "can-i", "--list", "-o", "json")
+    granted: dict[str, set[str]] = {}
+    for rule in json.loads(listed.stdout)["resourceRules"]:
+        for group in rule.get("apiGroups") or [""]:
+            for resource in rule.get("resources") or []:
+                if group == "" or resource.startswith("selfsubject"):
+                    key = resource
+                else:
+                    key = f"{resource}.{group}"
+                granted.setdefault(key, set()).update(rule["verbs"])
+    basic = {k for k in granted if k.startswith("selfsubject")}  # every signed-in user's (system:basic-user)
+    namespaced = {k: v for k, v in granted.items() if k not in basic and k != "nodes"}
+    assert namespaced == documented, (namespaced, documented)
+    assert granted.get("nodes") == {"get", "list", "watch"}
+
+
 def test_the_lectures_manifests_run_in_a_student_namespace_under_restricted(klass):
     files = [arg for path in sorted((ROOT / "k8s_demo").glob("*.yaml")) for arg in ("-f", str(path))]
     applied = as_student(5, "apply", *files)
@@ -212,24 +391,43 @@ def test_up_refuses_a_namespace_it_did_not_make(klass):
     ).stdout.strip()  # made before the refusal: recorded, so down removes it
 
 
-def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
-    """The student's side: scripts/cluster up --kubeconfig FILE in a checkout of their own (a state folder
-    of its own here), then the deck's Kubernetes slides rehearsed unchanged in their namespace; the
-    slides that need nodes are skipped with their reason, and the shell says so to a student who tries."""
+def test_a_student_on_another_laptop_runs_the_kubernetes_part_in_their_namespace(klass, laptop, tmp_path):
+    """The student's side, from a second machine with nothing of the teacher's but the kubeconfig file: it
+    names the class's address, reaches the student's namespace and is refused in another's; a fresh clone
+    of the workshop there (the student's checkout) runs scripts/cluster up --kubeconfig FILE, then the
+    deck's Kubernetes slides rehearsed unchanged; the slides that need nodes are skipped with their reason,
+    and the shell says so to a student who tries."""
     from test_rehearse_kubernetes import KUBERNETES_SLIDES
 
-    state = tmp_path / "state"
-    state.mkdir()
+    mine = tmp_path / "cs198-student-04.kubeconfig"
+    mine.write_text((classroom.CLASS / f"{classroom.namespace_of(4)}.kubeconfig").read_text())
+    mine.chmod(0o600)
+    assert kubectl.cluster_entry(mine)["server"] == f"https://{HOST_ADDRESS}:{class_door.PORT}"
+    kubectl_program = kubectl.program()
+    own = laptop.run([kubectl_program, "--kubeconfig", mine, "get", "pods", "-o", "name"])
+    assert own.returncode == 0, own.stderr
+    other = laptop.run([kubectl_program, "--kubeconfig", mine, "get", "pods", "-n", classroom.namespace_of(2)])
+    assert other.returncode != 0 and "forbidden" in other.stderr.lower(), other.stderr
+    assert not laptop.connects(HOST_ADDRESS, 5001)  # the registry: the teacher's machine only
+
+    checkout = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(checkout)], check=True, timeout=120)
     built = ROOT / ".workshop" / "k8s-bin"
-    if built.is_dir():
-        (state / "k8s-bin").symlink_to(built)
-    env = {"WORKSHOP_STATE": str(state)}
-    mine = classroom.CLASS / f"{classroom.namespace_of(4)}.kubeconfig"
-    up = run_command("cluster", "up", "--kubeconfig", mine, timeout=120, env=env)
-    assert up.returncode == 0 and f"your namespace '{classroom.namespace_of(4)}'" in up.stdout, up.stderr
+    if built.is_dir():  # the kubectl built with the node image; a student's laptop has its own
+        (checkout / ".workshop").mkdir()
+        (checkout / ".workshop" / "k8s-bin").symlink_to(built)
+    env = {**os.environ, "WORKSHOP_VENV": sys.prefix, "HOME": str(tmp_path)}
+    for name in ("WORKSHOP_STATE", "KUBECONFIG"):
+        env.pop(name, None)
+    up = laptop.run([checkout / "scripts" / "cluster", "up", "--kubeconfig", mine], timeout=120, env=env)
+    assert up.returncode == 0 and f"your namespace '{classroom.namespace_of(4)}'" in up.stdout, up.stdout + up.stderr
     report = tmp_path / "rehearsal.json"
     slides = ",".join(map(str, KUBERNETES_SLIDES))
-    done = run_command("rehearse", "--slides", slides, "--json", report, timeout=1200, env=env)
+    started = time.monotonic()
+    done = laptop.run(
+        [checkout / "scripts" / "rehearse", "--slides", slides, "--json", report], timeout=1200, env=env, cwd=checkout
+    )
+    seconds = time.monotonic() - started
     steps = json.loads(report.read_text())["steps"]
     failed = [step for step in steps if step["verdict"] not in ("OK", "SKIP") and not step["skipped"]]
     assert done.returncode == 0 and not failed, json.dumps(failed, indent=1)[-4000:] + done.stderr[-1000:]
@@ -237,15 +435,17 @@ def test_a_student_runs_the_kubernetes_part_in_their_namespace(klass, tmp_path):
     assert all(step["skipped"] == needs.STUDENT_SKIP for step in skipped), skipped
     nodes = [b for b in reader.read().boxes() if b.slide in KUBERNETES_SLIDES and "nodes" in b.directives.needs]
     assert len(skipped) == len(nodes), (skipped, nodes)  # the drain moved to extras.md: none left here
-    assert sum(step["verdict"] == "OK" for step in steps) >= 20
+    ok = sum(step["verdict"] == "OK" for step in steps)
+    assert ok >= 20
+    print(f"second laptop: {ok} boxes OK, {len(skipped)} skipped, in {seconds:.0f} s")
     from workshop.rehearsal.terminal import ShellSession
 
-    with ShellSession(env={**env, "HOME": str(tmp_path)}) as shell:
+    with ShellSession(command=" ".join(laptop.argv(["scripts/workshop-shell"])), env=env, cwd=checkout) as shell:
         shell.wait_prompt()
         status, output = shell.run("kubectl drain workshop-worker --ignore-daemonsets", timeout=30)
     assert status == 3 and "this slide is your teacher's to show" in output, output
-    down = run_command("cluster", "down", timeout=120, env=env)
-    assert down.returncode == 0 and not (state / "kubeconfig").exists(), down.stdout + down.stderr
+    down = laptop.run([checkout / "scripts" / "cluster", "down"], timeout=120, env=env)
+    assert down.returncode == 0 and not (checkout / ".workshop" / "kubeconfig").exists(), down.stdout + down.stderr
 
 
 def test_a_cluster_whose_nodes_cannot_pull_the_image_is_told_how_to_fix_it(klass):

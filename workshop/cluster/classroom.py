@@ -17,118 +17,22 @@ import yaml
 
 from workshop import ledger
 from workshop.cli import WorkshopError
-from workshop.cluster import kubectl
+from workshop.cluster import class_door, class_fence, kind, kubectl
+from workshop.cluster.class_fence import objects, quota
 from workshop.machine import app_images, engine
 from workshop.paths import KUBECONFIG, STATE, write_private
 
 CLASS = STATE / "class"
 ROSTER = CLASS / "roster.json"
 PREFIX = "cs198-student-"
-ACCOUNT = "student"
+ACCOUNT = class_fence.ACCOUNT
 TOKEN_HOURS = 8
 MAX_STUDENTS = 200
 LEDGER_KIND = "class-namespace"
-# room beyond the lecture's peak: a rollout's surge pod and a debugging pod or two
-HEADROOM = 1.5
 
 
 def namespace_of(number: int) -> str:
     return f"{PREFIX}{number:02d}"
-
-
-def _quantity(value: str) -> float:
-    """CPU in cores or memory in MiB, from a Kubernetes quantity."""
-    units = {"m": 1 / 1000, "Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
-    for unit, factor in units.items():
-        if value.endswith(unit):
-            return float(value[: -len(unit)]) * factor
-    return float(value)
-
-
-def footprint(folder: Path = app_images.K8S_DEMO) -> dict[str, float]:
-    """What the lecture's app asks for at its peak (ok-worker scaled to 3, one surge pod per rollout):
-    requests and limits of CPU (cores) and memory (MiB), and the number of pods."""
-    totals = {"requests.cpu": 0.0, "requests.memory": 0.0, "limits.cpu": 0.0, "limits.memory": 0.0, "pods": 0.0}
-    peak_replicas = {"ok-worker": 3}
-    for manifest in sorted(folder.glob("*.yaml")):
-        for doc in yaml.safe_load_all(manifest.read_text()):
-            if not doc or doc.get("kind") != "Deployment":
-                continue
-            name = doc["metadata"]["name"]
-            replicas = max(doc["spec"].get("replicas", 1), peak_replicas.get(name, 0)) + 1  # + a surge pod
-            totals["pods"] += replicas
-            for container in doc["spec"]["template"]["spec"]["containers"]:
-                resources = container.get("resources", {})
-                for kind in ("requests", "limits"):
-                    for what in ("cpu", "memory"):
-                        value = resources.get(kind, {}).get(what)
-                        if value:
-                            totals[f"{kind}.{what}"] += _quantity(str(value)) * replicas
-    return totals
-
-
-def quota(folder: Path = app_images.K8S_DEMO) -> dict[str, str]:
-    need = footprint(folder)
-    return {
-        "requests.cpu": f"{int(need['requests.cpu'] * HEADROOM * 1000)}m",
-        "requests.memory": f"{int(need['requests.memory'] * HEADROOM)}Mi",
-        "limits.cpu": f"{int(need['limits.cpu'] * HEADROOM * 1000)}m",
-        "limits.memory": f"{int(need['limits.memory'] * HEADROOM)}Mi",
-        "pods": str(int(need["pods"] * HEADROOM)),
-        "services": "4",
-        "persistentvolumeclaims": "2",
-    }
-
-
-def objects(namespace: str, hard: dict[str, str]) -> list[dict]:
-    """Everything a student's namespace holds before the student does anything."""
-    meta = {"namespace": namespace, "labels": {"app.kubernetes.io/part-of": "cs198-workshop-class"}}
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": namespace,
-                "labels": {
-                    "app.kubernetes.io/part-of": "cs198-workshop-class",
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                },
-            },
-        },
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ACCOUNT, **meta}},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "student-edit", **meta},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-            "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}],
-        },
-        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "student", **meta}, "spec": {"hard": hard}},
-        {
-            "apiVersion": "v1",
-            "kind": "LimitRange",
-            "metadata": {"name": "student", **meta},
-            "spec": {
-                "limits": [
-                    {
-                        "type": "Container",
-                        "default": {"cpu": "200m", "memory": "128Mi"},
-                        "defaultRequest": {"cpu": "20m", "memory": "32Mi"},
-                        "max": {"cpu": "1", "memory": "512Mi"},
-                    }
-                ]
-            },
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": "same-namespace-only", **meta},
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]},
-        },
-    ]
 
 
 NODE_VIEWER = "cs198-class-node-viewer"
@@ -160,17 +64,24 @@ NODE_VIEWER_ROLE = {
 }
 
 
-def _make_cluster_object(kind: str, name: str, body: dict, admin: Path, context: str | None) -> None:
+def _ours_here(kind: str, name: str, here: kubectl.Identity) -> bool:
+    """Did the class make this, on this very cluster? (A record made on another cluster proves nothing here.)"""
+    made = kubectl.Identity.recorded(ledger.find(kind, name))
+    return made is not None and made.uid == here.uid
+
+
+def _make_cluster_object(body: dict, admin: Path, context: str | None, here: kubectl.Identity) -> None:
     """A cluster-wide object of the class: refused if one of that name is there and not the class's;
     recorded before it is made."""
+    kind, name = body["kind"], body["metadata"]["name"]
     key = f"{kind.lower()}/{name}"
     there = _admin("get", kind.lower(), name, "--ignore-not-found", "-o", "name", config=admin).stdout.strip()
-    if there and ledger.find(CLUSTER_LEDGER_KIND, key) is None:
+    if there and not _ours_here(CLUSTER_LEDGER_KIND, key, here):
         raise WorkshopError(
             f"the cluster already has a {kind} {name} that the class did not create; delete it "
             f"yourself if it is unused, or use another cluster"
         )
-    ledger.record(CLUSTER_LEDGER_KIND, key, context=context)
+    ledger.record(CLUSTER_LEDGER_KIND, key, context=context, **here.record())
     _admin("apply", "-f", "-", config=admin, stdin=json.dumps(body))
 
 
@@ -194,11 +105,9 @@ def admin_config(context: str | None) -> Path:
     return copy
 
 
-def student_kubeconfig(admin: Path, namespace: str) -> str:
-    """A kubeconfig for one student: the cluster of `admin`, a token of the namespace's ServiceAccount."""
-    data = yaml.safe_load(admin.read_text())
-    current = next(c for c in data["contexts"] if c["name"] == data.get("current-context", c["name"]))
-    cluster = next(c for c in data["clusters"] if c["name"] == current["context"]["cluster"])
+def student_kubeconfig(admin: Path, namespace: str, cluster: dict) -> str:
+    """A kubeconfig for one student: `cluster` (the entry students reach), a token of the namespace's
+    ServiceAccount."""
     token = _admin(
         "create", "token", ACCOUNT, "-n", namespace, f"--duration={TOKEN_HOURS}h", config=admin
     ).stdout.strip()
@@ -207,7 +116,7 @@ def student_kubeconfig(admin: Path, namespace: str) -> str:
             "apiVersion": "v1",
             "kind": "Config",
             "current-context": "workshop",
-            "clusters": [{"name": "workshop", "cluster": cluster["cluster"]}],
+            "clusters": [{"name": "workshop", "cluster": cluster}],
             "users": [{"name": namespace, "user": {"token": token}}],
             "contexts": [
                 {"name": "workshop", "context": {"cluster": "workshop", "user": namespace, "namespace": namespace}}
@@ -215,6 +124,45 @@ def student_kubeconfig(admin: Path, namespace: str) -> str:
         },
         sort_keys=False,
     )
+
+
+def students_cluster(admin: Path, context: str | None, address: str | None, say: Callable[[str], None]) -> dict:
+    """The cluster entry students' kubeconfigs name, checked to answer there before anything is handed out.
+    On the workshop's kind cluster: its door at ADDR (default: this machine's address on its default
+    route). On a cluster of the teacher's: its server as it is."""
+    on_kind = context is None and kind.ours()  # the workshop's own kind cluster
+    if not on_kind:
+        if address:
+            raise WorkshopError(
+                "--address publishes the workshop's kind cluster; a cluster of yours (--context, or scripts/"
+                "cluster up --context) is handed out at its own server: leave --address out"
+            )
+        cluster = kubectl.cluster_entry(admin)
+        host = class_door.server_host(admin)
+        if class_door.is_loopback(host):
+            say(
+                f"warning: the cluster's server {cluster.get('server')} is a loopback address: students on "
+                f"other laptops cannot reach it, only programs on the machine that runs the cluster"
+            )
+        return cluster
+    chosen = class_door.check_address(address) if address else class_door.default_address()
+    if class_door.is_loopback(chosen):
+        say(f"warning: {chosen} is this machine's loopback: only students on this machine can use the class")
+        return kubectl.cluster_entry(admin)
+    server = class_door.open_at(chosen)
+    say(
+        f"students reach the cluster at {server}"
+        + ("" if address else " (this machine's address on its default route; --address ADDR to choose another)")
+    )
+    cluster = class_door.student_cluster(admin, server)
+    why = class_door.answers(admin, cluster)
+    if why:
+        raise WorkshopError(
+            f"the cluster does not answer at {server} ({why}): check that {chosen} is this machine's address "
+            f"on the class's network and that no firewall blocks TCP {class_door.PORT} there, or give "
+            f"another with --address"
+        )
+    return cluster
 
 
 def lecture_images() -> list[str]:
@@ -290,17 +238,33 @@ def check_pull(admin: Path, namespace: str, registry: str | None, image: str | N
 
 
 def up(
-    students: int, context: str | None = None, say: Callable[[str], None] = print, registry: str | None = None
+    students: int,
+    context: str | None = None,
+    say: Callable[[str], None] = print,
+    registry: str | None = None,
+    address: str | None = None,
 ) -> list[dict]:
     if not 1 <= students <= MAX_STUDENTS:
         raise WorkshopError(f"--students must be between 1 and {MAX_STUDENTS}")
     CLASS.mkdir(parents=True, exist_ok=True)
     os.chmod(CLASS, 0o700)
     admin = admin_config(context)
+    here = kubectl.identity(admin)
+    if here is None:
+        raise WorkshopError("the class's cluster does not answer: `scripts/cluster status` says why")
+    made_on = kubectl.Identity.recorded(json.loads(ROSTER.read_text()).get("cluster") if ROSTER.is_file() else None)
+    if made_on and made_on.uid != here.uid:
+        raise WorkshopError(
+            f"a class is on record for {made_on}, and this is {here}: run scripts/class down (or "
+            f"scripts/class down --forget if that cluster is gone) first"
+        )
+    cluster = students_cluster(admin, context, address, say)
     if registry:
         push_to(registry, say)
     roster, hard = [], quota()
-    _make_cluster_object("ClusterRole", NODE_VIEWER, NODE_VIEWER_ROLE, admin, context)
+    _make_cluster_object(NODE_VIEWER_ROLE, admin, context, here)
+    for body in class_fence.admission_policy():
+        _make_cluster_object(body, admin, context, here)
     for number in range(1, students + 1):
         namespace = namespace_of(number)
         there = _admin(
@@ -310,12 +274,12 @@ def up(
             say(f"{namespace}: waiting for the one being deleted to go")
             _admin("wait", "--for=delete", f"namespace/{namespace}", "--timeout=180s", config=admin, timeout=200)
             there = ""
-        if there and ledger.find(LEDGER_KIND, namespace) is None:
+        if there and not _ours_here(LEDGER_KIND, namespace, here):
             raise WorkshopError(
                 f"the cluster already has a namespace {namespace} that the class did not create; it "
                 f"is not the class's to use: delete it yourself if it is unused, or use another cluster"
             )
-        ledger.record(LEDGER_KIND, namespace, context=context)  # before it exists
+        ledger.record(LEDGER_KIND, namespace, context=context, **here.record())  # before it exists
         _admin(
             "apply",
             "-f",
@@ -324,9 +288,9 @@ def up(
             stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects(namespace, hard)}),
         )
         for binding in node_viewer(namespace):
-            _make_cluster_object(binding["kind"], binding["metadata"]["name"], binding, admin, context)
+            _make_cluster_object(binding, admin, context, here)
         path = CLASS / f"{namespace}.kubeconfig"
-        write_private(path, student_kubeconfig(admin, namespace))
+        write_private(path, student_kubeconfig(admin, namespace, cluster))
         roster.append(
             {
                 "student": number,
@@ -338,41 +302,92 @@ def up(
         say(
             f"{namespace}: ready, kubeconfig {path.relative_to(STATE.parent) if STATE.parent in path.parents else path}"
         )
-    write_private(ROSTER, json.dumps({"context": context, "registry": registry, "students": roster}, indent=2) + "\n")
+    write_private(
+        ROSTER,
+        json.dumps(
+            {
+                "context": context,
+                "registry": registry,
+                "cluster": here.record(),
+                "server": cluster.get("server"),
+                "students": roster,
+            },
+            indent=2,
+        )
+        + "\n",
+    )
     check_pull(admin, namespace_of(1), registry)
     return roster
 
 
-def down(say: Callable[[str], None] = print) -> str:
+def _forget_all(recorded: list[dict], cluster_objects: list[dict]) -> None:
+    for entry in recorded:
+        ledger.forget(LEDGER_KIND, entry["name"])
+        (CLASS / f"{entry['name']}.kubeconfig").unlink(missing_ok=True)
+    for entry in cluster_objects:
+        ledger.forget(CLUSTER_LEDGER_KIND, entry["name"])
+    ROSTER.unlink(missing_ok=True)
+    (CLASS / "admin.kubeconfig").unlink(missing_ok=True)
+
+
+def down(say: Callable[[str], None] = print, forget: bool = False) -> str:
+    """Delete what the class made, on the cluster it made it on, and nowhere else. With forget: delete
+    nothing on any cluster (it is gone, or you delete its namespaces yourself) and forget the class."""
     recorded = ledger.of_kind(LEDGER_KIND)
     cluster_objects = ledger.of_kind(CLUSTER_LEDGER_KIND)
+    door = class_door.close()
     if not recorded and not cluster_objects:
-        return "no class to remove"
+        return "no class to remove" + (" (closed its door)" if door else "")
+    if forget:
+        _forget_all(recorded, cluster_objects)
+        return f"forgot the class: {len(recorded)} namespace(s), nothing deleted on any cluster"
     roster = json.loads(ROSTER.read_text()) if ROSTER.is_file() else {}
     context = roster.get("context") or next(
         (e.get("context") for e in recorded + cluster_objects if e.get("context")), None
     )
+    entries = recorded + cluster_objects
+    made_on = kubectl.Identity.recorded(roster.get("cluster")) or next(
+        (kubectl.Identity.recorded(e) for e in entries if e.get("cluster_uid")), None
+    )
+    gone_for_good = "or scripts/class down --forget if it is gone for good"
+    if made_on is None or any(e.get("cluster_uid") != made_on.uid for e in entries):
+        raise WorkshopError(
+            "the class's record does not say which cluster every namespace is on: nothing was deleted; "
+            "delete its namespaces yourself, then run scripts/class down --forget"
+        )
     admin = admin_config(context) if (context or kubectl.exists()) else None
-    removed = 0
+    here = kubectl.identity(admin) if admin is not None else None
+    if admin is None or here is None:
+        raise WorkshopError(
+            f"the class's cluster, {made_on}, does not answer: nothing was deleted; start it and run "
+            f"scripts/class down again, {gone_for_good}"
+        )
+    if here.uid != made_on.uid:
+        raise WorkshopError(
+            f"the class was made on {made_on}, but the workshop now reaches {here}: nothing was deleted; "
+            f"point the workshop back at the class's cluster and run scripts/class down again, {gone_for_good}"
+        )
     for entry in recorded:
-        if admin is not None:
-            _admin(
-                "delete",
-                "namespace",
-                entry["name"],
-                "--ignore-not-found",
-                "--wait=false",
-                config=admin,
-                check=False,
-                timeout=120,
-            )
-        removed += 1
-        ledger.forget(LEDGER_KIND, entry["name"])
-        (CLASS / f"{entry['name']}.kubeconfig").unlink(missing_ok=True)
+        _admin(
+            "delete",
+            "namespace",
+            entry["name"],
+            "--ignore-not-found",
+            "--wait=false",
+            config=admin,
+            check=False,
+            timeout=120,
+        )
     for entry in cluster_objects:
-        if admin is not None:
-            _admin("delete", entry["name"], "--ignore-not-found", config=admin, check=False, timeout=60)
-        ledger.forget(CLUSTER_LEDGER_KIND, entry["name"])
-    ROSTER.unlink(missing_ok=True)
-    (CLASS / "admin.kubeconfig").unlink(missing_ok=True)
-    return f"removed the class: {removed} namespace(s) and their kubeconfigs"
+        _admin("delete", entry["name"], "--ignore-not-found", config=admin, check=False, timeout=60)
+    _forget_all(recorded, cluster_objects)
+    return f"removed the class: {len(recorded)} namespace(s) and their kubeconfigs"
+
+
+def forget_cluster(gone: kubectl.Identity) -> None:
+    """The cluster `gone` was deleted (scripts/cluster down): what the class made there went with it."""
+    recorded = [e for e in ledger.of_kind(LEDGER_KIND) if e.get("cluster_uid") == gone.uid]
+    cluster_objects = [e for e in ledger.of_kind(CLUSTER_LEDGER_KIND) if e.get("cluster_uid") == gone.uid]
+    class_door.close()
+    if recorded or cluster_objects:
+        _forget_all(recorded, cluster_objects)

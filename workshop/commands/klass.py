@@ -160,15 +160,26 @@ def main(argv: Sequence[str]) -> int:
         metavar="HOST:PORT",
         help="with up: push the lecture's images to this registry, for a cluster whose nodes map localhost:5001 to it",
     )
+    parser.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with up: the address of this machine students reach the workshop's kind cluster at "
+        "(default: its address on the default route)",
+    )
+    parser.add_argument(
+        "--forget",
+        action="store_true",
+        help="with down: delete nothing on any cluster and forget the class (its cluster is gone for good)",
+    )
     parser.add_argument("--watch", action="store_true", help="with status: refresh every 3 s until Ctrl-C")
     args = parser.parse_args(argv)
     if args.action == "up":
         if args.students is None:
             raise WorkshopError("say how many students: scripts/class up --students N")
-        roster = classroom.up(args.students, args.context, registry=args.registry)
+        roster = classroom.up(args.students, args.context, registry=args.registry, address=args.address)
         print(f"class ready: {len(roster)} students; kubeconfigs in .workshop/class/ (roster.json lists them)")
     elif args.action == "down":
-        print(classroom.down())
+        print(classroom.down(forget=args.forget))
     elif not args.watch:
         print(status_text())
     else:
