@@ -96,6 +96,10 @@ def test_a_class_taken_down_can_be_made_again_at_once(workshop_cluster):
     finally:
         classroom.down(say=lambda _: None)
     assert any("waiting for the one being deleted to go" in line for line in said), said
+    default = class_door.default_address()  # printed, so that the teacher can check it
+    assert f"students reach the cluster at https://{default}:{class_door.PORT} (this machine's address on its " in (
+        "\n".join(said)
+    ), said
 
 
 def pod(name: str, command: list, memory: str = "32Mi", labels: dict | None = None) -> str:
@@ -388,7 +392,7 @@ def test_up_refuses_a_namespace_it_did_not_make(klass):
     from workshop.cli import WorkshopError
 
     with pytest.raises(WorkshopError, match=f"already has a namespace {DECOY} that the class did not create"):
-        classroom.up(STUDENTS + 2, say=lambda _: None)
+        classroom.up(STUDENTS + 2, say=lambda _: None, address=HOST_ADDRESS)
     assert kubectl.run(
         "get", "namespace", classroom.namespace_of(STUDENTS + 1), "--ignore-not-found", "-o", "name"
     ).stdout.strip()  # made before the refusal: recorded, so down removes it
