@@ -426,7 +426,7 @@ def test_a_student_on_another_laptop_runs_the_kubernetes_part_in_their_namespace
     env = {**os.environ, "WORKSHOP_VENV": sys.prefix, "HOME": str(tmp_path)}
     for name in ("WORKSHOP_STATE", "KUBECONFIG"):
         env.pop(name, None)
-    up = laptop.run([checkout / "scripts" / "cluster", "up", "--kubeconfig", mine], timeout=120, env=env)
+    up = laptop.run([checkout / "scripts" / "cluster", "up", "--kubeconfig", mine], timeout=120, env=env, cwd=checkout)
     assert up.returncode == 0 and f"your namespace '{classroom.namespace_of(4)}'" in up.stdout, up.stdout + up.stderr
     report = tmp_path / "rehearsal.json"
     slides = ",".join(map(str, KUBERNETES_SLIDES))
@@ -451,7 +451,7 @@ def test_a_student_on_another_laptop_runs_the_kubernetes_part_in_their_namespace
         shell.wait_prompt()
         status, output = shell.run("kubectl drain workshop-worker --ignore-daemonsets", timeout=30)
     assert status == 3 and "this slide is your teacher's to show" in output, output
-    down = laptop.run([checkout / "scripts" / "cluster", "down"], timeout=120, env=env)
+    down = laptop.run([checkout / "scripts" / "cluster", "down"], timeout=120, env=env, cwd=checkout)
     assert down.returncode == 0 and not (checkout / ".workshop" / "kubeconfig").exists(), down.stdout + down.stderr
 
 
