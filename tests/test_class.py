@@ -435,6 +435,7 @@ def test_a_student_on_another_laptop_runs_the_kubernetes_part_in_their_namespace
         [checkout / "scripts" / "rehearse", "--slides", slides, "--json", report], timeout=1200, env=env, cwd=checkout
     )
     seconds = time.monotonic() - started
+    assert report.is_file(), done.stdout[-2000:] + done.stderr[-2000:]
     steps = json.loads(report.read_text())["steps"]
     failed = [step for step in steps if step["verdict"] not in ("OK", "SKIP") and not step["skipped"]]
     assert done.returncode == 0 and not failed, json.dumps(failed, indent=1)[-4000:] + done.stderr[-1000:]
