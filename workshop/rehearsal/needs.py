@@ -14,6 +14,7 @@ from workshop.machine import engine, ports, processes, registry
 from workshop.paths import ROOT
 from workshop.rehearsal.boxes import APPLY_BOX, SCALE_BOX
 
+
 def registry_there() -> bool:
     """The registry the deck's images come from. On a student's namespace of a class cluster it is the
     teacher's, which the nodes pull from (scripts/class up checked that they can) and which a student's
