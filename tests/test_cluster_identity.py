@@ -157,19 +157,19 @@ def test_a_class_is_taken_down_only_on_the_cluster_it_was_made_on(second_cluster
     kubectl.run("wait", "--for=delete", f"namespace/{student}", "--timeout=180s", check=False, timeout=200)
     user_kubeconfig(mine, teacher=a)
     try:
-        up = run_command("class", "up", "--students", "1", "--context", "teacher", timeout=300, env=env)
+        up = run_command("klass", "up", "--students", "1", "--context", "teacher", timeout=300, env=env)
         assert up.returncode == 0, up.stdout + up.stderr
         assert "is a loopback address: students on other laptops cannot reach it" in up.stdout, up.stdout
         for switched, said in ((b, "but the workshop now reaches the cluster at"), (nowhere, "does not answer")):
             user_kubeconfig(mine, teacher=switched)
-            down = run_command("class", "down", timeout=120, env=env)
+            down = run_command("klass", "down", timeout=120, env=env)
             assert down.returncode != 0 and said in down.stderr and "nothing was deleted" in down.stderr, down.stderr
             assert len(down.stderr.strip().splitlines()) == 1, down.stderr
             assert namespace_on(KUBECONFIG, student)
         user_kubeconfig(mine, teacher=a)
-        down = run_command("class", "down", timeout=120, env=env)
+        down = run_command("klass", "down", timeout=120, env=env)
         assert down.returncode == 0 and "removed the class: 1 namespace(s)" in down.stdout, down.stdout + down.stderr
     finally:
         user_kubeconfig(mine, teacher=a)
-        run_command("class", "down", timeout=120, env=env)
+        run_command("klass", "down", timeout=120, env=env)
     assert not (private / "class" / "roster.json").exists()
