@@ -6,6 +6,7 @@ manifests running under Pod Security `restricted`. A namespace the class did not
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def as_student(number: int, *args: str, stdin: str = "", timeout: float = 60) ->
 @pytest.fixture(scope="module")
 def laptop():
     """A student's laptop: another machine on the class's network (tests/second_laptop.py)."""
+    need(os.geteuid() == 0 and shutil.which("ip") is not None, "a network namespace (root and ip)", "run as root")
     with SecondLaptop() as machine:
         yield machine
     assert machine.leftovers() == []

@@ -1,11 +1,12 @@
 """A whole class on one cluster: a namespace per student, each fenced in by Kubernetes itself.
 
-For every student: a namespace labelled for Pod Security `restricted`, a ServiceAccount, a RoleBinding
-to the built-in namespaced `edit` role, a ResourceQuota and a LimitRange sized from the lecture's own
-manifests, a NetworkPolicy that admits only pods of the same namespace, and a kubeconfig holding a
-time-limited token for that ServiceAccount (mode 0600, under .workshop/class/, listed in roster.json).
-Each namespace is recorded before it is made; `down` deletes exactly the recorded ones, never a
-namespace of the same name that the class did not create."""
+For every student: a namespace labelled for Pod Security `restricted`, a ServiceAccount, a Role narrower
+than `edit` with its binding, a ResourceQuota and a LimitRange sized from the lecture's own manifests, a
+NetworkPolicy on ingress and egress (class_fence.py says what each piece closes), and a kubeconfig
+holding a time-limited token for that ServiceAccount (mode 0600, under .workshop/class/, listed in
+roster.json) that names the cluster where a student's laptop reaches it (class_door.py). Everything is
+recorded before it is made, with the cluster it is made on; `down` deletes exactly the recorded things,
+on that cluster only, never a namespace of the same name that the class did not create."""
 
 import json
 import os
