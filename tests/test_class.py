@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from conftest import need
 from second_laptop import HOST_ADDRESS, SecondLaptop
 from workshop.cluster import class_door, classroom, kubectl
 from workshop.deck import reader
