@@ -235,6 +235,10 @@ def test_no_spelling_and_no_variable_takes_kubectl_to_a_decoy(fenced_shell):
             "kubectl port-forward --address=0.0.0.0 svc/x 8080:80",
             "kubectl port-forward --address 127.0.0.1,10.0.0.1 svc/x 8080:80",
             "kubectl kuberc set --section defaults",
+            "kubectl -n -- config view --raw",
+            "kubectl --namespace -- create token default",
+            "kubectl -n -- proxy --address 0.0.0.0",
+            "kubectl -n config config use-context decoy",
             f"env KUBECONFIG={other} kubectl get pods",
             f"env WORKSHOP_STATE={home} kubectl get pods",
         ]
