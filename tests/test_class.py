@@ -146,6 +146,11 @@ def test_each_kubeconfig_is_private_and_names_its_own_namespace(klass):
             == entry["namespace"]
         )
     assert stat.S_IMODE(classroom.ROSTER.stat().st_mode) == 0o600
+    # a student may not read kube-system: the cluster is told by the authority its certificate is checked with
+    seen = {kubectl.identity(classroom.CLASS / f"{entry['namespace']}.kubeconfig") for entry in klass}
+    assert len(seen) == 1, seen
+    (only,) = seen
+    assert only is not None and only.uid.startswith("ca-"), seen
 
 
 def test_a_student_may_edit_their_namespace_and_nothing_else(klass):
