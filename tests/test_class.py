@@ -15,7 +15,8 @@ import time
 import pytest
 
 from conftest import need
-from second_laptop import HOST_ADDRESS, SecondLaptop
+from second_laptop import HOST_ADDRESS, LAPTOP_ADDRESS, SecondLaptop
+from workshop.cli import WorkshopError
 from workshop.cluster import class_door, classroom, kubectl
 from workshop.deck import reader
 from workshop.machine import app_images
@@ -99,6 +100,14 @@ def test_a_class_taken_down_can_be_made_again_at_once(workshop_cluster):
     finally:
         classroom.down(say=lambda _: None)
     assert any("waiting for the one being deleted to go" in line for line in said), said
+    # an address that is not this machine's: one line that says what to check, and nothing handed out
+    not_here = (  # docker refuses to bind it; or, with Docker's userland proxy off, nothing answers there
+        f"could not publish the cluster at {LAPTOP_ADDRESS}:6443 .*is {LAPTOP_ADDRESS} an address of this machine"
+        f"|does not answer at https://{LAPTOP_ADDRESS}:6443 .*check that {LAPTOP_ADDRESS} is this machine's address"
+    )
+    with pytest.raises(WorkshopError, match=not_here):
+        classroom.up(2, say=lambda _: None, address=LAPTOP_ADDRESS)
+    assert class_door.ours() is None and not classroom.ROSTER.exists()
     default = class_door.default_address()  # printed, so that the teacher can check it
     assert f"students reach the cluster at https://{default}:{class_door.PORT} (this machine's address on its " in (
         "\n".join(said)
