@@ -4,6 +4,7 @@ logged to a file, and apt-get installs."""
 
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -99,15 +100,31 @@ def run(
             encoding="utf-8",
             errors="replace",
         )
-    except FileNotFoundError:
-        raise WorkshopError(f"{cmd[0]} is not installed{tail}") from None
-    except subprocess.TimeoutExpired:
+    except FileNotFoundError as error:
+        raise WorkshopError(f"{cmd[0]} is not installed{tail}", detail=_told(cmd)) from error
+    except subprocess.TimeoutExpired as error:
         slow = f"; {timeout_fix or fix}" if (timeout_fix or fix) else ""
-        raise WorkshopError(f"`{what}` did not finish within {timeout:.0f} s{slow}") from None
+        told = _told(cmd, None, error.stdout, error.stderr)
+        raise WorkshopError(f"`{what}` did not finish within {timeout:.0f} s{slow}", detail=told) from error
     if check and done.returncode != 0:
         why = last_line(done.stderr) or last_line(done.stdout) or f"exit status {done.returncode}"
-        raise WorkshopError(f"`{what}` failed: {why}{tail}")
+        raise WorkshopError(
+            f"`{what}` failed: {why}{tail}", detail=_told(cmd, done.returncode, done.stdout, done.stderr)
+        )
     return done
+
+
+def _told(cmd: Sequence[str], status: int | None = None, stdout=None, stderr=None) -> str:
+    """A failed program, whole: its command line, exit status and output (for .workshop/logs/last-error.txt)."""
+
+    def text(value) -> str:
+        return value.decode(errors="replace") if isinstance(value, bytes) else (value or "")
+
+    return (
+        f"command: {shlex.join(str(part) for part in cmd)}\n"
+        f"exit status: {'none (it did not finish)' if status is None else status}\n"
+        f"stdout:\n{text(stdout).rstrip()}\nstderr:\n{text(stderr).rstrip()}"
+    )
 
 
 def logged(
