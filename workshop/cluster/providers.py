@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from workshop import ledger
-from workshop.cli import WorkshopError
+from workshop.cli import FAILED, WorkshopError
 from workshop.cluster import existing, kind, kubectl
 from workshop.names import CONTEXT, NAMESPACE
 from workshop.paths import KUBECONFIG, KUBECONFIG_COPIES, STATE
@@ -179,6 +179,6 @@ def status(say=print) -> int:
     provider = recorded()
     if provider is None or not kubectl.exists():
         say("no workshop cluster: run scripts/cluster up")
-        return 1
+        return FAILED
     say(f"{provider.status(say)} (kubeconfig .workshop/kubeconfig, context workshop)")
     return 0

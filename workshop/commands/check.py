@@ -5,7 +5,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workshop.cli import WorkshopError, run
+from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.rehearsal.step_table import STEPS, check, listing
 
 
@@ -32,7 +32,7 @@ def main(argv: Sequence[str]) -> int:
     for step, outcome in zip(args.steps, outcomes, strict=True):
         print(outcome.line(step))
     sys.stdout.flush()
-    return 0 if all(outcome.ok for outcome in outcomes) else 1
+    return OK if all(outcome.ok for outcome in outcomes) else FAILED
 
 
 if __name__ == "__main__":

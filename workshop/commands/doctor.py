@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from workshop.cli import WorkshopError, run
+from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.cluster import kind, kubectl, lifecycle, providers
 from workshop.deck import docker_commands, reader
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
@@ -403,7 +403,7 @@ def run_check(name: str, check: Callable[[], Result]) -> Result:
 
 
 def exit_status(results: Sequence[Result]) -> int:
-    return 1 if any(result.status == FAIL for result in results) else 0
+    return FAILED if any(result.status == FAIL for result in results) else OK
 
 
 def table(results: Sequence[Result]) -> str:

@@ -8,7 +8,7 @@ import argparse
 import datetime
 from collections.abc import Sequence
 
-from workshop.cli import WorkshopError, run
+from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.presenter import view
 
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str]) -> int:
     if args.once:
         running, lines = view.once(start)
         print("\n".join(lines))
-        return 0 if running else 1
+        return OK if running else FAILED
     try:
         view.follow(start)
     except KeyboardInterrupt:  # the way to close the view: not an error

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from workshop.cli import WorkshopError, run
+from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.cluster import kubectl
 from workshop.commands.options import add_deck_options, chosen
 from workshop.machine import engine
@@ -74,7 +74,7 @@ def main(argv: Sequence[str]) -> int:
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return 0 if all(r.ok for r in results) else 1
+    return OK if all(r.ok for r in results) else FAILED
 
 
 if __name__ == "__main__":

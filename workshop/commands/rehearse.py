@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from workshop.cli import WorkshopError, run
+from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.commands.options import add_deck_options, add_replay_option, chosen, replay_folder
 from workshop.presenter import timings
 from workshop.rehearsal import needs, recordings, step_checks, tui
@@ -71,7 +71,7 @@ def main(argv: Sequence[str]) -> int:
     write_json(timings.last_rehearsal(), args.deck.resolve(), results, seconds)  # what scripts/notes shows
     if args.json:
         write_json(args.json, args.deck, results, seconds)
-    return 0 if all(r.ok for r in results) else 1
+    return OK if all(r.ok for r in results) else FAILED
 
 
 def in_the_tui(args: argparse.Namespace, deck, slides, without) -> int:
@@ -100,7 +100,7 @@ def in_the_tui(args: argparse.Namespace, deck, slides, without) -> int:
     if args.json:
         write_json(args.json, args.deck, results, seconds, extra)
     ok = all(r.ok for r in results) and not rehearsal.slide_problems and rehearsal.ended is None
-    return 0 if ok and results else 1
+    return OK if ok and results else FAILED
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from workshop import ledger, paths
-from workshop.cli import WorkshopError, quiet, run
+from workshop.cli import FAILED, OK, WorkshopError, quiet, run
 from workshop.cluster import existing, kubectl, providers
 from workshop.deck import docker_commands
 from workshop.machine import app_images, engine, engine_install, registry
@@ -291,7 +291,7 @@ def reset(everything: bool = False, dry_run: bool = False, only: str | None = No
     if dry_run:
         summary += "; nothing was changed (--dry-run)"
     say(summary)
-    return 1 if failed else 0
+    return FAILED if failed else OK
 
 
 def main(argv: Sequence[str]) -> int:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from workshop.cli import Note, WorkshopError, quiet
+from workshop.cli import FAILED, Note, WorkshopError, quiet
 from workshop.cluster import warm_up
 from workshop.deck.reader import Box, Deck, Slide
 from workshop.names import PART_OF
@@ -145,5 +145,5 @@ class CatchUp:
             f"{box.label} failed (`{one_line(box.typed or box.command, 60)}`): {problem}. "
             f"Fix: {fix}, then run scripts/catch-up {self.slide} again (what is done is passed "
             "over); nothing it started is left running",
-            exit_code=1,
+            exit_code=FAILED,
         )
