@@ -173,7 +173,19 @@ def test_every_alias_points_at_a_base_image():
 
 
 def test_recipe_hash_changes_with_its_inputs():
-    assert base_images.recipe_hash("a", b"b") == base_images.recipe_hash("a", b"b")
+    # the same in another process (Python salts hash() per process; a recipe's hash must not be salted)
+    elsewhere = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from workshop.machine.standins import base_images; print(base_images.recipe_hash('a', b'b'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "random"},
+    )
+    assert elsewhere.stdout.strip() == base_images.recipe_hash("a", b"b"), elsewhere.stderr
     assert base_images.recipe_hash("a", b"b") != base_images.recipe_hash("a", b"c")
     assert base_images.recipe_hash("ab") != base_images.recipe_hash("a", "b")
 

@@ -19,7 +19,7 @@ from workshop import ledger
 from workshop.cluster import kubectl
 from workshop.deck import docker_commands
 from workshop.machine import registry
-from workshop.names import NAMESPACE
+from workshop.names import DEBIAN_IMAGE, NAMESPACE
 
 ONLY = "*resettest*"
 OURS_IMAGE = "resettest-app:1"  # recorded as made by the workshop
@@ -89,10 +89,18 @@ def test_a_volume_of_the_decks_name_is_kept_and_named_not_removed(docker):
 
 
 def test_with_no_record_only_the_decks_own_names_can_go(docker, tmp_path):
-    """A checkout that made nothing: whatever another checkout made stays (images, tags, registry)."""
-    done = run_reset("--dry-run", "--all", state=tmp_path / "empty-state")
-    assert done.returncode == 0, done.stderr
+    """A checkout that made nothing: whatever another checkout made stays (images, tags, registry), and
+    a container named by a box of the deck still goes (so a plan that removes nothing fails here)."""
     declared = docker_commands.declared()
+    boxes_own = sorted(declared.containers)[0]
+    made = sh("docker", "create", "--name", boxes_own, DEBIAN_IMAGE, "true", check=False).returncode == 0
+    try:
+        done = run_reset("--dry-run", "--all", state=tmp_path / "empty-state")
+    finally:
+        if made:
+            sh("docker", "rm", "-f", boxes_own, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"would remove container {boxes_own}" in done.stdout, done.stdout
     for line in done.stdout.splitlines():
         if line.startswith("would remove "):
             kind, _, name = line[len("would remove ") :].partition(" ")
