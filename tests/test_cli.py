@@ -86,3 +86,17 @@ def test_the_docs_table_names_every_exit_status_the_code_names():
     assert rows == named
     shim = (ROOT / "scripts" / "shell-bin" / "kubectl").read_text()
     assert f"exit {cli.TEACHERS}\n" in shim  # the one status bash gives by number
+
+
+def test_every_workshop_variable_is_in_the_docs_table():
+    import re
+
+    used = set()
+    for folder in ("workshop", "scripts", ".ci", "tests"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and path.suffix not in (".pyc", ".js", ".png", ".cast", ".sum", ".mod"):
+                used |= set(re.findall(r"\bWORKSHOP_[A-Z][A-Z_]*[A-Z]\b", path.read_text(errors="replace")))
+    used.discard("WORKSHOP_CASTS")  # a JavaScript global of the HTML export, not an environment variable
+    documented = set(re.findall(r"^\| `(WORKSHOP_[A-Z_]+)` \|", (ROOT / "docs" / "development.md").read_text(), re.M))
+    assert used - documented == set(), sorted(used - documented)
+    assert documented - used == set(), sorted(documented - used)
