@@ -294,33 +294,43 @@ def real_kubectl(state) -> str:
     return str(found[-1]) if found else shutil.which("kubectl") or "kubectl"
 
 
+# docker's global options that pick an engine or a client configuration, with a value that would reach the decoy
+DOCKER_REFUSED = {
+    "host": "H",
+    "context": "c",
+    "config": "",
+    "tls": "",
+    "tlsverify": "",
+    "tlscacert": "",
+    "tlscert": "",
+    "tlskey": "",
+}
+# options that come before them: another option's value (one that looks like the end of options too), and
+# boolean options that one-letter ones run on after
+DOCKER_TRAPS = ("", "-D", "--debug", "-l debug", "--log-level debug", "-l --", "--log-level --", "-D -l info")
+
+
+def docker_spellings(url: str, config: str) -> list[str]:
+    """Every spelling docker's parser (pflag) reads as a refused global option: --opt V, --opt=V, -o V, -oV,
+    run on after -D, each after every trap."""
+    value = {"host": url, "context": "decoy", "config": config}
+    lines = []
+    for before in DOCKER_TRAPS:
+        for name, letter in DOCKER_REFUSED.items():
+            v = value.get(name, config)
+            forms = [f"--{name} {v}", f"--{name}={v}"] if name not in ("tls", "tlsverify") else [f"--{name}"]
+            if letter:
+                forms += [f"-{letter} {v}", f"-{letter}{v}", f"-D{letter} {v}"]
+            lines += [" ".join(part for part in ("docker", before, form, "ps") if part) for form in forms]
+    return lines
+
+
 @pytest.mark.slow
 def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docker):
     shell, decoy, ours, state, home = fenced_shell
     url = f"tcp://127.0.0.1:{decoy.port}"
     answered = shell.run("docker version --format '{{.Server.Version}}'", timeout=30)
-    refused = {
-        line: shell.run(line, timeout=20)
-        for line in (
-            f"docker -H {url} ps",
-            f"docker --host={url} ps",
-            f"docker -H{url} ps",
-            "docker --context decoy ps",
-            "docker -c decoy ps",
-            f"docker --config {home} ps",
-            f"docker --tlsverify -H {url} ps",
-            # every spelling docker's parser (pflag) reads as -H or -c: after another option's value, even
-            # one that looks like the end of options, and run together after boolean options
-            f"docker -l debug -H {url} ps",
-            f"docker --log-level debug --host {url} ps",
-            f"docker --log-level -- -H {url} ps",
-            "docker -l -- --context decoy ps",
-            f"docker -DH {url} ps",
-            f"docker -DH{url} ps",
-            "docker -Dc decoy ps",
-            "docker -D -l info -c decoy ps",
-        )
-    }
+    refused = {line: shell.run(line, timeout=20) for line in docker_spellings(url, str(home))}
     read_only = {
         line: shell.run(line, timeout=20) for line in (f"DOCKER_HOST={url} docker ps", "DOCKER_CONTEXT=decoy docker ps")
     }
