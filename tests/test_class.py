@@ -17,7 +17,7 @@ import pytest
 from conftest import need
 from second_laptop import HOST_ADDRESS, LAPTOP_ADDRESS, SecondLaptop
 from workshop.cli import WorkshopError
-from workshop.cluster import class_door, classroom, kubectl
+from workshop.cluster import class_door, class_fence, classroom, kubectl
 from workshop.deck import reader
 from workshop.machine import app_images
 from workshop.names import NAMESPACE
@@ -339,6 +339,29 @@ def test_the_api_refuses_what_would_reach_past_a_students_namespace(klass):
         ),
     }
     for spec, what in (
+        (
+            {
+                "affinity": {
+                    "podAntiAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": [
+                            {"topologyKey": "kubernetes.io/os", "labelSelector": {}, "namespaceSelector": {}}
+                        ]
+                    }
+                }
+            },
+            "an anti-affinity against every namespace's pods",
+        ),
+        (
+            {
+                "containers": [
+                    {
+                        **json.loads(pod("x", ["true"]))["spec"]["containers"][0],
+                        "image": "docker.io/library/busybox:1.37",
+                    }
+                ]
+            },
+            "an image from elsewhere",
+        ),
         ({"priorityClassName": "system-node-critical"}, "a priority class"),
         ({"nodeName": "workshop-control-plane"}, "a node of its choosing"),
         ({"tolerations": [{"operator": "Exists"}]}, "every taint tolerated"),
@@ -352,6 +375,15 @@ def test_the_api_refuses_what_would_reach_past_a_students_namespace(klass):
             what,
             said,
         )
+    made = 0  # objects by the thousand would fill the API server's store, the whole class's
+    for n in range(12):
+        done = as_student(1, "create", "configmap", f"many-{n}", "--from-literal=x=y")
+        if done.returncode != 0:
+            assert "exceeded quota" in done.stderr, done.stderr
+            break
+        made += 1
+    as_student(1, "delete", "configmap", *[f"many-{n}" for n in range(made)], "--ignore-not-found")
+    assert 0 < made < int(class_fence.QUOTA_COUNTS["count/configmaps"]), made  # kube-root-ca.crt counts too
     ok = as_student(1, "apply", "-f", "-", stdin=service("plain"))  # a ClusterIP Service is the lecture's own
     assert ok.returncode == 0, ok.stderr
     as_student(1, "delete", "service", "plain")

@@ -20,7 +20,10 @@ def test_a_students_namespace_binds_no_built_in_role_and_fences_egress():
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": class_fence.ROLE}
     policy = next(o for o in made if o["kind"] == "NetworkPolicy")
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    quota = next(o for o in made if o["kind"] == "ResourceQuota")["spec"]["hard"]
+    quotas = {o["metadata"]["name"]: o["spec"] for o in made if o["kind"] == "ResourceQuota"}
+    assert quotas["no-cross-namespace-affinity"]["hard"] == {"pods": "0"}
+    quota = quotas["student"]["hard"]
+    assert all(name in quota for name in class_fence.QUOTA_COUNTS)
     assert quota["services.nodeports"] == quota["services.loadbalancers"] == quota["persistentvolumeclaims"] == "0"
     role = next(o for o in made if o["kind"] == "Role")
     resources = {r for rule in role["rules"] for r in rule["resources"]}

@@ -112,8 +112,9 @@ def ours() -> dict | None:
 
 
 def _state() -> tuple[str | None, str | None]:
-    """The door's (token label, host address it publishes), or (None, None) if there is no such container."""
-    found = engine.output(
+    """The door's (token label, host address it publishes), or (None, None) if there is no such container.
+    An engine that does not answer is said, not taken for a door that is gone."""
+    found = engine.docker(
         "container",
         "inspect",
         "--format",
@@ -121,10 +122,16 @@ def _state() -> tuple[str | None, str | None]:
         "{{range $b}}{{.HostIp}}{{end}}{{end}}",
         CONTAINER,
         timeout=30,
+        check=False,
     )
-    if not found:
-        return None, None
-    token, _, address = found.strip().partition(" ")
+    if found.returncode != 0:
+        if "no such" in found.stderr.lower():
+            return None, None
+        raise WorkshopError(
+            f"docker did not say whether the class's door ({CONTAINER}) is there "
+            f"({(found.stderr.strip().splitlines() or ['no answer'])[-1][:120]}): start the engine, then run this again"
+        )
+    token, _, address = found.stdout.strip().partition(" ")
     return token or None, address or None
 
 
@@ -134,10 +141,11 @@ def close() -> bool:
     if entry is None:
         return False
     token, _ = _state()
-    if token is not None and token == entry.get("token"):
-        engine.docker("rm", "-f", CONTAINER, check=False, timeout=60)
+    removed = token is not None and token == entry.get("token")
+    if removed:
+        engine.docker("rm", "-f", CONTAINER, timeout=60)
     ledger.forget("container", CONTAINER)
-    return token is not None
+    return removed
 
 
 def open_at(address: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from workshop.machine import app_images
+from workshop.names import REGISTRY
 
 LABEL = {"app.kubernetes.io/part-of": "cs198-workshop-class"}
 ACCOUNT = "student"
@@ -45,6 +46,17 @@ RULES: list[tuple[str, list[str], list[str]]] = [
 ]
 # what the quota never admits in a student's namespace, whatever the lecture's footprint
 QUOTA_NEVER = {"services.nodeports": "0", "services.loadbalancers": "0", "persistentvolumeclaims": "0"}
+# how many objects and how much scratch disk: the API server's store (etcd) and the nodes' disks (on kind,
+# the teacher's own) are shared by the whole class; the lecture needs a few of each
+QUOTA_COUNTS = {
+    "count/configmaps": "10",
+    "count/secrets": "10",
+    "count/deployments.apps": "8",
+    "count/replicasets.apps": "60",
+    "count/jobs.batch": "4",
+    "requests.ephemeral-storage": "1Gi",
+    "limits.ephemeral-storage": "6Gi",
+}
 
 
 def role(namespace: str) -> dict:
@@ -95,6 +107,11 @@ VALIDATIONS = [
         "object.kind != 'Service' || ((!has(object.spec.type) || object.spec.type == 'ClusterIP') && "
         "(!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0))",
         "a student's Service is of type ClusterIP, with no externalIPs",
+    ),
+    (
+        "object.kind != 'Pod' || (object.spec.containers + (has(object.spec.initContainers) ? "
+        f"object.spec.initContainers : [])).all(c, c.image.startsWith('{REGISTRY}/'))",
+        f"a student's pod runs the lecture's images only ({REGISTRY}/...): the nodes' disks are the class's",
     ),
     (
         "object.kind != 'Pod' || !has(object.spec.priorityClassName) || object.spec.priorityClassName == ''",
@@ -200,8 +217,8 @@ def quota(folder: Path = app_images.K8S_DEMO) -> dict[str, str]:
 
 
 def objects(namespace: str, hard: dict[str, str]) -> list[dict]:
-    """Everything a student's namespace holds before the student does anything (py says why
-    each piece of the fence is there)."""
+    """Everything a student's namespace holds before the student does anything (the module's
+    docstring says why each piece of the fence is there)."""
     meta = {"namespace": namespace, "labels": dict(LABEL)}
     return [
         {
@@ -225,7 +242,18 @@ def objects(namespace: str, hard: dict[str, str]) -> list[dict]:
             "apiVersion": "v1",
             "kind": "ResourceQuota",
             "metadata": {"name": "student", **meta},
-            "spec": {"hard": {**hard, **QUOTA_NEVER}},
+            "spec": {"hard": {**hard, **QUOTA_NEVER, **QUOTA_COUNTS}},
+        },
+        {  # a pod whose (anti-)affinity names other namespaces could keep every other pod off every node
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "no-cross-namespace-affinity", **meta},
+            "spec": {
+                "hard": {"pods": "0"},
+                "scopeSelector": {
+                    "matchExpressions": [{"scopeName": "CrossNamespacePodAffinity", "operator": "Exists"}]
+                },
+            },
         },
         {
             "apiVersion": "v1",
