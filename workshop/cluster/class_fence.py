@@ -109,8 +109,8 @@ VALIDATIONS = [
         "a student's Service is of type ClusterIP, with no externalIPs",
     ),
     (
-        "object.kind != 'Pod' || (object.spec.containers + (has(object.spec.initContainers) ? "
-        f"object.spec.initContainers : [])).all(c, c.image.startsWith('{REGISTRY}/'))",
+        f"object.kind != 'Pod' || (object.spec.containers.all(c, c.image.startsWith('{REGISTRY}/')) && "
+        f"(!has(object.spec.initContainers) || object.spec.initContainers.all(c, c.image.startsWith('{REGISTRY}/'))))",
         f"a student's pod runs the lecture's images only ({REGISTRY}/...): the nodes' disks are the class's",
     ),
     (
