@@ -268,10 +268,14 @@ def test_a_students_pods_reach_their_namespace_and_dns_and_nothing_else(probe):
         timeout=30,
     ).stdout.strip()
     assert registry_ip and not reaches(registry_ip, 5000)
+    # another node's kubelet: a pod's own node is always reachable from it (NetworkPolicy leaves the traffic
+    # of a pod's own node alone), and its kubelet asks for credentials a student's token does not carry
+    own_node = as_student(1, "get", "pod", "probe", "-o", "jsonpath={.spec.nodeName}").stdout
+    other = next(n for n in ("workshop-worker", "workshop-worker2") if n != own_node)
     node_ip = kubectl.run(
-        "get", "node", "workshop-worker", "-o", "jsonpath={.status.addresses[?(@.type=='InternalIP')].address}"
+        "get", "node", other, "-o", "jsonpath={.status.addresses[?(@.type=='InternalIP')].address}"
     ).stdout
-    assert node_ip and not reaches(node_ip, 10250)
+    assert own_node and node_ip and not reaches(node_ip, 10250)
     assert not reaches("10.96.0.1", 443)
     resolved = from_probe("getent", "hosts", "kubernetes.default.svc.cluster.local")
     assert resolved.returncode == 0 and "10.96.0.1" in resolved.stdout, resolved.stdout + resolved.stderr
