@@ -324,6 +324,13 @@ def test_a_killed_engines_container_networks_are_released_and_live_ones_kept(tmp
                 break
             time.sleep(0.1)
         pinner = subprocess.Popen(["nsenter", f"--net={dead}", "sleep", "120"])
+        for _ in range(100):  # until it is in that namespace: before, its peer would land in ours, beside our eth0
+            try:
+                if os.readlink(f"/proc/{pinner.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
         subprocess.run(
             ["ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", str(pinner.pid)],
             check=True,
