@@ -28,8 +28,9 @@ import yaml
 from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.machine import engine
+from workshop.machine import engine, host
 from workshop.names import KIND_CLUSTER, PYTHON_IMAGE, RUN_LABEL
+from workshop.paths import write_private
 
 CONTAINER = "workshop-class-api"
 PORT = 6443
@@ -129,7 +130,7 @@ def _state() -> tuple[str | None, str | None]:
             return None, None
         raise WorkshopError(
             f"docker did not say whether the class's door ({CONTAINER}) is there "
-            f"({(found.stderr.strip().splitlines() or ['no answer'])[-1][:120]}): start the engine, then run this again"
+            f"({(host.last_line(found.stderr) or 'no answer')[:120]}): start the engine, then run this again"
         )
     token, _, address = found.stdout.strip().partition(" ")
     return token or None, address or None
@@ -196,7 +197,7 @@ def open_at(address: str) -> str:
     )
     if started.returncode != 0:
         close()
-        why = (started.stderr.strip().splitlines() or ["?"])[-1]
+        why = host.last_line(started.stderr) or "?"
         raise WorkshopError(
             f"could not publish the cluster at {address}:{PORT} ({why[:160]}): is {address} an address "
             f"of this machine (`ip -4 addr`), and is port {PORT} free there?"
@@ -221,8 +222,7 @@ def answers(admin: Path, cluster: dict, timeout: float = 60) -> str | None:
     with tempfile.TemporaryDirectory(prefix="workshop-door-") as scratch:
         probe = Path(scratch) / "kubeconfig"
         data["clusters"] = [{"name": c["name"], "cluster": cluster} for c in data["clusters"]]
-        probe.write_text(yaml.safe_dump(data))
-        probe.chmod(0o600)
+        write_private(probe, yaml.safe_dump(data))  # it holds the admin's credentials
         deadline = time.monotonic() + timeout
         why = "no answer"
         while time.monotonic() < deadline:
@@ -233,6 +233,6 @@ def answers(admin: Path, cluster: dict, timeout: float = 60) -> str | None:
             else:
                 if done.returncode == 0 and done.stdout.strip() == "ok":
                     return None
-                why = (done.stderr.strip().splitlines() or [done.stdout.strip() or "no answer"])[-1][:160]
+                why = (host.last_line(done.stderr) or host.last_line(done.stdout) or "no answer")[:160]
             time.sleep(1)
         return why
