@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from workshop.deck import reader
+from workshop.deck import clock, reader
 from workshop.paths import DECK, EXTRAS
 from workshop.rehearsal import fit, recordings
 from workshop.rehearsal.fit import misfits, over_budget
@@ -39,9 +39,27 @@ def test_every_part_fits_its_budget_by_the_honest_clock(deck_path):
 def test_the_honest_clock_charges_each_slide_and_box_the_presenters_time(tmp_path):
     write_cast(tmp_path, ["wanted line"])
     (part,) = fit.plan(tiny_deck(rows=8, part="Only; 2"), tmp_path)
-    assert (part.slides, part.boxes) == (1, 1)
+    assert (len(part.slides), part.boxes) == (1, 1)
     assert part.machine == pytest.approx(2.58, abs=0.01)  # Enter at 0.02 s, the prompt back at 2.6 s
-    assert part.minutes == pytest.approx((45 + 60 + 2.58) / 60, abs=0.001)
+    talk = clock.SLIDE_SECONDS + clock.WORD_SECONDS * 1 + clock.BOX_SECONDS  # its one word: "One"
+    assert part.minutes == pytest.approx((talk + 2.58) / 60, abs=0.001)
+
+
+def test_the_clock_counts_words_on_screen_listed_code_notes_and_boxes_not_hidden_lines(tmp_path):
+    (tmp_path / "code.py").write_text("a = 1\n\nb = 2\nc = 3\n")
+    text = (
+        "---\ntitle: t\n---\n\n# Two words\n\nfive words on this line\n\n- a list item\n\n"
+        "| col | umn |\n|-----|-----|\n| x | y |\n\n    an indented listing\n    of two lines\n\n"
+        "```file\npath: code.py\nlang: python\nlines:\n  start: 1\n```\n\n"
+        '[notes]: # "three note words"\n[part]: # "Hidden; 3"\n'
+    )
+    slide = reader.parse(text, tmp_path / "deck.md").slide(1)
+    talk = clock.talk(slide, tmp_path)
+    # title 2 + 5 + list 3 + table 4 (its rule is not words); listing 2 + the file's lines 2 and 3 (one blank)
+    assert talk == clock.Talk(words=14, listing=4, notes=3, boxes=0)
+    assert talk.seconds == pytest.approx(
+        clock.SLIDE_SECONDS + 14 * clock.WORD_SECONDS + 4 * clock.LISTING_LINE_SECONDS + 3 * clock.NOTE_WORD_SECONDS
+    )
 
 
 def test_a_deck_that_overruns_fails_and_one_that_fits_passes(tmp_path):
@@ -49,10 +67,10 @@ def test_a_deck_that_overruns_fails_and_one_that_fits_passes(tmp_path):
     than its slot less the spare minutes; parts whose budgets leave no spare minutes are refused outright."""
     write_cast(tmp_path, ["wanted line"])
     (problem,) = over_budget(tiny_deck(rows=8, part="Only; 1"), tmp_path)
-    assert problem.startswith("part 'Only' needs 1.8 min") and "gives it 1" in problem
+    assert problem.startswith("part 'Only' needs 1.2 min") and "gives it 1" in problem
     assert over_budget(tiny_deck(rows=8, part="Only; 2"), tmp_path) == []
     assert any(
-        p.startswith("the lecture needs 1.8 min")
+        p.startswith("the lecture needs 1.2 min")
         for p in over_budget(tiny_deck(rows=8, part="Only; 2"), tmp_path, lecture=6)
     )
     with pytest.raises(reader.DeckError, match="keeps 5 spare, so at most 70"):

@@ -53,7 +53,7 @@ def test_the_demo_files_are_all_shown():
     shown = {block.path for _, block in FILES}
     for path in (
         "docker_demo/deb.Dockerfile",
-        "docker_demo/py.Dockerfile",
+        "docker_demo/Dockerfile",
         "docker_demo/61a.Dockerfile",
         "docker_demo/server.py",
     ):
@@ -77,7 +77,10 @@ def test_every_box_validates_against_lookatmes_schema_and_waits_for_our_prompt(b
 def test_every_live_box_says_what_it_expects():
     for box in BOXES:
         rules = box.directives
-        assert rules.expect or rules.ready or rules.fails or rules.exit, f"{box.label}: add a [rehearse] directive"
+        silent = r"\S" in rules.reject  # a box that must print nothing at all (an edit with sed)
+        assert rules.expect or rules.ready or rules.fails or rules.exit or silent, (
+            f"{box.label}: add a [rehearse] directive"
+        )
 
 
 @pytest.mark.parametrize(
@@ -104,19 +107,47 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
 
     boxes = list(deck.read().boxes())
     typed = [b.typed for b in boxes if b.typed]
-    edit = next(t for t in typed if t.startswith(SCALE_BOX)).split(" && ")[0]
-    put_back = next(t for t in typed if t.startswith("kubectl delete -f k8s_demo/ok-worker.yaml"))
-    put_back = put_back.split(" && ", 1)[1]
-    assert edit.startswith("sed -i ") and put_back.startswith("sed -i ")
+    edit = next(t for t in typed if t.startswith(SCALE_BOX))
+    put_back = next(t for t in typed if t.startswith("sed -i 's/^  replicas: 3$/  replicas: 1/'"))
+    assert typed.index(edit) < typed.index(put_back)
     (tmp_path / "k8s_demo").mkdir()
     committed = (ROOT / needs.WORKER_FILE).read_text()
     copy = tmp_path / needs.WORKER_FILE
     copy.write_text(committed)
+    (tmp_path / needs.TYPO_FILE).write_text((ROOT / needs.TYPO_FILE).read_text())
     assert needs.file_left_edited(boxes, tmp_path) is None
     subprocess.run(edit, shell=True, cwd=tmp_path, check=True)
     assert needs.WORKER_REPLICAS.findall(copy.read_text()) == ["3"]
     fix = needs.file_left_edited(boxes, tmp_path)
     assert fix and "\n" not in fix and "replicas 3" in fix and "git diff k8s_demo/ok-worker.yaml" in fix
     assert needs.file_left_edited([b for b in boxes if b.slide > 40], tmp_path) is None  # no deploy, no scaling
+    subprocess.run(put_back, shell=True, cwd=tmp_path, check=True)
+    assert copy.read_text() == committed
+
+
+def test_the_crash_lessons_fix_is_set_back_by_its_last_box_and_a_left_fix_stops_a_rehearsal(tmp_path):
+    """The crash lesson fixes k8s_demo/typo.yaml ("0.3s" -> "0.3") and its last box puts the typo back:
+    run in order on a copy, the file ends as committed, and only the value changed in between."""
+    from workshop.rehearsal import needs
+
+    boxes = list(deck.read().boxes())
+    typed = [b.typed for b in boxes if b.typed]
+    fix = next(t for t in typed if t.startswith("sed -i") and needs.TYPO_FILE in t)
+    put_back = next(t for t in typed if t.startswith(f"kubectl delete -f {needs.TYPO_FILE} && ")).split(" && ", 1)[1]
+    assert typed.index(fix) < typed.index(put_back if put_back in typed else next(t for t in typed if put_back in t))
+    (tmp_path / "k8s_demo").mkdir()
+    committed = (ROOT / needs.TYPO_FILE).read_text()
+    copy = tmp_path / needs.TYPO_FILE
+    copy.write_text(committed)
+    (tmp_path / needs.WORKER_FILE).write_text((ROOT / needs.WORKER_FILE).read_text())
+    assert needs.TYPO_VALUE.findall(committed) == ["0.3s"]
+    assert needs.file_left_edited(boxes, tmp_path) is None
+    subprocess.run(fix, shell=True, cwd=tmp_path, check=True)
+    fixed = copy.read_text()
+    assert needs.TYPO_VALUE.findall(fixed) == ["0.3"]
+    changed = [(a, b) for a, b in zip(committed.splitlines(), fixed.splitlines(), strict=True) if a != b]
+    assert len(changed) == 1 and "GRADE_SECONDS" not in changed[0][0], changed  # the value line alone
+    left = needs.file_left_edited(boxes, tmp_path)
+    assert left and "\n" not in left and "git diff k8s_demo/typo.yaml" in left
     subprocess.run(put_back, shell=True, cwd=tmp_path, check=True)
     assert copy.read_text() == committed

@@ -17,11 +17,11 @@ from conftest import get_when_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL_KEY = "edu.cs198.workshop"
-DEMO_DOCKERFILES = ["deb.Dockerfile", "py.Dockerfile", "61a.Dockerfile"]
+DEMO_DOCKERFILES = ["deb.Dockerfile", "Dockerfile", "61a.Dockerfile"]
 
 
 def workshop_dockerfiles() -> list[Path]:
-    found = set(ROOT.glob("docker_demo/*.Dockerfile"))
+    found = set(ROOT.glob("docker_demo/*.Dockerfile")) | set(ROOT.glob("docker_demo/Dockerfile"))
     for pattern in ("**/Dockerfile", "**/*.Dockerfile"):
         found.update(ROOT.glob(f"k8s_demo/{pattern}"))
     return sorted(found)
@@ -171,7 +171,7 @@ BUILDS = {
         r"3\.13\.\d+",  # Debian 13's python3
     ),
     "workshop-demo-py:1.0": (
-        "docker build -t workshop-demo-py:1.0 -f docker_demo/py.Dockerfile docker_demo",
+        "docker build -t workshop-demo-py:1.0 docker_demo",
         r"3\.12\.\d+",  # the python:3.12-slim-trixie image
     ),
 }

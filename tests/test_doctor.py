@@ -163,7 +163,7 @@ def test_a_check_that_breaks_is_a_fail_row_not_a_traceback():
 def test_the_images_come_from_the_deck_boxes():
     images = docker_commands.deck_images()
     assert DEBIAN_IMAGE in images  # docker run on the namespaces slide
-    assert PYTHON_IMAGE in images  # FROM of docker_demo/py.Dockerfile, and the OOM box
+    assert PYTHON_IMAGE in images  # FROM of docker_demo/Dockerfile, and the OOM box
     assert not any(image.startswith(("workshop-demo-", "localhost:5001/okpy-mini")) for image in images)
 
 

@@ -176,11 +176,11 @@ def test_an_idle_worker_outlives_the_redis_read_timeout(redis_url, workers):  # 
 
 
 def test_the_typo_of_the_crash_lesson_makes_the_worker_exit_with_its_reason(tmp_path):
-    """k8s_demo/ok-worker-typo.yaml: the value it sets makes the real worker exit non-zero at start-up
+    """k8s_demo/typo.yaml: the value it sets makes the real worker exit non-zero at start-up
     with one line that names the setting, which is what `kubectl logs --previous` shows the class;
     it does so before it looks for Redis (here nothing listens), so the crash does not wait for Redis."""
     nothing_listens = f"redis://127.0.0.1:{free_port()}/0"
-    typo = yaml.safe_load((K8S / "ok-worker-typo.yaml").read_text())
+    typo = yaml.safe_load((K8S / "typo.yaml").read_text())
     (container,) = typo["spec"]["template"]["spec"]["containers"]
     value = {e["name"]: e["value"] for e in container["env"]}["GRADE_SECONDS"]
     done = subprocess.run(

@@ -6,6 +6,7 @@ Routes
   POST /submit            one submission (JSON or form) -> 202 with its id
   GET  /submissions/<id>  queued, started, finished (with the score) or failed
   POST /demo/flood?n=50   enqueue n sample submissions, to watch the workers at work
+                          (&wait=8: then wait 8 s and say how many are still queued, and by how many workers)
   GET  /healthz           liveness: the process answers
   GET  /readyz            readiness: Redis answers too (503 if not)
 
@@ -13,6 +14,7 @@ Served by gunicorn in the image: gunicorn ... okpy_mini.web:app
 """
 import json
 import logging
+import time
 import uuid
 
 import redis
@@ -24,6 +26,7 @@ from rq.job import Job
 from . import grading, settings
 
 MAX_FLOOD = 1000
+MAX_FLOOD_WAIT = 20  # seconds, well inside gunicorn's 30-second worker timeout
 MAX_ANSWER_CHARS = 500
 
 # The plain-text status, one "key: value" per line, in this order (the deck matches it).
@@ -128,6 +131,9 @@ def create_app(redis_url=None, version=None, pod=None) -> Flask:
             n = 0
         if not 1 <= n <= MAX_FLOOD:
             return f"n must be a whole number from 1 to {MAX_FLOOD}\n", 400, {"Content-Type": "text/plain"}
+        wait = request.args.get("wait", "0")
+        if not wait.isdigit() or int(wait) > MAX_FLOOD_WAIT:
+            return f"wait must be a whole number of seconds from 0 to {MAX_FLOOD_WAIT}\n", 400, {"Content-Type": "text/plain"}
         names = sorted(grading.ANSWER_KEY)
         subs = []
         for i in range(n):
@@ -138,7 +144,12 @@ def create_app(redis_url=None, version=None, pod=None) -> Flask:
         app.logger.info("queued %d demo submissions pod=%s", n, pod)
         if wants_html():
             return redirect(url_for("index"), code=303)
-        return f"queued: {n}\n", 202, {"Content-Type": "text/plain; charset=utf-8"}
+        lines = [f"queued: {n}"]
+        if int(wait):
+            time.sleep(int(wait))
+            info = status()
+            lines += [f"after {wait} s:"] + [f"{field}: {info[field]}" for field in ("queue", "workers")]
+        return "\n".join(lines) + "\n", 202, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.get("/healthz")
     def healthz():

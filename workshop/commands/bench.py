@@ -89,7 +89,7 @@ def build_figures() -> None:
     with tempfile.TemporaryDirectory(prefix="workshop-bench-") as scratch:
         context = Path(scratch) / "docker_demo"
         shutil.copytree(ROOT / "docker_demo", context)
-        dockerfile = str(context / "py.Dockerfile")
+        dockerfile = str(context / "Dockerfile")
         cold = timed("build", "--no-cache", "-q", "-t", f"{BENCH_TAG}:cold", "-f", dockerfile, str(context))
         unchanged = timed("build", "-q", "-t", f"{BENCH_TAG}:cold", "-f", dockerfile, str(context))
         with open(context / "server.py", "a") as server:

@@ -16,14 +16,14 @@ from workshop.paths import DECK, ROOT
 from workshop.presenter import catch_up
 from workshop.rehearsal import step_table
 
-# scripts/check's steps that catch-up may pass over, and the command of the box that accomplishes each one
-STEP_BOXES = {step: entry.skip for step, entry in step_table.STEPS.items() if entry.skip}
+# scripts/check's steps that catch-up may pass over, and the commands of the boxes that accomplish each one
+STEP_BOXES = {step: entry.passed_over for step, entry in step_table.STEPS.items() if entry.skip}
 
 
 def in_effect(box: Box) -> str | None:
     """'check py-image passes: ...' when the step this box does already works."""
-    for step, command in STEP_BOXES.items():
-        if box.typed and command in box.typed:
+    for step, commands in STEP_BOXES.items():
+        if box.typed and any(box.typed.startswith(command) for command in commands):
             outcome = step_table.check(step)
             return f"check {step} passes: {outcome.found}" if outcome.ok else None
     return None

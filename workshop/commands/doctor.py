@@ -359,8 +359,8 @@ def plan_tables() -> list[str]:
     for path in reader.workshop_decks():
         lines += [
             "",
-            f"{path.name} by the honest clock ({fit.SLIDE_SECONDS:g} s a slide, {fit.BOX_SECONDS:g} s a live "
-            f"box, plus each box's recorded machine time):",
+            f"{path.name} by the honest clock (each slide charged for its words, listed code, notes and "
+            f"live boxes, plus each box's recorded machine time):",
         ]
         try:
             lines += ["  " + line for line in fit.describe(reader.read(path))]

@@ -6,7 +6,7 @@ A directive is a Markdown link reference definition, which lookatme parses and n
 
 Keys (one per line, as many lines as needed):
     expect: REGEX    the command's output must match (searched line by line; repeatable)
-    reject: REGEX    the output must not match (repeatable)
+    reject: REGEX    the output must not match (repeatable; `reject: \\S`: it must print nothing)
     timeout: SECONDS how long the command may take (default 30)
     ready: REGEX     a long-running command (a server in the foreground, `docker run -it`):
                      wait for REGEX, keep it running while the next boxes of the slide run,

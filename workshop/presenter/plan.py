@@ -1,8 +1,10 @@
 """The lecture's pace against the plan the deck writes down: each part's budget (`[part]` lines),
-spread evenly over the part's slides. Minutes are floats; times on screen are m:ss."""
+shared among the part's slides as the clock charges them (deck/clock.py: a slide with more to say
+gets more of it). Minutes are floats; times on screen are m:ss."""
 
 from dataclasses import dataclass
 
+from workshop.deck import clock as talk_clock
 from workshop.deck.reader import Deck, Part
 
 ON_TIME = 30.0  # seconds either way that still count as on time
@@ -41,7 +43,8 @@ def pace(deck: Deck, slide: int, elapsed: float, first_shown: dict[int, float], 
         return None
     number = next(n for n, part in enumerate(parts, 1) if part is current)
     part_start = sum(part.minutes for part in parts[: number - 1]) * 60
-    share = (slide - current.first) / (current.last - current.first + 1)
+    charged = [talk_clock.talk(deck.slide(n), deck.path.parent).seconds for n in range(current.first, current.last + 1)]
+    share = sum(charged[: slide - current.first]) / sum(charged)
     entered = first_shown.get(current.first)
     return Pace(
         current,

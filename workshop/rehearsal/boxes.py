@@ -15,28 +15,34 @@ PY_BOX = f"docker build -q -t {PY_IMAGE}"
 CONTAINER_BOX = "docker run -it --rm --name workshop-demo"
 ARCH_BOX = "docker image inspect --format 'image: {{.Os}}/{{.Architecture}}'"
 APPLY_BOX = "kubectl apply -f k8s_demo/redis.yaml"
+DEPLOYED_BOX = "kubectl wait --for=condition=Available deployment --all"
 LIMITS_BOX = "kubectl exec deploy/ok-worker -- sh -c"
-SERVICE_BOX = "kubectl exec deploy/ok-worker -- python -c"
+SERVICE_BOX = "kubectl exec deploy/ok-worker -- python -m okpy_mini.spread ok-web 20"
 DELETE_POD_BOX = "kubectl delete $(kubectl get pods -l app=ok-web"
 SCALE_BOX = "sed -i 's/^  replicas: 1$/  replicas: 3/' k8s_demo/ok-worker.yaml"
-SET_IMAGE_BOX = "kubectl set image deployment/ok-web"
-UNDO_BOX = "kubectl rollout undo deployment/ok-web"
-BROKEN_BOX = f"kubectl set image deployment/ok-web web={MISSING_TAG}"
-REPAIR_BOX = "kubectl apply -f k8s_demo/ok-web.yaml && kubectl rollout status deploy/ok-web --timeout=1m"
+SCALE_APPLY_BOX = "kubectl apply -f k8s_demo/ok-worker.yaml"
+SET_IMAGE_BOX = f"kubectl set image deploy/ok-web web={APP_IMAGE}:v2"
+ROLLED_OUT_BOX = "kubectl rollout status deploy/ok-web"  # the first such box of a deck follows SET_IMAGE_BOX
+UNDO_BOX = "kubectl rollout undo deploy/ok-web"
+BROKEN_BOX = f"kubectl set image deploy/ok-web web={MISSING_TAG}"
+REPAIR_BOX = "kubectl apply -f k8s_demo/ok-web.yaml && kubectl rollout status deploy/ok-web --timeout=2m"
 DRAIN_BOX = "kubectl drain "
-UNCORDON_BOX = (
-    "kubectl wait --for=condition=Available deployment/ok-worker --timeout=2m && kubectl get pods -l app=ok-worker"
-)
+UNCORDON_BOX = "kubectl uncordon workshop-worker"
 HEALED_BOX = "kubectl wait --for=condition=Ready pods -l app=ok-web"
 
 
 class Step(NamedTuple):
     """One student check, and where the deck does it: the first box of the step (the check must fail
-    before it), the box after which it works, and the box catch-up passes over when the check already
-    passes (None: catch-up always runs the step's boxes)."""
+    before it), the box after which it works, and the box or boxes catch-up passes over when the check
+    already passes (None: catch-up always runs the step's boxes)."""
 
     what: str
     run: Callable[[], str]
     first: str
     last: str
-    skip: str | None = None
+    skip: str | tuple[str, ...] | None = None
+
+    @property
+    def passed_over(self) -> tuple[str, ...]:
+        """The commands of the boxes catch-up passes over when the check passes."""
+        return (self.skip,) if isinstance(self.skip, str) else tuple(self.skip or ())

@@ -8,11 +8,11 @@ when the command has finished (the prompt is back), or, for a `ready:` box, the 
 ready line appears. Every line one of the box's `expect:` patterns (or its `ready:` pattern)
 matches, as rehearsal matches them, must still be on that screen, not scrolled away above it.
 
-Time. The honest clock charges each slide SLIDE_SECONDS of talk and each live box BOX_SECONDS of
-the presenter's work (Down, Enter, waiting, pointing at the line, explaining, Ctrl-a), and adds
-the box's machine time as recorded (Enter to the prompt, or to the ready line). Each part must
-fit the minutes its [part] line gives it, and the lecture LECTURE_MINUTES with SPARE_MINUTES left
-for questions and a box that has to be run again. What does not fit goes to the extras deck."""
+Time. The honest clock charges each slide what a presenter takes to give it, from its words, listed
+code, notes and live boxes (deck/clock.py, fitted to a reviewer's per-slide estimate), and adds each
+box's machine time as recorded (Enter to the prompt, or to the ready line). Each part must fit the
+minutes its [part] line gives it, and the lecture LECTURE_MINUTES with SPARE_MINUTES left for
+questions and a box that has to be run again. What does not fit goes to the extras deck."""
 
 import re
 from dataclasses import dataclass
@@ -21,14 +21,12 @@ from pathlib import Path
 import urwid.vterm
 
 from workshop.cli import WorkshopError
-from workshop.deck import directives as directive_rules, reader
+from workshop.deck import clock, directives as directive_rules, reader
 from workshop.deck.geometry import box_columns
 from workshop.paths import RECORDINGS, recordings_for
 from workshop.rehearsal import recordings
 from workshop.rehearsal.terminal import plain
 
-SLIDE_SECONDS = 45.0
-BOX_SECONDS = 60.0
 LECTURE_MINUTES = float(directive_rules.LECTURE_MINUTES)
 SPARE_MINUTES = float(directive_rules.SPARE_MINUTES)
 
@@ -151,30 +149,53 @@ def misfits(deck: reader.Deck, folder: Path | None = None) -> list[str]:
 
 
 @dataclass
-class PartPlan:
-    name: str
-    slides: int
-    boxes: int
-    machine: float  # seconds the boxes' recordings take, Enter to the prompt or ready line
-    budget: float  # minutes its [part] line gives it
+class SlidePlan:
+    number: int
+    title: str
+    talk: clock.Talk
+    machine: float  # seconds its boxes' recordings take, Enter to the prompt or ready line
 
     @property
     def minutes(self) -> float:
-        """The honest clock: each slide and each live box charged the presenter's time, plus the machine's."""
-        return (self.slides * SLIDE_SECONDS + self.boxes * BOX_SECONDS + self.machine) / 60
+        return (self.talk.seconds + self.machine) / 60
+
+
+@dataclass
+class PartPlan:
+    name: str
+    slides: list[SlidePlan]
+    budget: float  # minutes its [part] line gives it
+
+    @property
+    def boxes(self) -> int:
+        return sum(s.talk.boxes for s in self.slides)
+
+    @property
+    def machine(self) -> float:
+        return sum(s.machine for s in self.slides)
+
+    @property
+    def minutes(self) -> float:
+        """The honest clock: each slide charged what a presenter takes to give it, plus the machine's time."""
+        return sum(s.minutes for s in self.slides)
+
+
+def slide_plan(deck: reader.Deck, number: int, folder: Path, width: int) -> SlidePlan:
+    slide = deck.slide(number)
+    machine = sum(play(box, width, folder).seconds for box in slide.boxes if box.typed)
+    return SlidePlan(number, slide.title, clock.talk(slide, deck.path.parent), machine)
 
 
 def plan(deck: reader.Deck, folder: Path | None = None) -> list[PartPlan]:
-    """Each part's minutes by the honest clock, from the deck and its boxes' recordings."""
+    """Each part's slides by the honest clock, from the deck and its boxes' recordings."""
     folder = folder or recordings_for(deck.path)
     width = box_columns(deck.meta)
-    parts = []
-    for part in deck.parts:
-        slides = [deck.slide(n) for n in range(part.first, part.last + 1)]
-        boxes = [box for slide in slides for box in slide.boxes if box.typed]
-        machine = sum(play(box, width, folder).seconds for box in boxes)
-        parts.append(PartPlan(part.name, len(slides), len(boxes), machine, part.minutes))
-    return parts
+    return [
+        PartPlan(
+            part.name, [slide_plan(deck, n, folder, width) for n in range(part.first, part.last + 1)], part.minutes
+        )
+        for part in deck.parts
+    ]
 
 
 def over_budget(
@@ -187,9 +208,8 @@ def over_budget(
 def overruns(parts: list[PartPlan], lecture: float = LECTURE_MINUTES, spare: float = SPARE_MINUTES) -> list[str]:
     """over_budget for a plan already made."""
     problems = [
-        f"part {p.name!r} needs {p.minutes:.1f} min ({p.slides} slides x {SLIDE_SECONDS:g} s, "
-        f"{p.boxes} boxes x {BOX_SECONDS:g} s, {p.machine:.0f} s of machine time) but its [part] line "
-        f"gives it {p.budget:g}"
+        f"part {p.name!r} needs {p.minutes:.1f} min ({len(p.slides)} slides, {p.boxes} boxes, "
+        f"{p.machine:.0f} s of machine time) but its [part] line gives it {p.budget:g}"
         for p in parts
         if p.minutes > p.budget
     ]
@@ -214,14 +234,27 @@ def describe(deck: reader.Deck, folder: Path | None = None) -> list[str]:
     lines = [f"{'part':<14} {'slides':>6} {'boxes':>5} {'machine':>8} {'needs':>7} {'budget':>7}"]
     for p in parts:
         lines.append(
-            f"{p.name:<14} {p.slides:>6} {p.boxes:>5} {p.machine:>7.0f}s {p.minutes:>6.1f}m {p.budget:>6g}m"
+            f"{p.name:<14} {len(p.slides):>6} {p.boxes:>5} {p.machine:>7.0f}s {p.minutes:>6.1f}m {p.budget:>6g}m"
             + ("  OVER" if p.minutes > p.budget else "")
         )
     needed, budgeted = sum(p.minutes for p in parts), sum(p.budget for p in parts)
     lines.append(
-        f"{'total':<14} {sum(p.slides for p in parts):>6} {sum(p.boxes for p in parts):>5} "
+        f"{'total':<14} {sum(len(p.slides) for p in parts):>6} {sum(p.boxes for p in parts):>5} "
         f"{sum(p.machine for p in parts):>7.0f}s {needed:>6.1f}m {budgeted:>6g}m  "
         f"(a {LECTURE_MINUTES:g}-minute lecture keeps {SPARE_MINUTES:g} spare: {LECTURE_MINUTES - needed:.1f} "
         f"min left)"
     )
+    return lines
+
+
+def per_slide(deck: reader.Deck, folder: Path | None = None) -> list[str]:
+    """The plan slide by slide: what the clock charges and why (words, listed lines, note words, boxes)."""
+    lines = [f"{'#':>3} {'slide':<46} {'words':>5} {'code':>4} {'notes':>5} {'boxes':>5} {'machine':>7} {'min':>5}"]
+    for p in plan(deck, folder):
+        for s in p.slides:
+            t = s.talk
+            lines.append(
+                f"{s.number:>3} {s.title[:46]:<46} {t.words:>5} {t.listing:>4} {t.notes:>5} {t.boxes:>5} "
+                f"{s.machine:>6.0f}s {s.minutes:>5.2f}"
+            )
     return lines

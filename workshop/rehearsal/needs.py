@@ -73,23 +73,35 @@ def needed(boxes: Iterable[Box], without: Iterable[str] = ()) -> list[str]:
     return [need for need in CHECKS if need in wanted]
 
 
-# the file the scaling slide edits, and what its box expects to find there
-WORKER_FILE = "k8s_demo/ok-worker.yaml"
+# the files the deck's own boxes edit and later set back, and what each holds as committed
+WORKER_FILE = "k8s_demo/ok-worker.yaml"  # the scaling slides: replicas 1 -> 3; the recap: 3 -> 1
 WORKER_REPLICAS = re.compile(r"^  replicas: (\d+)$", re.MULTILINE)
+TYPO_FILE = "k8s_demo/typo.yaml"  # the crash lesson's fix: "0.3s" -> "0.3"; its last box puts the typo back
+TYPO_VALUE = re.compile(r'^ +value: "([^"]*)" +# the typo', re.MULTILINE)
 
 
 def file_left_edited(boxes: Iterable[Box], root: Path | None = None) -> str | None:
-    """The fix when the deck's own edit of the worker file is still there (an earlier run stopped between
-    the scaling slide and the recap, which sets it back): the deploy would start three workers, not one."""
-    if not any((box.typed or "").startswith((APPLY_BOX, SCALE_BOX)) for box in boxes):
-        return None
-    found = WORKER_REPLICAS.findall(((root or ROOT) / WORKER_FILE).read_text())
-    if found == ["1"]:
-        return None
-    return (
-        f"{WORKER_FILE} asks for replicas {', '.join(found) or '(none)'}, and the deck starts from 1 (an earlier "
-        f"run stopped before the recap set it back): run git diff {WORKER_FILE}, and put 1 back"
-    )
+    """The fix when one of the deck's own edits is still there (an earlier run stopped between the box
+    that edits a file and the one that sets it back): the deploy would start three workers, not one,
+    or the crash lesson would not crash."""
+    typed = [box.typed or "" for box in boxes]
+    root = root or ROOT
+    if any(t.startswith((APPLY_BOX, SCALE_BOX)) for t in typed):
+        found = WORKER_REPLICAS.findall((root / WORKER_FILE).read_text())
+        if found != ["1"]:
+            return (
+                f"{WORKER_FILE} asks for replicas {', '.join(found) or '(none)'}, and the deck starts from 1 (an "
+                f"earlier run stopped before the recap set it back): run git diff {WORKER_FILE}, and put 1 back"
+            )
+    if any(t.startswith(f"kubectl apply -f {TYPO_FILE}") for t in typed):
+        found = TYPO_VALUE.findall((root / TYPO_FILE).read_text())
+        if found != ["0.3s"]:
+            return (
+                f"{TYPO_FILE} sets GRADE_SECONDS to {', '.join(found) or '(nothing)'}, and the crash lesson needs its "
+                f'typo "0.3s" (an earlier run stopped before its last box put it back): run git diff {TYPO_FILE}, '
+                f'and put "0.3s" back'
+            )
+    return None
 
 
 def first_unmet(boxes: Iterable[Box], without: Iterable[str] = (), files: bool = True) -> str | None:

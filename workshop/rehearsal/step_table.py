@@ -11,11 +11,14 @@ from workshop.rehearsal.boxes import (
     CONTAINER_BOX,
     DEB_BOX,
     DELETE_POD_BOX,
+    DEPLOYED_BOX,
     DRAIN_BOX,
     HEALED_BOX,
     LIMITS_BOX,
     PY_BOX,
     REPAIR_BOX,
+    ROLLED_OUT_BOX,
+    SCALE_APPLY_BOX,
     SCALE_BOX,
     SERVER_BOX,
     SERVICE_BOX,
@@ -61,7 +64,11 @@ STEPS: dict[str, Step] = {
     ),
     "arch": Step(f"{PY_IMAGE} is built for this engine's CPU and runs on it", check_arch, PY_BOX, ARCH_BOX),
     "deployed": Step(
-        "ok-web 2/2 ready, ok-worker and redis Available", check_deployed, APPLY_BOX, APPLY_BOX, APPLY_BOX
+        "ok-web 2/2 ready, ok-worker and redis Available",
+        check_deployed,
+        APPLY_BOX,
+        DEPLOYED_BOX,
+        (APPLY_BOX, DEPLOYED_BOX),
     ),
     "worker-limits": Step(
         "ok-worker runs as non-root, read-only, with CPU and memory limits", check_worker_limits, APPLY_BOX, LIMITS_BOX
@@ -79,7 +86,13 @@ STEPS: dict[str, Step] = {
         HEALED_BOX,
         DELETE_POD_BOX,
     ),
-    "scaled": Step("ok-worker has 3 ready replicas", check_scaled, SCALE_BOX, SCALE_BOX, SCALE_BOX),
+    "scaled": Step(
+        "ok-worker has 3 ready replicas",
+        check_scaled,
+        SCALE_BOX,
+        SCALE_APPLY_BOX,
+        (SCALE_BOX, SCALE_APPLY_BOX),  # run again, its apply would set the file's replicas on the cluster
+    ),
     "drained": Step(
         "a worker node was drained of ok-worker's pods and uncordoned (several nodes)",
         check_drained,
@@ -90,7 +103,7 @@ STEPS: dict[str, Step] = {
         "ok-web runs okpy-mini:v2 and its rollout is complete",
         check_rolled_out,
         SET_IMAGE_BOX,
-        SET_IMAGE_BOX,
+        ROLLED_OUT_BOX,
         SET_IMAGE_BOX,
     ),
     "rolled-back": Step(
