@@ -101,14 +101,21 @@ def write_cast(folder: Path, lines: list[str]) -> None:
 
 def test_a_key_line_pushed_out_by_later_output_is_caught(tmp_path):
     write_cast(tmp_path, ["wanted line"] + [f"noise {n}" for n in range(6)])
-    assert misfits(tiny_deck(rows=8), tmp_path) == []  # 7 lines and the prompt: all on screen
-    (problem,) = misfits(tiny_deck(rows=4), tmp_path)
-    assert "slide 1 box 1" in problem and "`wanted line`" in problem and "4-row box" in problem
+    assert misfits(tiny_deck(rows=9), tmp_path) == []  # the command, 7 lines and the prompt: all on screen
+    problems = [p for p in misfits(tiny_deck(rows=4), tmp_path) if "`wanted line`" in p]  # and the command
+    assert len(problems) == 1 and "slide 1 box 1" in problems[0] and "4-row box" in problems[0]
+
+
+def test_a_typed_command_pushed_out_before_the_prompt_is_back_is_caught(tmp_path):
+    """The class reads a box by its command: the real TUI's judge fails a box whose command has scrolled away."""
+    write_cast(tmp_path, ["wanted line"] + [f"noise {n}" for n in range(6)])
+    (problem,) = misfits(tiny_deck(rows=8), tmp_path)  # the 7 lines and the prompt fill it; `seq 8` is gone
+    assert "slide 1 box 1 (`seq 8`): its typed command has scrolled out of the 8-row box" in problem
 
 
 def test_a_long_line_wraps_at_the_box_width_and_counts_as_several_rows(tmp_path):
     write_cast(tmp_path, ["wanted line " + "x" * 200, "after"])  # 212 columns: two rows at 106
-    assert misfits(tiny_deck(rows=5, expect="^wanted line"), tmp_path) == []
+    assert misfits(tiny_deck(rows=6, expect="^wanted line"), tmp_path) == []
     assert misfits(tiny_deck(rows=3, expect="^wanted line"), tmp_path) != []
 
 

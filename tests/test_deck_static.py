@@ -8,6 +8,7 @@ import pytest
 from lookatme.parser import Parser
 
 from workshop.deck import reader as deck
+from workshop.deck.geometry import box_columns
 from workshop.names import PROMPT
 from workshop.paths import DECK, EXTRAS, ROOT
 
@@ -151,3 +152,32 @@ def test_the_crash_lessons_fix_is_set_back_by_its_last_box_and_a_left_fix_stops_
     assert left and "\n" not in left and "git diff k8s_demo/typo.yaml" in left
     subprocess.run(put_back, shell=True, cwd=tmp_path, check=True)
     assert copy.read_text() == committed
+
+
+def wrapped(model: deck.Deck) -> list[str]:
+    """Boxes whose typed command, after the prompt, does not fit on the box's first row: the terminal
+    would break it wherever the row ends, in the middle of a word (a box is this wide inside at 120x40)."""
+    width = box_columns(model.meta)
+    return [
+        f"{box.label}: {len(PROMPT + box.typed)} columns for a {width}-column box: `{box.typed}`"
+        for box in model.boxes()
+        if box.typed and len(PROMPT + box.typed) >= width  # at exactly the width, readline moves to a new row
+    ]
+
+
+@BOTH
+def test_every_typed_command_reads_whole_on_one_row_of_its_box(model):
+    assert wrapped(model) == []
+
+
+def test_a_command_one_column_too_wide_for_its_box_is_caught():
+    width = box_columns(DECK_MODEL.meta)
+    fits, too_wide = "x" * (width - len(PROMPT) - 1), "x" * (width - len(PROMPT))
+    for command, found in ((fits, 0), (too_wide, 1)):
+        text = (
+            "---\ntitle: t\nstyles:\n  padding:\n    left: 4\n    right: 4\n---\n\n# One\n\n```terminal-ex\n"
+            "command: scripts/workshop-shell\nrows: 3\n"
+            f"init_text: {command}\ninit_wait: '{PROMPT}'\ninit_codeblock: false\n```\n"
+            '[rehearse]: # "expect: x"\n'
+        )
+        assert len(wrapped(deck.parse(text, DECK))) == found

@@ -246,6 +246,68 @@ def test_flood_refuses_silly_sizes(client, n):
     assert status(client)["queue"] == "0"
 
 
+def test_flood_with_a_wait_then_says_what_is_left_and_by_how_many_workers(client):
+    started = time.monotonic()
+    response = client.post("/demo/flood?n=7&wait=1")
+    assert time.monotonic() - started >= 1.0
+    assert response.status_code == 202
+    assert response.get_data(as_text=True) == "queued: 7\nqueue: 7\nworkers: 0\n"  # no worker here
+
+
+@pytest.mark.parametrize("wait", ["21", "-1", "soon"])
+def test_flood_refuses_a_silly_wait_and_queues_nothing(client, wait):
+    response = client.post(f"/demo/flood?n=3&wait={wait}")
+    assert response.status_code == 400 and "wait must be a whole number of seconds" in response.get_data(as_text=True)
+    assert status(client)["queue"] == "0"
+
+
+def test_spread_counts_which_pod_answered_each_new_connection():
+    """okpy_mini.spread against a small server that answers as two pods in turn, one connection each."""
+    import http.server
+    import json
+    import threading
+
+    from okpy_mini import spread
+
+    pods = iter(["ok-web-a", "ok-web-b"] * 10)
+
+    class Pods(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"pod": next(pods)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pods)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        lines = spread.spread(f"localhost:{server.server_address[1]}", 6)
+    finally:
+        server.shutdown()
+    assert lines[0] == f"localhost:{server.server_address[1]} is 127.0.0.1"
+    assert sorted(lines[1:]) == ["ok-web-a answered 3 of 6", "ok-web-b answered 3 of 6"]
+
+
+@pytest.mark.parametrize("args", [[], ["ok-web"], ["ok-web", "0"], ["ok-web", "201"], ["ok-web", "x"]])
+def test_spread_refuses_bad_arguments_with_its_usage(args, capsys):
+    from okpy_mini import spread
+
+    assert spread.main(args) == 2
+    assert capsys.readouterr().err.startswith("usage: python -m okpy_mini.spread SERVICE TIMES")
+
+
+def test_spread_says_in_one_line_when_nothing_answers(capsys):
+    from okpy_mini import spread
+
+    assert spread.main([f"127.0.0.1:{free_port()}", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is the Service there and one of its pods ready?" in err
+
+
 def test_unknown_submission_is_404(client):
     assert client.get("/submissions/0123456789abcdef0123456789abcdef").status_code == 404
 

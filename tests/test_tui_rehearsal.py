@@ -132,7 +132,12 @@ def test_a_good_deck_passes_and_a_server_left_on_one_slide_does_not_block_the_ne
         ],
     )
     rehearsal = walk(deck, tmp_path / "screens")
-    assert verdicts(rehearsal) == [("OK", "")] * 3, rehearsal.results
+    # slide 2 has a long-running box, so the walk gives it twice: its server runs (and is judged) again
+    assert verdicts(rehearsal) == [("OK", "")] * 4, rehearsal.results
+    assert rehearsal.slide_problems == []
+    assert (tmp_path / "screens" / "slide-02-again.txt").exists()
+    again = (tmp_path / "screens" / "slide-02-box-1-again.txt").read_text()
+    assert "Keyboard interrupt received" in again and "Serving HTTP" in again  # stopped on leaving, then run again
     assert set(rehearsal.slide_seconds) == {1, 2}
     assert (tmp_path / "screens" / "slide-02-box-2.txt").read_text().count("code 200") == 1
     assert not ports.busy(port), "the deck ended, but its server still listens"
@@ -262,6 +267,45 @@ def test_leaving_a_slide_stops_its_server_and_coming_back_enter_starts_it_again(
         deck.tmux.keys("C-a", "q")
         deck.wait(lambda: deck.tmux.pane().dead, 20, "the deck ended on q")
         assert not ports.busy(port)
+        nothing_left(deck)
+    finally:
+        deck.tmux.kill()
+
+
+@pytest.mark.slow
+def test_a_slide_given_again_has_every_command_typed_again_and_down_goes_to_its_first_box(tmp_path):
+    """The presenter ran both boxes, left the slide with the focus on its last box, and came back:
+    each box shows what it printed with its command typed again below, and Down, Enter runs the first."""
+    port = free_port()
+    path = write_deck(tmp_path, [[("echo one", 3, [])], [(server(port), 5, [SERVING]), ("echo two", 5, [])]])
+    deck = Deck(path, tmp_path)
+    try:
+        deck.tmux.keys("Right")
+        deck.tmux.wait_for("slide 2 /")
+        deck.wait(lambda: len(screens.boxes(deck.tmux.screen())) == 2, what="slide 2's boxes")
+        deck.tmux.keys("Down", "Enter")
+        deck.wait(lambda: ports.busy(port), what="the server listens")
+        deck.tmux.keys("C-a", "Down", "Enter")
+        deck.wait(lambda: "\ntwo" in deck.box_screen("echo two").text, what="the second box ran")
+        deck.tmux.keys("C-a", "Left")  # left with the focus on the last box
+        deck.tmux.wait_for("slide 1 /")
+        deck.tmux.keys("Right")
+        deck.tmux.wait_for("slide 2 /")
+        for typed in (server(port), "echo two"):
+            deck.wait(
+                lambda typed=typed: screens.typed_last(deck.box_screen(typed), typed),
+                10,
+                f"`{typed}` typed again at the bottom of its box",
+            )
+        assert deck.box_screen("echo two").text.count("two") == 3  # typed, printed, typed again
+        deck.tmux.keys("Down")
+        pane = deck.tmux.pane()
+        first = [b for b in screens.boxes(deck.tmux.screen()) if screens.shows_typed(b, server(port))][0]
+        assert pane.cursor_shown and first.holds(*pane.cursor), "Down did not give the keys to the first box"
+        deck.tmux.keys("Enter")
+        deck.wait(lambda: ports.busy(port), what="the server listens a second time")
+        deck.tmux.keys("C-a", "q")
+        deck.wait(lambda: deck.tmux.pane().dead, 20, "the deck ended on q")
         nothing_left(deck)
     finally:
         deck.tmux.kill()

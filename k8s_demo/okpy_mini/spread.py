@@ -15,7 +15,7 @@ MAX_TIMES = 200
 
 
 def spread(name: str, times: int) -> list[str]:
-    lines = [f"{name} is {socket.gethostbyname(name)}"]
+    lines = [f"{name} is {socket.gethostbyname(name.partition(':')[0])}"]  # NAME, or NAME:PORT
     answered = collections.Counter()
     for _ in range(times):
         with urllib.request.urlopen(f"http://{name}/status", timeout=5) as response:

@@ -6,7 +6,7 @@ Routes
   POST /submit            one submission (JSON or form) -> 202 with its id
   GET  /submissions/<id>  queued, started, finished (with the score) or failed
   POST /demo/flood?n=50   enqueue n sample submissions, to watch the workers at work
-                          (&wait=8: then wait 8 s and say how many are still queued, and by how many workers)
+                          (&wait=8: then wait 8 s, and say how many are still queued and how many workers there are)
   GET  /healthz           liveness: the process answers
   GET  /readyz            readiness: Redis answers too (503 if not)
 
@@ -148,7 +148,7 @@ def create_app(redis_url=None, version=None, pod=None) -> Flask:
         if int(wait):
             time.sleep(int(wait))
             info = status()
-            lines += [f"after {wait} s:"] + [f"{field}: {info[field]}" for field in ("queue", "workers")]
+            lines += [f"{field}: {info[field]}" for field in ("queue", "workers")]  # after the wait
         return "\n".join(lines) + "\n", 202, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.get("/healthz")

@@ -2,8 +2,12 @@
 
 - a box's shell starts when its slide is first shown (lookatme's own rule);
 - when the presenter leaves a slide, whatever its boxes are still running gets Ctrl-C, as a
-  presenter would press it, and the box's command is typed again, so that coming back to the
-  slide and pressing Enter starts it again (a server, a port-forward, `docker run -it`);
+  presenter would press it, and every box whose command ran gets it typed again at its fresh
+  prompt, below what it printed: a slide given again (the class asks to see it once more) looks
+  as it did the first time, each box's command ready for Enter (a server, a port-forward,
+  `docker run -it`, or a plain command);
+- a slide comes on screen with the focus at its top, so Down gives the keys to its first box,
+  however the presenter left it (deck_hook.py);
 - when the deck ends (q, a closed window, SIGTERM), every box's command gets Ctrl-C, then every
   process its boxes started is stopped, and every container they named and created is removed.
 
@@ -29,6 +33,7 @@ import urwid
 from workshop.deck.docker_commands import container_names
 from workshop.deck.reader import Box, Deck
 from workshop.machine import processes
+from workshop.names import PROMPT
 from workshop.rehearsal import cleanup
 
 CTRL_C = b"\x03"
@@ -110,6 +115,19 @@ def busy(shell: psutil.Process | None) -> bool:
         return False
 
 
+def input_line(term) -> str | None:
+    """What the box's cursor row holds up to the cursor (its prompt and whatever is typed after it),
+    read from the terminal's own screen; None before the box has drawn anything."""
+    canvas = getattr(term, "term", None)
+    if canvas is None or not hasattr(canvas, "term_cursor"):
+        return None
+    x, y = canvas.term_cursor
+    try:
+        return b"".join(cell[2] or b" " for cell in canvas.term[y][:x]).decode("utf-8", "replace")
+    except (IndexError, TypeError):
+        return None
+
+
 def tree(pid: int) -> list[psutil.Process]:
     try:
         root = psutil.Process(pid)
@@ -152,16 +170,19 @@ class Keeper:
 
     # -- leaving a slide -----------------------------------------------------------------------
     def leave(self, slide: int) -> list[int]:
-        """The presenter left this slide: Ctrl-C every box still running a command; returns their positions."""
+        """The presenter left this slide: Ctrl-C every box still running a command, and type every box's
+        command again where it has run; returns the positions of the boxes that were stopped."""
         stopped = []
         for position, term in enumerate(self.terms.get(slide, [])):
+            box = self.box(slide, position)
+            typed = (box.typed or "") if box is not None and self.type_after_stop else ""
             if busy(shell_of(term)):
                 self._write(term, CTRL_C)
                 stopped.append(position)
-                if self.type_after_stop:
-                    box = self.box(slide, position)
-                    if box is not None and box.typed:
-                        self._type_when_idle(term, box.typed)
+                if typed:
+                    self._type_when_idle(term, typed)
+            elif typed and input_line(term) == PROMPT:  # it ran and ended: a bare prompt waits
+                self._write(term, typed.encode("utf-8"))
         return stopped
 
     def _type_when_idle(self, term, text: str) -> None:

@@ -1,8 +1,9 @@
 """lookatme 2.5.5, run in this process with these additions: every slide it puts on screen is
 published for the notes view (live.Publisher); a window shrunk below the deck's size gets one line
 on top that says so; and the boxes follow the rule of presenter/boxes.py (Ctrl-C to what a slide's
-boxes still run when the presenter leaves it, nothing left running when the deck ends, a box that
-hides its cursor no longer aborts the deck). Otherwise the audience's screen is lookatme's own.
+boxes still run when the presenter leaves it and every command typed again, the focus at a slide's
+top when it comes on, nothing left running when the deck ends, a box that hides its cursor no
+longer aborts the deck). Otherwise the audience's screen is lookatme's own.
 
 lookatme draws a slide through MarkdownTui.update() (at start, on every slide change, on reload);
 pres.run() builds its TUI through lookatme.tui.create_tui, which is where the hook goes in."""
@@ -37,6 +38,8 @@ def _publishing_tui(publisher: Publisher, keeper: boxes.Keeper | None = None):
                 keeper.leave(publisher.current)
             publisher.show(shown, len(self.pres.slides))
             super().update()
+            if self.slide_body.body:  # the focus at the top: Down gives the keys to the slide's first box
+                self.slide_body.set_focus(0, coming_from="above")
 
         def render(self, size, focus=False):
             """A window shrunk below the deck's size keeps the deck, with one line on top saying so."""

@@ -23,6 +23,7 @@ import urwid.vterm
 from workshop.cli import WorkshopError
 from workshop.deck import clock, directives as directive_rules, reader
 from workshop.deck.geometry import box_columns
+from workshop.names import PROMPT
 from workshop.paths import RECORDINGS, recordings_for
 from workshop.rehearsal import recordings
 from workshop.rehearsal.terminal import plain
@@ -134,6 +135,11 @@ def misfits(deck: reader.Deck, folder: Path | None = None) -> list[str]:
             continue
         played = play(box, width, folder)
         shown = "".join(row.ljust(width) for row in played.screen)
+        if not box.directives.ready and PROMPT + box.typed not in shown:
+            problems.append(
+                f"{box.label} (`{box.typed[:60]}`): its typed command has scrolled out of the {box.rows}-row box "
+                "by the time the prompt is back: give it more rows or a narrower output"
+            )
         for pattern, line in key_lines(box, played.output):
             if not line:
                 problems.append(

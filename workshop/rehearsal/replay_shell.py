@@ -163,7 +163,8 @@ def _as_foreground_job(play) -> int:
 class ReplayShell:
     def __init__(self, recordings: Path, deck_path: Path = DECK, out=None):
         self.recordings = recordings
-        self.out = out or (lambda text: os.write(sys.stdout.fileno(), text.encode("utf-8", "replace")))
+        self.write = out or (lambda text: os.write(sys.stdout.fileno(), text.encode("utf-8", "replace")))
+        self.at_line_start = True  # the last thing printed ended a row
         self.boxes: dict[str, list[deck_reader.Box]] = {}
         for box in deck_reader.read(deck_path).boxes():
             if box.typed:
@@ -172,6 +173,11 @@ class ReplayShell:
         self.chosen: dict[str, deck_reader.Box] = {}
 
     # -- what the student sees ------------------------------------------------------------------
+    def out(self, text: str) -> None:
+        if text:
+            self.write(text)
+            self.at_line_start = text.endswith("\n")
+
     def say(self, line: str) -> None:
         self.out(line + "\r\n")
 
@@ -254,10 +260,12 @@ class ReplayShell:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            pass
+            self.at_line_start = False  # the terminal echoed ^C on the current row
         try:
             self._pieces(plan.after)
         except KeyboardInterrupt:
+            pass
+        if not self.at_line_start:  # as a live shell: the next prompt starts a row of its own
             self.out("\r\n")
         return 130
 

@@ -93,11 +93,14 @@ def typed_line(typed: str) -> str:
     return PROMPT + typed
 
 
-def typed_rows(box: ScreenBox, typed: str) -> range | None:
+def typed_rows(box: ScreenBox, typed: str, last: bool = False) -> range | None:
     """The rows of the box holding the prompt and this command, running on over as many full rows
-    as it needs with nothing after it on its last row (not a longer command that starts so)."""
+    as it needs with nothing after it on its last row (not a longer command that starts so); the
+    first such rows, or with last=True the last (a command run again)."""
     line, width = typed_line(typed), box.width
-    for start, row in enumerate(box.rows):
+    starts = range(len(box.rows) - 1, -1, -1) if last else range(len(box.rows))
+    for start in starts:
+        row = box.rows[start]
         if not row.startswith(PROMPT.rstrip()):
             continue
         count = max(1, -(-len(line) // width))  # rows it fills (a full last row: no more)
@@ -107,14 +110,25 @@ def typed_rows(box: ScreenBox, typed: str) -> range | None:
     return None
 
 
+def typed_last(box: ScreenBox, typed: str) -> bool:
+    """The box's last rows with anything on them are the prompt and this command, not yet run."""
+    rows = typed_rows(box, typed, last=True)
+    return rows is not None and not "".join(box.rows[rows.stop :]).strip()
+
+
 def shows_typed(box: ScreenBox, typed: str) -> bool:
     return typed_rows(box, typed) is not None
 
 
-def output(box: ScreenBox, typed: str) -> str:
+def output(box: ScreenBox, typed: str, last: bool = False) -> str:
     """What the command printed: the box's text below its typed command (all of it when the
-    command has scrolled away)."""
-    rows = typed_rows(box, typed)
-    if rows is None:
-        return box.text
-    return ScreenBox(box.top, box.left, box.width, box.rows[rows.stop :], box.closed).text
+    command has scrolled away), without the bare prompt that follows it once it has ended; with
+    last=True, below the last time it was typed."""
+    rows = typed_rows(box, typed, last)
+    below = box.rows if rows is None else box.rows[rows.stop :]
+    kept = list(below)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    if kept and kept[-1].rstrip() == PROMPT.rstrip():
+        kept.pop()
+    return ScreenBox(box.top, box.left, box.width, kept, box.closed).text

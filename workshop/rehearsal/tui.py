@@ -5,7 +5,13 @@ A box passes when, after Enter, its typed command and every `expect:`/`ready:` l
 directives are on the screen inside that box's borders, no `reject:` line or error is, and (for a
 command that ends) the box is back at its prompt. Nothing else is pressed: what a slide's boxes
 still run when the walk moves on is stopped by the deck itself (presenter/boxes.py), as it is
-for a presenter. Every screen is kept under the artifacts folder."""
+for a presenter. Every screen is kept under the artifacts folder.
+
+Some slides are given twice, as when a class asks to see one again: after its boxes, Left and
+Right bring it back, and every box must show its command typed again at a fresh prompt; then
+Down must give the keys to the slide's first box, whose command runs again and is judged again.
+By default these are the slides with a long-running box (a server, a port-forward, a watch):
+the ones a presenter goes back to, since leaving them stopped what they ran."""
 
 import os
 import re
@@ -40,6 +46,12 @@ class Walk:
     artifacts: Path | None = None
     report: Callable[[StepResult], None] = lambda result: None
     present: str = "scripts/present"  # the command given in the terminal (tests name another deck)
+    again: list[int] | None = None  # slides given twice (None: those with a long-running box)
+
+    def given_twice(self, slide) -> bool:
+        if self.again is not None:
+            return slide.number in self.again
+        return slide.number > 1 and any(box.typed and box.directives.long_running for box in slide.boxes)
 
 
 @dataclass
@@ -71,6 +83,7 @@ class Rehearsal:
         self.slide_problems: list[str] = []  # what is wrong on a slide outside any box
         self.stderr_file = self.folder / "deck-stderr.txt"
         self.place: int | None = None  # the focused box's index among the boxes on screen
+        self.running_again = False  # judging a box run a second time: its output is below the last command
 
     # -- the walk ------------------------------------------------------------------------------
     def run(self) -> list[StepResult]:
@@ -128,9 +141,52 @@ class Rehearsal:
         for box in slide.boxes:
             if not self._box(box):
                 return False
+        if self.walk.given_twice(slide) and not any(self._skip(box) for box in slide.boxes):
+            return self._again(slide)
         return True
 
-    def _box(self, box: Box) -> bool:
+    def _again(self, slide) -> bool:
+        """The slide given a second time: away and back, every command typed again, Down to its first box."""
+        number = slide.number
+        self.tmux.keys("Left")
+        try:
+            self._until(lambda s: self._footer(number - 1) in s, 15, f"slide {number - 1}")
+            self.tmux.keys("Right")
+            self._until(lambda s: self._footer(number) in s, 15, f"slide {number} again")
+            wanted = [box for box in slide.boxes if box.typed]
+            shown = self._until(
+                lambda s: all(self._typed_again(s, box) for box in wanted),
+                SHELL_TIMEOUT,
+                f"every box of slide {number}, given again, to show its command typed again",
+            )
+        except _Gone:
+            return self._deck_ended([])
+        except _Late as late:
+            self._keep(f"slide-{number:02d}-again", late.screen)
+            self.slide_problems.append(f"slide {number} given again: {late}")
+            return True
+        self._keep(f"slide-{number:02d}-again", shown)
+        first = wanted[0]
+        self.tmux.keys("Down")
+        pane, found = self.tmux.pane(), self._typed_again(self._screen(), first)
+        if found is None or not pane.cursor_shown or not found.holds(*pane.cursor):
+            self.slide_problems.append(f"slide {number} given again: Down did not give the keys to its first box")
+            self.tmux.keys("C-a")
+            return True
+        self.tmux.keys("C-a")  # _box gives the keys back and takes them again with Down
+        self.running_again = True
+        try:
+            return self._box(first, again=True)
+        finally:
+            self.running_again = False
+
+    def _typed_again(self, shown: str, box: Box) -> screens.ScreenBox | None:
+        """This box on the screen with its command typed at the prompt on its last row, not yet run."""
+        earlier = sum(1 for b in self.deck.slide(box.slide).boxes if b.position < box.position and b.typed == box.typed)
+        matches = [b for b in screens.boxes(shown) if screens.typed_last(b, box.typed or "")]
+        return matches[earlier] if len(matches) > earlier else None
+
+    def _box(self, box: Box, again: bool = False) -> bool:
         skip = self._skip(box)
         if skip:
             result = StepResult(box, ok=True, skipped=skip, left_out=skip.startswith("needs "))
@@ -147,7 +203,7 @@ class Rehearsal:
             if not result.ok:
                 fix = needs.explain_failure(box, result.output)
                 result.details = [fix] if fix else []
-            self._keep(f"slide-{box.slide:02d}-box-{box.position}", shown)
+            self._keep(f"slide-{box.slide:02d}-box-{box.position}{'-again' if again else ''}", shown)
         except _Gone:
             result.problem = "the deck ended while this box ran"
             result.seconds = time.monotonic() - started
@@ -212,7 +268,7 @@ class Rehearsal:
         found = self._located(shown, box) or self._placed(shown)
         if found is None:
             return "the box is not on the screen"
-        text, rules = screens.output(found, box.typed or ""), box.directives
+        text, rules = screens.output(found, box.typed or "", self.running_again), box.directives
         on_purpose = rules.fails or rules.exit
         errors = [] if on_purpose else [e for e in screens.BOX_ERRORS if e.lower() in text.lower()]
         errors += [p for p in rules.reject if re.search(p, text, re.MULTILINE)]
