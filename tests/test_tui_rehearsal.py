@@ -103,12 +103,26 @@ def test_boxes_are_read_inside_their_borders_with_wrapped_lines_joined():
     assert second.holds(3, 8) and not second.holds(3, 2)
 
 
+def test_a_command_typed_again_after_a_ctrl_c_is_found_on_the_last_row():
+    """A server stopped with Ctrl-C leaves bash's next prompt on the row of its ^C; a box whose command
+    was typed again has it there, and one with output after it has not."""
+    shown = (
+        "  ┌────────────────────┐\n  │workshop$ serve     │\n  │Serving             │\n"
+        "  │^Cworkshop$ serve   │\n  └────────────────────┘\n"
+    )
+    (box,) = screens.boxes(shown)
+    assert screens.typed_last(box, "serve") and screens.typed_rows(box, "serve") == range(0, 1)
+    ran = screens.boxes(shown.replace("│^Cworkshop$ serve   │", "│workshop$ serve     │\n  │Serving             │"))[0]
+    assert not screens.typed_last(ran, "serve")
+    assert screens.output(box, "serve", last=True) == ""
+
+
 def test_a_command_that_fills_its_last_row_exactly_is_found_and_its_output_starts_below():
     rows = ["workshop$ ", "echo abcd1", "abcd1     ", "workshop$ "]  # the command is 20 = 2 x 10 columns
     screen = "┌" + "─" * 10 + "┐\n" + "".join(f"│{row}│\n" for row in rows) + "└" + "─" * 10 + "┘"
     (box,) = screens.boxes(screen)
     assert screens.typed_rows(box, "echo abcd1") == range(0, 2)
-    assert screens.output(box, "echo abcd1") == "abcd1\nworkshop$" and box.at_prompt()
+    assert screens.output(box, "echo abcd1") == "abcd1" and box.at_prompt()  # the next prompt is not output
     assert not screens.shows_typed(box, "echo abcd")
     full = screen.replace("│abcd1     │", "│abcd1abcd1│")  # output exactly as wide as the box
     (box,) = screens.boxes(full)

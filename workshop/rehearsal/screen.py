@@ -101,10 +101,12 @@ def typed_rows(box: ScreenBox, typed: str, last: bool = False) -> range | None:
     starts = range(len(box.rows) - 1, -1, -1) if last else range(len(box.rows))
     for start in starts:
         row = box.rows[start]
+        if last and row.startswith("^C"):  # a command stopped with Ctrl-C leaves the next prompt after its ^C
+            row = row[2:]
         if not row.startswith(PROMPT.rstrip()):
             continue
         count = max(1, -(-len(line) // width))  # rows it fills (a full last row: no more)
-        joined = "".join(box.rows[start : start + count])
+        joined = "".join([row] + box.rows[start + 1 : start + count])
         if joined.startswith(line) and not joined[len(line) :].strip():
             return range(start, start + count)
     return None

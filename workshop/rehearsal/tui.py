@@ -279,7 +279,7 @@ class Rehearsal:
                 return f"no line matching {pattern!r} inside the box"
         if not rules.long_running and not found.at_prompt():
             return "the command has not ended (the box is not back at its prompt)"
-        if not screens.shows_typed(found, box.typed or ""):
+        if not self._shows(found, box.typed or ""):
             return f"its typed command `{box.typed}` scrolled out of the box"
         return ""
 
@@ -295,8 +295,12 @@ class Rehearsal:
     def _located(self, shown: str, box: Box) -> screens.ScreenBox | None:
         """This box on the screen: the slide's boxes appear in deck order, each showing its command."""
         earlier = sum(1 for b in self.deck.slide(box.slide).boxes if b.position < box.position and b.typed == box.typed)
-        matches = [b for b in screens.boxes(shown) if screens.shows_typed(b, box.typed or "")]
+        matches = [b for b in screens.boxes(shown) if self._shows(b, box.typed or "")]
         return matches[earlier] if len(matches) > earlier else None
+
+    def _shows(self, found: screens.ScreenBox, typed: str) -> bool:
+        """The box shows this command (run a second time: typed again after its first run, ^C and all)."""
+        return screens.typed_rows(found, typed, self.running_again) is not None
 
     def _inside(self, shown: str, box: Box) -> str:
         found = self._located(shown, box) or self._placed(shown)
