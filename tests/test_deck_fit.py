@@ -57,6 +57,10 @@ def test_the_clock_counts_words_on_screen_listed_code_notes_and_boxes_not_hidden
     talk = clock.talk(slide, tmp_path)
     # title 2 + 5 + list 3 + table 4 (its rule is not words); listing 2 + the file's lines 2 and 3 (one blank)
     assert talk == clock.Talk(words=14, listing=4, notes=3, boxes=0)
+    summary = reader.parse(text + '[clock]: # "summary"\n', tmp_path / "deck.md").slide(1)
+    assert clock.talk(summary, tmp_path).seconds == pytest.approx(
+        talk.seconds - clock.SLIDE_SECONDS + clock.SUMMARY_SLIDE_SECONDS
+    )
     assert talk.seconds == pytest.approx(
         clock.SLIDE_SECONDS + 14 * clock.WORD_SECONDS + 4 * clock.LISTING_LINE_SECONDS + 3 * clock.NOTE_WORD_SECONDS
     )

@@ -2,10 +2,11 @@
 it lists, its speaker notes and its live boxes. The machine's own time (a box's command running) is
 not here: rehearsal/fit.py adds each box's recorded time to this.
 
-The constants were fitted (least squares, 35 slides) to a reviewer's per-slide estimate of the lecture
-of 2026-12-06 (docs/rehearsing.md has the table, the fit and a fresh reviewer's check of the deck as
-it is now). On that deck the model gives 75.8 minutes against the reviewer's 75.75, and every part but
-the wrap-up within 10% of the reviewer's: a recap is said faster than its words suggest."""
+The constants were fitted (least squares) to two reviewers' per-slide estimates, each of a different
+version of the lecture, made without sight of this model or of the other review: 35 slides of the
+deck of 2026-12-06 morning and 30 of the deck after its rework (docs/rehearsing.md has both tables
+beside the plan). Both agreed that a recap or a slide of pointers is read out, not taught, and that
+a question the class answers aloud takes half a minute: the deck says so with a [clock] line."""
 
 import re
 from dataclasses import dataclass
@@ -13,11 +14,13 @@ from pathlib import Path
 
 from workshop.paths import ROOT
 
-SLIDE_SECONDS = 50.0  # every slide: putting it up, the sentence that introduces it, moving on
+SLIDE_SECONDS = 55.0  # every slide: putting it up, the sentence that introduces it, moving on
+SUMMARY_SLIDE_SECONDS = 15.0  # instead, for a slide marked [clock]: # "summary"
+QUESTION_SECONDS = 30.0  # more, for a slide marked [clock]: # "question"
 WORD_SECONDS = 0.6  # each word of text on screen: prose, lists, tables
-LISTING_LINE_SECONDS = 2.0  # each non-blank line of code shown: a file block, an indented listing
-NOTE_WORD_SECONDS = 0.25  # each word of the speaker notes (said in passing, not read out)
-BOX_SECONDS = 19.0  # each live box: Down, Enter, pointing at the output, Ctrl-a
+LISTING_LINE_SECONDS = 1.8  # each non-blank line of code shown: a file block, an indented listing
+NOTE_WORD_SECONDS = 0.3  # each word of the speaker notes (said in passing, not read out)
+BOX_SECONDS = 14.0  # each live box: Down, Enter, pointing at the output, Ctrl-a
 
 WORD = re.compile(r"[A-Za-z0-9][\w.'/-]*")
 
@@ -30,11 +33,13 @@ class Talk:
     listing: int  # non-blank lines of code shown
     notes: int  # words of speaker notes
     boxes: int  # live boxes (a command typed in them)
+    kinds: frozenset[str] = frozenset()  # its [clock] lines: summary, question
 
     @property
     def seconds(self) -> float:
         return (
-            SLIDE_SECONDS
+            (SUMMARY_SLIDE_SECONDS if "summary" in self.kinds else SLIDE_SECONDS)
+            + (QUESTION_SECONDS if "question" in self.kinds else 0.0)
             + WORD_SECONDS * self.words
             + LISTING_LINE_SECONDS * self.listing
             + NOTE_WORD_SECONDS * self.notes
@@ -65,4 +70,4 @@ def talk(slide, root: Path = ROOT) -> Talk:
         span = block.spec.get("lines") or {}
         listing += sum(1 for line in shown[span.get("start", 0) : span.get("end") or len(shown)] if line.strip())
     notes = sum(len(WORD.findall(note)) for note in slide.notes)
-    return Talk(words, listing, notes, sum(1 for box in slide.boxes if box.typed))
+    return Talk(words, listing, notes, sum(1 for box in slide.boxes if box.typed), frozenset(slide.clock))

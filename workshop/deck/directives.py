@@ -108,8 +108,13 @@ def check_complete(directives: Directives) -> None:
 # and, on the first slide of each part of the lecture, its name and budget in minutes:
 #     [part]: # "Docker; 25"
 NOTES_LINE = re.compile(r'^\[notes\]:\s*#\s*"(?P<body>.*)"\s*$')
+# and, where a slide takes a presenter other than its words suggest, what the clock should know:
+#     [clock]: # "summary"     read out, not taught (a recap, pointers): charged less
+#     [clock]: # "question"    the class answers a question aloud: charged more
+CLOCK_LINE = re.compile(r'^\[clock\]:\s*#\s*"(?P<body>.*)"\s*$')
+CLOCK_KINDS = ("summary", "question")
 PART_LINE = re.compile(r'^\[part\]:\s*#\s*"(?P<body>.*)"\s*$')
-PRESENTER_TAGS = ("[notes]", "[part]")
+PRESENTER_TAGS = ("[notes]", "[part]", "[clock]")
 LECTURE_MINUTES = 75  # the lecture's slot
 SPARE_MINUTES = 5  # kept free of any part: questions, a box run again; the parts get the rest
 
@@ -117,6 +122,12 @@ SPARE_MINUTES = 5  # kept free of any part: questions, a box run again; the part
 def note(body: str) -> str:
     if not body.strip():
         raise DirectiveError("a note needs some text between the double quotes")
+    return body.strip()
+
+
+def clock_kind(body: str) -> str:
+    if body.strip() not in CLOCK_KINDS:
+        raise DirectiveError(f"a [clock] line says one of {', '.join(CLOCK_KINDS)}, not {body!r}")
     return body.strip()
 
 

@@ -102,6 +102,7 @@ class Slide:
     boxes: list[Box] = field(default_factory=list)
     files: list[FileBlock] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # the speaker's hidden notes, in order
+    clock: set[str] = field(default_factory=set)  # [clock] kinds: summary, question (deck/clock.py)
     part: Part | None = None  # the part of the lecture this slide belongs to
 
 
@@ -260,9 +261,12 @@ class _Reader:
     def presenter_line(self, index: int, text: str) -> None:
         slide = self.slides[-1]
         notes, part = directive_rules.NOTES_LINE.match(text), directive_rules.PART_LINE.match(text)
+        clock = directive_rules.CLOCK_LINE.match(text)
         try:
             if notes:
                 slide.notes.append(directive_rules.note(notes.group("body")))
+            elif clock:
+                slide.clock.add(directive_rules.clock_kind(clock.group("body")))
             elif part and slide.part:
                 raise directive_rules.DirectiveError(
                     f"this slide already starts the part {slide.part.name!r}: one [part] line per slide"
@@ -271,7 +275,8 @@ class _Reader:
                 slide.part = Part(*directive_rules.part(part.group("body")), line=index + 1)
             else:
                 raise directive_rules.DirectiveError(
-                    'write a note as [notes]: # "text" and a part as [part]: # "NAME; MINUTES" (with the double quotes)'
+                    'write a note as [notes]: # "text", a part as [part]: # "NAME; MINUTES" and a clock hint as '
+                    '[clock]: # "summary" (with the double quotes)'
                 )
         except directive_rules.DirectiveError as error:
             raise self.fail(index + 1, str(error)) from None
