@@ -1,6 +1,6 @@
 # A course-staff development environment in the spirit of CS 61A's staff image: the
 # whole toolchain that builds the course website, frozen in one image, so every staff
-# member (and CI) builds the site the same way. Shown in the lecture, not built live.
+# member (and CI) builds the site the same way. Shown in the extras deck, not built live.
 #   docker build -t cs61a-staff:2025.1 -f docker_demo/61a.Dockerfile docker_demo
 #   docker run --rm -it -v "$PWD":/home/cs61a/site -p 8000:8000 cs61a-staff:2025.1
 FROM python:3.12-slim-trixie
