@@ -75,6 +75,12 @@ def test_every_box_validates_against_lookatmes_schema_and_waits_for_our_prompt(b
         assert box.spec["init_codeblock"] is False
 
 
+def test_a_box_that_edits_a_lecture_file_runs_only_with_the_cluster_it_edits_it_for():
+    """A rehearsal without the cluster (the Docker part alone) must not leave the worker file edited."""
+    editing = [box for box in BOXES if "sed -i" in (box.typed or "")]
+    assert editing and all("cluster" in box.directives.needs for box in editing), [b.label for b in editing]
+
+
 def test_every_live_box_says_what_it_expects():
     for box in BOXES:
         rules = box.directives
