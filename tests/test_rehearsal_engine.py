@@ -94,3 +94,27 @@ def test_cli_bad_options_are_one_line():
         done = run_cli(*args)
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and needle in done.stderr, done.stderr
+
+
+def test_a_server_stops_on_ctrl_c_even_when_the_rehearsal_was_started_with_ctrl_c_ignored():
+    """A script's background job starts with SIGINT ignored, and an ignored signal stays ignored across
+    exec: without a reset, no Ctrl-C stopped the demo server (found as CI's first phase failing when
+    .ci/run ran in the background)."""
+    import os
+    import signal
+    import sys
+
+    from conftest import ROOT
+
+    server = next(box.slide for box in deck.read(TINY).boxes() if box.directives.ready)
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop.commands.rehearse", "--deck", str(TINY), "--slides", str(server)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "still running" not in done.stdout

@@ -3,6 +3,7 @@ the whole story of that problem (the command that failed, what it printed, the c
 .workshop/logs/last-error.txt, and on stderr too with WORKSHOP_DEBUG=1."""
 
 import os
+import signal
 import sys
 import time
 import traceback
@@ -66,6 +67,9 @@ def keep_story(error: BaseException, prog: str, argv: Sequence[str]) -> None:
 def run(main: Callable[[Sequence[str]], int | None], prog: str, argv: Sequence[str] | None = None) -> None:
     """Call main(argv) and exit with its status, turning WorkshopError and Ctrl-C into one line."""
     arguments = sys.argv[1:] if argv is None else argv
+    for number in (signal.SIGINT, signal.SIGQUIT):  # started with them ignored (a background job of a
+        if signal.getsignal(number) is signal.SIG_IGN:  # script): the programs it starts must hear Ctrl-C
+            signal.signal(number, signal.SIG_DFL if number != signal.SIGINT else signal.default_int_handler)
     try:
         status = main(arguments)
     except WorkshopError as error:

@@ -8,6 +8,7 @@ scripts/lib/workshop.bashrc), so the status never depends on what the screen sho
 import os
 import re
 import shlex
+import signal
 import tempfile
 import threading
 import time
@@ -20,6 +21,14 @@ from workshop.paths import ROOT
 
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 PROMPT_AT_END = re.compile(re.escape(PROMPT) + r"$")
+
+
+def default_signals() -> None:
+    """In a box's shell before it starts: Ctrl-C and Ctrl-\\ act again, even where this process was
+    started with them ignored (as a job in the background of a script is): an ignored signal stays
+    ignored across exec, and then no Ctrl-C, the rehearsal's or a presenter's, stops a server."""
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_DFL)
 
 
 class ShellError(Exception):
@@ -58,7 +67,9 @@ class ShellSession:
         self._changed = threading.Condition()
         self._on_output = on_output
         try:
-            self.process = PtyProcess.spawn(argv, cwd=str(cwd), env=child_env, dimensions=(rows, cols))
+            self.process = PtyProcess.spawn(
+                argv, cwd=str(cwd), env=child_env, dimensions=(rows, cols), preexec_fn=default_signals
+            )
         except (OSError, FileNotFoundError) as error:
             raise ShellError(f"cannot start {command!r}: {error}") from None
         self._reader = threading.Thread(target=self._read, daemon=True)
