@@ -50,10 +50,16 @@ def write_deck(folder: Path, slides: list[list[Box]]) -> Path:
     return path
 
 
-def walk(deck_path: Path, folder: Path, replay: Path | None = None) -> tui.Rehearsal:
+def walk(deck_path: Path, folder: Path, replay: Path | None = None, again: list[int] | None = None) -> tui.Rehearsal:
     deck = reader.read(deck_path)
     rehearsal = tui.Rehearsal(
-        tui.Walk(deck, replay=replay, artifacts=folder, present=f"scripts/present {shlex.quote(str(deck_path))}")
+        tui.Walk(
+            deck,
+            replay=replay,
+            artifacts=folder,
+            present=f"scripts/present {shlex.quote(str(deck_path))}",
+            again=again,
+        )
     )
     rehearsal.run()
     return rehearsal
@@ -177,7 +183,7 @@ def test_a_port_held_by_an_earlier_slides_box_fails_the_later_box(tmp_path):
     port = free_port()
     stubborn = f"sh -c \"trap '' INT; exec {server(port)}\""
     deck = write_deck(tmp_path, [[(stubborn, 4, [SERVING])], [(server(port), 6, [SERVING, "timeout: 8"])]])
-    rehearsal = walk(deck, tmp_path / "screens")
+    rehearsal = walk(deck, tmp_path / "screens", again=[])  # no slide given twice: one verdict per box
     (first, _), (second, why) = verdicts(rehearsal)
     assert first == "OK" and second == "FAIL", rehearsal.results
     assert "address already in use" in why.lower(), why
