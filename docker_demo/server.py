@@ -30,5 +30,6 @@ if __name__ == "__main__":
     # As PID 1 in a container, SIGTERM without a handler is ignored (docker stop: 10 s).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     port = int(os.environ.get("PORT", "3000"))
-    print(f"Serving on http://0.0.0.0:{port}", flush=True)
-    make_server("0.0.0.0", port, app, threaded=True).serve_forever()  # demo only, never production
+    server = make_server("0.0.0.0", port, app, threaded=True)  # demo only, never production
+    print(f"Serving on http://0.0.0.0:{port}", flush=True)  # only once the port is ours
+    server.serve_forever()

@@ -155,3 +155,26 @@ def test_server_process_serves_then_stops_cleanly(signum):
     assert took < 3
     stderr_reader.join(timeout=5)
     assert re.search(r'"GET / HTTP/1\.1" 200', "".join(stderr_text)), "request not logged"
+
+
+def test_a_taken_port_fails_before_the_ready_line():
+    """The deck's ready line means the port is ours: with it taken, the server says so and never
+    prints `Serving on` (a leftover server once made a box look ready that was not)."""
+    import socket
+
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("0.0.0.0", 0))
+    holder.listen()
+    try:
+        done = subprocess.run(
+            [sys.executable, str(SERVER)],
+            env={**os.environ, "PORT": str(holder.getsockname()[1])},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        holder.close()
+    assert done.returncode != 0
+    assert "Serving on" not in done.stdout
