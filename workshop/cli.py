@@ -67,9 +67,10 @@ def keep_story(error: BaseException, prog: str, argv: Sequence[str]) -> None:
 def run(main: Callable[[Sequence[str]], int | None], prog: str, argv: Sequence[str] | None = None) -> None:
     """Call main(argv) and exit with its status, turning WorkshopError and Ctrl-C into one line."""
     arguments = sys.argv[1:] if argv is None else argv
-    for number in (signal.SIGINT, signal.SIGQUIT):  # started with them ignored (a background job of a
-        if signal.getsignal(number) is signal.SIG_IGN:  # script): the programs it starts must hear Ctrl-C
-            signal.signal(number, signal.SIG_DFL if number != signal.SIGINT else signal.default_int_handler)
+    # started with Ctrl-C and Ctrl-\ ignored (a background job of a script): what it starts must hear them
+    for number, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGQUIT, signal.SIG_DFL)):
+        if signal.getsignal(number) is signal.SIG_IGN:
+            signal.signal(number, handler)
     try:
         status = main(arguments)
     except WorkshopError as error:

@@ -251,16 +251,3 @@ def describe(deck: reader.Deck, folder: Path | None = None) -> list[str]:
         f"min left)"
     )
     return lines
-
-
-def per_slide(deck: reader.Deck, folder: Path | None = None) -> list[str]:
-    """The plan slide by slide: what the clock charges and why (words, listed lines, note words, boxes)."""
-    lines = [f"{'#':>3} {'slide':<46} {'words':>5} {'code':>4} {'notes':>5} {'boxes':>5} {'machine':>7} {'min':>5}"]
-    for p in plan(deck, folder):
-        for s in p.slides:
-            t = s.talk
-            lines.append(
-                f"{s.number:>3} {s.title[:46]:<46} {t.words:>5} {t.listing:>4} {t.notes:>5} {t.boxes:>5} "
-                f"{s.machine:>6.0f}s {s.minutes:>5.2f}"
-            )
-    return lines

@@ -5,6 +5,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from workshop.cluster import kubectl
 from workshop.deck import reader
@@ -80,26 +81,42 @@ TYPO_FILE = "k8s_demo/typo.yaml"  # the crash lesson's fix: "0.3s" -> "0.3"; its
 TYPO_VALUE = re.compile(r'^ +value: "([^"]*)" +# the typo', re.MULTILINE)
 
 
+class EditedFile(NamedTuple):
+    path: str
+    value: re.Pattern  # finds what the deck's boxes change
+    committed: str  # what it finds in the file as committed
+    what: str  # what that is, in the fix's words
+    set_back_by: str  # the box that puts it back
+    used_by: tuple[str, ...]  # the boxes (command prefixes) that need it as committed
+
+
+EDITED_FILES = (
+    EditedFile(WORKER_FILE, WORKER_REPLICAS, "1", "replicas", "the recap", (APPLY_BOX, SCALE_BOX)),
+    EditedFile(
+        TYPO_FILE,
+        TYPO_VALUE,
+        "0.3s",
+        "GRADE_SECONDS",
+        "the crash lesson's last box",
+        (f"kubectl apply -f {TYPO_FILE}",),
+    ),
+)
+
+
 def file_left_edited(boxes: Iterable[Box], root: Path | None = None) -> str | None:
     """The fix when one of the deck's own edits is still there (an earlier run stopped between the box
     that edits a file and the one that sets it back): the deploy would start three workers, not one,
     or the crash lesson would not crash."""
     typed = [box.typed or "" for box in boxes]
-    root = root or ROOT
-    if any(t.startswith((APPLY_BOX, SCALE_BOX)) for t in typed):
-        found = WORKER_REPLICAS.findall((root / WORKER_FILE).read_text())
-        if found != ["1"]:
+    for edited in EDITED_FILES:
+        if not any(t.startswith(edited.used_by) for t in typed):
+            continue
+        found = edited.value.findall(((root or ROOT) / edited.path).read_text())
+        if found != [edited.committed]:
             return (
-                f"{WORKER_FILE} asks for replicas {', '.join(found) or '(none)'}, and the deck starts from 1 (an "
-                f"earlier run stopped before the recap set it back): run git diff {WORKER_FILE}, and put 1 back"
-            )
-    if any(t.startswith(f"kubectl apply -f {TYPO_FILE}") for t in typed):
-        found = TYPO_VALUE.findall((root / TYPO_FILE).read_text())
-        if found != ["0.3s"]:
-            return (
-                f"{TYPO_FILE} sets GRADE_SECONDS to {', '.join(found) or '(nothing)'}, and the crash lesson needs its "
-                f'typo "0.3s" (an earlier run stopped before its last box put it back): run git diff {TYPO_FILE}, '
-                f'and put "0.3s" back'
+                f"{edited.path} holds {edited.what} {', '.join(found) or '(none)'}, and the deck starts from "
+                f"{edited.committed} (an earlier run stopped before {edited.set_back_by} set it back): run git diff "
+                f"{edited.path}, and put {edited.committed} back"
             )
     return None
 

@@ -182,9 +182,7 @@ class Rehearsal:
 
     def _typed_again(self, shown: str, box: Box) -> screens.ScreenBox | None:
         """This box on the screen with its command typed at the prompt on its last row, not yet run."""
-        earlier = sum(1 for b in self.deck.slide(box.slide).boxes if b.position < box.position and b.typed == box.typed)
-        matches = [b for b in screens.boxes(shown) if screens.typed_last(b, box.typed or "")]
-        return matches[earlier] if len(matches) > earlier else None
+        return self._located(shown, box, screens.typed_last)
 
     def _box(self, box: Box, again: bool = False) -> bool:
         skip = self._skip(box)
@@ -292,10 +290,12 @@ class Rehearsal:
         on_screen = screens.boxes(shown)
         return on_screen[self.place] if self.place is not None and self.place < len(on_screen) else None
 
-    def _located(self, shown: str, box: Box) -> screens.ScreenBox | None:
-        """This box on the screen: the slide's boxes appear in deck order, each showing its command."""
+    def _located(self, shown: str, box: Box, shows=None) -> screens.ScreenBox | None:
+        """This box on the screen: the slide's boxes appear in deck order, each showing its command (as
+        `shows` sees it: by default anywhere in the box)."""
+        shows = shows or self._shows
         earlier = sum(1 for b in self.deck.slide(box.slide).boxes if b.position < box.position and b.typed == box.typed)
-        matches = [b for b in screens.boxes(shown) if self._shows(b, box.typed or "")]
+        matches = [b for b in screens.boxes(shown) if shows(b, box.typed or "")]
         return matches[earlier] if len(matches) > earlier else None
 
     def _shows(self, found: screens.ScreenBox, typed: str) -> bool:
