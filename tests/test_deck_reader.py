@@ -106,6 +106,12 @@ def test_directive_values():
         apply(Directives(), "fails: yes")
     with pytest.raises(DirectiveError, match="needs a value"):
         apply(Directives(), "expect:")
+    assert apply(apply(Directives(), "stuck: app=a"), "stuck: app.kubernetes.io/name=b").stuck == (
+        "app=a",
+        "app.kubernetes.io/name=b",
+    )
+    with pytest.raises(DirectiveError, match="one label as key=value"):
+        apply(Directives(), "stuck: app in (a,b)")
 
 
 def test_slide_ranges_and_box_width():

@@ -14,6 +14,8 @@ Keys (one per line, as many lines as needed):
     exit: N          the exit status it must end with (default 0)
     fails            it must fail (any non-zero exit status)
     needs: A, B      what it needs besides a shell: docker, cluster (rehearse --without skips them)
+    stuck: K=V       pods with this label are broken on purpose from this box on (the crash lesson):
+                     while a later box waits, the rehearsal does not stop it early for them
 """
 
 import math
@@ -24,7 +26,8 @@ DIRECTIVE_LINE = re.compile(r'^\[rehearse\]:\s*#\s*"(?P<body>.*)"\s*$')
 DEFAULT_TIMEOUT = 30.0
 # nodes: two or more worker nodes (kind's cluster); on a one-node cluster such a box is skipped
 KNOWN_NEEDS = ("docker", "cluster", "registry", "nodes")
-KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs")
+KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs", "stuck")
+LABEL = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+$")
 
 
 class DirectiveError(ValueError):
@@ -40,6 +43,7 @@ class Directives:
     exit: int = 0
     fails: bool = False
     needs: tuple[str, ...] = field(default_factory=tuple)
+    stuck: tuple[str, ...] = ()  # label selectors (key=value) of pods broken on purpose
 
     @property
     def long_running(self) -> bool:
@@ -88,6 +92,10 @@ def apply(directives: Directives, body: str) -> Directives:
         if not value.isdigit() or int(value) > 255:
             raise DirectiveError(f"exit must be a status from 0 to 255, not {value!r}")
         return replace(directives, exit=int(value))
+    if key == "stuck":
+        if not LABEL.match(value):
+            raise DirectiveError(f"stuck takes one label as key=value (e.g. app=ok-worker-typo), not {value!r}")
+        return replace(directives, stuck=directives.stuck + (value,))
     needs = tuple(part.strip() for part in value.split(",") if part.strip())
     unknown = [need for need in needs if need not in KNOWN_NEEDS]
     if unknown:

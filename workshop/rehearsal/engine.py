@@ -204,7 +204,7 @@ class Rehearsal:
             result.status, result.output = session.finish(mark, max(step, 0.0))
             if result.status is not None or left <= step:
                 break
-            result.details = diagnosis.explain()
+            result.details = diagnosis.explain(self._broken_on_purpose(box))
             if result.details:
                 result.problem = diagnosis.problem(result.details)
                 return
@@ -214,6 +214,16 @@ class Rehearsal:
             result.details = ([fix] if (fix := needs.explain_failure(box, result.output)) else []) + (
                 diagnosis.explain() if watch else []
             )
+
+    def _broken_on_purpose(self, box: Box) -> tuple[str, ...]:
+        """The labels of pods the deck breaks on purpose by this box (its 'stuck:' directives so far):
+        a box waiting while they crash is not stopped early for them."""
+        selectors: list[str] = []
+        for earlier in self.deck.boxes():
+            selectors.extend(earlier.directives.stuck)
+            if earlier is box:
+                break
+        return tuple(selectors)
 
     def _wait_ready(self, box, session, recording, mark, result) -> _Running | None:
         rules = box.directives
