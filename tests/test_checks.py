@@ -23,13 +23,13 @@ def run_check(*args):
     return run_command("check", *args, timeout=180)
 
 
-def slide_of(command):
-    """'N' for a box of the lecture, 'N of extras.md' for one that moved to the extras."""
+def slide_of(name):
+    """'N' for a box of the lecture, 'N of extras.md' for one that moved to the extras, by the box's id."""
     for path in deck.workshop_decks():
         for box in deck.read(path).boxes():
-            if box.typed and command in box.typed:
+            if box.directives.id == name:
                 return f"{box.slide}{deck.where(path)}"
-    raise AssertionError(f"no box of either deck runs {command!r}")
+    raise AssertionError(f"no box of either deck has the id {name!r}")
 
 
 def wait_for_port(port, seconds=20):
@@ -70,56 +70,52 @@ def test_list_names_every_step_with_what_it_checks():
 
 
 def test_each_steps_window_opens_before_it_closes_in_the_decks():
-    """The box a step starts at comes no later than the box after which it works (the lecture, then the
-    extras), and the box catch-up passes over is one of the step's boxes: a table whose boxes point
-    backwards would make the fail-first check run after the pass."""
-    order = [box.typed for path in deck.workshop_decks() for box in deck.read(path).boxes() if box.typed]
+    """In each deck, the box a step starts at comes no later than the box after which it works, and the
+    boxes catch-up passes over lie between them: a deck whose marks point backwards would make the
+    fail-first check run after the pass. Every step the table checks has its window in a deck, and
+    every step a deck names is in the table."""
+    windows = set()
+    for path in deck.workshop_decks():
+        model = deck.read(path)
+        order = {box.label: n for n, box in enumerate(model.boxes())}
+        named = {step for box in model.boxes() for step, _ in box.directives.steps}
+        assert named <= set(step_table.STEPS), (path.name, named - set(step_table.STEPS))
+        for step in named:
+            starts, ends = model.step_boxes(step, "start"), model.step_boxes(step, "done")
+            if not (starts and ends):
+                continue
+            windows.add(step)
+            first, last = order[starts[0].label], order[ends[-1].label]
+            assert first <= order[ends[0].label], (path.name, step)
+            for box in model.step_boxes(step, "skip"):
+                assert first <= order[box.label] <= last, (path.name, step, box.label)
+    assert windows == set(step_table.STEPS)
 
-    def at(command):
-        return next(n for n, typed in enumerate(order) if typed.startswith(command))
 
-    for name, entry in step_table.STEPS.items():
-        assert at(entry.first) <= at(entry.last), name
-        # what catch-up passes over lies in the step's window: from its first box to the one that does it
-        for command in entry.passed_over:
-            assert at(entry.first) <= at(command) <= at(entry.last), (name, command)
+ID_NAMES = sorted(v for n, v in vars(boxes).items() if n.isupper() and n != "MISSING_TAG" and "/" not in v)
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        boxes.SERVER_BOX,
-        boxes.DEB_BOX,
-        boxes.PY_BOX,
-        boxes.CONTAINER_BOX,
-        boxes.ARCH_BOX,
-        boxes.APPLY_BOX,
-        boxes.LIMITS_BOX,
-        boxes.SERVICE_BOX,
-        boxes.DRAIN_BOX,
-        boxes.UNCORDON_BOX,
-        boxes.DELETE_POD_BOX,
-        boxes.SCALE_BOX,
-        boxes.SET_IMAGE_BOX,
-        boxes.UNDO_BOX,
-        boxes.BROKEN_BOX,
-        boxes.REPAIR_BOX,
-    ],
-)
-def test_every_hint_finds_its_box_in_the_deck(command):
-    hint = check.box_hint(command)
-    assert hint.startswith(f"run the box on slide {slide_of(command)} (`")
+def test_every_id_the_code_names_is_written_once_in_the_code():
+    assert len(ID_NAMES) == len(set(ID_NAMES)) >= 15
+
+
+@pytest.mark.parametrize("name", ID_NAMES)
+def test_every_hint_finds_its_box_in_the_deck(name):
+    hint = check.box_hint(name)
+    assert hint.startswith(f"run the box on slide {slide_of(name)} (`")
+
+
+def test_a_hint_for_a_box_no_deck_names_says_so_in_one_line():
+    hint = check.box_hint("no-such-box")
+    assert "no box of the decks is named 'no-such-box'" in hint and "\n" not in hint
 
 
 def test_the_lessons_hints_point_at_their_own_slides_in_lecture_order():
     """Two in-cluster clients and two set-image boxes in the lecture, undo in the extras: each hint must
     name the slide of its own lesson."""
-    slides = [
-        int(slide_of(command))
-        for command in (boxes.SERVICE_BOX, boxes.SET_IMAGE_BOX, boxes.BROKEN_BOX, boxes.REPAIR_BOX)
-    ]
+    slides = [int(slide_of(name)) for name in (boxes.SPREAD, boxes.SET_V2, boxes.SET_V3, boxes.REPAIR)]
     assert slides == sorted(slides) and len(set(slides)) == 4, slides
-    assert slide_of(boxes.UNDO_BOX).endswith(" of extras.md")
+    assert slide_of(boxes.UNDO).endswith(" of extras.md")
 
 
 # ---------------------------------------------------------------- Part 1, for real
@@ -155,7 +151,7 @@ def test_server_passes_while_the_real_server_runs_and_fails_with_a_hint_after(se
     assert done.returncode == 1
     assert done.stdout.startswith(
         "FAIL server: nothing answers on localhost:3000. Hint: run the box on slide "
-        f"{slide_of('python docker_demo/server.py')} (`python docker_demo/server.py`)"
+        f"{slide_of(boxes.SERVER)} (`python docker_demo/server.py`)"
     )
 
 
@@ -180,9 +176,9 @@ def test_server_fails_when_something_else_answers_on_3000(tmp_path):
 
 def test_a_missing_image_fails_with_the_build_box(docker):
     with pytest.raises(check.Failed) as failed:
-        check.check_image("workshop-demo-nosuchimage:0", boxes.DEB_BOX)
+        check.check_image("workshop-demo-nosuchimage:0", boxes.BUILD_DEB)
     assert failed.value.found == "no image workshop-demo-nosuchimage:0"
-    assert failed.value.hint.startswith(f"run the box on slide {slide_of(boxes.DEB_BOX)} (`docker build -t")
+    assert failed.value.hint.startswith(f"run the box on slide {slide_of(boxes.BUILD_DEB)} (`docker build -t")
 
 
 def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
@@ -192,9 +188,9 @@ def test_an_image_that_runs_as_root_fails_the_non_root_check(docker):
         "run scripts/prepare",
     )
     with pytest.raises(check.Failed) as failed:
-        check.check_image(DEBIAN_IMAGE, boxes.PY_BOX, non_root=True)
+        check.check_image(DEBIAN_IMAGE, boxes.BUILD_PY, non_root=True)
     assert "runs as root (uid 0)" in failed.value.found
-    assert f"slide {slide_of(boxes.PY_BOX)}" in failed.value.hint
+    assert f"slide {slide_of(boxes.BUILD_PY)}" in failed.value.hint
 
 
 def test_the_demo_images_pass_when_built(docker):
@@ -226,7 +222,7 @@ def test_arch_passes_for_the_demo_image_and_names_the_build_box_without_it(docke
     monkeypatch.setattr(check, "PY_IMAGE", "workshop-demo-nosuchimage:0")
     outcome = step_table.check("arch")
     assert not outcome.ok and outcome.found == "no image workshop-demo-nosuchimage:0"
-    assert f"slide {slide_of(boxes.PY_BOX)}" in outcome.hint
+    assert f"slide {slide_of(boxes.BUILD_PY)}" in outcome.hint
 
 
 def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
@@ -239,7 +235,7 @@ def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
     )
     outcome = step_table.check("arch")
     assert not outcome.ok and "is linux/arm64 but the engine runs linux/" in outcome.found
-    assert "exec format error" in outcome.found and f"slide {slide_of(boxes.PY_BOX)}" in outcome.hint
+    assert "exec format error" in outcome.found and f"slide {slide_of(boxes.BUILD_PY)}" in outcome.hint
 
 
 @pytest.mark.slow
@@ -252,7 +248,7 @@ def test_container_passes_with_the_demo_image_running_on_8000(docker):
     free_port_or_skip(8000)
     failing = run_check("container")
     assert failing.returncode == 1
-    assert f"Hint: run the box on slide {slide_of(boxes.CONTAINER_BOX)} (`docker run" in failing.stdout
+    assert f"Hint: run the box on slide {slide_of(boxes.CONTAINER)} (`docker run" in failing.stdout
     name = "workshop-checktest"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     subprocess.run(
@@ -348,7 +344,7 @@ def test_cluster_steps_fail_with_a_hint_before_the_app_and_deployed_passes_after
             )
         done = run_check("repaired")
         assert done.returncode == 1 and "was never rolled out to the missing" in done.stdout
-        assert f"slide {slide_of(boxes.BROKEN_BOX)}" in done.stdout
+        assert f"slide {slide_of(boxes.SET_V3)}" in done.stdout
     finally:
         kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
 
@@ -370,7 +366,7 @@ def test_repaired_fails_while_the_missing_tag_is_rolled_out_and_passes_after_the
         done = run_check("repaired")
         assert done.returncode == 1 and f"ok-web still asks for {check.MISSING_TAG}" in done.stdout, done.stdout
         assert (
-            f"Hint: run the box on slide {slide_of(boxes.REPAIR_BOX)} (`kubectl apply -f k8s_demo/ok-web.yaml"
+            f"Hint: run the box on slide {slide_of(boxes.REPAIR)} (`kubectl apply -f k8s_demo/ok-web.yaml"
             in done.stdout
         )
         kubectl.run("rollout", "undo", "deployment/ok-web")

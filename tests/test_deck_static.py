@@ -110,12 +110,13 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
     """The scaling box edits k8s_demo/ok-worker.yaml (1 -> 3) and the recap's box sets it back (3 -> 1):
     run in order on a copy, the file ends as committed; left at 3, a rehearsal stops with the fix first."""
     from workshop.rehearsal import needs
-    from workshop.rehearsal.boxes import SCALE_BOX
+    from workshop.rehearsal.boxes import SCALE_EDIT
 
-    boxes = list(deck.read().boxes())
+    lecture = deck.read()
+    boxes = list(lecture.boxes())
     typed = [b.typed for b in boxes if b.typed]
-    edit = next(t for t in typed if t.startswith(SCALE_BOX))
-    put_back = next(t for t in typed if t.startswith("sed -i 's/^  replicas: 3$/  replicas: 1/'"))
+    edit, put_back = lecture.box(SCALE_EDIT).typed, lecture.box("scale-restore").typed
+    assert put_back.startswith("sed -i 's/^  replicas: 3$/  replicas: 1/'")
     assert typed.index(edit) < typed.index(put_back)
     (tmp_path / "k8s_demo").mkdir()
     committed = (ROOT / needs.WORKER_FILE).read_text()

@@ -117,7 +117,7 @@ def test_every_slide_in_order_with_its_title_counter_and_boxes(site):
     for slide, seen in zip(DECK.slides, page.slides, strict=True):
         assert seen["h1"] == plain(slide.title), slide.number
         assert seen["counter"] == f"slide {slide.number} / {total}"
-        assert seen["boxes"] == [f"slide-{b.slide}-box-{b.position}" for b in slide.boxes]
+        assert seen["boxes"] == [f"box-{b.id}" for b in slide.boxes]
         assert seen["players"] == [cast_name(b)[:-5] for b in slide.boxes]
         assert seen["commands"] == [b.typed for b in slide.boxes]
     index = (out / "index.html").read_text(encoding="utf-8")
@@ -236,7 +236,7 @@ def test_a_recording_plays_up_to_the_prompt_after_its_output():
     ]
     assert casts.until_next_prompt(events) == events[:5]
     assert casts.until_next_prompt(events[:1] + events[2:]) == events[:1] + events[2:]  # no marker: all
-    _, real = load(ROOT / "recordings" / "slide-02-box-2.cast")
+    _, real = load(ROOT / "recordings" / "curl-server.cast")
     kept = casts.until_next_prompt(real)
     assert kept[-1][2].endswith("workshop$ ") and any(kind == "m" for _, kind, _ in kept)
 
@@ -341,7 +341,7 @@ def test_the_site_in_headless_chromium(tmp_path):
     after = report["afterPlayerArrow"]
     assert after["hash"] == f"#slide-{after['from'] + 1}", "a click into a player took the arrows away"
     step = report["afterStep"]
-    box = next(b for b in boxes if f"slide-{b.slide}-box-{b.position}" == step["id"])
+    box = next(b for b in boxes if f"box-{b.id}" == step["id"])
     marker = next(at for at, kind, _ in load(ROOT / "recordings" / cast_name(box))[1] if kind == "m")
     assert [round(s["time"], 3) for s in step["landings"]] == [round(marker, 3)]
     shots = sorted(Path(p).name for p in report["shots"])

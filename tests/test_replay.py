@@ -208,7 +208,7 @@ def test_a_missing_recording_is_one_line_naming_the_file_and_the_fix(bin_dir, tm
         status, output = shell.run(CURL.typed, timeout=5)
     assert status == 1
     (line,) = lines_of(output)
-    assert str(tmp_path / "slide-02-box-2.cast") in line and "scripts/record" in line
+    assert str(tmp_path / "curl-server.cast") in line and "scripts/record" in line
 
 
 def test_a_cluster_box_without_a_recording_says_it_has_none(bin_dir, tmp_path):

@@ -390,9 +390,25 @@ def check_whole_walk(done: subprocess.CompletedProcess, mode: str, deck: Path = 
     assert report["mode"] == mode and len(report["slide_seconds"]) == len(reader.read(deck).slides)
 
 
+def with_slide_inserted(deck: Path, before: int, folder: Path) -> Path:
+    """A copy of the deck with a slide of text (no box) inserted before slide BEFORE."""
+    lines = deck.read_text().split("\n")
+    at = reader.read(deck).slide(before).line - 1
+    lines[at:at] = ["# A slide inserted on a copy", "", "Every later slide moves down by one.", "", "---", ""]
+    copy = folder / deck.name
+    copy.write_text("\n".join(lines))
+    return copy
+
+
 @pytest.mark.slow
-def test_the_whole_deck_in_the_real_tui_in_replay_mode():
-    check_whole_walk(run_rehearse("--replay"), "tui-replay")
+def test_the_whole_deck_in_the_real_tui_in_replay_mode_with_a_slide_inserted_at_10(tmp_path):
+    """The lecture with a slide inserted at 10, replayed from the committed recordings, unchanged: a
+    recording is named by its box's id, not its place, so every box after the new slide still finds its own."""
+    copy = with_slide_inserted(DECK, 10, tmp_path)
+    lecture, moved = reader.read(DECK), reader.read(copy)
+    assert len(moved.slides) == len(lecture.slides) + 1
+    assert [(b.id, b.slide + (b.slide >= 10)) for b in lecture.boxes()] == [(b.id, b.slide) for b in moved.boxes()]
+    check_whole_walk(run_rehearse("--deck", str(copy), f"--replay={ROOT / 'recordings'}"), "tui-replay", copy)
 
 
 @pytest.mark.slow

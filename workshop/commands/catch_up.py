@@ -16,14 +16,12 @@ from workshop.paths import DECK, ROOT
 from workshop.presenter import catch_up
 from workshop.rehearsal import step_table
 
-# scripts/check's steps that catch-up may pass over, and the commands of the boxes that accomplish each one
-STEP_BOXES = {step: entry.passed_over for step, entry in step_table.STEPS.items() if entry.skip}
-
 
 def in_effect(box: Box) -> str | None:
-    """'check py-image passes: ...' when the step this box does already works."""
-    for step, commands in STEP_BOXES.items():
-        if box.typed and any(box.typed.startswith(command) for command in commands):
+    """'check py-image passes: ...' when the box may be passed over (`step: NAME skip` under it in the
+    deck) and that step already works."""
+    for step, role in box.directives.steps:
+        if role == "skip" and step in step_table.STEPS:
             outcome = step_table.check(step)
             return f"check {step} passes: {outcome.found}" if outcome.ok else None
     return None

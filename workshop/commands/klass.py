@@ -18,19 +18,19 @@ from workshop.cluster import classroom, kubectl
 from workshop.names import APP_IMAGE
 from workshop.rehearsal import boxes, steps
 
-# the lecture's Kubernetes steps as a namespace shows them, in deck order: (name, the box that does it)
+# the lecture's Kubernetes steps as a namespace shows them, in deck order: (name, the id of the box that does it)
 STAGES = [
-    ("deployed", boxes.APPLY_BOX),
-    ("scaled", boxes.SCALE_BOX),
-    ("v2", boxes.SET_IMAGE_BOX),
-    ("broken v3", boxes.BROKEN_BOX),  # the lecture's rollback is in the extras deck now
-    ("repaired", boxes.REPAIR_BOX),
+    ("deployed", boxes.APPLY),
+    ("scaled", boxes.SCALE_EDIT),
+    ("v2", boxes.SET_V2),
+    ("broken v3", boxes.SET_V3),  # the lecture's rollback is in the extras deck now
+    ("repaired", boxes.REPAIR),
 ]
 
 
-def _slide(command: str) -> str:
-    hint = steps.box_hint(command)
-    return hint.split("slide ")[1].split(" ")[0] if "slide " in hint else "?"
+def _slide(name: str) -> str:
+    found = steps.find_box(name)
+    return f"{found[0].slide}{found[1]}" if found else "?"
 
 
 def _since(stamp: str, now: datetime.datetime) -> str:
@@ -127,8 +127,7 @@ def status_text() -> str:
     common, count = most_reached(stages)
     if common == 0:
         return (
-            table(rows)
-            + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(boxes.APPLY_BOX)})"
+            table(rows) + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(boxes.APPLY)})"
         )
     name, box = STAGES[common - 1]
     return (

@@ -1,9 +1,10 @@
 """The record command: refresh recordings/ (what `scripts/present --replay` plays back).
 
 It is a rehearsal with recording on: every box runs for real, on a real Docker engine (and
-the workshop cluster when one answers), and each box's terminal is saved as
-slide-NN-box-M.cast. The rehearsal records into a scratch folder first; only the boxes that
+the workshop cluster when one answers), and each box's terminal is saved as ID.cast, after the
+box's id in the deck. The rehearsal records into a scratch folder first; only the boxes that
 passed replace their old recording, so a failed step never overwrites a good one.
+`--prune` removes the recordings no box of the deck names any more, and records nothing.
 """
 
 import argparse
@@ -36,13 +37,27 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=None,
         help="where the recordings go (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
     )
+    parser.add_argument(
+        "--prune", action="store_true", help="remove the recordings no box of the deck names, and record nothing"
+    )
     return parser.parse_args(argv)
+
+
+def prune(deck, folder: Path) -> int:
+    gone = recordings.orphans(deck, folder) if folder.is_dir() else []
+    for path in gone:
+        path.unlink()
+        print(f"record: removed {path} (no box of {deck.path.name} has the id {path.stem!r})")
+    print(f"record: {len(gone)} recordings removed from {folder}; {len(list(deck.boxes()))} boxes in the deck")
+    return OK
 
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     os.environ.pop("WORKSHOP_REPLAY", None)  # record the real thing, never a replay of a replay
     deck, slides, without = chosen(args)
+    if args.prune:
+        return prune(deck, args.dir or recordings_for(args.deck))
     if engine.server_version(timeout=10) is None:
         raise WorkshopError("recording needs a Docker engine that answers: run scripts/prepare, then try again.")
     if "cluster" not in without and not kubectl.cluster_ready():

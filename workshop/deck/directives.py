@@ -16,6 +16,11 @@ Keys (one per line, as many lines as needed):
     needs: A, B      what it needs besides a shell: docker, cluster (rehearse --without skips them)
     stuck: K=V       pods with this label are broken on purpose from this box on (the crash lesson):
                      while a later box waits, the rehearsal does not stop it early for them
+    id: NAME         the box's name, unique in its deck: its recording is recordings/NAME.cast, and the
+                     code that points at a box (hints, the class board) names it so, never by its text
+    step: NAME ROLES where the box stands in a student step (`scripts/check NAME`): start (the check
+                     must fail just before it), done (it passes just after), skip (catch-up passes
+                     over the box when the check already passes); ROLES separated by commas
 """
 
 import math
@@ -26,7 +31,9 @@ DIRECTIVE_LINE = re.compile(r'^\[rehearse\]:\s*#\s*"(?P<body>.*)"\s*$')
 DEFAULT_TIMEOUT = 30.0
 # nodes: two or more worker nodes (kind's cluster); on a one-node cluster such a box is skipped
 KNOWN_NEEDS = ("docker", "cluster", "registry", "nodes")
-KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs", "stuck")
+KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs", "stuck", "id", "step")
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+STEP_ROLES = ("start", "done", "skip")
 LABEL = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+$")
 
 
@@ -44,10 +51,15 @@ class Directives:
     fails: bool = False
     needs: tuple[str, ...] = field(default_factory=tuple)
     stuck: tuple[str, ...] = ()  # label selectors (key=value) of pods broken on purpose
+    id: str | None = None
+    steps: tuple[tuple[str, str], ...] = ()  # (step, role)
 
     @property
     def long_running(self) -> bool:
         return self.ready is not None
+
+    def in_step(self, step: str, role: str) -> bool:
+        return (step, role) in self.steps
 
     def status_ok(self, status: int) -> bool:
         return status != 0 if self.fails else status == self.exit
@@ -92,6 +104,18 @@ def apply(directives: Directives, body: str) -> Directives:
         if not value.isdigit() or int(value) > 255:
             raise DirectiveError(f"exit must be a status from 0 to 255, not {value!r}")
         return replace(directives, exit=int(value))
+    if key == "id":
+        if not NAME.match(value) or directives.id:
+            raise DirectiveError(f"a box has one id of lowercase letters, digits and dashes, not {value!r}")
+        return replace(directives, id=value)
+    if key == "step":
+        name, _, roles = value.partition(" ")
+        wanted = tuple(role.strip() for role in roles.split(",") if role.strip())
+        if not NAME.match(name) or not wanted or any(role not in STEP_ROLES for role in wanted):
+            raise DirectiveError(
+                f"step is written 'step: NAME ROLE,ROLE' with roles among {', '.join(STEP_ROLES)}, not {value!r}"
+            )
+        return replace(directives, steps=directives.steps + tuple((name, role) for role in wanted))
     if key == "stuck":
         if not LABEL.match(value):
             raise DirectiveError(f"stuck takes one label as key=value (e.g. app=ok-worker-typo), not {value!r}")

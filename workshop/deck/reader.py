@@ -71,6 +71,12 @@ class Box:
     def label(self) -> str:
         return f"slide {self.slide} box {self.position}"
 
+    @property
+    def id(self) -> str:
+        """Its name: the `id:` directive; a deck that names no box (a test's, a teacher's own) gets
+        one from its place, which moves when a slide is inserted before it."""
+        return self.directives.id or f"slide-{self.slide:02d}-box-{self.position}"
+
 
 @dataclass
 class FileBlock:
@@ -115,6 +121,14 @@ class Deck:
     def boxes(self) -> Iterator[Box]:
         for slide in self.slides:
             yield from slide.boxes
+
+    def box(self, name: str) -> Box | None:
+        """The box with this id, or None."""
+        return next((box for box in self.boxes() if box.id == name), None)
+
+    def step_boxes(self, step: str, role: str) -> list[Box]:
+        """The boxes that play this role (start, done, skip) in this student step, in deck order."""
+        return [box for box in self.boxes() if box.directives.in_step(step, role)]
 
     def slide(self, number: int) -> Slide:
         return self.slides[number - 1]
@@ -189,7 +203,22 @@ class _Reader:
             for box in slide.boxes:
                 box.slide = number
         self.parts()
+        self.unique_ids()
         return Deck(self.path, meta, self.slides)
+
+    def unique_ids(self) -> None:
+        seen: dict[str, Box] = {}
+        for slide in self.slides:
+            for box in slide.boxes:
+                if box.directives.id in seen:
+                    first = seen[box.directives.id]
+                    raise self.fail(
+                        box.line,
+                        f"the id {box.directives.id!r} is already {first.label}'s: give this box its own",
+                        box.slide,
+                    )
+                if box.directives.id:
+                    seen[box.directives.id] = box
 
     def parts(self) -> None:
         """Give every slide its part; the parts must start on slide 1 and add up to the lecture."""

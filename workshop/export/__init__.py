@@ -2,7 +2,7 @@
 
 One page, index.html, holds every slide of slides.md in order, shown one at a time: Markdown
 through markdown-it-py, file blocks highlighted with Pygments, and each terminal box as an
-asciinema player playing that box's real recording (recordings/slide-NN-box-M.cast), with its
+asciinema player playing that box's real recording (recordings/ID.cast, after the box's id), with its
 markers as steps to jump to. The player's files are copied into the site, and the recordings are
 written as scripts beside it, so the site opens from file:// with no network. The hidden lines
 lookatme never shows (rehearsal directives, speaker notes, `[//]: #` comments) never reach it.

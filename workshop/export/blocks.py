@@ -61,7 +61,7 @@ def _command_bar(box, extra: str = "") -> str:
 
 def terminal_box(box, cast: Cast, recordings_shown: str) -> str:
     """A terminal box: a player for its recording, or the command and a note when there is none."""
-    ident = f"slide-{box.slide}-box-{box.position}"
+    ident = f"box-{box.id}"
     if cast.problem is not None:
         note = (
             f'<p class="no-recording">No recording of this box: <code>{escape(recordings_shown)}/'

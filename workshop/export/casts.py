@@ -1,6 +1,6 @@
 """A box's recording, as the exported page plays it.
 
-The recording is recordings/slide-NN-box-M.cast, found with cast_name() and read with load().
+The recording is recordings/ID.cast (the box's id), found with cast_name() and read with load().
 The page plays it up to the prompt that follows the command's output, as `scripts/present
 --replay` does: what comes after is the rehearsal closing the shell. The poster (what the
 player shows before it is started) is that last moment: the command and all it printed. The
@@ -21,7 +21,7 @@ from workshop.rehearsal.recordings import cast_name
 class Cast:
     """One box's recording, or why there is none (`problem`)."""
 
-    name: str  # slide-NN-box-M.cast
+    name: str  # ID.cast
     source: Path
     problem: str | None = None  # "does not exist" or why it cannot be read
     header: dict = field(default_factory=dict)

@@ -3,8 +3,8 @@ and casts/ (each recording, as the .cast file and as a script the page loads).
 
     DIR/index.html                  every slide, one shown at a time; #slide-N links to slide N
     DIR/assets/                     asciinema-player.min.js and .css, pygments.css, deck.css, deck.js
-    DIR/casts/slide-NN-box-M.cast   the box's recording, as recorded
-    DIR/casts/slide-NN-box-M.js     the part the page plays, as a script (file:// may not fetch)
+    DIR/casts/ID.cast               the box's recording, as recorded (ID: the box's id in the deck)
+    DIR/casts/ID.js                 the part the page plays, as a script (file:// may not fetch)
 """
 
 import os

@@ -1,7 +1,7 @@
 """Does the deck fit? On screen: every box's key lines are inside its borders when the class reads
 them. In time: every part of the lecture fits its budget by an honest clock.
 
-Fit. Each box's committed recording (recordings/slide-NN-box-M.cast) is played into the same
+Fit. Each box's committed recording (recordings/ID.cast, after the box's id) is played into the same
 terminal emulator lookatme's box uses (urwid's vterm), at the width lookatme draws the box at
 120 columns and the box's own `rows`; long lines wrap as they do there. The screen is taken
 when the command has finished (the prompt is back), or, for a `ready:` box, the moment its

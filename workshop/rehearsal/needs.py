@@ -13,7 +13,7 @@ from workshop.deck.docker_commands import container_names
 from workshop.deck.reader import Box
 from workshop.machine import engine, ports, processes, registry
 from workshop.paths import ROOT
-from workshop.rehearsal.boxes import APPLY_BOX, SCALE_BOX
+from workshop.rehearsal import boxes as named
 
 
 def registry_there() -> bool:
@@ -87,18 +87,18 @@ class EditedFile(NamedTuple):
     committed: str  # what it finds in the file as committed
     what: str  # what that is, in the fix's words
     set_back_by: str  # the box that puts it back
-    used_by: tuple[str, ...]  # the boxes (command prefixes) that need it as committed
+    used_by: tuple[str, ...]  # the ids of the boxes that need it as committed
 
 
 EDITED_FILES = (
-    EditedFile(WORKER_FILE, WORKER_REPLICAS, "1", "replicas", "the recap", (APPLY_BOX, SCALE_BOX)),
+    EditedFile(WORKER_FILE, WORKER_REPLICAS, "1", "replicas", "the recap", (named.APPLY, named.SCALE_EDIT)),
     EditedFile(
         TYPO_FILE,
         TYPO_VALUE,
         "0.3s",
         "GRADE_SECONDS",
         "the crash lesson's last box",
-        (f"kubectl apply -f {TYPO_FILE}",),
+        (named.TYPO_APPLY, named.TYPO_DIFF),
     ),
 )
 
@@ -107,9 +107,9 @@ def file_left_edited(boxes: Iterable[Box], root: Path | None = None) -> str | No
     """The fix when one of the deck's own edits is still there (an earlier run stopped between the box
     that edits a file and the one that sets it back): the deploy would start three workers, not one,
     or the crash lesson would not crash."""
-    typed = [box.typed or "" for box in boxes]
+    names = {box.id for box in boxes}
     for edited in EDITED_FILES:
-        if not any(t.startswith(edited.used_by) for t in typed):
+        if not names & set(edited.used_by):
             continue
         found = edited.value.findall(((root or ROOT) / edited.path).read_text())
         if found != [edited.committed]:

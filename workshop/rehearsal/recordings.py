@@ -83,8 +83,14 @@ def output_span(printed: str) -> tuple[int, int]:
 
 
 def cast_name(box) -> str:
-    """The file name of a box's recording: slide-NN-box-M.cast."""
-    return f"slide-{box.slide:02d}-box-{box.position}.cast"
+    """The file name of a box's recording, from its id: ID.cast (inserting a slide renames nothing)."""
+    return f"{box.id}.cast"
+
+
+def orphans(deck, folder: Path) -> list[Path]:
+    """The recordings in folder that no box of the deck names (left by a box renamed or removed)."""
+    named = {cast_name(box) for box in deck.boxes()}
+    return sorted(path for path in folder.glob("*.cast") if path.name not in named)
 
 
 def tool_versions() -> dict[str, str]:

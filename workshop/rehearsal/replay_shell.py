@@ -3,7 +3,7 @@ recordings (`scripts/present --replay`), so the lecture can be followed without 
 
 It looks like the workshop shell (same `workshop$ ` prompt, so lookatme types the box's command at
 once) but runs nothing. A line equal to one of the deck's pre-typed commands plays that box's
-recording (recordings/slide-NN-box-M.cast, made by scripts/record): the output printed after the
+recording (recordings/ID.cast, after the box's id, made by scripts/record): the output printed after the
 command was typed, at the pace it was printed, long pauses shortened. Anything else gets a one-line
 explanation. Ctrl-C stops a playback; `exit` or Ctrl-D leaves.
 

@@ -14,14 +14,12 @@ class StepChecks:
     """For the rehearsal engine (Options.around): the checks around the deck's own boxes."""
 
     def __init__(self, deck: Deck):
-        boxes = [box for box in deck.boxes() if box.typed]
         self.steps: dict[tuple[str, str], list[str]] = {}
-        for step, entry in step_table.STEPS.items():  # each step's window: its first box to the one that does it
-            starts = [box.label for box in boxes if box.typed and box.typed.startswith(entry.first)]
-            ends = [box.label for box in boxes if box.typed and box.typed.startswith(entry.last)]
+        for step in step_table.STEPS:  # each step's window: its first box to the one that does it
+            starts, ends = deck.step_boxes(step, "start"), deck.step_boxes(step, "done")
             if starts and ends:
-                self.steps.setdefault((starts[0], "before"), []).append(step)  # just before its first box
-                self.steps.setdefault((ends[0], "after"), []).append(step)  # just after the box that does it
+                self.steps.setdefault((starts[0].label, "before"), []).append(step)  # just before its first box
+                self.steps.setdefault((ends[0].label, "after"), []).append(step)  # just after the box that does it
 
     def __call__(self, box: Box, moment: str) -> list[tuple[bool, str]]:
         found = []

@@ -2,7 +2,7 @@
 
 For students following along, in the manner of Killercoda's verify scripts: each step looks at the real
 thing (a port answering, an image, the cluster's deployments) and prints one line, PASS or FAIL, with a
-hint naming the slide whose box does the step, found by its command, so the hints follow the decks."""
+hint naming the slide whose box does the step, found in the decks by the box's id, so the hints follow them."""
 
 import json
 import re
@@ -15,23 +15,8 @@ from workshop.cluster import kubectl, providers
 from workshop.deck import reader as deck
 from workshop.machine import app_images, engine
 from workshop.names import APP_IMAGE, PY_IMAGE
-from workshop.rehearsal.boxes import (
-    APPLY_BOX,
-    ARCH_BOX,
-    BROKEN_BOX,
-    CONTAINER_BOX,
-    DELETE_POD_BOX,
-    DRAIN_BOX,
-    MISSING_TAG,
-    PY_BOX,
-    REPAIR_BOX,
-    SCALE_BOX,
-    SERVER_BOX,
-    SERVICE_BOX,
-    SET_IMAGE_BOX,
-    UNCORDON_BOX,
-    UNDO_BOX,
-)
+from workshop.rehearsal import boxes
+from workshop.rehearsal.boxes import MISSING_TAG
 
 GREETING = "Hello from the workshop demo server!"
 APP_V2 = f"{APP_IMAGE}:v2"
@@ -65,13 +50,22 @@ def last_error(done, default: str = "") -> str:
     return (done.stderr.strip().splitlines() or [default or f"exit status {done.returncode}"])[-1]
 
 
-def box_hint(command: str, then: str = "") -> str:
-    """'run the box on slide N (`the command`)', found by searching the lecture's boxes, then the extras'."""
+def find_box(name: str) -> tuple[deck.Box, str] | None:
+    """The box with this id and where it is (' of extras.md', or '' in the lecture): the lecture first."""
     for path in deck.workshop_decks():
-        for box in deck.read(path).boxes():
-            if box.typed and command in box.typed:
-                return f"run the box on slide {box.slide}{deck.where(path)} (`{box.typed}`){then}"
-    return f"run `{command} ...` as the lecture did (no box of the deck runs it any more){then}"
+        box = deck.read(path).box(name)
+        if box is not None:
+            return box, deck.where(path)
+    return None
+
+
+def box_hint(name: str, then: str = "") -> str:
+    """'run the box on slide N (`the command`)' for the box with this id, in the lecture or the extras."""
+    found = find_box(name)
+    if found is None:  # a deck edited by hand; a test finds every id the code names in the decks
+        return f"run the step's box as the lecture did (no box of the decks is named {name!r} any more){then}"
+    box, where = found
+    return f"run the box on slide {box.slide}{where} (`{box.typed}`){then}"
 
 
 # ---------------------------------------------------------------- Part 1: Docker
@@ -92,12 +86,12 @@ def http_get(url: str, timeout: float = 3) -> str | None:
 def check_server() -> str:
     body = http_get("http://localhost:3000/")
     if body is None:
-        raise Failed("nothing answers on localhost:3000", box_hint(SERVER_BOX, " and leave it running"))
+        raise Failed("nothing answers on localhost:3000", box_hint(boxes.SERVER, " and leave it running"))
     first = (body.splitlines() or [""])[0].strip()
     if first != GREETING:
         raise Failed(
             f"localhost:3000 answers {first[:60]!r}, not the demo server's greeting",
-            "stop whatever else listens on port 3000, then " + box_hint(SERVER_BOX),
+            "stop whatever else listens on port 3000, then " + box_hint(boxes.SERVER),
         )
     return f"localhost:3000 answers {GREETING!r}"
 
@@ -113,7 +107,7 @@ def image_uid(ref: str) -> str:
     if done.returncode != 0:
         raise Failed(
             f"{ref} exists but a container of it does not start ({last_error(done)[:100]})",
-            "rebuild it: " + box_hint(PY_BOX),
+            "rebuild it: " + box_hint(boxes.BUILD_PY),
         )
     return done.stdout.strip()
 
@@ -138,12 +132,12 @@ def check_image(ref: str, box: str, non_root: bool = False) -> str:
 def check_container() -> str:
     body = http_get("http://localhost:8000/")
     if body is None:
-        raise Failed("nothing answers on localhost:8000", box_hint(CONTAINER_BOX, " and leave it running"))
+        raise Failed("nothing answers on localhost:8000", box_hint(boxes.CONTAINER, " and leave it running"))
     os_line = next((line for line in body.splitlines() if re.match(r"os:\s+Linux", line)), None)
     if os_line is None:
         raise Failed(
             "localhost:8000 answers, but not with `os:       Linux`",
-            "stop what listens on port 8000, then " + box_hint(CONTAINER_BOX),
+            "stop what listens on port 8000, then " + box_hint(boxes.CONTAINER),
         )
     return f"localhost:8000 answers from a Linux container ({' '.join(os_line.split())})"
 
@@ -152,19 +146,20 @@ def check_arch() -> str:
     _engine()
     image = (engine.output("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", PY_IMAGE) or "").strip()
     if not image:
-        raise Failed(f"no image {PY_IMAGE}", box_hint(PY_BOX))
+        raise Failed(f"no image {PY_IMAGE}", box_hint(boxes.BUILD_PY))
     server = (engine.output("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}") or "").strip()
     if image != server:
         raise Failed(
             f"{PY_IMAGE} is {image} but the engine runs {server}: its programs stop with exec format "
             "error (or crawl under emulation)",
-            "rebuild it on this machine: " + box_hint(PY_BOX),
+            "rebuild it on this machine: " + box_hint(boxes.BUILD_PY),
         )
     done = engine.docker("run", "--rm", "--network", "none", PY_IMAGE, "uname", "-m", check=False, timeout=120)
     machine, wanted = done.stdout.strip(), UNAME.get(image.rpartition("/")[2])
     if done.returncode != 0 or (wanted and machine != wanted):
         raise Failed(
-            f"a container of {PY_IMAGE} says `{machine or done.stderr.strip()[:80]}`, not {wanted}", box_hint(ARCH_BOX)
+            f"a container of {PY_IMAGE} says `{machine or done.stderr.strip()[:80]}`, not {wanted}",
+            box_hint(boxes.IMAGE_ARCH),
         )
     return f"{PY_IMAGE} is {image}, like the engine, and its container runs on {machine}"
 
@@ -179,7 +174,7 @@ def kubectl_json(*args: str) -> dict:
     if done.returncode != 0:
         why = last_error(done, "no answer")
         if "NotFound" in why or "not found" in why:
-            raise Failed(f"the cluster has no {' '.join(args[1:3])}", box_hint(APPLY_BOX))
+            raise Failed(f"the cluster has no {' '.join(args[1:3])}", box_hint(boxes.APPLY))
         raise Failed(
             f"kubectl got no answer from the cluster ({why[:100]})",
             "`scripts/cluster status` tells whether the cluster is up",
@@ -211,7 +206,7 @@ def exec_in_worker(*command: str) -> tuple[str, str]:
     """(pod name, stdout) of a command run in a ready ok-worker pod."""
     pods = [pod for pod in live_pods("ok-worker") if has_condition(pod, "Ready")]
     if not pods:
-        raise Failed("no ok-worker pod is ready", f"{WAIT}, or " + box_hint(APPLY_BOX))
+        raise Failed("no ok-worker pod is ready", f"{WAIT}, or " + box_hint(boxes.APPLY))
     name = pods[0]["metadata"]["name"]
     done = kubectl.run("exec", name, "--", *command, check=False, timeout=60)
     if done.returncode != 0:
@@ -250,7 +245,7 @@ def check_deployed() -> str:
     if (got, wanted) != (2, 2):
         raise Failed(
             f"ok-web is {got}/{wanted} ready, not 2/2",
-            f"{WAIT} (`kubectl get pods -l app=ok-web` shows why a pod is not ready), or " + box_hint(APPLY_BOX),
+            f"{WAIT} (`kubectl get pods -l app=ok-web` shows why a pod is not ready), or " + box_hint(boxes.APPLY),
         )
     for name in ("ok-worker", "redis"):
         if not has_condition(deployment(name), "Available"):
@@ -278,7 +273,7 @@ def check_worker_limits() -> str:
         raise Failed(
             f"{name} runs without {', '.join(lacks)}",
             "k8s_demo/ok-worker.yaml lost its resources or "
-            "securityContext: `git checkout k8s_demo/ok-worker.yaml`, then " + box_hint(APPLY_BOX),
+            "securityContext: `git checkout k8s_demo/ok-worker.yaml`, then " + box_hint(boxes.APPLY),
         )
     return (
         f"{name} runs as uid {uid} on a read-only root filesystem, limited to {limits['cpu']} CPU "
@@ -300,13 +295,13 @@ def check_service() -> str:
     if address != cluster_ip:
         raise Failed(
             f"inside the cluster ok-web resolves to {address}, not the Service's ClusterIP {cluster_ip}",
-            "cluster DNS is not answering right: `scripts/cluster status`, then " + box_hint(SERVICE_BOX),
+            "cluster DNS is not answering right: `scripts/cluster status`, then " + box_hint(boxes.SPREAD),
         )
     if len(set(answers)) < 2:
         raise Failed(
             f"20 requests to http://ok-web all reached {answers[0] if answers else 'no pod'}",
             f"the Service spreads over ready pods only: {WAIT} (`kubectl get pods -l app=ok-web` "
-            "should show two ready), then " + box_hint(SERVICE_BOX),
+            "should show two ready), then " + box_hint(boxes.SPREAD),
         )
     return (
         f"inside the cluster ok-web resolves to {address}, the Service's ClusterIP, and 20 requests "
@@ -324,12 +319,13 @@ def check_self_healed() -> str:
     if len(ready_pods) < 2:
         raise Failed(
             f"ok-web has {len(ready_pods)} ready pod(s), not 2",
-            f"{WAIT}: the ReplicaSet is replacing the deleted pod; if nothing was deleted, " + box_hint(DELETE_POD_BOX),
+            f"{WAIT}: the ReplicaSet is replacing the deleted pod; if nothing was deleted, "
+            + box_hint(boxes.DELETE_POD),
         )
     # a pod the ReplicaSet made to replace one is younger than its siblings, made together
     ages = sorted(created(pod) for pod in ready_pods)
     if ages[-1] - ages[0] < REPLACED_AFTER:
-        raise Failed("ok-web's pods are the ones it started with: none was replaced yet", box_hint(DELETE_POD_BOX))
+        raise Failed("ok-web's pods are the ones it started with: none was replaced yet", box_hint(boxes.DELETE_POD))
     names = ", ".join(sorted(pod["metadata"]["name"] for pod in ready_pods))
     return f"ok-web has {len(ready_pods)} ready pods, one made to replace a deleted one ({names})"
 
@@ -351,17 +347,17 @@ def check_drained() -> str:
         )
     cordoned = [n["metadata"]["name"] for n in nodes if n.get("spec", {}).get("unschedulable")]
     if cordoned:
-        raise Failed(f"{', '.join(cordoned)} is still cordoned", box_hint(UNCORDON_BOX))
+        raise Failed(f"{', '.join(cordoned)} is still cordoned", box_hint(boxes.UNCORDON))
     places = {pod["spec"].get("nodeName") for pod in live_pods("ok-worker") if has_condition(pod, "Ready")}
     if len(places) != 1:
-        raise Failed(f"ok-worker's pods run on {len(places)} nodes: no node was drained of them", box_hint(DRAIN_BOX))
+        raise Failed(f"ok-worker's pods run on {len(places)} nodes: no node was drained of them", box_hint(boxes.DRAIN))
     return f"every ok-worker pod runs on {places.pop()}, and every node takes pods again"
 
 
 def check_scaled() -> str:
     got, wanted = ready(deployment("ok-worker"))
     if wanted != 3:
-        raise Failed(f"ok-worker asks for {wanted} replica(s), not 3", box_hint(SCALE_BOX))
+        raise Failed(f"ok-worker asks for {wanted} replica(s), not 3", box_hint(boxes.SCALE_EDIT))
     if got != 3:
         raise Failed(f"ok-worker is scaled to 3 but {got} are ready", f"{WAIT} (`kubectl get pods -l app=ok-worker`)")
     return "ok-worker has 3 ready replicas"
@@ -371,7 +367,7 @@ def check_rolled_out() -> str:
     web = deployment("ok-web")
     image = web_image(web)
     if image != APP_V2:
-        raise Failed(f"ok-web runs {image}, not {APP_V2}", box_hint(SET_IMAGE_BOX))
+        raise Failed(f"ok-web runs {image}, not {APP_V2}", box_hint(boxes.SET_V2))
     if not rollout_complete(web):
         raise Failed("ok-web is still rolling out to v2", f"{WAIT} (`kubectl rollout status deployment/ok-web`)")
     return f"ok-web runs {image} on every pod; the rollout is complete"
@@ -388,13 +384,13 @@ def check_rolled_back() -> str:
     image, original = web_image(web), first_web_image()
     revision = int(web["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", "1"))
     if image == APP_V2:
-        raise Failed(f"ok-web still runs {image}", box_hint(UNDO_BOX))
+        raise Failed(f"ok-web still runs {image}", box_hint(boxes.UNDO))
     if image != original:
-        raise Failed(f"ok-web runs {image}, not {original}", box_hint(UNDO_BOX))
+        raise Failed(f"ok-web runs {image}, not {original}", box_hint(boxes.UNDO))
     if revision < 3:
         raise Failed(
             f"ok-web runs {image} but was never rolled out to v2 and back (revision {revision})",
-            "first " + box_hint(SET_IMAGE_BOX) + ", then the undo box after it",
+            "first " + box_hint(boxes.SET_V2) + ", then the undo box after it",
         )
     if not rollout_complete(web):
         raise Failed("ok-web is still rolling back", f"{WAIT} (`kubectl rollout status deployment/ok-web`)")
@@ -405,12 +401,12 @@ def check_repaired() -> str:
     web = deployment("ok-web")
     image = web_image(web)
     if image == MISSING_TAG:
-        raise Failed(f"ok-web still asks for {MISSING_TAG}, which was never pushed", box_hint(REPAIR_BOX))
+        raise Failed(f"ok-web still asks for {MISSING_TAG}, which was never pushed", box_hint(boxes.REPAIR))
     templates = [rs["spec"]["template"] for rs in kubectl_json("get", "replicasets", "-l", "app=ok-web")["items"]]
     if not any(web_image({"spec": {"template": template}}) == MISSING_TAG for template in templates):
         raise Failed(
             f"ok-web was never rolled out to the missing {MISSING_TAG}",
-            "first " + box_hint(BROKEN_BOX) + ", then the repair box after it",
+            "first " + box_hint(boxes.SET_V3) + ", then the repair box after it",
         )
     stuck = [
         pod["metadata"]["name"]
