@@ -3,8 +3,8 @@ ends (`step:`): recordings are ID.cast, and the code finds boxes by id, so inser
 nothing the code or the recordings point at."""
 
 import pytest
-from conftest import run_command
 
+from conftest import run_command
 from test_tui_rehearsal import with_slide_inserted
 from workshop.deck import reader
 from workshop.paths import DECK, EXTRAS, recordings_for
