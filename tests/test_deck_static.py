@@ -115,7 +115,7 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
     lecture = deck.read()
     boxes = list(lecture.boxes())
     typed = [b.typed for b in boxes if b.typed]
-    edit, put_back = lecture.box(SCALE_EDIT).typed, lecture.box("scale-restore").typed
+    edit, put_back = (str(getattr(lecture.box(name), "typed", "")) for name in (SCALE_EDIT, "scale-restore"))
     assert put_back.startswith("sed -i 's/^  replicas: 3$/  replicas: 1/'")
     assert typed.index(edit) < typed.index(put_back)
     (tmp_path / "k8s_demo").mkdir()
