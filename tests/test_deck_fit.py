@@ -28,7 +28,7 @@ def test_the_deck_states_a_budget_for_every_part_and_keeps_the_spare_minutes(dec
     model = reader.read(deck_path)
     parts = model.parts
     assert parts and parts[0].first == 1 and parts[-1].last == len(model.slides)
-    assert sum(part.minutes for part in parts) <= fit.LECTURE_MINUTES - fit.SPARE_MINUTES
+    assert sum(part.minutes for part in parts) <= model.minutes - fit.SPARE_MINUTES and model.minutes == 75
 
 
 @BOTH
@@ -48,7 +48,7 @@ def test_the_honest_clock_charges_each_slide_and_box_the_presenters_time(tmp_pat
 def test_the_clock_counts_words_on_screen_listed_code_notes_and_boxes_not_hidden_lines(tmp_path):
     (tmp_path / "code.py").write_text("a = 1\n\nb = 2\nc = 3\n")
     text = (
-        "---\ntitle: t\n---\n\n# Two words\n\nfive words on this line\n\n- a list item\n\n"
+        "---\ntitle: t\nminutes: 75\n---\n\n# Two words\n\nfive words on this line\n\n- a list item\n\n"
         "| col | umn |\n|-----|-----|\n| x | y |\n\n    an indented listing\n    of two lines\n\n"
         "```file\npath: code.py\nlang: python\nlines:\n  start: 1\n```\n\n"
         '[notes]: # "three note words"\n[part]: # "Hidden; 3"\n'
@@ -86,7 +86,7 @@ def test_a_deck_that_overruns_fails_and_one_that_fits_passes(tmp_path):
 
 def tiny_deck(rows: int, expect: str = "^wanted line$", command: str = "seq 8", part: str = "") -> reader.Deck:
     text = (
-        "---\ntitle: t\n---\n\n# One\n\n```terminal-ex\ncommand: scripts/workshop-shell\n"
+        "---\ntitle: t\nminutes: 75\n---\n\n# One\n\n```terminal-ex\ncommand: scripts/workshop-shell\n"
         f"rows: {rows}\ninit_text: {command}\ninit_wait: 'workshop$ '\ninit_codeblock: false\n```\n"
         f'[rehearse]: # "expect: {expect}"\n' + (f'[part]: # "{part}"\n' if part else "")
     )

@@ -23,7 +23,7 @@ from workshop.presenter.view import NO_DECK, WAITING, Screen
 from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.rehearsal.report import write_json
 
-FRONT = "---\ntitle: t\ndate: 2026-01-01\n---\n"
+FRONT = "---\ntitle: t\nminutes: 75\n---\n"
 SMALL = ROOT / "tests" / "decks" / "catch-up.md"
 DECK_MODEL = deck.read(DECK)
 COUNT = len(DECK_MODEL.slides)
@@ -341,3 +341,14 @@ def test_with_no_deck_the_notes_view_waits_then_follows_one(panes, tmp_path):
         assert time.monotonic() < deadline, "scripts/present is still running after q"
         time.sleep(0.1)
     assert panes.tmux("display-message", "-p", "-t", "talk:0.0", "#{pane_dead_status}").strip() in ("0", "")
+
+
+def test_a_deck_with_parts_says_its_slot_in_its_front_matter():
+    body = '\n# A\n\n[part]: # "A; 50"\n'
+    assert deck.parse(FRONT.replace("minutes: 75", "minutes: 60") + body, "small.md").minutes == 60
+    for front in (FRONT.replace("minutes: 75\n", ""), FRONT.replace("minutes: 75", "minutes: soon")):
+        with pytest.raises(deck.DeckError) as caught:
+            deck.parse(front + body, "small.md")
+        assert "add `minutes: 75` to the front matter" in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(deck.DeckError, match="a 50-minute lecture keeps 5 spare, so at most 45"):
+        deck.parse(FRONT.replace("minutes: 75", "minutes: 50") + body, "small.md")

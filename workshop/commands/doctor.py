@@ -335,9 +335,10 @@ def plan_name(path: Path) -> str:
 def check_plan(path: Path = DECK) -> Result:
     """Does the lecture fit its slot by the honest clock (workshop/rehearsal/fit.py)?"""
     name = plan_name(path)
-    parts = fit.plan(reader.read(path))
+    deck = reader.read(path)
+    parts = fit.plan(deck)
     needed = sum(part.minutes for part in parts)
-    problems = fit.overruns(parts)
+    problems = fit.overruns(parts, deck.minutes)
     if problems:
         return Result(
             name,
@@ -348,8 +349,7 @@ def check_plan(path: Path = DECK) -> Result:
     return Result(
         name,
         PASS,
-        f"{needed:.1f} min by the honest clock, {fit.LECTURE_MINUTES - needed:.1f} of "
-        f"{fit.LECTURE_MINUTES:g} left for questions",
+        f"{needed:.1f} min by the honest clock, {deck.minutes - needed:.1f} of {deck.minutes:g} left for questions",
     )
 
 

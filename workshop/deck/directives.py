@@ -147,7 +147,7 @@ CLOCK_LINE = re.compile(r'^\[clock\]:\s*#\s*"(?P<body>.*)"\s*$')
 CLOCK_KINDS = ("summary", "question")
 PART_LINE = re.compile(r'^\[part\]:\s*#\s*"(?P<body>.*)"\s*$')
 PRESENTER_TAGS = ("[notes]", "[part]", "[clock]")
-LECTURE_MINUTES = 75  # the lecture's slot
+SLOT_KEY = "minutes"  # the front matter's key for the lecture's slot, in minutes (`minutes: 75`)
 SPARE_MINUTES = 5  # kept free of any part: questions, a box run again; the parts get the rest
 
 

@@ -122,6 +122,11 @@ class Deck:
         for slide in self.slides:
             yield from slide.boxes
 
+    @property
+    def minutes(self) -> float:
+        """The lecture's slot (front matter `minutes:`); the reader requires it of a deck with parts."""
+        return slot_minutes(self.meta) or 0.0
+
     def box(self, name: str) -> Box | None:
         """The box with this id, or None."""
         return next((box for box in self.boxes() if box.id == name), None)
@@ -148,6 +153,15 @@ def where(path: Path) -> str:
     return "" if is_lecture(path) else f" of {Path(path).name}"
 
 
+def slot_minutes(meta: dict) -> float | None:
+    """The lecture's slot from the front matter (`minutes: 75`), or None when it does not say or says
+    something that is not a positive number."""
+    value = meta.get(directive_rules.SLOT_KEY)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        return None
+    return float(value)
+
+
 def read(path: Path = DECK) -> Deck:
     path = Path(path)
     try:
@@ -166,6 +180,7 @@ class _Reader:
         self.lines = text.splitlines()
         self.path = path
         self.slides: list[Slide] = []
+        self.meta: dict = {}
 
     def fail(self, line: int, message: str, slide: int | None = None) -> DeckError:
         where = f"{self.path.name} line {line}"
@@ -175,6 +190,7 @@ class _Reader:
 
     def read(self) -> Deck:
         meta, start = self.front_matter()
+        self.meta = meta
         self.new_slide(start + 1)
         index = start
         while index < len(self.lines):
@@ -229,14 +245,19 @@ class _Reader:
             raise self.fail(
                 starts[0][1].line, "the parts must cover the whole deck: slide 1 needs a [part] line too", starts[0][0]
             )
+        slot = slot_minutes(self.meta)
+        if slot is None:
+            raise self.fail(
+                1,
+                f"a deck with [part] lines says how long its slot is: add `{directive_rules.SLOT_KEY}: 75` to the front matter",
+            )
         total = sum(part.minutes for _, part in starts)
-        allowed = directive_rules.LECTURE_MINUTES - directive_rules.SPARE_MINUTES
+        allowed = slot - directive_rules.SPARE_MINUTES
         if total > allowed + 1e-6:
             raise self.fail(
                 starts[-1][1].line,
-                f"the parts' budgets add up to {total:g} minutes; a "
-                f"{directive_rules.LECTURE_MINUTES}-minute lecture keeps "
-                f"{directive_rules.SPARE_MINUTES} spare, so at most {allowed}: "
+                f"the parts' budgets add up to {total:g} minutes; a {slot:g}-minute lecture keeps "
+                f"{directive_rules.SPARE_MINUTES} spare, so at most {allowed:g}: "
                 "change the minutes of a [part] line",
                 starts[-1][0],
             )

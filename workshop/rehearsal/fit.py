@@ -11,7 +11,7 @@ matches, as rehearsal matches them, must still be on that screen, not scrolled a
 Time. The honest clock charges each slide what a presenter takes to give it, from its words, listed
 code, notes and live boxes (deck/clock.py, fitted to a reviewer's per-slide estimate), and adds each
 box's machine time as recorded (Enter to the prompt, or to the ready line). Each part must fit the
-minutes its [part] line gives it, and the lecture LECTURE_MINUTES with SPARE_MINUTES left for
+minutes its [part] line gives it, and the lecture its slot (`minutes:` in the deck's front matter) with SPARE_MINUTES left for
 questions and a box that has to be run again. What does not fit goes to the extras deck."""
 
 import re
@@ -28,7 +28,6 @@ from workshop.paths import RECORDINGS, recordings_for
 from workshop.rehearsal import recordings
 from workshop.rehearsal.terminal import plain
 
-LECTURE_MINUTES = float(directive_rules.LECTURE_MINUTES)
 SPARE_MINUTES = float(directive_rules.SPARE_MINUTES)
 
 
@@ -205,13 +204,14 @@ def plan(deck: reader.Deck, folder: Path | None = None) -> list[PartPlan]:
 
 
 def over_budget(
-    deck: reader.Deck, folder: Path | None = None, lecture: float = LECTURE_MINUTES, spare: float = SPARE_MINUTES
+    deck: reader.Deck, folder: Path | None = None, lecture: float | None = None, spare: float = SPARE_MINUTES
 ) -> list[str]:
-    """One sentence per way the deck overruns its plan; [] when it fits with the spare minutes left."""
-    return overruns(plan(deck, folder), lecture, spare)
+    """One sentence per way the deck overruns its plan (in its own slot, unless lecture says another);
+    [] when it fits with the spare minutes left."""
+    return overruns(plan(deck, folder), lecture or deck.minutes, spare)
 
 
-def overruns(parts: list[PartPlan], lecture: float = LECTURE_MINUTES, spare: float = SPARE_MINUTES) -> list[str]:
+def overruns(parts: list[PartPlan], lecture: float, spare: float = SPARE_MINUTES) -> list[str]:
     """over_budget for a plan already made."""
     problems = [
         f"part {p.name!r} needs {p.minutes:.1f} min ({len(p.slides)} slides, {p.boxes} boxes, "
@@ -247,7 +247,7 @@ def describe(deck: reader.Deck, folder: Path | None = None) -> list[str]:
     lines.append(
         f"{'total':<14} {sum(len(p.slides) for p in parts):>6} {sum(p.boxes for p in parts):>5} "
         f"{sum(p.machine for p in parts):>7.0f}s {needed:>6.1f}m {budgeted:>6g}m  "
-        f"(a {LECTURE_MINUTES:g}-minute lecture keeps {SPARE_MINUTES:g} spare: {LECTURE_MINUTES - needed:.1f} "
+        f"(a {deck.minutes:g}-minute lecture keeps {SPARE_MINUTES:g} spare: {deck.minutes - needed:.1f} "
         f"min left)"
     )
     return lines
