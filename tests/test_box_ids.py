@@ -7,11 +7,11 @@ import pytest
 from conftest import run_command
 from test_tui_rehearsal import with_slide_inserted
 from workshop.deck import reader
-from workshop.paths import DECK, EXTRAS, recordings_for
+from workshop.paths import DECK, DECKS, recordings_for
 from workshop.rehearsal import fit, recordings, step_checks
 
 BOX = "```terminal-ex\ncommand: scripts/workshop-shell\ninit_text: echo hi\ninit_wait: 'workshop$ '\n```\n"
-BOTH = pytest.mark.parametrize("deck_path", [DECK, EXTRAS], ids=lambda path: path.name)
+BOTH = pytest.mark.parametrize("deck_path", list(DECKS), ids=lambda path: path.name)
 
 
 @BOTH

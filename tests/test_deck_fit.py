@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from workshop.deck import clock, reader
-from workshop.paths import DECK, EXTRAS
+from workshop.paths import DECK, DECKS
 from workshop.rehearsal import fit, recordings
 from workshop.rehearsal.fit import misfits, over_budget
 
@@ -15,7 +15,7 @@ DECK_MODEL = reader.read(DECK)
 
 # ---------------------------------------------------------------- the committed deck
 
-BOTH = pytest.mark.parametrize("deck_path", [DECK, EXTRAS], ids=lambda path: path.name)
+BOTH = pytest.mark.parametrize("deck_path", list(DECKS), ids=lambda path: path.name)
 
 
 @BOTH

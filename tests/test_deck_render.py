@@ -6,12 +6,12 @@ import pytest
 
 from conftest import need
 from support.render import render_deck
-from workshop.paths import DECK, EXTRAS
+from workshop.paths import DECK, DECKS
 
 COLS, ROWS = 120, 40
 
 
-@pytest.fixture(scope="module", params=[DECK, EXTRAS], ids=lambda path: path.name)
+@pytest.fixture(scope="module", params=list(DECKS), ids=lambda path: path.name)
 def which(request):
     return request.param
 

@@ -10,7 +10,7 @@ from lookatme.parser import Parser
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
 from workshop.names import PROMPT
-from workshop.paths import DECK, EXTRAS, ROOT
+from workshop.paths import DECK, DECKS, EXTRAS, ROOT
 
 DECK_MODEL = deck.read(DECK)
 EXTRAS_MODEL = deck.read(EXTRAS)
@@ -24,7 +24,7 @@ FILES = [
     for slide in model.slides
     for block in slide.files
 ]
-BOTH = pytest.mark.parametrize("model", [DECK_MODEL, EXTRAS_MODEL], ids=["slides.md", "extras.md"])
+BOTH = pytest.mark.parametrize("model", [deck.read(path) for path in DECKS], ids=[path.name for path in DECKS])
 
 
 @BOTH
@@ -190,3 +190,9 @@ def test_a_command_one_column_too_wide_for_its_box_is_caught():
             '[rehearse]: # "expect: x"\n'
         )
         assert len(wrapped(deck.parse(text, DECK))) == found
+
+
+def test_the_readme_and_the_rehearsal_docs_name_every_deck():
+    for doc in ("README.md", "docs/rehearsing.md"):
+        text = (ROOT / doc).read_text()
+        assert [path.name for path in DECKS if path.name not in text] == [], doc

@@ -14,7 +14,7 @@ from conftest import run_command
 from workshop.commands import doctor
 from workshop.deck import docker_commands, reader
 from workshop.names import DEBIAN_IMAGE, PYTHON_IMAGE
-from workshop.paths import DECK, EXTRAS, ROOT
+from workshop.paths import DECK, DECKS, ROOT
 from workshop.rehearsal import fit
 
 # the rows doctor defines, in order, read from doctor itself: the report run as a command must list
@@ -74,7 +74,7 @@ def test_the_table_has_one_row_per_check_and_a_verdict():
             assert "-> fix: " not in line
     assert lines[-1].startswith("doctor: ")
     # then each deck's plan by the honest clock: a row per part, and the total against the slot
-    for deck_path in (DECK, EXTRAS):
+    for deck_path in DECKS:
         title = plans.index(next(line for line in plans if line.startswith(f"{deck_path.name} by the honest clock")))
         table = plans[title + 1 : title + 3 + len(reader.read(deck_path).parts)]
         assert [row.split()[0] for row in table[1:-1]] == [p.name.split()[0] for p in reader.read(deck_path).parts]

@@ -21,7 +21,7 @@ from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
 from workshop.machine import engine
 from workshop.names import PROMPT
-from workshop.paths import DECK, EXTRAS, ROOT, recordings_for
+from workshop.paths import DECK, DECKS, EXTRAS, ROOT, recordings_for
 from workshop.rehearsal import recordings
 from workshop.rehearsal.recordings import cast_name
 from workshop.rehearsal.replay_shell import IDLE_LIMIT, ONLY_LECTURE
@@ -77,7 +77,7 @@ def lines_of(text):
 # -- the committed recordings -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("deck_path", [DECK, EXTRAS], ids=lambda path: path.name)
+@pytest.mark.parametrize("deck_path", list(DECKS), ids=lambda path: path.name)
 def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what(deck_path):
     folder = recordings_for(deck_path)
     boxes = [box for box in deck.read(deck_path).boxes() if box.typed]

@@ -5,7 +5,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DECK = ROOT / "slides.md"
-EXTRAS = ROOT / "extras.md"  # what does not fit the 75-minute lecture: a second session
+EXTRAS = ROOT / "extras.md"  # what does not fit the lecture's slot: a second session
+DECKS = (DECK, EXTRAS)  # the workshop's decks, in order: the one list code, tests and the docs' test read
 RECORDINGS = ROOT / "recordings"
 
 

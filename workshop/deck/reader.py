@@ -16,7 +16,7 @@ from lookatme.contrib.terminal import TerminalExSchema
 
 from workshop.cli import WorkshopError
 from workshop.deck import directives as directive_rules
-from workshop.paths import DECK, EXTRAS, is_lecture
+from workshop.paths import DECK, DECKS, is_lecture
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<lang>[^\s`]*)")
 SEPARATOR = re.compile(r"^ {0,3}-{3,}\s*$")
@@ -145,7 +145,7 @@ class Deck:
 
 def workshop_decks() -> list[Path]:
     """The workshop's decks, in order: the lecture, then the extras (when the checkout has them)."""
-    return [path for path in (DECK, EXTRAS) if path.exists()]
+    return [path for path in DECKS if path.exists()]
 
 
 def where(path: Path) -> str:
