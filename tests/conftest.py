@@ -107,9 +107,9 @@ class PrivateState(NamedTuple):
 def private_state(tmp_path, monkeypatch):
     """A state folder of the test's own, for a test that records or forgets things itself: it starts as a
     copy of the checkout's record and of the files that say how to reach the engine, registry and cluster,
-    and what the test writes stays in it. In-process, workshop.paths.STATE points at it; commands get it
-    as WORKSHOP_STATE. Afterwards the checkout's own record must be as it was."""
-    real = paths.STATE
+    and what the test writes stays in it. In-process and in commands, WORKSHOP_STATE names it (the workshop reads
+    it when it needs a path, never at import). Afterwards the checkout's own record must be as it was."""
+    real = paths.state()
     state = tmp_path / "state"
     state.mkdir()
     for name in REACH:
@@ -118,7 +118,6 @@ def private_state(tmp_path, monkeypatch):
     record = real / ledger.FILE
     before = record.read_bytes() if record.exists() else None
     checkout_env = {**os.environ}
-    monkeypatch.setattr(paths, "STATE", state)
     monkeypatch.setenv("WORKSHOP_STATE", str(state))
     yield PrivateState(state, checkout_env)
     after = record.read_bytes() if record.exists() else None

@@ -31,7 +31,7 @@ DECOY_ROLE = classroom.NODE_VIEWER + "-mine"
 
 
 def as_student(number: int, *args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
-    config = classroom.CLASS / f"{classroom.namespace_of(number)}.kubeconfig"
+    config = classroom.class_dir() / f"{classroom.namespace_of(number)}.kubeconfig"
     return subprocess.run(
         [kubectl.program(), "--kubeconfig", str(config), *args],
         input=stdin,
@@ -75,7 +75,7 @@ def klass(workshop_cluster, laptop):
         ):
             time.sleep(2)
         assert kubectl.run("get", "namespace", DECOY, "-o", "name").stdout.strip() == f"namespace/{DECOY}"
-        assert not list(classroom.CLASS.glob("*.kubeconfig")) and not classroom.ROSTER.exists()
+        assert not list(classroom.class_dir().glob("*.kubeconfig")) and not classroom.roster_file().exists()
         assert (
             class_door.ours() is None
             and not subprocess.run(
@@ -107,7 +107,7 @@ def test_a_class_taken_down_can_be_made_again_at_once(workshop_cluster):
     )
     with pytest.raises(WorkshopError, match=not_here):
         classroom.up(2, say=lambda _: None, address=LAPTOP_ADDRESS)
-    assert class_door.ours() is None and not classroom.ROSTER.exists()
+    assert class_door.ours() is None and not classroom.roster_file().exists()
     default = class_door.default_address()  # printed, so that the teacher can check it
     assert f"students reach the cluster at https://{default}:{class_door.PORT} (this machine's address on its " in (
         "\n".join(said)
@@ -148,15 +148,15 @@ def pod(name: str, command: list, memory: str = "32Mi", labels: dict | None = No
 def test_each_kubeconfig_is_private_and_names_its_own_namespace(klass):
     assert len(klass) == STUDENTS
     for entry in klass:
-        path = classroom.CLASS / f"{entry['namespace']}.kubeconfig"
+        path = classroom.class_dir() / f"{entry['namespace']}.kubeconfig"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert (
             as_student(entry["student"], "config", "view", "-o", "jsonpath={.contexts[0].context.namespace}").stdout
             == entry["namespace"]
         )
-    assert stat.S_IMODE(classroom.ROSTER.stat().st_mode) == 0o600
+    assert stat.S_IMODE(classroom.roster_file().stat().st_mode) == 0o600
     # a student may not read kube-system: the cluster is told by the authority its certificate is checked with
-    seen = {kubectl.identity(classroom.CLASS / f"{entry['namespace']}.kubeconfig") for entry in klass}
+    seen = {kubectl.identity(classroom.class_dir() / f"{entry['namespace']}.kubeconfig") for entry in klass}
     assert len(seen) == 1, seen
     (only,) = seen
     assert only is not None and only.uid.startswith("ca-"), seen
@@ -460,7 +460,7 @@ def test_a_student_on_another_laptop_runs_the_kubernetes_part_in_their_namespace
     from test_rehearse_kubernetes import KUBERNETES_SLIDES
 
     mine = tmp_path / "cs198-student-04.kubeconfig"
-    mine.write_text((classroom.CLASS / f"{classroom.namespace_of(4)}.kubeconfig").read_text())
+    mine.write_text((classroom.class_dir() / f"{classroom.namespace_of(4)}.kubeconfig").read_text())
     mine.chmod(0o600)
     assert kubectl.cluster_entry(mine)["server"] == f"https://{HOST_ADDRESS}:{class_door.PORT}"
     kubectl_program = kubectl.program()

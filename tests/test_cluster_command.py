@@ -21,11 +21,11 @@ else:  # render.txt pins tomli there
 
 from conftest import IN_CI, need, run_command
 from test_workshop_shell import api_server, kubeconfig
-from workshop import ledger
+from workshop import ledger, paths
 from workshop.cluster import kind, kubectl, node_build, providers
 from workshop.machine import engine, registry
 from workshop.names import DEBIAN_IMAGE
-from workshop.paths import KUBECONFIG, ROOT
+from workshop.paths import ROOT
 
 
 def cluster(*args, env):
@@ -45,8 +45,8 @@ def user_kubeconfig(tmp_path):
     config = tmp_path / "user-config"
     kubeconfig(config, "decoy", decoy)  # the user's current context is the decoy
     data = yaml.safe_load(config.read_text())
-    if KUBECONFIG.exists():
-        real = yaml.safe_load(KUBECONFIG.read_text())
+    if paths.kubeconfig().exists():
+        real = yaml.safe_load(paths.kubeconfig().read_text())
         data["clusters"].append({"name": "mine", "cluster": real["clusters"][0]["cluster"]})
         data["users"].append({"name": "mine", "user": real["users"][0]["user"]})
         data["contexts"].append({"name": "mine", "context": {"cluster": "mine", "user": "mine"}})
@@ -187,7 +187,7 @@ def test_the_workshop_cluster_on_kind_has_three_ready_nodes_and_pulls_from_the_r
     assert re.fullmatch(rf"3 node\(s\), 3 Ready \({re.escape(minor)}\.\d+\)", summary), summary
     server = json.loads(kubectl.run("version", "-o", "json").stdout)["serverVersion"]
     assert f"v{server['major']}.{server['minor'].rstrip('+')}" == minor, server
-    assert kind.ours() and stat.S_IMODE(KUBECONFIG.stat().st_mode) == 0o600
+    assert kind.ours() and stat.S_IMODE(paths.kubeconfig().stat().st_mode) == 0o600
     hosting = kubectl.run("get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "json").stdout
     assert registry.ADDRESS in hosting
 

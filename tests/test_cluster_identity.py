@@ -12,7 +12,7 @@ import yaml
 from conftest import run_command
 from workshop.cluster import kind, kubectl
 from workshop.names import PART_OF
-from workshop.paths import KUBECONFIG, STATE
+from workshop.paths import kubeconfig
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 SECOND = "cs198-second-test"
@@ -97,14 +97,14 @@ def private(tmp_path):
     """A state folder of its own, with the kubectl built with the node image."""
     state = tmp_path / "state"
     state.mkdir()
-    built = STATE / "k8s-bin"
+    built = state() / "k8s-bin"
     if built.is_dir():
         (state / "k8s-bin").symlink_to(built)
     return state
 
 
 def test_the_workshops_namespace_is_deleted_only_on_the_cluster_it_was_made_on(second_cluster, private, tmp_path):
-    a, b = entry(KUBECONFIG, "a"), entry(second_cluster, "b")
+    a, b = entry(kubeconfig(), "a"), entry(second_cluster, "b")
     nowhere = {**a, "cluster": {**a["cluster"], "server": "https://127.0.0.1:1"}}
     mine = tmp_path / "config"
     env = {"WORKSHOP_STATE": str(private), "KUBECONFIG": str(mine), "WORKSHOP_NAMESPACE": NAMESPACE}
@@ -113,7 +113,7 @@ def test_the_workshops_namespace_is_deleted_only_on_the_cluster_it_was_made_on(s
         user_kubeconfig(mine, teacher=a, other=b)
         up = run_command("cluster", "up", "--context", "teacher", timeout=120, env=env)
         assert up.returncode == 0, up.stdout + up.stderr
-        assert namespace_on(KUBECONFIG, NAMESPACE)
+        assert namespace_on(kubeconfig(), NAMESPACE)
         elsewhere = run_command("cluster", "up", "--context", "other", timeout=120, env=env)
         assert elsewhere.returncode != 0
         assert f"already has a namespace '{NAMESPACE}' that the workshop did not create" in elsewhere.stderr
@@ -143,13 +143,13 @@ def test_the_workshops_namespace_is_deleted_only_on_the_cluster_it_was_made_on(s
         down = run_command("cluster", "down", timeout=120, env=env)
         assert down.returncode == 0, down.stderr
         kubectl.run("wait", "--for=delete", f"namespace/{NAMESPACE}", "--timeout=120s", check=False, timeout=150)
-        assert not namespace_on(KUBECONFIG, NAMESPACE) and namespace_on(second_cluster, NAMESPACE)
+        assert not namespace_on(kubeconfig(), NAMESPACE) and namespace_on(second_cluster, NAMESPACE)
     finally:
         kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
 
 
 def test_a_class_is_taken_down_only_on_the_cluster_it_was_made_on(second_cluster, private, tmp_path):
-    a, b = entry(KUBECONFIG, "a"), entry(second_cluster, "b")
+    a, b = entry(kubeconfig(), "a"), entry(second_cluster, "b")
     nowhere = {**a, "cluster": {**a["cluster"], "server": "https://127.0.0.1:1"}}
     mine = tmp_path / "config"
     env = {"WORKSHOP_STATE": str(private), "KUBECONFIG": str(mine)}
@@ -165,7 +165,7 @@ def test_a_class_is_taken_down_only_on_the_cluster_it_was_made_on(second_cluster
             down = run_command("klass", "down", timeout=120, env=env)
             assert down.returncode != 0 and said in down.stderr and "nothing was deleted" in down.stderr, down.stderr
             assert len(down.stderr.strip().splitlines()) == 1, down.stderr
-            assert namespace_on(KUBECONFIG, student)
+            assert namespace_on(kubeconfig(), student)
         user_kubeconfig(mine, teacher=a)
         down = run_command("klass", "down", timeout=120, env=env)
         assert down.returncode == 0 and "removed the class: 1 namespace(s)" in down.stdout, down.stdout + down.stderr

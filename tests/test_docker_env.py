@@ -495,7 +495,8 @@ def test_down_never_kills_a_process_it_did_not_start(tmp_path, monkeypatch):
     try:
         pid_file = tmp_path / "registry.pid"
         pid_file.write_text(f"{stranger.pid}\n")
-        monkeypatch.setattr(registry, "PID_FILE", pid_file)
+        monkeypatch.setenv("WORKSHOP_STATE", str(tmp_path))  # registry.pid_file() is read there now
+        assert registry.pid_file() == pid_file
         monkeypatch.setattr(registry, "container_state", lambda: None)
         recorded = ledger.find("registry", registry.ADDRESS)
         assert registry.our_pid() is None

@@ -68,7 +68,7 @@ def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
         assert names(f"label={KIND_LABEL}={kind.NAME}") == []
         if network_ours:  # the network it brought goes too
             assert engine.output("network", "inspect", "kind") is None, done.stdout
-        assert not providers.CHOICE.exists() and not kind.exists()
+        assert not providers.choice_file().exists() and not kind.exists()
     finally:
         if not kind.exists():
             providers.up("kind", say=lambda _: None)

@@ -56,8 +56,8 @@ def story(error: BaseException, prog: str, argv: Sequence[str]) -> str:
 def keep_story(error: BaseException, prog: str, argv: Sequence[str]) -> None:
     text = story(error, prog, argv)
     try:
-        paths.LOGS.mkdir(parents=True, exist_ok=True)
-        (paths.LOGS / "last-error.txt").write_text(text)
+        paths.logs().mkdir(parents=True, exist_ok=True)
+        (paths.logs() / "last-error.txt").write_text(text)
     except OSError:
         pass  # a read-only checkout: the one line is still said
     if os.environ.get(DEBUG_ENV) == "1":

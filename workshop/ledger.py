@@ -24,14 +24,14 @@ FILE = "made.json"
 
 
 def _path():
-    return paths.STATE / FILE
+    return paths.state() / FILE
 
 
 @contextmanager
 def _locked() -> Iterator[list[dict]]:
     """The entries, locked against a second writer (prepare and a rehearsal may run at once)."""
-    paths.STATE.mkdir(parents=True, exist_ok=True)
-    with open(paths.STATE / f".{FILE}.lock", "w") as lock:
+    paths.state().mkdir(parents=True, exist_ok=True)
+    with open(paths.state() / f".{FILE}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         entries = load()
         yield entries
@@ -73,7 +73,7 @@ def before_build(image: str, role: str) -> Path:
     (`docker build --iidfile`): an image finished just before a Ctrl-C, and not yet recorded by id, is
     still proven the workshop's by that file. The id recorded earlier, if any, stays until the new one
     replaces it, as the image it names is still there under the tag."""
-    iid = paths.STATE / "builds" / (hashlib.sha256(image.encode()).hexdigest()[:16] + ".iid")
+    iid = paths.state() / "builds" / (hashlib.sha256(image.encode()).hexdigest()[:16] + ".iid")
     iid.parent.mkdir(parents=True, exist_ok=True)
     iid.unlink(missing_ok=True)
     old = find("image", image) or {}

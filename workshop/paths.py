@@ -20,17 +20,32 @@ def recordings_for(deck_path: Path) -> Path:
     return RECORDINGS if is_lecture(deck_path) else RECORDINGS / Path(deck_path).stem
 
 
-# Everything generated at run time (kubeconfig, logs, reports) goes here; git ignores it.
-STATE = Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")  # tests point it elsewhere
-KUBECONFIG = STATE / "kubeconfig"
-# The copies the workshop shell gives kubectl (scripts/lib/workshop.bashrc, scripts/shell-bin/kubectl)
-KUBECONFIG_COPIES = (STATE / "kubeconfig.fenced", STATE / "kubectl-home")
-LOGS = STATE / "logs"
+# Everything generated at run time (kubeconfig, logs, reports) goes under state(); git ignores it.
+# Each is read when asked, never frozen at import: WORKSHOP_STATE set later (tests do) is obeyed.
+
+
+def state() -> Path:
+    """The folder the workshop writes to: WORKSHOP_STATE, or .workshop/ in the checkout."""
+    return Path(os.environ.get("WORKSHOP_STATE") or ROOT / ".workshop")
+
+
+def kubeconfig() -> Path:
+    """The workshop's own kubeconfig."""
+    return state() / "kubeconfig"
+
+
+def kubeconfig_copies() -> tuple[Path, Path]:
+    """The copies the workshop shell gives kubectl (scripts/lib/workshop.bashrc, scripts/shell-bin/kubectl)."""
+    return state() / "kubeconfig.fenced", state() / "kubectl-home"
+
+
+def logs() -> Path:
+    return state() / "logs"
 
 
 def state_dir(*parts: str) -> Path:
     """A folder under .workshop/, created on first use."""
-    path = STATE.joinpath(*parts)
+    path = state().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

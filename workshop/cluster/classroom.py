@@ -21,10 +21,18 @@ from workshop.cli import WorkshopError
 from workshop.cluster import class_door, class_fence, kind, kubectl
 from workshop.cluster.class_fence import objects, quota
 from workshop.machine import app_images, engine
-from workshop.paths import KUBECONFIG, STATE, write_private
+from workshop.paths import kubeconfig, state, write_private
 
-CLASS = STATE / "class"
-ROSTER = CLASS / "roster.json"
+
+def class_dir() -> Path:
+    """The class's kubeconfigs and roster."""
+    return state() / "class"
+
+
+def roster_file() -> Path:
+    return class_dir() / "roster.json"
+
+
 PREFIX = "cs198-student-"
 ACCOUNT = class_fence.ACCOUNT
 TOKEN_HOURS = 8
@@ -98,10 +106,10 @@ def admin_config(context: str | None) -> Path:
                 "no workshop cluster: run scripts/cluster up, or name a cluster you have with "
                 "scripts/class up --context NAME"
             )
-        return KUBECONFIG
+        return kubeconfig()
     from workshop.cluster import existing
 
-    copy = CLASS / "admin.kubeconfig"
+    copy = class_dir() / "admin.kubeconfig"
     write_private(copy, yaml.safe_dump(existing.extract(context, existing.user_kubeconfigs()), sort_keys=False))
     return copy
 
@@ -247,13 +255,15 @@ def up(
 ) -> list[dict]:
     if not 1 <= students <= MAX_STUDENTS:
         raise WorkshopError(f"--students must be between 1 and {MAX_STUDENTS}")
-    CLASS.mkdir(parents=True, exist_ok=True)
-    os.chmod(CLASS, 0o700)
+    class_dir().mkdir(parents=True, exist_ok=True)
+    os.chmod(class_dir(), 0o700)
     admin = admin_config(context)
     here = kubectl.identity(admin)
     if here is None:
         raise WorkshopError("the class's cluster does not answer: `scripts/cluster status` says why")
-    made_on = kubectl.Identity.recorded(json.loads(ROSTER.read_text()).get("cluster") if ROSTER.is_file() else None)
+    made_on = kubectl.Identity.recorded(
+        json.loads(roster_file().read_text()).get("cluster") if roster_file().is_file() else None
+    )
     if made_on and made_on.uid != here.uid:
         raise WorkshopError(
             f"a class is on record for {made_on}, and this is {here}: run scripts/class down (or "
@@ -290,7 +300,7 @@ def up(
         )
         for binding in node_viewer(namespace):
             _make_cluster_object(binding, admin, context, here)
-        path = CLASS / f"{namespace}.kubeconfig"
+        path = class_dir() / f"{namespace}.kubeconfig"
         write_private(path, student_kubeconfig(admin, namespace, cluster))
         roster.append(
             {
@@ -301,10 +311,10 @@ def up(
             }
         )
         say(
-            f"{namespace}: ready, kubeconfig {path.relative_to(STATE.parent) if STATE.parent in path.parents else path}"
+            f"{namespace}: ready, kubeconfig {path.relative_to(state().parent) if state().parent in path.parents else path}"
         )
     write_private(
-        ROSTER,
+        roster_file(),
         json.dumps(
             {
                 "context": context,
@@ -324,11 +334,11 @@ def up(
 def _forget_all(recorded: list[dict], cluster_objects: list[dict]) -> None:
     for entry in recorded:
         ledger.forget(LEDGER_KIND, entry["name"])
-        (CLASS / f"{entry['name']}.kubeconfig").unlink(missing_ok=True)
+        (class_dir() / f"{entry['name']}.kubeconfig").unlink(missing_ok=True)
     for entry in cluster_objects:
         ledger.forget(CLUSTER_LEDGER_KIND, entry["name"])
-    ROSTER.unlink(missing_ok=True)
-    (CLASS / "admin.kubeconfig").unlink(missing_ok=True)
+    roster_file().unlink(missing_ok=True)
+    (class_dir() / "admin.kubeconfig").unlink(missing_ok=True)
 
 
 def down(say: Callable[[str], None] = print, forget: bool = False) -> str:
@@ -342,7 +352,7 @@ def down(say: Callable[[str], None] = print, forget: bool = False) -> str:
     if forget:
         _forget_all(recorded, cluster_objects)
         return f"forgot the class: {len(recorded)} namespace(s), nothing deleted on any cluster"
-    roster = json.loads(ROSTER.read_text()) if ROSTER.is_file() else {}
+    roster = json.loads(roster_file().read_text()) if roster_file().is_file() else {}
     context = roster.get("context") or next(
         (e.get("context") for e in recorded + cluster_objects if e.get("context")), None
     )

@@ -13,7 +13,7 @@ from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
 from workshop.names import CONTEXT, NAMESPACE
-from workshop.paths import KUBECONFIG, write_private
+from workshop.paths import kubeconfig, write_private
 
 PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 
@@ -65,7 +65,7 @@ def extract(context: str, sources: list[Path]) -> dict:
 
 def up(context: str, say: Callable[[str], None] = print, sources: list[Path] | None = None) -> str:
     config = extract(context, sources or user_kubeconfigs())
-    write_private(KUBECONFIG, yaml.safe_dump(config, sort_keys=False))
+    write_private(kubeconfig(), yaml.safe_dump(config, sort_keys=False))
     return f"existing cluster {context!r}: {kubectl.node_summary()}"
 
 
@@ -101,7 +101,7 @@ def down(say: Callable[[str], None] = print) -> str:
                 f"down again, or delete .workshop/cluster.json and .workshop/kubeconfig to forget it"
             )
         kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
-    KUBECONFIG.unlink(missing_ok=True)
+    kubeconfig().unlink(missing_ok=True)
     return "forgot the existing cluster (nothing of it but the workshop's namespace was changed)"
 
 
@@ -159,12 +159,12 @@ class Student(Borrowed):
         config = extract(current, [path.resolve()])
         if not config["contexts"][0]["context"].get("namespace"):
             raise WorkshopError(f"{path} names no namespace in its context; ask your teacher for the class's file")
-        write_private(KUBECONFIG, yaml.safe_dump(config, sort_keys=False))
+        write_private(kubeconfig(), yaml.safe_dump(config, sort_keys=False))
         namespace = config["contexts"][0]["context"]["namespace"]
         return f"your namespace {namespace!r} on the class's cluster"
 
     def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
-        KUBECONFIG.unlink(missing_ok=True)
+        kubeconfig().unlink(missing_ok=True)
         return "forgot the class's cluster (your namespace and what is in it stay; scripts/reset empties it)"
 
     def status(self, say: Callable[[str], None]) -> str:

@@ -28,7 +28,7 @@ from workshop.cluster import kubectl, node_build
 from workshop.machine import engine, engine_install, host, registry
 from workshop.machine.standins import base_images
 from workshop.names import KIND_CLUSTER as NAME, KIND_NODE_BASE
-from workshop.paths import KUBECONFIG, STATE, write_private
+from workshop.paths import kubeconfig, state, write_private
 
 PINNED = node_build.recipe_versions()  # kind_node/versions.env
 KIND_VERSION = PINNED["KIND_VERSION"]
@@ -103,7 +103,9 @@ def command() -> str:
 
 
 def _kind(*args: str, timeout: float = 600, input_text: str | None = None, fix: str = ""):
-    return host.run([command(), *args], timeout=timeout, input=input_text, what=f"kind {args[0]}", fix=fix)
+    return host.run(
+        [command(), *args], timeout=timeout, input=input_text, env=engine.environment(), what=f"kind {args[0]}", fix=fix
+    )
 
 
 def exists() -> bool:
@@ -121,7 +123,7 @@ def node_image(say: Callable[[str], None]) -> str:
     """The upstream node image where it can be pulled, else the one built here (once per recipe)."""
     if engine.image_exists(UPSTREAM_IMAGE) or engine.try_pull(UPSTREAM_IMAGE, host.log_path("kind-node-image.log")):
         return UPSTREAM_IMAGE
-    stamp = STATE / "kind-node" / "recipe"
+    stamp = state() / "kind-node" / "recipe"
     if not (engine.image_exists(LOCAL_IMAGE) and stamp.is_file() and stamp.read_text() == recipe_hash()):
         build_node_image(say)
         stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -155,13 +157,13 @@ def build_node_image(say: Callable[[str], None]) -> None:
         "ENGINE_BIN": str(prefix),
         "WORKSHOP_ROOT": str(RECIPE.parents[2]),
         "K8S_BIN": str(bins),
-        "KIND_NODE_WORK": str(STATE / "kind-node"),
+        "KIND_NODE_WORK": str(state() / "kind-node"),
         "NODE_BASE_IMAGE": KIND_NODE_BASE,
         "WORKSHOP_PYTHON": sys.executable,
     }
     host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
     ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
-    built = STATE / "kind-node" / "tags"  # the base and component images it is made of
+    built = state() / "kind-node" / "tags"  # the base and component images it is made of
     for tag in built.read_text().split() if built.is_file() else []:
         ident = engine.image_id(tag) if tag != LOCAL_IMAGE else None
         if ident:
@@ -219,7 +221,7 @@ def _wire_registry(say: Callable[[str], None]) -> None:
 
 
 def _write_kubeconfig() -> None:
-    write_private(KUBECONFIG, _kind("get", "kubeconfig", "--name", NAME, timeout=30).stdout)
+    write_private(kubeconfig(), _kind("get", "kubeconfig", "--name", NAME, timeout=30).stdout)
     kubectl.rename_context(f"kind-{NAME}")
 
 
@@ -291,7 +293,7 @@ def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
     if image and not keep_image and engine.image_id(LOCAL_IMAGE) == image.get("id"):
         engine.docker("rmi", LOCAL_IMAGE, check=False)
         ledger.forget("image", LOCAL_IMAGE)
-        (STATE / "kind-node" / "recipe").unlink(missing_ok=True)
+        (state() / "kind-node" / "recipe").unlink(missing_ok=True)
         removed.append(f"its node image {LOCAL_IMAGE}")
         parts = remove_build_images()
         if parts:

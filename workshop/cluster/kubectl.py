@@ -9,10 +9,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from workshop import paths
 from workshop.cli import WorkshopError
 from workshop.machine import host
 from workshop.names import CONTEXT
-from workshop.paths import KUBECONFIG, STATE
 
 # kubectl built with the kind node image's programs (where kindest/node cannot be pulled): the
 # cluster's own version.
@@ -21,7 +21,7 @@ BUILT = "k8s-bin/*/kubectl"
 
 def program() -> str:
     """The kubectl built with the node image, else the one on PATH (scripts/shell-bin/kubectl looks the same way)."""
-    built = sorted(STATE.glob(BUILT))
+    built = sorted(paths.state().glob(BUILT))
     if built:
         return str(built[-1])
     found = shutil.which("kubectl")
@@ -34,11 +34,12 @@ def run(
     *args: str,
     timeout: float = 60,
     check: bool = True,
-    config: Path = KUBECONFIG,
+    config: Path | None = None,
     context: str | None = CONTEXT,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess:
     """kubectl against the workshop cluster only (explicit --kubeconfig and --context)."""
+    config = config or paths.kubeconfig()
     argv = [program(), "--kubeconfig", str(config)] + (["--context", context] if context else []) + list(args)
     # KUBECONFIG too: some kubectl wrappers (gcloud's version dispatcher) probe the server of
     # the context KUBECONFIG names before they even read --kubeconfig.
@@ -87,14 +88,14 @@ def server_version(timeout: float = 15) -> str | None:
 
 
 def exists() -> bool:
-    return KUBECONFIG.is_file() and KUBECONFIG.stat().st_size > 0
+    return paths.kubeconfig().is_file() and paths.kubeconfig().stat().st_size > 0
 
 
-def cluster_entry(config: Path = KUBECONFIG) -> dict:
+def cluster_entry(config: Path | None = None) -> dict:
     """The cluster entry (server, certificate authority) of a kubeconfig's current context."""
     import yaml
 
-    data = yaml.safe_load(config.read_text()) or {}
+    data = yaml.safe_load((config or paths.kubeconfig()).read_text()) or {}
     contexts = data.get("contexts") or []
     current = next((c for c in contexts if c.get("name") == data.get("current-context")), None) or (contexts or [{}])[0]
     name = (current.get("context") or {}).get("cluster")
@@ -126,8 +127,9 @@ class Identity:
         return Identity(entry["cluster_uid"], entry.get("server", "?"))
 
 
-def identity(config: Path = KUBECONFIG, context: str | None = None, timeout: float = 20) -> Identity | None:
+def identity(config: Path | None = None, context: str | None = None, timeout: float = 20) -> Identity | None:
     """The identity of the cluster `config` reaches, or None when it does not answer."""
+    config = config or paths.kubeconfig()
     if not config.is_file():
         return None
     try:
@@ -170,7 +172,7 @@ def _authority(entry: dict) -> str | None:
     return hashlib.sha256(data).hexdigest()[:32] if data else None
 
 
-def rename_context(old: str, config: Path = KUBECONFIG) -> None:
+def rename_context(old: str, config: Path | None = None) -> None:
     if old != CONTEXT:
         run("config", "rename-context", old, CONTEXT, config=config, context=None)
 
@@ -196,7 +198,7 @@ class Nodes:
         return not self.unreachable and self.ready > 0
 
 
-def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> Nodes:
+def node_summary(timeout: float = 15, config: Path | None = None) -> Nodes:
     """The workshop cluster's nodes, e.g. '1 node(s), 1 Ready (v1.34.11)', or why it is not reachable."""
     done = run(
         "get",
@@ -208,7 +210,7 @@ def node_summary(timeout: float = 15, config: Path = KUBECONFIG) -> Nodes:
         timeout=timeout,
         check=False,
         config=config,
-        context=CONTEXT if config == KUBECONFIG else None,
+        context=CONTEXT if config in (None, paths.kubeconfig()) else None,
     )
     if done.returncode != 0:
         return Nodes(unreachable=host.last_line(done.stderr) or "no answer")

@@ -63,7 +63,7 @@ def kubernetes_minor() -> str:
 
 
 def bin_dir(version: str = "") -> Path:
-    return paths.STATE / "k8s-bin" / (version or kubernetes_version())
+    return paths.state() / "k8s-bin" / (version or kubernetes_version())
 
 
 def version_ldflags(version: str) -> str:

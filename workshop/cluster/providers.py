@@ -11,15 +11,18 @@ Whichever it is, its kubeconfig is .workshop/kubeconfig with a context named `wo
 import json
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
-from workshop import ledger
+from workshop import ledger, paths
 from workshop.cli import FAILED, WorkshopError
 from workshop.cluster import existing, kind, kubectl
 from workshop.names import CONTEXT, NAMESPACE
-from workshop.paths import KUBECONFIG, KUBECONFIG_COPIES, STATE
 
-CHOICE = STATE / "cluster.json"
+
+def choice_file() -> Path:
+    """The provider chosen by `scripts/cluster up` and what it made."""
+    return paths.state() / "cluster.json"
 
 
 class Provider(Protocol):
@@ -49,14 +52,14 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in (kind.PROVIDER, existing.PR
 
 def chosen() -> dict | None:
     try:
-        return json.loads(CHOICE.read_text())
+        return json.loads(choice_file().read_text())
     except (OSError, ValueError):
         return None
 
 
 def remember(provider: str, context: str | None = None) -> None:
-    STATE.mkdir(parents=True, exist_ok=True)
-    CHOICE.write_text(json.dumps({"provider": provider, "context": context}) + "\n")
+    paths.state().mkdir(parents=True, exist_ok=True)
+    choice_file().write_text(json.dumps({"provider": provider, "context": context}) + "\n")
 
 
 def recorded() -> Provider | None:
@@ -92,14 +95,14 @@ def up(name: str | None = None, context: str | None = None, say=print, kubeconfi
         summary = provider.up(say, context)
     except WorkshopError:
         if provider.makes_cluster and not provider.made_anything():
-            CHOICE.unlink(missing_ok=True)  # refused before making anything: nothing to remember
+            choice_file().unlink(missing_ok=True)  # refused before making anything: nothing to remember
         raise
     try:
         if provider.name != "student":
             ensure_namespace(provider)
     except WorkshopError:
         if not provider.makes_cluster:  # refused: nothing of the user's context stays with the workshop
-            KUBECONFIG.unlink(missing_ok=True)
+            paths.kubeconfig().unlink(missing_ok=True)
         raise
     if not provider.makes_cluster:
         remember(provider.name, context)
@@ -118,7 +121,7 @@ def namespace() -> str:
     if is_student() and kubectl.exists():
         import yaml
 
-        data = yaml.safe_load(KUBECONFIG.read_text())
+        data = yaml.safe_load(paths.kubeconfig().read_text())
         return data["contexts"][0]["context"].get("namespace") or NAMESPACE
     return NAMESPACE
 
@@ -158,16 +161,16 @@ def down(say=print, keep_image: bool = False) -> str:
     summary = provider.down(say, keep_image=keep_image)
     if gone is not None:
         classroom.forget_cluster(gone)  # the class's namespaces went with the cluster
-    KUBECONFIG.unlink(missing_ok=True)
+    paths.kubeconfig().unlink(missing_ok=True)
     forget_copies()
-    CHOICE.unlink(missing_ok=True)
+    choice_file().unlink(missing_ok=True)
     ledger.forget("namespace", NAMESPACE)
     return summary
 
 
 def forget_copies() -> None:
     """Remove every copy of the kubeconfig the workshop shell made (and kubectl's cache beside it)."""
-    for copy in KUBECONFIG_COPIES:
+    for copy in paths.kubeconfig_copies():
         if copy.is_dir():
             shutil.rmtree(copy, ignore_errors=True)
         else:

@@ -38,7 +38,7 @@ def steps(files: list[str]) -> list[tuple[str, list[str], float]]:
 
 
 def one_student(namespace: str, results: dict[str, object]) -> None:
-    config = classroom.CLASS / f"{namespace}.kubeconfig"
+    config = classroom.class_dir() / f"{namespace}.kubeconfig"
     files = [arg for path in sorted(app_images.K8S_DEMO.glob("*.yaml")) for arg in ("-f", str(path))]
     seconds = []
     for name, args, timeout in steps(files):
@@ -119,7 +119,7 @@ def class_figures(most: int, say: Callable[[str], None] = print) -> None:
             f"the registry lacks {missing[0]}, which the students' rollout uses: run scripts/prepare "
             f"registry app-images deck-images"
         )
-    if classroom.ROSTER.exists():
+    if classroom.roster_file().exists():
         raise WorkshopError("a class is up: scripts/class down first (bench --class makes its own)")
     classroom.up(most, say=quiet)
     try:

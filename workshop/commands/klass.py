@@ -115,9 +115,9 @@ def table(rows: list[list[str]]) -> str:
 
 
 def status_text() -> str:
-    if not classroom.ROSTER.is_file():
+    if not classroom.roster_file().is_file():
         raise WorkshopError("no class: run scripts/class up --students N")
-    roster = json.loads(classroom.ROSTER.read_text())
+    roster = json.loads(classroom.roster_file().read_text())
     admin = classroom.admin_config(roster.get("context"))
     rows, stages = [], []
     for student in roster["students"]:

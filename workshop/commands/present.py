@@ -12,7 +12,7 @@ from workshop.commands.options import add_replay_option, replay_folder
 from workshop.deck import reader as deck
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import engine, host
-from workshop.paths import DECK, ROOT, STATE
+from workshop.paths import DECK, ROOT, state
 from workshop.presenter import deck_hook
 
 LOOKATME_EXTENSIONS = "terminal,file_loader"
@@ -61,7 +61,7 @@ def main(argv: Sequence[str]) -> int:
     replay = replay_folder(deck_path, args.replay)
     if replay is not None:
         # the boxes' shells inherit this; scripts/workshop-shell then plays recordings instead of running bash
-        session = STATE / "replay-session"  # where the boxes agree who plays which repeated command
+        session = state() / "replay-session"  # where the boxes agree who plays which repeated command
         shutil.rmtree(session, ignore_errors=True)
         session.mkdir(parents=True)
         os.environ.update(

@@ -202,7 +202,7 @@ def find_engine(everything: bool) -> list[Item]:
     """With --all: the dockerd this checkout's prepare started itself (CI, a Linux machine where it is
     root), last, once nothing else needs it. Docker Desktop or a system service is never the workshop's."""
     ours = engine_install.recorded() if everything else None
-    if ours is None or ours.get("state") != str(paths.STATE):  # another checkout's engine is its own
+    if ours is None or ours.get("state") != str(paths.state()):  # another checkout's engine is its own
         return []
     return [
         Item(

@@ -41,9 +41,8 @@ def make_image(image: str, log: Path) -> None:
     if image.startswith(APP + ":"):
         version = image.rpartition(":")[2]
         iid = ledger.before_build(image, "app")
-        host.logged(
-            [
-                "docker",
+        engine.logged(
+            *[
                 "build",
                 "--iidfile",
                 str(iid),
@@ -53,7 +52,7 @@ def make_image(image: str, log: Path) -> None:
                 image,
                 str(K8S_DEMO),
             ],
-            log,
+            log=log,
             what=f"building {image}",
         )
         return
@@ -77,7 +76,7 @@ def ensure_app_images(note: Note = quiet) -> str:
         if built_here or not in_registry(image):
             note(f"pushing {image}")
             ledger.record("registry-tag", image)  # before: a push cut short may have made the tag
-            host.logged(["docker", "push", image], log, what=f"pushing {image}")
+            engine.logged("push", image, log=log, what=f"pushing {image}")
             pushed.append(image)
     missing = [image for image in ours if not in_registry(image)]
     if missing:

@@ -7,18 +7,25 @@ import json
 import os
 import platform
 import re
+import subprocess
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import engine_install, host, processes
-from workshop.paths import STATE
+from workshop.paths import state
+
+
+def endpoint_file() -> Path:
+    """Where prepare records the engine the workshop uses (its DOCKER_HOST and where that came from)."""
+    return state() / "engine-endpoint"
+
 
 WAIT_SECONDS = 60
 # The engine the workshop uses, recorded by the first `prepare` that finds or starts one:
 # scripts/lib/engine-env.sh exports it as DOCKER_HOST (and drops DOCKER_CONTEXT) for every script
 # and box, whatever DOCKER_HOST or DOCKER_CONTEXT the presenter's shell holds later.
-ENDPOINT_FILE = STATE / "engine-endpoint"
 
 
 def client() -> str | None:
@@ -35,8 +42,17 @@ def docker(*args: str, timeout: float = 60, check: bool = True):
             "Engine on Linux), or run scripts/prepare as root on Linux"
         )
     return host.run(
-        [program, *args], timeout=timeout, check=check, fix="if the engine stopped, run scripts/prepare engine"
+        [program, *args],
+        timeout=timeout,
+        check=check,
+        env=environment(),
+        fix="if the engine stopped, run scripts/prepare engine",
     )
+
+
+def logged(*args: str, log: Path, what: str, timeout: float = 1800, stdin=subprocess.DEVNULL) -> None:
+    """Run the docker client for long (a build, a push, a pull), its output appended to log."""
+    host.logged([client() or "docker", *args], log, timeout=timeout, what=what, stdin=stdin, env=environment())
 
 
 def output(*args: str, timeout: float = 60) -> str | None:
@@ -136,7 +152,7 @@ def _wait(seconds: float, started_pid: int | None = None) -> str | None:
 def recorded_endpoint() -> dict | None:
     """{'host': 'unix:///var/run/docker.sock', 'from': 'context default'} once prepare recorded one."""
     try:
-        values = dict(line.split("=", 1) for line in ENDPOINT_FILE.read_text().splitlines() if "=" in line)
+        values = dict(line.split("=", 1) for line in endpoint_file().read_text().splitlines() if "=" in line)
     except OSError:
         return None
     return (
@@ -144,14 +160,16 @@ def recorded_endpoint() -> dict | None:
     )
 
 
-def use_recorded_endpoint() -> None:
-    """The fence on the Python side, as scripts/lib/engine-env.sh is on the shell side: a command run as
-    `python -m workshop...` talks to the recorded engine too, whatever DOCKER_HOST or DOCKER_CONTEXT
-    it inherited."""
+def environment() -> dict[str, str]:
+    """The environment a program that talks to the engine (the docker client, kind) runs in: this
+    process's, with the engine prepare recorded as DOCKER_HOST and no DOCKER_CONTEXT. The fence on the
+    Python side, as scripts/lib/engine-env.sh is on the shell side; read at each call, never at import."""
+    env = dict(os.environ)
     known = recorded_endpoint()
     if known:
-        os.environ["DOCKER_HOST"] = known["host"]
-        os.environ.pop("DOCKER_CONTEXT", None)
+        env["DOCKER_HOST"] = known["host"]
+        env.pop("DOCKER_CONTEXT", None)
+    return env
 
 
 def record_endpoint() -> dict | None:
@@ -166,8 +184,8 @@ def record_endpoint() -> dict | None:
         source = "DOCKER_HOST"
     else:
         source = "context " + ((output("context", "show", timeout=20) or "").strip() or "default")
-    STATE.mkdir(parents=True, exist_ok=True)
-    ENDPOINT_FILE.write_text(f"DOCKER_HOST={found}\nFROM={source}\n")
+    state().mkdir(parents=True, exist_ok=True)
+    endpoint_file().write_text(f"DOCKER_HOST={found}\nFROM={source}\n")
     os.environ["DOCKER_HOST"] = found
     os.environ.pop("DOCKER_CONTEXT", None)
     return recorded_endpoint()
@@ -251,10 +269,7 @@ def image_size(ref: str) -> int | None:
 def try_pull(ref: str, log) -> bool:
     """Pull the real image; False when the engine cannot reach its registry (the log says why)."""
     try:
-        host.logged([client() or "docker", "pull", ref], log, timeout=900, what=f"docker pull {ref}")
+        logged("pull", ref, log=log, timeout=900, what=f"docker pull {ref}")
         return True
     except WorkshopError:
         return False
-
-
-use_recorded_endpoint()

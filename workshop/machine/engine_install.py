@@ -334,7 +334,7 @@ def start(kind: str, note: Note = quiet) -> int:
                     "pid": None,
                     "log": str(log),
                     "client_dir": str(client_dir),
-                    "state": str(paths.STATE),
+                    "state": str(paths.state()),
                     "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                 }
             )
@@ -348,7 +348,7 @@ def start(kind: str, note: Note = quiet) -> int:
                     "pid": pid,
                     "log": str(log),
                     "client_dir": str(client_dir),
-                    "state": str(paths.STATE),
+                    "state": str(paths.state()),
                     "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                 }
             )

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from workshop.cli import WorkshopError
-from workshop.paths import LOGS, ROOT
+from workshop.paths import ROOT, logs
 
 # Places a root shell has on PATH but a minimal CI environment may not.
 _SBIN = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -54,8 +54,8 @@ def go_program(what: str) -> str:
 
 
 def log_path(name: str) -> Path:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    return LOGS / name
+    logs().mkdir(parents=True, exist_ok=True)
+    return logs() / name
 
 
 def shown(path: Path) -> str:

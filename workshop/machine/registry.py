@@ -10,20 +10,31 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import engine, host, ports, processes
-from workshop.paths import STATE
+from workshop.paths import state
+
+
+def config_file() -> Path:
+    return state() / "registry.yml"
+
+
+def storage() -> Path:
+    return state() / "registry"
+
+
+def pid_file() -> Path:
+    return state() / "registry.pid"
+
 
 HOST, PORT, ADDRESS, CONTAINER = names.REGISTRY_HOST, names.REGISTRY_PORT, names.REGISTRY, names.REGISTRY_CONTAINER
 INSIDE_PORT = 5000  # where registry:2 listens in its container; kind's nodes reach it there
 KIND_NETWORK = "kind"
 RUN_LABEL = names.RUN_LABEL
 IMAGE = "registry:2"
-CONFIG = STATE / "registry.yml"
-STORAGE = STATE / "registry"
-PID_FILE = STATE / "registry.pid"
 LOG = "registry.log"
 PROGRAM = "docker-registry"
 WAIT_SECONDS = 20
@@ -100,7 +111,7 @@ def _wait(seconds: float, pid: int | None = None) -> bool:
 
 def our_pid() -> int | None:
     """The pid of the docker-registry process up() started, if it still runs."""
-    return processes.recorded(PID_FILE)
+    return processes.recorded(pid_file())
 
 
 def container_state() -> str | None:
@@ -181,15 +192,15 @@ def _start_container(note: Note) -> str:
 
 def _start_binary(note: Note, log) -> str:
     program = host.ensure_program(PROGRAM, "docker-registry", log)
-    STORAGE.mkdir(parents=True, exist_ok=True)
-    CONFIG.write_text(CONFIG_TEXT.format(storage=STORAGE, host=HOST, port=PORT))
-    pid = processes.start([program, "serve", str(CONFIG)], log, PID_FILE)
-    ledger.record("registry", ADDRESS, how="process", pid=pid, storage=str(STORAGE))
+    storage().mkdir(parents=True, exist_ok=True)
+    config_file().write_text(CONFIG_TEXT.format(storage=storage(), host=HOST, port=PORT))
+    pid = processes.start([program, "serve", str(config_file())], log, pid_file())
+    ledger.record("registry", ADDRESS, how="process", pid=pid, storage=str(storage()))
     note(f"started {PROGRAM} (pid {pid}), log in {host.shown(log)}")
     if not _wait(WAIT_SECONDS, pid):
         tail = host.last_line(log.read_text(errors="replace"))
         raise WorkshopError(f"{PROGRAM} did not answer on {ADDRESS} ({tail[:160]}); see {host.shown(log)}")
-    return f"Debian {PROGRAM} (pid {pid}) answering on {ADDRESS}, storage {host.shown(STORAGE)}"
+    return f"Debian {PROGRAM} (pid {pid}) answering on {ADDRESS}, storage {host.shown(storage())}"
 
 
 def up(note: Note = quiet) -> str:
@@ -197,7 +208,7 @@ def up(note: Note = quiet) -> str:
     if status():
         pid = our_pid()
         if pid and ledger.find("registry", ADDRESS) is None:  # started before the workshop kept a record
-            ledger.record("registry", ADDRESS, how="process", pid=pid, storage=str(STORAGE))
+            ledger.record("registry", ADDRESS, how="process", pid=pid, storage=str(storage()))
         return f"answering on {ADDRESS} ({describe()})"
     if ports.busy(PORT, HOST):
         raise WorkshopError(
@@ -216,7 +227,7 @@ def down() -> str:
     """Stop what up() started (the workshop-registry container or the pid-file process); keep the storage."""
     stopped = []
     pid = our_pid()
-    if processes.stop_recorded(PID_FILE, timeout=10):
+    if processes.stop_recorded(pid_file(), timeout=10):
         stopped.append(f"{PROGRAM} pid {pid}")
     entry = ledger.find("registry", ADDRESS) or {}
     if entry.get("how") == "container" and container_state() is not None and ours():

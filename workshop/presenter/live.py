@@ -14,7 +14,7 @@ from workshop.machine import processes
 
 
 def state_file() -> Path:
-    return paths.STATE / "presenter.json"
+    return paths.state() / "presenter.json"
 
 
 @dataclass

@@ -10,7 +10,7 @@ from workshop import paths
 
 
 def last_rehearsal() -> Path:
-    return paths.STATE / "last-rehearsal.json"
+    return paths.state() / "last-rehearsal.json"
 
 
 @dataclass

@@ -29,7 +29,12 @@ from workshop.names import (
     REDIS_IMAGE as REDIS,
     STANDIN,
 )
-from workshop.paths import ROOT, STATE
+from workshop.paths import ROOT, state
+
+
+def build_dir() -> Path:
+    return state() / "build"
+
 
 # in build order: the Python and Redis stand-ins are built on the Debian one
 REGISTRY = "registry:2"
@@ -38,7 +43,6 @@ BASE_IMAGES = (DEBIAN, PYTHON, REDIS, REGISTRY)
 ALIASES = {"python:3.12-slim": PYTHON}
 
 STANDINS = Path(__file__).resolve().parent
-BUILD = STATE / "build"
 LOG = "base-images.log"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 # bump to rebuild every stand-in after changing how they are made
@@ -107,7 +111,7 @@ def _ca_bundle() -> bytes:
 
 
 def _context(name: str) -> Path:
-    folder = BUILD / name
+    folder = build_dir() / name
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -123,7 +127,6 @@ def _build(
         shutil.copy(extra, context / extra.name)
     iid = ledger.before_build(ref, STANDIN)
     cmd = [
-        "docker",
         "build",
         "--iidfile",
         str(iid),
@@ -141,7 +144,7 @@ def _build(
     for attempt in (1, 2):
         start = log.stat().st_size if log.exists() else 0
         try:
-            host.logged(cmd + [str(context)], log, timeout=1800, what=f"building the {ref} stand-in")
+            engine.logged(*cmd, str(context), log=log, timeout=1800, what=f"building the {ref} stand-in")
             break
         except WorkshopError:
             with open(log, "rb") as handle:
@@ -171,11 +174,11 @@ def debian_plan(note: Note, log: Path, ref: str = DEBIAN, suite: str = debian_ro
             f'LABEL {LABEL}="{STANDIN}"',
             f'LABEL {RECIPE_LABEL}="{recipe}"',
         ]
-        cmd = ["docker", "import"]
+        cmd = ["import"]
         for change in changes:
             cmd += ["--change", change]
         with open(tar, "rb") as handle:
-            host.logged(cmd + ["-", ref], log, timeout=600, what=f"docker import {ref}", stdin=handle)
+            engine.logged(*cmd, "-", ref, log=log, timeout=600, what=f"docker import {ref}", stdin=handle)
         return f"debootstrap minbase {suite}"
 
     return Plan(recipe, build, "debootstrap")

@@ -10,9 +10,13 @@ from pathlib import Path
 from workshop.cli import Note, WorkshopError
 from workshop.machine import apt_sources, host
 from workshop.names import DEBIAN_IMAGE
-from workshop.paths import STATE
+from workshop.paths import state
 
-CACHE = STATE / "cache"
+
+def cache_dir() -> Path:
+    return state() / "cache"
+
+
 # the release names.DEBIAN_IMAGE names (the kind node image built here stays on bookworm: KIND_NODE_BASE)
 SUITE = "trixie"
 
@@ -97,8 +101,8 @@ def trim_rootfs(tree: Path, mirror: str, security: str | None, suite: str = SUIT
 
 def rootfs_tar(note: Note, log: Path, recipe: str, suite: str = SUITE, image: str = DEBIAN_IMAGE) -> Path:
     """A cached tar of a trimmed minbase tree of suite, made with debootstrap on the first run."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tar = CACHE / f"debian-{suite}-minbase-{recipe}.tar"
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    tar = cache_dir() / f"debian-{suite}-minbase-{recipe}.tar"
     if tar.is_file():
         return tar
     if not host.is_linux_root():
@@ -108,7 +112,7 @@ def rootfs_tar(note: Note, log: Path, recipe: str, suite: str = SUITE, image: st
         )
     mirror, security = apt_sources.debian_archive()
     debootstrap = host.ensure_program("debootstrap", "debootstrap", log)
-    tree = CACHE / f"debian-{suite}-minbase.tree"
+    tree = cache_dir() / f"debian-{suite}-minbase.tree"
     if tree.exists():
         shutil.rmtree(tree)
     note(f"debootstrap --variant=minbase {suite} from {mirror} (about a minute, once)")
@@ -120,7 +124,7 @@ def rootfs_tar(note: Note, log: Path, recipe: str, suite: str = SUITE, image: st
     host.logged(["tar", "--numeric-owner", "-C", str(tree), "-cf", str(partial), "."], log, what="tar")
     partial.rename(tar)
     shutil.rmtree(tree)
-    for old in CACHE.glob(f"debian-{suite}-minbase-*.tar"):
+    for old in cache_dir().glob(f"debian-{suite}-minbase-*.tar"):
         if old != tar:
             old.unlink()
     return tar
