@@ -48,7 +48,7 @@ def test_record_prune_removes_only_the_recordings_no_box_names(tmp_path):
         (tmp_path / name).write_text("{}\n")
     (tmp_path / "extras").mkdir()
     (tmp_path / "extras" / "orphan.cast").write_text("{}\n")
-    done = run_command("record", "--prune", "--dir", tmp_path, timeout=60)
+    done = run_command("record", "--prune", "--recordings", tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep + ["extras"])
     assert (tmp_path / "extras" / "orphan.cast").is_file()  # another deck's folder is not this deck's

@@ -266,7 +266,10 @@ def test_record_keeps_a_good_recording_when_its_box_fails_then_replay_plays_the_
     monkeypatch.delenv("WORKSHOP_REPLAY", raising=False)  # record.main clears it; restore it afterwards
     kept = cast(tmp_path / "slide-03-box-1.cast", [[0.1, "o", "the old, good recording\r\n"]])
     before = kept.read_text()
-    assert record.main(["--deck", str(TINY), "--dir", str(tmp_path), "--slides", "1,3", "--without", "cluster"]) == 1
+    assert (
+        record.main(["--deck", str(TINY), "--recordings", str(tmp_path), "--slides", "1,3", "--without", "cluster"])
+        == 1
+    )
     out = capsys.readouterr().out
     assert "record: 2 recordings written to" in out and "3 failed boxes kept their previous recording" in out
     assert kept.read_text() == before

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from workshop import export
 from workshop.cli import run
+from workshop.commands.options import add_recordings_option
 from workshop.paths import DECK
 
 
@@ -19,12 +20,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("dir", type=Path, metavar="DIR", help="the folder to write the site into (created if needed)")
     parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
-    parser.add_argument(
-        "--recordings",
-        type=Path,
-        default=None,
-        help="the folder of the boxes' recordings (default: the deck's, recordings/ for slides.md)",
-    )
+    add_recordings_option(parser, "the folder of the boxes' recordings")
     return parser.parse_args(argv)
 
 

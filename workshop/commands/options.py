@@ -34,6 +34,17 @@ def chosen(args: argparse.Namespace) -> Chosen:
     return Chosen(deck, slides, without)
 
 
+def add_recordings_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """--recordings DIR: the folder of the boxes' recordings, named so by every command that takes one."""
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"{what} (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
+    )
+
+
 def add_replay_option(parser: argparse.ArgumentParser, help: str) -> None:
     """--replay, or --replay=DIR: with no folder named, the deck's own recordings."""
     parser.add_argument("--replay", nargs="?", const=True, type=Path, metavar="DIR", help=help)

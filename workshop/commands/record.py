@@ -16,7 +16,7 @@ from pathlib import Path
 
 from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.cluster import kubectl
-from workshop.commands.options import add_deck_options, chosen
+from workshop.commands.options import add_deck_options, add_recordings_option, chosen
 from workshop.machine import engine
 from workshop.paths import recordings_for
 from workshop.rehearsal import recordings
@@ -31,12 +31,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         description="Run the deck's boxes for real and save each as a recording for scripts/present --replay.",
     )
     add_deck_options(parser)
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=None,
-        help="where the recordings go (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
-    )
+    add_recordings_option(parser, "where the recordings go")
     parser.add_argument(
         "--prune", action="store_true", help="remove the recordings no box of the deck names, and record nothing"
     )
@@ -57,7 +52,7 @@ def main(argv: Sequence[str]) -> int:
     os.environ.pop("WORKSHOP_REPLAY", None)  # record the real thing, never a replay of a replay
     deck, slides, without = chosen(args)
     if args.prune:
-        return prune(deck, args.dir or recordings_for(args.deck))
+        return prune(deck, args.recordings or recordings_for(args.deck))
     if engine.server_version(timeout=10) is None:
         raise WorkshopError("recording needs a Docker engine that answers: run scripts/prepare, then try again.")
     if "cluster" not in without and not kubectl.cluster_ready():
@@ -71,20 +66,20 @@ def main(argv: Sequence[str]) -> int:
     try:
         options = Options(slides=slides, without=without, record_dir=staging, recording_header=recordings.header())
         results, _ = run_and_report(deck, options)
-        args.dir = args.dir or recordings_for(args.deck)
-        args.dir.mkdir(parents=True, exist_ok=True)
+        args.recordings = args.recordings or recordings_for(args.deck)
+        args.recordings.mkdir(parents=True, exist_ok=True)
         kept = failed = 0
         for result in results:
             made = staging / cast_name(result.box)
             if result.skipped or not made.exists():
                 continue
             if result.ok:
-                shutil.move(str(made), args.dir / made.name)
+                shutil.move(str(made), args.recordings / made.name)
                 kept += 1
             else:
                 failed += 1
         print(
-            f"record: {kept} recordings written to {args.dir}"
+            f"record: {kept} recordings written to {args.recordings}"
             + (f"; {failed} failed boxes kept their previous recording" if failed else "")
         )
     finally:
