@@ -121,7 +121,12 @@ def test_every_slide_in_order_with_its_title_counter_and_boxes(site):
         assert seen["players"] == [cast_name(b)[:-5] for b in slide.boxes]
         assert seen["commands"] == [b.typed for b in slide.boxes]
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert "<ol>" in index and "<li>" in index and "<strong>Docker</strong>" in index and "<code>docker_demo/server.py</code>" in index
+    assert (
+        "<ol>" in index
+        and "<li>" in index
+        and "<strong>Docker</strong>" in index
+        and "<code>docker_demo/server.py</code>" in index
+    )
 
 
 def test_no_directive_or_note_of_the_deck_is_exported(site):

@@ -352,3 +352,37 @@ def test_a_deck_with_parts_says_its_slot_in_its_front_matter():
         assert "add `minutes: 75` to the front matter" in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(deck.DeckError, match="a 50-minute lecture keeps 5 spare, so at most 45"):
         deck.parse(FRONT.replace("minutes: 75", "minutes: 50") + body, "small.md")
+
+
+def test_a_slide_lookatme_queues_twice_keeps_its_first_render_and_its_terminals():
+    """lookatme queues every slide at start and again when one is shown before its turn; rendered twice,
+    a slide came back with new, idle terminals while the first ones (a server started there) ran on
+    unseen, holding its port: the fresh-clone CI's TUI walk met it on slide 2 given again."""
+    import io
+
+    import lookatme.config
+    import lookatme.contrib.terminal
+    import lookatme.log
+    import lookatme.tui
+    from lookatme.pres import Presentation
+
+    from workshop.presenter import boxes, deck_hook
+
+    text = FRONT.replace("---\n", "---\nextensions: [terminal]\n", 1) + (
+        "\n# One\n\n```terminal-ex\ncommand: bash --norc\nrows: 3\ninit_text: echo hi\n"
+        "init_wait: '$ '\ninit_codeblock: false\n```\n"
+    )
+    lookatme.config.LOG = lookatme.log.create_null_log()
+    pres = Presentation(io.StringIO(text), "dark", None, preload_extensions=["terminal"])
+    keeper = boxes.Keeper(deck.parse(text, "small.md"))
+    deck_hook._track_terminals(keeper)
+    renderer = lookatme.tui.SlideRenderer(loop=None)
+    try:
+        first = renderer.do_render(pres.slides[0], 0)
+        renderer.cache[0] = first  # as lookatme's renderer thread stores it
+        made, kept = len(lookatme.contrib.terminal.CREATED_TERMS), list(keeper.terms[1])
+        assert made > 0 and kept
+        assert renderer.do_render(pres.slides[0], 0) is first
+        assert len(lookatme.contrib.terminal.CREATED_TERMS) == made and keeper.terms[1] == kept
+    finally:
+        lookatme.contrib.terminal.shutdown()

@@ -66,6 +66,13 @@ def _track_terminals(keeper: boxes.Keeper) -> None:
     original = getattr(renderer.do_render, "original", renderer.do_render)
 
     def do_render(self, to_render, slide_num):
+        done = self.cache.get(slide_num)
+        if done is not None and not isinstance(done, Exception):
+            # lookatme queues every slide at start (prep_pres), and queues a slide again when it is shown
+            # before its turn came; the second render would make new terminals and show them on the
+            # slide's next visit, while the first ones (a server the presenter started) run on unseen.
+            # A slide rendered since the last flush (a reload clears the cache) keeps its render.
+            return done
         before = len(lookatme.contrib.terminal.CREATED_TERMS)
         result = original(self, to_render, slide_num)
         keeper.rendered(slide_num, lookatme.contrib.terminal.CREATED_TERMS[before:])
