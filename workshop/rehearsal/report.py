@@ -59,6 +59,9 @@ def run_and_report(deck: Deck, options: Options) -> tuple[list[StepResult], floa
     return results, seconds
 
 
+OUTPUT_LINES = 40  # of a failed step's output, kept in the JSON report for whoever reads it later
+
+
 def write_json(
     path: Path, deck_path: Path, results: list[StepResult], seconds: float, extra: dict | None = None
 ) -> None:
@@ -66,6 +69,7 @@ def write_json(
         {
             "slide": r.box.slide,
             "box": r.box.position,
+            "id": r.box.id,
             "line": r.box.line,
             "command": r.box.typed,
             "verdict": r.verdict,
@@ -75,6 +79,7 @@ def write_json(
             "details": r.details or None,
             "skipped": r.skipped or None,
             "checks": r.checks or None,
+            "output": "\n".join(r.output.splitlines()[-OUTPUT_LINES:]) if not r.ok and r.output else None,
         }
         for r in results
     ]
