@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from conftest import run_command
+from workshop import paths
 from workshop.cluster import kind, kubectl
 from workshop.names import PART_OF
 from workshop.paths import kubeconfig
@@ -97,7 +98,7 @@ def private(tmp_path):
     """A state folder of its own, with the kubectl built with the node image."""
     state = tmp_path / "state"
     state.mkdir()
-    built = state() / "k8s-bin"
+    built = paths.state() / "k8s-bin"
     if built.is_dir():
         (state / "k8s-bin").symlink_to(built)
     return state
