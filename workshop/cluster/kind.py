@@ -208,11 +208,7 @@ def _wire_registry(say: Callable[[str], None]) -> None:
     for node in _kind("get", "nodes", "--name", NAME, timeout=30).stdout.split():
         folder = f"/etc/containerd/certs.d/{registry.ADDRESS}"
         engine.docker("exec", node, "mkdir", "-p", folder)
-        host.run(
-            [engine.client() or "docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"],
-            input=HOSTS_TOML,
-            what=f"docker exec {node}",
-        )
+        engine.docker("exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml", input=HOSTS_TOML)
     networks = engine.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER).stdout
     if "kind" not in json.loads(networks or "{}"):
         engine.docker("network", "connect", "kind", registry.CONTAINER)

@@ -33,7 +33,7 @@ def client() -> str | None:
     return host.which("docker")
 
 
-def docker(*args: str, timeout: float = 60, check: bool = True):
+def docker(*args: str, timeout: float = 60, check: bool = True, input: str | None = None):
     """Run the docker client briefly and return the CompletedProcess (text output)."""
     program = client()
     if not program:
@@ -45,6 +45,7 @@ def docker(*args: str, timeout: float = 60, check: bool = True):
         [program, *args],
         timeout=timeout,
         check=check,
+        input=input,
         env=environment(),
         fix="if the engine stopped, run scripts/prepare engine",
     )

@@ -198,13 +198,14 @@ class Rehearsal:
         """Wait for the command; a cluster box fails early, with the cause, when pods get stuck."""
         deadline = time.monotonic() + box.directives.timeout
         watch = "cluster" in box.directives.needs
+        expected = self._broken_on_purpose(box) if watch else ()
         while True:
             left = deadline - time.monotonic()
             step = min(left, CLUSTER_CHECK_EVERY) if watch else left
             result.status, result.output = session.finish(mark, max(step, 0.0))
             if result.status is not None or left <= step:
                 break
-            result.details = diagnosis.explain(self._broken_on_purpose(box))
+            result.details = diagnosis.explain(expected)
             if result.details:
                 result.problem = diagnosis.problem(result.details)
                 return
