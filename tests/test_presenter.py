@@ -149,7 +149,8 @@ def test_the_pace_against_the_plan():
     assert len(set(charged)) > 1  # slides with more to say are charged more, so the share is not even
     share = sum(charged[: middle - docker.first]) / sum(charged)
     planned = start + share * docker.minutes * 60  # the budget shared as the clock charges its slides
-    where = plan.pace(DECK_MODEL, middle, 10 * 60, {docker.first: 0.0}, 8 * 60)
+    elapsed = round(planned) - 150  # two and a half minutes ahead of the plan, wherever the plan puts the slide
+    where = plan.pace(DECK_MODEL, middle, elapsed, {docker.first: 0.0}, 8 * 60)
     assert where is not None
     assert where.planned == pytest.approx(planned) and where.in_part == 8 * 60
     first, clock, part = plan.describe(where, "14:10")
@@ -158,7 +159,8 @@ def test_the_pace_against_the_plan():
         f"{docker.last} (plan {plan.clock(start)} to {plan.clock(start + docker.minutes * 60)})"
     )
     assert clock == (
-        f"time 10:00 since 14:10; the plan is at {plan.clock(planned)} on this slide: {plan.clock(planned - 600)} ahead"
+        f"time {plan.clock(elapsed)} since 14:10; the plan is at {plan.clock(planned)} on this slide: "
+        f"{plan.clock(planned - elapsed)} ahead"
     )
     assert part == (
         f"in this part 8:00 used, {plan.clock(planned - start)} planned so far, "
