@@ -139,6 +139,9 @@ def workshop_cluster():
 
     started = False
     if IN_CI and not kubectl.cluster_ready():
+        from provision import node_image  # the basement builds kind's node image where it cannot be pulled
+
+        node_image.ensure(print)
         providers.up(say=print)
         started = True
     need(kubectl.cluster_ready(), "a workshop cluster", "run scripts/cluster up")

@@ -92,7 +92,7 @@ def test_every_workshop_variable_is_in_the_docs_table():
     import re
 
     used = set()
-    for folder in ("workshop", "scripts", ".ci", "tests"):
+    for folder in ("workshop", "provision", "scripts", ".ci", "tests"):
         for path in (ROOT / folder).rglob("*"):
             if path.is_file() and path.suffix not in (".pyc", ".js", ".png", ".cast", ".sum", ".mod"):
                 used |= set(re.findall(r"\bWORKSHOP_[A-Z][A-Z_]*[A-Z]\b", path.read_text(errors="replace")))

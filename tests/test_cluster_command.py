@@ -20,9 +20,11 @@ else:  # render.txt pins tomli there
     import tomli as tomllib  # type: ignore[import-not-found]
 
 from conftest import IN_CI, need, run_command
+from provision import node_build
 from test_workshop_shell import api_server, kubeconfig
-from workshop import ledger, paths
-from workshop.cluster import kind, kubectl, node_build, providers
+from workshop import ledger, paths, versions
+from workshop.cluster import kind, kubectl, providers
+from workshop.commands import reset
 from workshop.machine import engine, registry
 from workshop.names import DEBIAN_IMAGE
 from workshop.paths import ROOT
@@ -154,7 +156,7 @@ def test_the_upstream_node_image_is_kinds_own_default_of_the_same_minor():
     source = (Path(json.loads(done.stdout)["Dir"]) / "pkg/apis/config/defaults/image.go").read_text()
     assert f'const Image = "{kind.UPSTREAM_IMAGE}"' in source
     upstream = kind.UPSTREAM_IMAGE.split("@")[0].split(":")[1]
-    assert upstream.split(".")[:2] == node_build.kubernetes_version().split(".")[:2]
+    assert upstream.split(".")[:2] == versions.kubernetes_version().split(".")[:2]
 
 
 def test_python_and_build_sh_read_the_same_pinned_versions():
@@ -165,7 +167,7 @@ def test_python_and_build_sh_read_the_same_pinned_versions():
             "-c",
             'set -eu; HERE=$1; source "$HERE/versions.env"; echo "$NODE_TAG $KIND_VERSION"',
             "-",
-            str(kind.RECIPE),
+            str(node_build.RECIPE),
         ],
         capture_output=True,
         text=True,
@@ -174,7 +176,7 @@ def test_python_and_build_sh_read_the_same_pinned_versions():
     assert done.returncode == 0, done.stderr
     node_tag, kind_version = done.stdout.split()
     assert (kind.LOCAL_IMAGE, kind.KIND_VERSION) == (f"workshop-kind/node:{node_tag}", kind_version)
-    assert node_tag.startswith(node_build.kubernetes_version() + "-")
+    assert node_tag.startswith(versions.kubernetes_version() + "-")
 
 
 @pytest.mark.cluster
@@ -182,7 +184,7 @@ def test_the_workshop_cluster_on_kind_has_three_ready_nodes_and_pulls_from_the_r
     if (providers.chosen() or {}).get("provider") != "kind":
         need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
         pytest.skip("the workshop cluster here is not kind")
-    minor = f"v{node_build.kubernetes_minor()}"  # v1.37: the upstream node image may be another patch
+    minor = f"v{versions.kubernetes_minor()}"  # v1.37: the upstream node image may be another patch
     summary = str(kubectl.node_summary())
     assert re.fullmatch(rf"3 node\(s\), 3 Ready \({re.escape(minor)}\.\d+\)", summary), summary
     server = json.loads(kubectl.run("version", "-o", "json").stdout)["serverVersion"]
@@ -199,8 +201,9 @@ def _docker(*args):
 @pytest.mark.slow
 @pytest.mark.cluster
 def test_kind_down_leaves_nothing_of_the_workshops_and_everything_of_the_users(workshop_cluster):
-    """cluster down on kind: no node container, no kind network it brought, neither the node image
-    nor the images it was built from; the user's own images named like ours stay. Then up again."""
+    """cluster down on kind: no node container, no kind network it brought. A node image built here stays
+    for the next up, with the images it was built from: reset --all lists them, and never the user's own
+    image named like them. Then up again."""
     if (providers.chosen() or {}).get("provider") != "kind":
         need(not IN_CI, "the workshop cluster on kind (CI brings it up on kind)", "scripts/cluster up --provider kind")
         pytest.skip("the workshop cluster here is not kind")
@@ -217,9 +220,11 @@ def test_kind_down_leaves_nothing_of_the_workshops_and_everything_of_the_users(w
         assert nodes.returncode == 0 and not nodes.stdout.split(), nodes.stdout
         if network_ours:
             assert _docker("network", "inspect", "kind").returncode != 0
-        left = [image for image in ours if _docker("image", "inspect", image).returncode == 0]
-        assert not left, left
+        kept = [image for image in ours if _docker("image", "inspect", image).returncode == 0]
+        assert kept == ours, ours  # what the next up starts from
         assert _docker("image", "inspect", decoy).returncode == 0  # the user's stays
+        planned = [item.name for item in reset.plan(everything=True) if item.kind == "image"]
+        assert set(ours) <= set(planned) and decoy not in planned, planned
     finally:
         _docker("rmi", decoy)
         if not kubectl.cluster_ready():

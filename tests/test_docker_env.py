@@ -15,12 +15,12 @@ import uuid
 import pytest
 
 from conftest import IN_CI, need
-from workshop import ledger
+from provision import apt_sources, engine_install, prepare
+from provision.standins import base_images, debian_rootfs, host_python
+from workshop import ledger, versions
 from workshop.cli import WorkshopError
-from workshop.commands import prepare
 from workshop.deck import docker_commands
-from workshop.machine import apt_sources, engine, engine_install, host, registry
-from workshop.machine.standins import base_images, debian_rootfs, host_python
+from workshop.machine import app_images, engine, host, registry
 from workshop.names import DEBIAN_IMAGE, KIND_NODE_BASE, PYTHON_IMAGE, REDIS_IMAGE
 from workshop.paths import ROOT
 
@@ -155,17 +155,18 @@ def test_needed_images_adds_repository_bases_but_not_the_standins(tmp_path):
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_text("FROM alpine:3.20\n")
     (tmp_path / "app" / "web.Dockerfile").write_text(f"FROM {PYTHON_IMAGE}\n")
-    (tmp_path / "standins").mkdir()
-    (tmp_path / "standins" / "x.Dockerfile").write_text("FROM should-not-count:1\n")
+    (tmp_path / "provision" / "standins").mkdir(parents=True)  # the basement's own Dockerfiles
+    (tmp_path / "provision" / "standins" / "x.Dockerfile").write_text("FROM should-not-count:1\n")
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "Dockerfile").write_text("FROM nor-this:1\n")
     node_base = [KIND_NODE_BASE] if base_images.standins_allowed() else []
     assert base_images.needed_images(tmp_path) == [
         *base_images.BASE_IMAGES,
         *base_images.ALIASES,
-        *node_base,
         "alpine:3.20",
+        *node_base,
     ]
+    assert app_images.needed_images(tmp_path) == [*base_images.BASE_IMAGES, *base_images.ALIASES, "alpine:3.20"]
 
 
 def test_every_alias_points_at_a_base_image():
@@ -178,7 +179,7 @@ def test_recipe_hash_changes_with_its_inputs():
         [
             sys.executable,
             "-c",
-            "from workshop.machine.standins import base_images; print(base_images.recipe_hash('a', b'b'))",
+            "from provision.standins import base_images; print(base_images.recipe_hash('a', b'b'))",
         ],
         capture_output=True,
         text=True,
@@ -288,7 +289,7 @@ def test_the_engine_answering_is_described_as_it_is(docker):
     found = engine.facts()
     assert found is not None and re.fullmatch(r"\d+\.\d+\.\d+\S*", found.version), found
     assert found.builder in ("BuildKit", "legacy") and found.image_store
-    summary = engine.ensure_engine()  # an engine answers: nothing is installed or started
+    summary = engine_install.ensure_engine()  # an engine answers: nothing is installed or started
     assert summary.startswith(f"Docker {found.version} (client {found.client}), {found.builder} builder")
 
 
@@ -302,7 +303,7 @@ def test_in_ci_the_engine_is_the_current_stack_unless_asked_for_debian(docker):
     else:
         assert found.version.startswith(engine_install.engine_version()), found
         assert (found.client, found.builder, found.image_store) == (
-            engine_install.CLI_VERSION,
+            versions.docker_cli_version(),
             "BuildKit",
             "containerd",
         ), found
@@ -358,7 +359,7 @@ def test_engine_missing_without_root_says_how_to_start_it(tmp_path):
         [
             sys.executable,
             "-c",
-            "from workshop.machine import engine, host\nhost.is_linux_root = lambda: False\nengine.ensure_engine()",
+            "from provision import engine_install\nfrom workshop.machine import host\nhost.is_linux_root = lambda: False\nengine_install.ensure_engine()",
         ],
         env={
             **os.environ,
@@ -386,9 +387,9 @@ def test_the_pinned_stack_is_complete_and_current():
     assert "runc" not in debs  # forky's runc needs a newer glibc than bookworm's
     assert all(re.fullmatch(r"[0-9a-f]{64}", deb.sha256) and deb.size > 0 for deb in debs.values())
     major, minor = map(int, engine_install.engine_version().split(".")[:2])
-    assert (major, minor) >= (28, 5) and engine_install.CLI_VERSION.startswith("29.")
+    assert (major, minor) >= (28, 5) and versions.docker_cli_version().startswith("29.")
     mod = (engine_install.STACK / "cli" / "go.mod").read_text()
-    assert f"require github.com/docker/cli v{engine_install.CLI_VERSION}+incompatible" in mod
+    assert f"require github.com/docker/cli v{versions.docker_cli_version()}+incompatible" in mod
 
 
 def test_dockerd_config_uses_bookworms_runc_and_the_containerd_store(tmp_path):
@@ -415,7 +416,7 @@ def test_a_corrupt_download_is_refused_with_one_line(tmp_path, monkeypatch):
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Wrong)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(engine_install, "MACHINE_HOME", tmp_path)
+    monkeypatch.setenv("WORKSHOP_MACHINE_HOME", str(tmp_path))  # read at each call
     try:
         with pytest.raises(WorkshopError) as error:
             engine_install.fetch_debs(tmp_path / "prefix", mirror=f"http://127.0.0.1:{server.server_address[1]}")
@@ -657,9 +658,9 @@ def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monke
     """On a user's machine (no CI, no --standins) an image that cannot be pulled is an error that says
     what to do; with --standins (or in CI) the stand-in is made. Exercised with the alias tag, so the
     engine's other images stay as they are."""
+    from provision.standins import base_images
     from workshop.cli import WorkshopError
     from workshop.machine import engine
-    from workshop.machine.standins import base_images
 
     alias, target = next(iter(base_images.ALIASES.items()))
     need(base_images.is_standin(target), f"the {target} stand-in (no registry reachable)", "scripts/prepare images")
@@ -694,8 +695,8 @@ def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monke
     import io
     import tarfile
 
+    from provision.standins import base_images
     from workshop.machine import engine
-    from workshop.machine.standins import base_images
 
     alias = next(iter(base_images.ALIASES))
     had = engine.image_id(alias)

@@ -14,7 +14,7 @@ from workshop import ledger
 from workshop.cluster import kind, providers
 from workshop.commands import reset
 from workshop.deck import docker_commands
-from workshop.machine import app_images, engine, engine_install, processes, registry
+from workshop.machine import app_images, engine, installed, processes, registry
 from workshop.names import DEBIAN_IMAGE, KIND_LABEL, REDIS_IMAGE
 from workshop.paths import ROOT
 
@@ -47,7 +47,7 @@ def names(*filters: str) -> list:
 
 @pytest.mark.cluster
 def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
-    providers.down(say=lambda _: None, keep_image=True)
+    providers.down(say=lambda _: None)
     try:
         kind.node_image(lambda _: None)  # built before, so the drill stops kind itself
         process = start("cluster", "up")
@@ -198,7 +198,7 @@ def test_ctrl_c_during_a_base_image_pull_leaves_the_image_recorded_or_absent(doc
     engine.docker("rmi", source)
     try:
         process = python(
-            f"from workshop.machine.standins import base_images as b; print(b.ensure_base_images(images=['{source}']))"
+            f"from provision.standins import base_images as b; print(b.ensure_base_images(images=['{source}']))"
         )
         if child_running(process, "pull", source):
             time.sleep(delay)
@@ -237,7 +237,7 @@ def test_ctrl_c_during_a_standin_build_then_reset_all_leaves_no_standin(docker):
     )
     try:
         process = python(
-            "from workshop.machine.standins import base_images as b; print(b.ensure_base_images(images=[b.REDIS]))",
+            "from provision.standins import base_images as b; print(b.ensure_base_images(images=[b.REDIS]))",
             CI="true",
             WORKSHOP_REBUILD_STANDINS="1",
         )
@@ -297,7 +297,7 @@ def test_ctrl_c_while_prepare_starts_dockerd_then_reset_all_stops_it(docker, del
     from conftest import need
 
     need(
-        engine_install.recorded() is not None,
+        installed.recorded() is not None,
         "an engine the workshop started itself",
         "run on a Linux machine as root where scripts/prepare started dockerd (CI)",
     )
@@ -314,7 +314,7 @@ def test_ctrl_c_while_prepare_starts_dockerd_then_reset_all_stops_it(docker, del
         time.sleep(delay)
         output = interrupt(process)
         running = processes.named("dockerd")
-        ours = engine_install.recorded()
+        ours = installed.recorded()
         assert running == ([ours["pid"]] if ours else []), (running, ours, output)
         done = subprocess.run(stop, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr

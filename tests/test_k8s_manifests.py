@@ -21,12 +21,12 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from workshop.cluster import node_build
+from workshop import versions
 from workshop.names import APP_IMAGE, PYTHON_IMAGE, REDIS_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s_demo"
-KUBERNETES_MINOR = node_build.kubernetes_minor()  # e.g. 1.37
+KUBERNETES_MINOR = versions.kubernetes_minor()  # e.g. 1.37
 KUBERNETES = f"{KUBERNETES_MINOR}.0"  # the schema version kubernetes-validate names it by
 PART_OF = ("app.kubernetes.io/part-of", "cs198-workshop")
 REGISTRY = "localhost:5001/"

@@ -1,6 +1,8 @@
 """The package's shape, as the README's layout section describes it: a few modules at the root,
 one folder per concern, short modules, no import circles, lower floors never importing higher
-ones, and every external program run through the one runner."""
+ones, and every external program run through the one runner. The basement that builds machines
+(provision/) sits above every floor of the lecture's package: it uses the lecture's code, which
+never imports it."""
 
 import ast
 import re
@@ -9,12 +11,14 @@ from pathlib import Path
 from workshop.paths import ROOT
 
 PACKAGE = ROOT / "workshop"
+BASEMENT = ROOT / "provision"
 # Who may import whom: a module imports only from its own floor or lower ones.
 FLOORS = {
     "workshop": 0,
     "workshop.cli": 0,
     "workshop.paths": 0,
     "workshop.names": 0,
+    "workshop.versions": 0,
     "workshop.deck": 1,
     "workshop.machine": 2,
     "workshop.cluster": 3,
@@ -22,6 +26,7 @@ FLOORS = {
     "workshop.presenter": 4,
     "workshop.export": 4,
     "workshop.commands": 5,
+    "provision": 6,
 }
 # The one runner of programs, the one supervisor of processes and the one pseudo-terminal driver;
 # bench times scripts/present in a terminal of its own.
@@ -37,9 +42,13 @@ SPAWN = re.compile(
 )
 
 
+def sources() -> list[Path]:
+    return sorted([*PACKAGE.rglob("*.py"), *BASEMENT.rglob("*.py")])
+
+
 def modules() -> dict[str, Path]:
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sources():
         name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         found[name.removesuffix(".__init__")] = path
     return found
@@ -90,6 +99,23 @@ def test_every_folder_is_a_floor_and_no_floor_imports_a_higher_one():
     assert not wrong, "\n".join(wrong)
 
 
+def test_the_lecture_imports_nothing_of_the_basement():
+    """workshop/ asks whether what it needs is there and names the command that makes it; it never
+    imports provision/ (bench runs `python -m provision.node_image` as a program)."""
+    known = modules()
+    wrong = [
+        f"{module} imports {target}"
+        for module, path in known.items()
+        if module.startswith("workshop")
+        for target in imports(module, path, set(known))
+        if target.startswith("provision")
+    ]
+    assert not wrong, "\n".join(wrong)
+    assert any(module.startswith("provision") for module in known) and floor("provision.node_image") > floor(
+        "workshop.commands.reset"
+    )
+
+
 def test_no_import_circles():
     known = modules()
     graph = {
@@ -118,7 +144,7 @@ def test_no_import_circles():
 
 def test_programs_are_started_only_through_the_one_runner():
     offenders = []
-    for path in PACKAGE.rglob("*.py"):
+    for path in sources():
         relative = str(path.relative_to(ROOT))
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if SPAWN.search(line) and relative not in MAY_SPAWN:

@@ -3,7 +3,8 @@ release that breaks it and one that does not, on the day the workshop was last c
 
 import datetime
 
-from workshop.cluster import lifecycle, node_build
+from workshop import versions
+from workshop.cluster import lifecycle
 
 DAY = datetime.date(2026, 12, 3)
 
@@ -25,7 +26,7 @@ def test_a_minor_past_its_end_of_life_is_named_with_its_date_and_the_fix():
 
 def test_the_release_the_workshop_builds_is_supported_today():
     """Today as the machine's clock says (the fixed DAY of the other tests could never see it end)."""
-    version = node_build.kubernetes_version()
+    version = versions.kubernetes_version()
     assert said(version, client=version, cgroup="2", today=datetime.date.today()) == ""
 
 

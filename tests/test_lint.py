@@ -22,7 +22,7 @@ def half(number: int) -> str:
 def untyped():
     return 1 + ""
 '''
-PLANTED_FILES = ("workshop/planted_code.py", "tests/planted_test.py")
+PLANTED_FILES = ("workshop/planted_code.py", "provision/planted_step.py", "tests/planted_test.py")
 
 
 def tool(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -30,9 +30,9 @@ def tool(*args: str, cwd) -> subprocess.CompletedProcess:
 
 
 def test_the_tree_passes_ruff_and_mypy():
-    ruff = tool("ruff", "check", "workshop", "tests", cwd=ROOT)
+    ruff = tool("ruff", "check", "workshop", "provision", "tests", cwd=ROOT)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
-    formatted = tool("ruff", "format", "--check", "workshop", "tests", cwd=ROOT)
+    formatted = tool("ruff", "format", "--check", "workshop", "provision", "tests", cwd=ROOT)
     assert formatted.returncode == 0, formatted.stdout + formatted.stderr
     mypy = tool("mypy", cwd=ROOT)
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
@@ -50,7 +50,9 @@ def planted(tmp_path_factory):
 
 
 def test_ruff_fails_on_an_unused_import(planted):
-    done = tool("ruff", "check", "--no-cache", "--output-format", "concise", "workshop", "tests", cwd=planted)
+    done = tool(
+        "ruff", "check", "--no-cache", "--output-format", "concise", "workshop", "provision", "tests", cwd=planted
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     for path in PLANTED_FILES:
         assert f"{path}:2:8: F401" in done.stdout, done.stdout

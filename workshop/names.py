@@ -38,7 +38,7 @@ DEBIAN_IMAGE = "debian:trixie-slim"
 PYTHON_IMAGE = "python:3.12-slim-trixie"
 REDIS_IMAGE = "redis:8.10.2-trixie"
 # The base of the kind node image built where kindest/node cannot be pulled (its packages are pinned
-# bookworm versions, see workshop/cluster/kind_node/files/base-packages.txt); no slide shows it.
+# bookworm versions, see provision/kind_node/files/base-packages.txt); no slide shows it.
 KIND_NODE_BASE = "debian:bookworm-slim"
 
 # What the deck builds and deploys.

@@ -132,7 +132,7 @@ class Existing(Borrowed):
             raise WorkshopError("name the context to use: scripts/cluster up --context NAME")
         return up(context, say)
 
-    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
+    def down(self, say: Callable[[str], None]) -> str:
         return down(say)
 
     def status(self, say: Callable[[str], None]) -> str:
@@ -163,7 +163,7 @@ class Student(Borrowed):
         namespace = config["contexts"][0]["context"]["namespace"]
         return f"your namespace {namespace!r} on the class's cluster"
 
-    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
+    def down(self, say: Callable[[str], None]) -> str:
         kubeconfig().unlink(missing_ok=True)
         return "forgot the class's cluster (your namespace and what is in it stay; scripts/reset empties it)"
 

@@ -3,17 +3,15 @@ to the local registry the way kind's documentation describes (the registry conta
 network, containerd told that localhost:5001 means that container, the local-registry-hosting
 ConfigMap).
 
-Its node image is the upstream one for the kind release the README names (Kubernetes 1.37), pinned by
-digest, where the engine can pull it; elsewhere (these machines reach no container registry) the
-workshop builds one from Debian's packages and its own build of the newest 1.37 patch (node_build.py,
-kind_node/build.sh), with a small CNI of its own and kube-network-policies in place of kindnetd.
+Its node image is kind's own for the Kubernetes minor of versions.env, pinned there by digest, where
+the engine can pull it; elsewhere (these machines reach no container registry) scripts/cluster build
+(provision/node_image.py) makes one from Debian's packages and a build of the same Kubernetes from
+source, with a small CNI of its own and kube-network-policies in place of kindnetd; `up` only looks for it.
 A kind cluster named like the workshop's that the workshop did not create is never touched."""
 
-import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,20 +20,17 @@ from typing import Any
 
 import psutil
 
-from workshop import ledger
+from workshop import ledger, versions
 from workshop.cli import WorkshopError
-from workshop.cluster import kubectl, node_build
-from workshop.machine import engine, engine_install, host, registry
-from workshop.machine.standins import base_images
-from workshop.names import KIND_CLUSTER as NAME, KIND_NODE_BASE
-from workshop.paths import kubeconfig, state, write_private
+from workshop.cluster import kubectl
+from workshop.machine import engine, host, installed, registry
+from workshop.names import KIND_CLUSTER as NAME
+from workshop.paths import kubeconfig, write_private
 
-PINNED = node_build.recipe_versions()  # kind_node/versions.env
-KIND_VERSION = PINNED["KIND_VERSION"]
-# kind v0.33.0's default node image (its pkg/apis/config/defaults/image.go): Kubernetes v1.37.0
-UPSTREAM_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
-RECIPE = node_build.RECIPE
-LOCAL_IMAGE = f"workshop-kind/node:{node_build.kubernetes_version()}-{PINNED['NODE_BUILD']}"
+KIND_VERSION = versions.kind_version()
+# kind's default node image for that release (its pkg/apis/config/defaults/image.go), pinned by digest
+UPSTREAM_IMAGE = versions.upstream_node_image()
+LOCAL_IMAGE = versions.local_node_image()  # built by provision/node_image.py where UPSTREAM_IMAGE cannot be pulled
 NODES = 3
 MEMORY_NEEDED_MIB = 2048  # three nodes and the lecture's app, measured here at about 1.2 GiB
 READY_SECONDS = 240
@@ -86,8 +81,8 @@ def program() -> str | None:
     found = shutil.which("kind")
     if found:
         return found
-    bundled = engine_install.Layout(engine_install.MACHINE_HOME).prefix / "usr/bin/kind"
-    return str(bundled) if os.access(bundled, os.X_OK) else None
+    bundled = installed.stack_program("kind")
+    return str(bundled) if bundled else None
 
 
 def available() -> bool:
@@ -120,66 +115,16 @@ def ours() -> bool:
 
 
 def node_image(say: Callable[[str], None]) -> str:
-    """The upstream node image where it can be pulled, else the one built here (once per recipe)."""
+    """The upstream node image where it is here or can be pulled, else the one provision/ built (scripts/cluster
+    build); the one-line fix when neither is there. Nothing is built here."""
     if engine.image_exists(UPSTREAM_IMAGE) or engine.try_pull(UPSTREAM_IMAGE, host.log_path("kind-node-image.log")):
         return UPSTREAM_IMAGE
-    stamp = state() / "kind-node" / "recipe"
-    if not (engine.image_exists(LOCAL_IMAGE) and stamp.is_file() and stamp.read_text() == recipe_hash()):
-        build_node_image(say)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(recipe_hash())
-    return LOCAL_IMAGE
-
-
-def recipe_hash() -> str:
-    digest = hashlib.sha256(node_build.kubernetes_version().encode())
-    for path in sorted(p for p in RECIPE.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(RECIPE)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def build_node_image(say: Callable[[str], None]) -> None:
-    bins = node_build.ensure_binaries(say)
-    prefix = engine_install.Layout(engine_install.MACHINE_HOME).prefix / "usr/bin"
-    if not os.access(prefix / "containerd", os.X_OK):
-        raise WorkshopError(
-            f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled, and building a node image here needs "
-            f"the containerd 2.1 of the workshop's Docker stack: run scripts/prepare engine as root"
-        )
-    log = host.log_path("kind-node-build.log")
-    say(
-        f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled: building {LOCAL_IMAGE} here (minutes the first time); "
-        f"log in {host.shown(log)}"
+    if engine.image_exists(LOCAL_IMAGE):
+        return LOCAL_IMAGE
+    raise WorkshopError(
+        f"{UPSTREAM_IMAGE.split('@')[0]} cannot be pulled and no {LOCAL_IMAGE} is built here: run scripts/cluster "
+        f"build (it builds one from Debian's packages and Kubernetes' source, minutes the first time), then this again"
     )
-    base_images.ensure_base_images(say, [KIND_NODE_BASE])  # pulled, or its stand-in where nothing can be
-    env = {
-        **os.environ,
-        "ENGINE_BIN": str(prefix),
-        "WORKSHOP_ROOT": str(RECIPE.parents[2]),
-        "K8S_BIN": str(bins),
-        "KIND_NODE_WORK": str(state() / "kind-node"),
-        "NODE_BASE_IMAGE": KIND_NODE_BASE,
-        "WORKSHOP_PYTHON": sys.executable,
-    }
-    host.logged(["bash", str(RECIPE / "build.sh")], log, timeout=3600, what="building the kind node image", env=env)
-    ledger.record("image", LOCAL_IMAGE, id=engine.image_id(LOCAL_IMAGE), role="kind-node")
-    built = state() / "kind-node" / "tags"  # the base and component images it is made of
-    for tag in built.read_text().split() if built.is_file() else []:
-        ident = engine.image_id(tag) if tag != LOCAL_IMAGE else None
-        if ident:
-            ledger.record("image", tag, id=ident, role="kind-build")
-
-
-def remove_build_images() -> list[str]:
-    """Remove the images the node image was built from, those still of the id recorded."""
-    removed = []
-    for entry in ledger.of_kind("image"):
-        if entry.get("role") == "kind-build":
-            if engine.image_id(entry["name"]) == entry.get("id"):
-                engine.docker("rmi", entry["name"], check=False)
-                removed.append(entry["name"])
-            ledger.forget("image", entry["name"])
-    return removed
 
 
 # ---------------------------------------------------------------- the cluster
@@ -272,9 +217,9 @@ def up(say: Callable[[str], None] = print) -> str:
     return f"kind cluster {NAME!r}: {kubectl.node_summary()}"
 
 
-def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
-    """Delete the workshop's kind cluster, the kind network if it brought it, and (unless keep_image,
-    as between a benchmark's bring-ups) the node image it built."""
+def down(say: Callable[[str], None] = print) -> str:
+    """Delete the workshop's kind cluster and the kind network if it brought it. A node image built here
+    stays for the next `up` (scripts/reset --all removes it, with the images it was built from)."""
     if not exists():
         ledger.forget("cluster", f"kind/{NAME}")
         return f"no kind cluster named {NAME!r}" + _forget_network()
@@ -285,15 +230,6 @@ def down(say: Callable[[str], None] = print, keep_image: bool = False) -> str:
     removed = [f"kind cluster {NAME!r}"]
     if _forget_network():
         removed.append("the kind network")
-    image = ledger.find("image", LOCAL_IMAGE)
-    if image and not keep_image and engine.image_id(LOCAL_IMAGE) == image.get("id"):
-        engine.docker("rmi", LOCAL_IMAGE, check=False)
-        ledger.forget("image", LOCAL_IMAGE)
-        (state() / "kind-node" / "recipe").unlink(missing_ok=True)
-        removed.append(f"its node image {LOCAL_IMAGE}")
-        parts = remove_build_images()
-        if parts:
-            removed.append(f"the {len(parts)} images it was built from")
     return "deleted " + ", ".join(removed)
 
 
@@ -330,8 +266,8 @@ class Kind:
     def up(self, say: Callable[[str], None], context: str | None = None) -> str:
         return up(say)
 
-    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
-        return down(say, keep_image=keep_image)
+    def down(self, say: Callable[[str], None]) -> str:
+        return down(say)
 
     def status(self, say: Callable[[str], None]) -> str:
         return status(say)

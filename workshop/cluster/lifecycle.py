@@ -7,6 +7,8 @@ fourteen months of patches. Edit END_OF_LIFE when a release comes out; doctor's 
 import datetime
 import re
 
+from workshop import versions
+
 END_OF_LIFE = {  # minor -> the day its last patch release is due
     31: datetime.date(2025, 10, 28),
     32: datetime.date(2026, 2, 28),
@@ -18,7 +20,7 @@ END_OF_LIFE = {  # minor -> the day its last patch release is due
 }
 OLDEST_KNOWN = min(END_OF_LIFE)
 KUBELET_REFUSES_CGROUP_V1 = 35  # KEP-5573: from 1.35 the kubelet needs failCgroupV1: false there
-MIN_DOCKER_API = (1, 44)  # Docker 25: what kind v0.33 and current BuildKit clients expect
+MIN_DOCKER_API = versions.docker_api_min()  # Docker 25: what kind and current BuildKit clients expect
 
 
 def minor_of(version: str) -> int | None:
@@ -49,13 +51,11 @@ def problems(
         return found
     ended = end_of_life(minor, today)
     if ended:
-        from workshop.cluster import node_build  # kept out of import time: doctor's tests load this alone
-
         since = f" on {ended.isoformat()}" if ended != datetime.date.min else ""
         found.append(
             (
                 f"Kubernetes 1.{minor} reached its end of life{since}: it gets no security fixes",
-                f"scripts/cluster down, then scripts/cluster up (the workshop's kind cluster is {node_build.kubernetes_minor()})"
+                f"scripts/cluster down, then scripts/cluster up (the workshop's kind cluster is {versions.kubernetes_minor()})"
                 if kind_made
                 else "upgrade that cluster, or use the workshop's kind cluster (scripts/cluster up)",
             )

@@ -37,7 +37,7 @@ class Provider(Protocol):
     def up(self, say: Callable[[str], None], context: str | None = None) -> str:
         """Make or adopt the cluster, write .workshop/kubeconfig; a one-line summary."""
 
-    def down(self, say: Callable[[str], None], keep_image: bool = False) -> str:
+    def down(self, say: Callable[[str], None]) -> str:
         """Remove what the workshop made for it; a one-line summary."""
 
     def status(self, say: Callable[[str], None]) -> str:
@@ -149,7 +149,7 @@ def ensure_namespace(provider: Provider) -> None:
     kubectl.run("config", "set-context", CONTEXT, f"--namespace={NAMESPACE}", context=None)
 
 
-def down(say=print, keep_image: bool = False) -> str:
+def down(say=print) -> str:
     provider = recorded()
     if provider is None:
         return "no workshop cluster to remove"
@@ -158,7 +158,7 @@ def down(say=print, keep_image: bool = False) -> str:
     gone = kubectl.identity(timeout=10) if provider.makes_cluster and kubectl.exists() else None
     if provider.makes_cluster:
         class_door.close()  # on the kind network, which goes with the cluster
-    summary = provider.down(say, keep_image=keep_image)
+    summary = provider.down(say)
     if gone is not None:
         classroom.forget_cluster(gone)  # the class's namespaces went with the cluster
     paths.kubeconfig().unlink(missing_ok=True)

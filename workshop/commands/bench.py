@@ -19,9 +19,9 @@ from statistics import median
 
 from ptyprocess import PtyProcess
 
-from workshop import ledger
+from workshop import ledger, paths, versions
 from workshop.cli import WorkshopError, quiet, run
-from workshop.cluster import kind, kubectl, node_build, providers, warm_up
+from workshop.cluster import kind, kubectl, providers, warm_up
 from workshop.commands import bench_class
 from workshop.deck import reader as deck_reader
 from workshop.machine import app_images, engine, host
@@ -158,7 +158,8 @@ def build_figures_k8s(cold: bool) -> None:
     """The kind node image's Kubernetes programs (built where kindest/node cannot be pulled): the last
     full build per program, a no-change rebuild, and on request a cold build (empty Go build cache,
     scratch folder) in a child process."""
-    times_file = node_build.bin_dir() / "build-times.json"
+    times_file = paths.state() / "k8s-bin" / versions.kubernetes_version() / "build-times.json"
+    build = [sys.executable, "-m", "provision.node_image", "--programs"]  # the basement's, run, not imported
     if times_file.exists():
         times = json.loads(times_file.read_text())
         print(
@@ -166,14 +167,14 @@ def build_figures_k8s(cold: bool) -> None:
             f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in times.items())})"
         )
     started = time.monotonic()
-    node_build.ensure_binaries(say=quiet)
+    host.logged(build, host.log_path("bench-build.log"), timeout=3600, what="the build", cwd=ROOT)
     print(f"k8s build   nothing changed: {time.monotonic() - started:.1f} s")
     if cold:
         with tempfile.TemporaryDirectory(prefix="workshop-cold-build-") as scratch:
             env = {**os.environ, "WORKSHOP_STATE": f"{scratch}/state", "GOCACHE": f"{scratch}/gocache"}
             started = time.monotonic()
             host.logged(
-                [sys.executable, "-m", "workshop.commands.cluster", "build"],
+                build,
                 host.log_path("bench-cold-build.log"),
                 timeout=3600,
                 what="the cold build",
@@ -296,7 +297,7 @@ def kind_figures() -> None:
             providers.up("kind", say=quiet)
             ours.append(time.monotonic() - started)
             if sample < KIND_SAMPLES - 1:
-                providers.down(say=quiet, keep_image=True)
+                providers.down(say=quiet)
         ratio = median(ours) / median(bare)
         print(
             f"kind        up to {kind.NODES} nodes Ready, {KIND_SAMPLES} times each, alternately: bare kind create "

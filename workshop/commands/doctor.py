@@ -22,7 +22,6 @@ from workshop.cluster import kind, kubectl, lifecycle, providers
 from workshop.deck import docker_commands, reader
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import app_images, engine, host, ports, registry
-from workshop.machine.standins import base_images
 from workshop.names import LECTURE_PORTS
 from workshop.paths import DECK, EXTRAS, ROOT, is_lecture
 from workshop.rehearsal import fit
@@ -229,7 +228,7 @@ def _presence(name: str, wanted: list[str], reachable: str | None, present, wher
 
 def check_images() -> Result:
     wanted = docker_commands.deck_images()
-    wanted += [image for image in base_images.needed_images() if image not in wanted]
+    wanted += [image for image in app_images.needed_images() if image not in wanted]
     why = None if engine.server_version(timeout=10) else "no Docker engine answers"
     return _presence("images", wanted, why, engine.image_exists, "present", "scripts/prepare")
 

@@ -5,7 +5,8 @@ see workshop/ledger.py), and the exact names the deck's own boxes give things:
   containers   the deck's `--name`s (workshop-demo, workshop-oom), and recorded ones still of the
                recorded id; never the registry container or kind's nodes (--all removes those)
   images       the deck's `-t` tags, and the lecture's app images the workshop built (still of
-               the recorded id); with --all also the base images it built or pulled
+               the recorded id); with --all also the base images it built or pulled, and the kind
+               node image it built with the images that image was built from
   registry     only in the registry this checkout's prepare started: the deck's pushes and the
                recorded pushes, except those the manifests name (--all: those too)
   Kubernetes   the lecture's labelled objects, only in the workshop's own namespace
@@ -24,7 +25,7 @@ from workshop import ledger, paths
 from workshop.cli import FAILED, OK, WorkshopError, quiet, run
 from workshop.cluster import existing, kubectl, providers
 from workshop.deck import docker_commands
-from workshop.machine import app_images, engine, engine_install, registry
+from workshop.machine import app_images, engine, installed, registry
 from workshop.names import NAMESPACE, PART_OF
 
 K8S_KINDS = "deployments,replicasets,pods,services,jobs,configmaps,secrets,poddisruptionbudgets"
@@ -81,7 +82,7 @@ def find_containers(declared: docker_commands.Declared) -> list[Item]:
 
 
 def find_images(declared: docker_commands.Declared, everything: bool) -> list[Item]:
-    roles = {"app"} | ({"standin", "pulled"} if everything else set())
+    roles = {"app"} | ({"standin", "pulled", "kind-node", "kind-build"} if everything else set())
     recorded = {e["name"]: ledger.image_ids(e) for e in ledger.of_kind("image") if e.get("role") in roles}
     items = []
     for ref, ident in _ids("image", sorted(declared.images | set(recorded))).items():
@@ -201,14 +202,14 @@ def find_cluster(everything: bool) -> list[Item]:
 def find_engine(everything: bool) -> list[Item]:
     """With --all: the dockerd this checkout's prepare started itself (CI, a Linux machine where it is
     root), last, once nothing else needs it. Docker Desktop or a system service is never the workshop's."""
-    ours = engine_install.recorded() if everything else None
+    ours = installed.recorded() if everything else None
     if ours is None or ours.get("state") != str(paths.state()):  # another checkout's engine is its own
         return []
     return [
         Item(
             "engine",
             f"dockerd ({ours['kind']}, pid {ours['pid']}, started by the workshop)",
-            _quietly(engine_install.stop),
+            _quietly(installed.stop),
         )
     ]
 

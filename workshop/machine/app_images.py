@@ -3,12 +3,14 @@ local registry (localhost:5001) so pods can pull them (okpy-mini built from k8s_
 mirrored from the base images prepare already made), and the ones the deck's boxes build, built
 once ahead of class so that every build in class is a cache hit."""
 
+import os
 import re
 from pathlib import Path
 
 from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck import reader
+from workshop.deck.docker_commands import dockerfile_bases
 from workshop.machine import engine, host, registry
 from workshop.machine.engine import docker, image_exists
 from workshop.machine.registry import ADDRESS
@@ -18,6 +20,35 @@ K8S_DEMO = ROOT / "k8s_demo"
 APP = names.APP_IMAGE
 IMAGE_LINE = re.compile(r"^\s*image:\s*(\S+)", re.MULTILINE)
 LOG = "app-images.log"
+
+
+# The base images the lecture's files name, in build order (where nothing can be pulled, scripts/prepare
+# builds the Python and Redis stand-ins on the Debian one), and other names of the same images.
+BASE_IMAGES = (names.DEBIAN_IMAGE, names.PYTHON_IMAGE, names.REDIS_IMAGE, registry.IMAGE)
+ALIASES = {"python:3.12-slim": names.PYTHON_IMAGE}
+_SKIP_DIRS = {".git", ".venv", ".workshop", "node_modules", "__pycache__", "provision"}
+
+
+def repository_dockerfiles(root: Path = ROOT) -> list[Path]:
+    """The lecture's Dockerfiles (the basement's own, under provision/, are not the lecture's)."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile"):
+                found.append(Path(folder) / name)
+    return found
+
+
+def needed_images(root: Path = ROOT) -> list[str]:
+    """The base images the workshop always uses and their other names, then any other base a Dockerfile
+    of the repository names."""
+    needed = [*BASE_IMAGES, *ALIASES]
+    for path in repository_dockerfiles(root):
+        for image in dockerfile_bases(path.read_text(errors="replace")):
+            if image not in needed:
+                needed.append(image)
+    return needed
 
 
 def manifest_images(folder: Path = K8S_DEMO) -> list[str]:

@@ -1,19 +1,17 @@
-"""The Docker engine the lecture uses: asking it things (version, builder, image store, images)
-and, on a Linux machine where we are root and none answers, making one answer (engine_install.py
-installs and starts the current stack, or Debian's 20.10 when WORKSHOP_ENGINE=debian).
-An engine that answers and that the workshop did not start is used as it is, never restarted."""
+"""The Docker engine the lecture uses: asking it things (version, builder, image store, images) and
+running the docker client against the engine prepare recorded. Making an engine answer where none
+does is scripts/prepare's job (provision/engine_install.py); an engine that answers and that the
+workshop did not start is used as it is, never restarted."""
 
 import json
 import os
-import platform
 import re
 import subprocess
-import time
 from pathlib import Path
 from typing import NamedTuple
 
-from workshop.cli import Note, WorkshopError, quiet
-from workshop.machine import engine_install, host, processes
+from workshop.cli import WorkshopError
+from workshop.machine import host
 from workshop.paths import state
 
 
@@ -22,7 +20,6 @@ def endpoint_file() -> Path:
     return state() / "engine-endpoint"
 
 
-WAIT_SECONDS = 60
 # The engine the workshop uses, recorded by the first `prepare` that finds or starts one:
 # scripts/lib/engine-env.sh exports it as DOCKER_HOST (and drops DOCKER_CONTEXT) for every script
 # and box, whatever DOCKER_HOST or DOCKER_CONTEXT the presenter's shell holds later.
@@ -129,27 +126,6 @@ def facts(timeout: float = 20) -> Facts | None:
     )
 
 
-def _how_to_start() -> str:
-    if platform.system() in ("Darwin", "Windows"):
-        return "start Docker Desktop, wait until it says it is running, then run scripts/prepare again"
-    return (
-        "start the docker service (`sudo systemctl start docker`) and make sure your user may use it "
-        "(`sudo usermod -aG docker $USER`, then log in again), or run scripts/prepare as root"
-    )
-
-
-def _wait(seconds: float, started_pid: int | None = None) -> str | None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        version = server_version(timeout=10)
-        if version:
-            return version
-        if started_pid is not None and not processes.alive(started_pid):
-            return None
-        time.sleep(0.5)
-    return None
-
-
 def recorded_endpoint() -> dict | None:
     """{'host': 'unix:///var/run/docker.sock', 'from': 'context default'} once prepare recorded one."""
     try:
@@ -190,54 +166,6 @@ def record_endpoint() -> dict | None:
     os.environ["DOCKER_HOST"] = found
     os.environ.pop("DOCKER_CONTEXT", None)
     return recorded_endpoint()
-
-
-def ensure_engine(note: Note = quiet) -> str:
-    summary = _ensure_engine(note)
-    pinned = record_endpoint()
-    return summary + (f"; the workshop uses {pinned['host']} (from {pinned['from']})" if pinned else "")
-
-
-def _ensure_engine(note: Note = quiet) -> str:
-    """Make sure an engine answers; return a one-line summary. Raises WorkshopError otherwise.
-
-    The engine the workshop started itself is replaced when WORKSHOP_ENGINE asks for the other
-    kind; any other engine that answers (Docker Desktop, a system service) is used as it is."""
-    kind = engine_install.wanted_kind()
-    ours = engine_install.recorded()
-    version = server_version()
-    if version and ours is None and os.environ.get("WORKSHOP_ENGINE"):
-        found = facts()
-        if found and not engine_install.is_kind(found, kind):
-            raise WorkshopError(
-                f"WORKSHOP_ENGINE={kind} asks for another engine, but {found.describe()} answers "
-                f"and the workshop did not start it: stop it first (it is not the workshop's to stop)"
-            )
-    if version and (ours is None or ours["kind"] == kind):
-        found = facts()
-        return found.describe() + (" (started by the workshop)" if ours else "") if found else f"Docker {version}"
-    if version:
-        engine_install.stop(note)
-    elif not host.is_linux_root():
-        raise WorkshopError(f"no Docker engine answers: {_how_to_start()}")
-    else:
-        running = processes.named("dockerd")
-        if running and ours is None:
-            # someone (the service manager, another prepare) started one: give it time rather than start a second
-            note(f"dockerd (pid {running[0]}) is starting; waiting up to {WAIT_SECONDS} s")
-            if _wait(WAIT_SECONDS):
-                return _ensure_engine(note)
-            raise WorkshopError(
-                f"dockerd (pid {running[0]}) runs but does not answer `docker info` after "
-                f"{WAIT_SECONDS} s; look at its log, or stop it and run scripts/prepare again"
-            )
-    pid = engine_install.start(kind, note)
-    if not _wait(WAIT_SECONDS, started_pid=pid):
-        log = (engine_install.recorded() or {}).get("log") or str(engine_install.MACHINE_HOME)
-        tail = host.last_line(open(log, errors="replace").read()) if log.endswith(".log") else ""
-        raise WorkshopError(f"dockerd did not answer within {WAIT_SECONDS} s ({tail[:160]}); see {log}")
-    found = facts()
-    return (found.describe() if found else "Docker answering") + f" (started dockerd, pid {pid})"
 
 
 def image_exists(ref: str) -> bool:

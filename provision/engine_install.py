@@ -10,12 +10,14 @@ root and no engine answers (CI, development machines). A laptop's own Docker is 
 
 Only one engine runs at a time (two would fight over docker0): starting one kind stops the
 other, but only an engine this module started itself (its pid and start time are recorded in
-MACHINE_HOME/engine.json). What it started and installed lives under MACHINE_HOME, and
-MACHINE_HOME/engine.env tells every workshop command and shell which docker client to use."""
+MACHINE_HOME/engine.json, workshop/machine/installed.py). What it started and installed lives under
+MACHINE_HOME (WORKSHOP_MACHINE_HOME, default /var/lib/cs198-workshop), and MACHINE_HOME/engine.env tells
+every workshop command and shell which docker client to use."""
 
 import hashlib
 import json
 import os
+import platform
 import shutil
 import tempfile
 import time
@@ -23,21 +25,18 @@ import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
-from workshop import paths
+from provision import apt_sources
+from workshop import paths, versions
 from workshop.cli import Note, WorkshopError, quiet
-from workshop.machine import apt_sources, host, processes
+from workshop.machine import engine, host, installed, processes
+from workshop.machine.installed import recorded, stop
 
-MACHINE_HOME = Path(os.environ.get("WORKSHOP_MACHINE_HOME") or "/var/lib/cs198-workshop")
-RECORD = MACHINE_HOME / "engine.json"
-ENV_FILE = MACHINE_HOME / "engine.env"
 STACK = Path(__file__).resolve().parent / "current_docker"
-CLI_VERSION = "29.9.3"
 CLI_MODULE = "github.com/docker/cli"
 KINDS = ("current", "debian")
 # bookworm's runc: forky's needs a newer glibc than bookworm has; tini-static is docker-init;
 # iptables: dockerd's bridge network will not start without it (a fresh machine has none)
 HOST_PACKAGES = {"/usr/sbin/runc": "runc", "/usr/bin/tini-static": "tini", "/usr/sbin/iptables": "iptables"}
-STOP_SECONDS = 30
 SANDBOXES = Path("/run/docker/netns")  # both engines' exec-root keeps a container's network here
 
 
@@ -59,9 +58,8 @@ def pinned_debs(listing: Path = STACK / "debs.tsv") -> list[Deb]:
 
 
 def engine_version() -> str:
-    """The upstream version of the pinned dockerd (28.5.2 of 28.5.2+dfsg4-5)."""
-    deb = next(d for d in pinned_debs() if d.package == "docker.io")
-    return deb.version.split("+")[0]
+    """The upstream version of the dockerd installed (28.5.2; debs.tsv holds 28.5.2+dfsg4-5)."""
+    return versions.docker_engine_version()
 
 
 class Layout(NamedTuple):
@@ -71,11 +69,11 @@ class Layout(NamedTuple):
 
     @property
     def prefix(self) -> Path:
-        return self.home / f"docker-{engine_version()}"
+        return installed.stack_prefix(self.home)
 
     @property
     def client_dir(self) -> Path:
-        return self.home / f"docker-cli-{CLI_VERSION}"
+        return self.home / f"docker-cli-{versions.docker_cli_version()}"
 
     @property
     def docker_config(self) -> Path:
@@ -134,7 +132,7 @@ def _download(url: str, target: Path, deb: Deb) -> None:
 def fetch_debs(target: Path, note: Note = quiet, mirror: str | None = None) -> list[str]:
     """Download each pinned .deb, check its size and sha256, unpack it into target."""
     mirror = (mirror or apt_sources.debian_mirror("bookworm")).rstrip("/")
-    cache = MACHINE_HOME / "debs"
+    cache = installed.machine_home() / "debs"
     cache.mkdir(parents=True, exist_ok=True)
     unpacked = []
     for deb in pinned_debs():
@@ -147,7 +145,7 @@ def fetch_debs(target: Path, note: Note = quiet, mirror: str | None = None) -> l
             file.unlink()
             raise WorkshopError(
                 f"{deb.package} {deb.version} from {mirror} does not match its pinned sha256: "
-                f"the mirror serves another file; update workshop/machine/current_docker/debs.tsv"
+                f"the mirror serves another file; update provision/current_docker/debs.tsv"
             )
         host.run(["dpkg-deb", "-x", str(file), str(target)], timeout=300, what=f"dpkg-deb -x {file.name}")
         unpacked.append(f"{deb.package} {deb.version}")
@@ -157,14 +155,14 @@ def fetch_debs(target: Path, note: Note = quiet, mirror: str | None = None) -> l
 def build_cli(output: Path, note: Note = quiet) -> None:
     """The Docker CLI from the Go module proxy: its module has no go.mod (it ships vendor.mod), so
     a writable copy gets one, and the wrapper module in current_docker/cli builds cmd/docker from it."""
-    go = host.go_program(f"the Docker CLI {CLI_VERSION}")
+    go = host.go_program(f"the Docker CLI {versions.docker_cli_version()}")
     log = host.log_path("docker-cli-build.log")
     env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false"}
     with tempfile.TemporaryDirectory(prefix="workshop-docker-cli-") as scratch:
         work = Path(scratch)
-        note(f"building the Docker CLI {CLI_VERSION} from the Go module proxy (about a minute, once)")
+        note(f"building the Docker CLI {versions.docker_cli_version()} from the Go module proxy (about a minute, once)")
         done = host.run(
-            [go, "mod", "download", "-json", f"{CLI_MODULE}@v{CLI_VERSION}+incompatible"],
+            [go, "mod", "download", "-json", f"{CLI_MODULE}@v{versions.docker_cli_version()}+incompatible"],
             cwd=work,
             env=env,
             timeout=900,
@@ -180,7 +178,7 @@ def build_cli(output: Path, note: Note = quiet) -> None:
         (copy / "vendor.sum").rename(copy / "go.sum")
         for name in ("go.mod", "go.sum"):
             shutil.copy(STACK / "cli" / name, work / name)
-        ldflags = f"-X {CLI_MODULE}/cli/version.Version={CLI_VERSION} -X {CLI_MODULE}/cli/version.GitCommit=modproxy"
+        ldflags = f"-X {CLI_MODULE}/cli/version.Version={versions.docker_cli_version()} -X {CLI_MODULE}/cli/version.GitCommit=modproxy"
         output.parent.mkdir(parents=True, exist_ok=True)
         host.logged(
             [
@@ -198,7 +196,7 @@ def build_cli(output: Path, note: Note = quiet) -> None:
             ],
             log,
             timeout=1800,
-            what=f"building the Docker CLI {CLI_VERSION}",
+            what=f"building the Docker CLI {versions.docker_cli_version()}",
             env=env,
             cwd=work,
         )
@@ -232,7 +230,7 @@ def install_debian(note: Note = quiet) -> Path:
     if not os.access("/usr/sbin/dockerd", os.X_OK) or not os.access("/usr/bin/docker", os.X_OK):
         note("installing Debian's docker.io (about a minute, once)")
         host.apt_install(["docker.io"], host.log_path("apt.log"))
-    client_dir = MACHINE_HOME / "docker-cli-debian"
+    client_dir = installed.machine_home() / "docker-cli-debian"
     client_dir.mkdir(parents=True, exist_ok=True)
     link = client_dir / "docker"
     if not link.is_symlink():
@@ -244,40 +242,13 @@ def install_debian(note: Note = quiet) -> Path:
 # ---------------------------------------------------------------- running
 
 
-def recorded() -> dict | None:
-    """What the workshop started and still runs: {kind, pid, ...}; None when nothing of ours runs."""
-    try:
-        record = json.loads(RECORD.read_text())
-    except (OSError, ValueError):
-        return None
-    live = processes.recorded(MACHINE_HOME / "dockerd.pid")
-    if live is None:
-        return None
-    # pid None: the intent written before the start; the pid file, written with the start itself,
-    # names the process (an interrupt between the two cannot leave it unknown)
-    return {**record, "pid": live} if record.get("pid") in (None, live) else None
-
-
 def write_env(client_dir: Path, docker_config: Path | None) -> None:
     """engine.env: which docker the workshop's commands and shells use (scripts/lib/bootstrap.sh reads it)."""
     lines = [f"WORKSHOP_DOCKER_BIN={client_dir}"]
     if docker_config:
         lines.append(f"DOCKER_CONFIG={docker_config}")
-    ENV_FILE.write_text("\n".join(lines) + "\n")
-    apply_env()
-
-
-def apply_env() -> None:
-    """Put engine.env in force in this process (and so in every program it starts)."""
-    try:
-        lines = ENV_FILE.read_text().splitlines()
-    except OSError:
-        return
-    values = dict(line.split("=", 1) for line in lines if "=" in line)
-    bin_dir = values.pop("WORKSHOP_DOCKER_BIN", "")
-    os.environ.update(values)
-    if bin_dir and bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    installed.env_file().write_text("\n".join(lines) + "\n")
+    installed.apply_env()
 
 
 def release_dead_sandboxes(note: Note = quiet, where: Path = SANDBOXES) -> int:
@@ -312,22 +283,22 @@ def release_dead_sandboxes(note: Note = quiet, where: Path = SANDBOXES) -> int:
 
 def start(kind: str, note: Note = quiet) -> int:
     """Install (once) and start an engine of this kind; returns dockerd's pid."""
-    MACHINE_HOME.mkdir(parents=True, exist_ok=True)
+    installed.machine_home().mkdir(parents=True, exist_ok=True)
     if not processes.named("dockerd"):
         release_dead_sandboxes(note)
     if kind == "current":
-        layout = Layout(MACHINE_HOME)
+        layout = Layout(installed.machine_home())
         install_current(layout, note)
         argv = [str(layout.prefix / "usr/sbin/dockerd"), "--config-file", str(layout.daemon_json)]
         env, client_dir, docker_config, log = dockerd_env(layout), layout.client_dir, layout.docker_config, layout.log
     else:
-        client_dir, docker_config, log = install_debian(note), None, MACHINE_HOME / "dockerd-debian.log"
+        client_dir, docker_config, log = install_debian(note), None, installed.machine_home() / "dockerd-debian.log"
         argv, env = ["/usr/sbin/dockerd"], None
     # Recorded before it starts (pid unknown yet), and a Ctrl-C waits until the pid file, the record and
     # engine.env are all written: dockerd runs in its own session and outlives the interrupt, so `stop`
     # and the next prepare must know it as the workshop's.
     with processes.deferred_signals():
-        RECORD.write_text(
+        installed.record_file().write_text(
             json.dumps(
                 {
                     "kind": kind,
@@ -340,8 +311,8 @@ def start(kind: str, note: Note = quiet) -> int:
             )
             + "\n"
         )
-        pid = processes.start(argv, log, MACHINE_HOME / "dockerd.pid", env=env, what="dockerd")
-        RECORD.write_text(
+        pid = processes.start(argv, log, installed.pid_file(), env=env, what="dockerd")
+        installed.record_file().write_text(
             json.dumps(
                 {
                     "kind": kind,
@@ -359,18 +330,6 @@ def start(kind: str, note: Note = quiet) -> int:
     return pid
 
 
-def stop(note: Note = quiet) -> str | None:
-    """Stop the engine the workshop started, if one runs; returns its kind."""
-    record = recorded()
-    if record is None:
-        return None
-    note(f"stopping the {record['kind']} engine the workshop started (pid {record['pid']})")
-    processes.stop_recorded(MACHINE_HOME / "dockerd.pid", timeout=STOP_SECONDS)
-    RECORD.unlink(missing_ok=True)
-    ENV_FILE.unlink(missing_ok=True)
-    return record["kind"]
-
-
 def is_kind(facts, kind: str) -> bool:
     """Does an engine with these facts (engine.Facts) look like this kind?"""
     if kind == "debian":
@@ -383,3 +342,77 @@ def wanted_kind() -> str:
     if kind not in KINDS:
         raise WorkshopError(f"WORKSHOP_ENGINE={kind}: choose one of {', '.join(KINDS)}")
     return kind
+
+
+# ---------------------------------------------------------------- making one answer
+
+WAIT_SECONDS = 60
+
+
+def _how_to_start() -> str:
+    if platform.system() in ("Darwin", "Windows"):
+        return "start Docker Desktop, wait until it says it is running, then run scripts/prepare again"
+    return (
+        "start the docker service (`sudo systemctl start docker`) and make sure your user may use it "
+        "(`sudo usermod -aG docker $USER`, then log in again), or run scripts/prepare as root"
+    )
+
+
+def _wait(seconds: float, started_pid: int | None = None) -> str | None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        version = engine.server_version(timeout=10)
+        if version:
+            return version
+        if started_pid is not None and not processes.alive(started_pid):
+            return None
+        time.sleep(0.5)
+    return None
+
+
+def ensure_engine(note: Note = quiet) -> str:
+    summary = _ensure_engine(note)
+    pinned = engine.record_endpoint()
+    return summary + (f"; the workshop uses {pinned['host']} (from {pinned['from']})" if pinned else "")
+
+
+def _ensure_engine(note: Note = quiet) -> str:
+    """Make sure an engine answers; return a one-line summary. Raises WorkshopError otherwise.
+
+    The engine the workshop started itself is replaced when WORKSHOP_ENGINE asks for the other
+    kind; any other engine that answers (Docker Desktop, a system service) is used as it is."""
+    kind = wanted_kind()
+    ours = recorded()
+    version = engine.server_version()
+    if version and ours is None and os.environ.get("WORKSHOP_ENGINE"):
+        found = engine.facts()
+        if found and not is_kind(found, kind):
+            raise WorkshopError(
+                f"WORKSHOP_ENGINE={kind} asks for another engine, but {found.describe()} answers "
+                f"and the workshop did not start it: stop it first (it is not the workshop's to stop)"
+            )
+    if version and (ours is None or ours["kind"] == kind):
+        found = engine.facts()
+        return found.describe() + (" (started by the workshop)" if ours else "") if found else f"Docker {version}"
+    if version:
+        stop(note)
+    elif not host.is_linux_root():
+        raise WorkshopError(f"no Docker engine answers: {_how_to_start()}")
+    else:
+        running = processes.named("dockerd")
+        if running and ours is None:
+            # someone (the service manager, another prepare) started one: give it time rather than start a second
+            note(f"dockerd (pid {running[0]}) is starting; waiting up to {WAIT_SECONDS} s")
+            if _wait(WAIT_SECONDS):
+                return _ensure_engine(note)
+            raise WorkshopError(
+                f"dockerd (pid {running[0]}) runs but does not answer `docker info` after "
+                f"{WAIT_SECONDS} s; look at its log, or stop it and run scripts/prepare again"
+            )
+    pid = start(kind, note)
+    if not _wait(WAIT_SECONDS, started_pid=pid):
+        log = (recorded() or {}).get("log") or str(installed.machine_home())
+        tail = host.last_line(open(log, errors="replace").read()) if log.endswith(".log") else ""
+        raise WorkshopError(f"dockerd did not answer within {WAIT_SECONDS} s ({tail[:160]}); see {log}")
+    found = engine.facts()
+    return (found.describe() if found else "Docker answering") + f" (started dockerd, pid {pid})"

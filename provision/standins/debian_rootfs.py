@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from provision import apt_sources
 from workshop.cli import Note, WorkshopError
-from workshop.machine import apt_sources, host
+from workshop.machine import host
 from workshop.names import DEBIAN_IMAGE
 from workshop.paths import state
 

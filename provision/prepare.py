@@ -9,10 +9,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from provision import engine_install, node_image
+from provision.standins import base_images
 from workshop.cli import Note, WorkshopError, run
-from workshop.cluster import warm_up
-from workshop.machine import app_images, engine, registry
-from workshop.machine.standins import base_images
+from workshop.cluster import providers, warm_up
+from workshop.machine import app_images, registry
+
+
+def kind_node_image(note: Note) -> str:
+    """kind's node image, unless the workshop uses a cluster you brought (scripts/cluster up --context)."""
+    choice = providers.chosen()
+    if choice and choice.get("provider") != "kind":
+        return f"not needed: the workshop uses your {choice.get('provider')} cluster"
+    return node_image.ensure(note)
 
 
 class Step(NamedTuple):
@@ -22,7 +31,7 @@ class Step(NamedTuple):
 
 
 STEPS: list[Step] = [
-    Step("engine", "a Docker engine answers", engine.ensure_engine),
+    Step("engine", "a Docker engine answers", engine_install.ensure_engine),
     Step("images", "the base images exist under their exact tags", base_images.ensure_base_images),
     Step("registry", "the local registry answers on localhost:5001", registry.up),
     Step("app-images", "the images the manifests name are in the local registry", app_images.ensure_app_images),
@@ -31,6 +40,7 @@ STEPS: list[Step] = [
         "the deck's docker build commands ran once (in class they hit the cache)",
         app_images.build_deck_images,
     ),
+    Step("node-image", "kind's node image is here: pulled, or built where it cannot be", kind_node_image),
     Step("cluster", "the workshop cluster answers (scripts/cluster up)", warm_up.cluster_up),
     Step("warm-up", "the node already holds every image the deck's rollouts use", warm_up.warm_cluster),
 ]

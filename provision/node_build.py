@@ -2,8 +2,8 @@
 for machines where `kindest/node` cannot be pulled (see kind_node/build.sh for the image itself).
 
 The Go modules live in kind_node/src/: kubernetes/ (kubeadm, kube-apiserver, kubelet, kubectl, ...),
-coredns/ and pause/. The Kubernetes version is the one kubernetes/go.mod requires: that file is the
-one place it is written. Results go to .workshop/k8s-bin/<version>/ with a stamp per program, so a
+coredns/ and pause/. The Kubernetes version is versions.env's (kubernetes/go.mod requires the same;
+tests/test_versions.py checks it). Results go to .workshop/k8s-bin/<version>/ with a stamp per program, so a
 second run with the same sources reuses them at once.
 """
 
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from workshop import cli, paths
+from workshop import cli, paths, versions
 from workshop.cli import WorkshopError
 from workshop.machine import host
 
@@ -45,25 +45,8 @@ def required_version(module_dir: Path, module: str) -> str:
     return found.group(1)
 
 
-def recipe_versions() -> dict[str, str]:
-    """The versions kind_node/versions.env pins (build.sh sources the same file): its KEY=value lines whose
-    value is written out, e.g. KIND_VERSION -> v0.33.0."""
-    text = (RECIPE / "versions.env").read_text()
-    return dict(re.findall(r"^([A-Z][A-Z0-9_]*)=([^\s#$]\S*)", text, re.M))
-
-
-def kubernetes_version() -> str:
-    """The Kubernetes release the workshop builds and deploys to, e.g. v1.37.2."""
-    return required_version(SOURCES / "kubernetes", "k8s.io/kubernetes")
-
-
-def kubernetes_minor() -> str:
-    """The workshop's Kubernetes minor, e.g. 1.37 (the upstream node image may be another patch of it)."""
-    return ".".join(kubernetes_version().lstrip("v").split(".")[:2])
-
-
 def bin_dir(version: str = "") -> Path:
-    return paths.state() / "k8s-bin" / (version or kubernetes_version())
+    return paths.state() / "k8s-bin" / (version or versions.kubernetes_version())
 
 
 def version_ldflags(version: str) -> str:
@@ -129,7 +112,13 @@ def ensure_binaries(say: Callable[[str], None] = print) -> Path:
     """Build whatever is missing or stale; return the folder with every program.
 
     A lock file makes a second caller wait for a build already under way instead of racing it."""
-    version = kubernetes_version()
+    version = versions.kubernetes_version()
+    sources = required_version(SOURCES / "kubernetes", "k8s.io/kubernetes")
+    if sources != version:
+        raise WorkshopError(
+            f"versions.env names Kubernetes {version} but {SOURCES / 'kubernetes' / 'go.mod'} requires {sources}: "
+            f"make them agree (docs/kubernetes-releases.md says how), then build again"
+        )
     target = bin_dir(version)
     target.mkdir(parents=True, exist_ok=True)
     with open(target / ".lock", "w") as lock:

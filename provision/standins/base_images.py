@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from provision.standins import debian_rootfs, host_python
 from workshop import ledger
 from workshop.cli import Note, WorkshopError, quiet
-from workshop.deck.docker_commands import dockerfile_bases
-from workshop.machine import engine, host, processes
-from workshop.machine.standins import debian_rootfs, host_python
+from workshop.machine import app_images, engine, host, processes, registry
 from workshop.names import (
     DEBIAN_IMAGE as DEBIAN,
     KIND_NODE_BASE,
@@ -36,11 +35,9 @@ def build_dir() -> Path:
     return state() / "build"
 
 
-# in build order: the Python and Redis stand-ins are built on the Debian one
-REGISTRY = "registry:2"
-BASE_IMAGES = (DEBIAN, PYTHON, REDIS, REGISTRY)
-# other names of the same images: where nothing can be pulled they become extra tags of a stand-in
-ALIASES = {"python:3.12-slim": PYTHON}
+REGISTRY = registry.IMAGE
+BASE_IMAGES = app_images.BASE_IMAGES  # in build order: the Python and Redis stand-ins are built on the Debian one
+ALIASES = app_images.ALIASES  # where nothing can be pulled, these become extra tags of a stand-in
 
 STANDINS = Path(__file__).resolve().parent
 LOG = "base-images.log"
@@ -77,29 +74,13 @@ def recipe_hash(*parts) -> str:
 
 # ---------------------------------------------------------------- which images are needed
 
-_SKIP_DIRS = {".git", ".venv", ".workshop", "node_modules", "__pycache__", "standins"}
-
-
-def repository_dockerfiles(root: Path = ROOT) -> list[Path]:
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        for name in sorted(files):
-            if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile"):
-                found.append(Path(folder) / name)
-    return found
-
 
 def needed_images(root: Path = ROOT) -> list[str]:
-    """The ones the workshop always uses and their other names, then any other base a Dockerfile of the
-    repository names."""
-    needed = [*BASE_IMAGES, *ALIASES]
+    """What the lecture needs (app_images.needed_images), and where no registry answers the base the kind
+    node image is built on."""
+    needed = app_images.needed_images(root)
     if standins_allowed():  # no registry: the kind node image will be built here, on this base
         needed.append(KIND_NODE_BASE)
-    for path in repository_dockerfiles(root):
-        for image in dockerfile_bases(path.read_text(errors="replace")):
-            if image not in needed:
-                needed.append(image)
     return needed
 
 
@@ -335,7 +316,7 @@ def ensure_image(ref: str, note: Note, log: Path, can_pull: dict[str, bool]) -> 
     if plan is None:
         raise WorkshopError(
             f"{ref} (named by a Dockerfile here) cannot be pulled and has no stand-in; "
-            f"use one of {', '.join(BASE_IMAGES)} or add a stand-in in workshop/machine/standins/"
+            f"use one of {', '.join(BASE_IMAGES)} or add a stand-in in provision/standins/"
         )
     note(f"building the {ref} stand-in ({plan.detail}); log in {host.shown(log)}")
     old_id = engine.image_id(ref)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# build.sh: builds a kind node image for Kubernetes $KUBE_VERSION (the version src/kubernetes/go.mod
-# requires) on a machine that cannot pull any container image. Inputs: the workshop's Docker engine
+# build.sh: builds a kind node image for Kubernetes $KUBE_VERSION (versions.env at the top of the
+# checkout) on a machine that cannot pull any container image. Inputs: the workshop's Docker engine
 # (BuildKit, containerd store), its local debian:bookworm-slim, the Debian mirror, the Go module
-# proxy, the Kubernetes programs workshop/cluster/node_build.py built (K8S_BIN: kubeadm, kube-*,
+# proxy, the Kubernetes programs provision/node_build.py built (K8S_BIN: kubeadm, kube-*,
 # kubelet, kubectl, coredns, pause) and forky's containerd 2.1.9 binaries. Outputs (all labelled
 # edu.cs198.workshop=kind-node):
 #   workshop-kind/base:$BASE_TAG    Debian bookworm + systemd + containerd + runc + CNI + crictl
@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$HERE/versions.env"
 
-# The caller (workshop/cluster/kind.py) names where things are: the containerd 2.1.9 binaries of
+# The caller (provision/node_image.py) names where things are: the containerd 2.1.9 binaries of
 # the workshop's Docker stack, the repository, the built Kubernetes programs and a work folder.
 export PATH=/usr/local/go/bin:$PATH
 ENGINE_BIN=${ENGINE_BIN:?the folder holding containerd, ctr and containerd-shim-runc-v2 2.1.9}
@@ -47,7 +47,7 @@ for tool in docker go bc python3 patch; do command -v "$tool" >/dev/null || die 
 docker info >/dev/null 2>&1 || die "the Docker engine does not answer"
 docker image inspect "$DEBIAN_IMAGE" >/dev/null 2>&1 || die "$DEBIAN_IMAGE is not in the engine"
 for f in kubeadm kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl coredns pause; do
-    [[ -x "$K8S_BIN/$f" ]] || die "$K8S_BIN/$f is missing (workshop/cluster/node_build.py builds it)"
+    [[ -x "$K8S_BIN/$f" ]] || die "$K8S_BIN/$f is missing (provision/node_build.py builds it)"
 done
 
 # ---------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ done
 #    the -X version flags alone prove nothing, so `go version -m` is checked too.
 export GOTOOLCHAIN=local  # go get and go mod download below use the Go here, never fetch another
 go_build() { # name module_dir package [-X flags]: built and stamped as node_build.py builds its own
-    PYTHONPATH=$WORKSHOP "$PYTHON" -m workshop.cluster.node_build "$1" "$2" "$3" "$BIN" "$LOG" "${4:-}" \
+    PYTHONPATH=$WORKSHOP "$PYTHON" -m provision.node_build "$1" "$2" "$3" "$BIN" "$LOG" "${4:-}" \
         || die "go build of $1 failed (see $LOG)"
 }
 kube_module_version() { # the k8s.io/kubernetes module a binary was built from
