@@ -25,8 +25,8 @@ RUN apt-get update \
         texlive-latex-recommended \
  && rm -rf /var/lib/apt/lists/*
 
-# Staff work as an ordinary user (USER 1000 below): uid 1000 is Linux's usual first user, so files
-# written into a mounted checkout are yours, not root's (Docker Desktop on a Mac maps them anyway).
+# Staff work as an ordinary user (USER 1000 below): uid 1000 is Linux's usual first user, so where
+# that is you, files written into a mounted checkout are yours, not root's (Docker Desktop maps them).
 RUN useradd --create-home --uid 1000 cs61a \
  && install -d -o cs61a -g cs61a /home/cs61a/site
 

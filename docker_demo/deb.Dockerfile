@@ -2,7 +2,8 @@
 # Build: docker build -t workshop-demo-deb:1.0 -f docker_demo/deb.Dockerfile docker_demo
 FROM debian:trixie-slim
 
-# Every image the workshop builds carries this label, so cleanup finds exactly those.
+# Every image the workshop builds carries this label, for whoever reads `docker inspect`;
+# cleanup never goes by it, only by the names it made (.workshop/made.json) and the deck's.
 LABEL edu.cs198.workshop="docker-demo"
 
 # Why apt and not pip? trixie-slim has no Python and no pip at all, and even with
