@@ -103,3 +103,31 @@ def test_a_broken_virtualenv_says_how_to_rebuild_it(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"workshop: the virtualenv {venv} is broken") and f"rm -rf {venv}" in line
+
+
+def test_the_deck_is_named_with_deck_as_every_command_names_it(tmp_path):
+    """scripts/present takes --deck FILE like rehearse, record, catch-up and export-html (and the deck first,
+    as a shorthand); two different decks at once is one line."""
+    broken = tmp_path / "slides.md"
+    broken.write_text(
+        (ROOT / "slides.md")
+        .read_text()
+        .replace("init_codeblock: false", "init_codeblock: true", 1)
+        .replace("init_text: python docker_demo/server.py\n", "", 1)
+    )
+    status, text = run_in_terminal([PRESENT, "--deck", str(broken)])
+    assert status == 2 and lines_of(text)[0].startswith("present: slides.md line "), text
+    status, text = run_in_terminal([PRESENT, str(broken), "--deck", str(ROOT / "extras.md")])
+    assert status == 2 and lines_of(text) == [
+        f"present: two decks named ({broken} and --deck {ROOT / 'extras.md'}): name one"
+    ], text
+    for command in ("present", "rehearse", "record", "catch_up", "export_html"):
+        shown = subprocess.run(
+            [sys.executable, "-m", f"workshop.commands.{command}", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert "--deck FILE" in shown.stdout, (command, shown.stdout)

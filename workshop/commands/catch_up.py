@@ -6,13 +6,12 @@ presenter after a failed box, and for a student who starts late."""
 import argparse
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from workshop.cli import run
-from workshop.commands.options import chosen
+from workshop.commands.options import add_deck_option, chosen, deck_path
 from workshop.deck.directives import KNOWN_NEEDS
 from workshop.deck.reader import Box
-from workshop.paths import DECK, ROOT
+from workshop.paths import ROOT
 from workshop.presenter import catch_up
 from workshop.rehearsal import step_table
 
@@ -30,12 +29,12 @@ def in_effect(box: Box) -> str | None:
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/catch-up", description=__doc__.split("\n\n")[0])
     parser.add_argument("slide", metavar="SLIDE", help="the slide to catch up to: its number, or words of its title")
-    parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
+    add_deck_option(parser)
     parser.add_argument("--without", default="", help=f"leave out the boxes that need these ({', '.join(KNOWN_NEEDS)})")
     parser.add_argument("--list", action="store_true", help="list the boxes it would run, without running them")
     args = parser.parse_args(argv)
     # the deck and --without, checked as rehearse checks them (catch-up picks its slides itself)
-    deck, _, without = chosen(argparse.Namespace(deck=args.deck.resolve(), slides=None, without=args.without))
+    deck, _, without = chosen(argparse.Namespace(deck=deck_path(args), slides=None, without=args.without))
     slide = catch_up.target(deck, args.slide)
     os.chdir(ROOT)  # the boxes' command (scripts/workshop-shell) is relative to the repository, as in the deck
     if args.list:

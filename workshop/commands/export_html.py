@@ -8,8 +8,7 @@ from pathlib import Path
 
 from workshop import export
 from workshop.cli import run
-from workshop.commands.options import add_recordings_option
-from workshop.paths import DECK
+from workshop.commands.options import add_deck_option, add_recordings_option, deck_path
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -19,7 +18,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "and every terminal box playing its real recording.",
     )
     parser.add_argument("dir", type=Path, metavar="DIR", help="the folder to write the site into (created if needed)")
-    parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
+    add_deck_option(parser)
     add_recordings_option(parser, "the folder of the boxes' recordings")
     return parser.parse_args(argv)
 
@@ -28,7 +27,7 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     summary = export.export(
         args.dir,
-        deck_path=args.deck,
+        deck_path=deck_path(args),
         recordings_dir=args.recordings,
         note=lambda line: print(f"export-html: {line}", file=sys.stderr, flush=True),
     )

@@ -11,8 +11,18 @@ from workshop.deck.directives import KNOWN_NEEDS
 from workshop.paths import DECK, recordings_for
 
 
+def add_deck_option(parser: argparse.ArgumentParser, default: Path | None = DECK) -> None:
+    """--deck FILE: the deck, named so by every command that takes one (scripts/present also takes it first)."""
+    parser.add_argument("--deck", type=Path, default=default, metavar="FILE", help="the deck (default: slides.md)")
+
+
+def deck_path(args: argparse.Namespace) -> Path:
+    """The deck --deck names, or slides.md."""
+    return (args.deck or DECK).resolve()
+
+
 def add_deck_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--deck", type=Path, default=DECK, help="the deck (default: slides.md)")
+    add_deck_option(parser)
     parser.add_argument("--slides", help="only these slides, e.g. 4-9 or 2,5,11-12")
     parser.add_argument("--without", default="", help=f"skip boxes that need these ({', '.join(KNOWN_NEEDS)})")
 
@@ -25,7 +35,7 @@ class Chosen(NamedTuple):
 
 def chosen(args: argparse.Namespace) -> Chosen:
     """The deck read, the slide numbers and the needs left out, each checked with a one-line error."""
-    deck = reader.read(args.deck)
+    deck = reader.read(deck_path(args))
     without = [w.strip() for w in args.without.split(",") if w.strip()]
     unknown = [w for w in without if w not in KNOWN_NEEDS]
     if unknown:

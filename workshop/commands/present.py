@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workshop.cli import WorkshopError, run
-from workshop.commands.options import add_replay_option, replay_folder
+from workshop.commands import options
+from workshop.commands.options import add_deck_option, add_replay_option, replay_folder
 from workshop.deck import reader as deck
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import engine, host
-from workshop.paths import DECK, ROOT, state
+from workshop.paths import ROOT, state
 from workshop.presenter import deck_hook
 
 LOOKATME_EXTENSIONS = "terminal,file_loader"
@@ -48,13 +49,16 @@ def docker_warning() -> str:
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
-    parser.add_argument("deck", nargs="?", type=Path, default=DECK, help="the deck (default: slides.md)")
+    parser.add_argument("file", nargs="?", type=Path, metavar="DECK", help="the deck, as --deck names it")
+    add_deck_option(parser, default=None)
     add_replay_option(
         parser,
         "no Docker needed: each box replays its recording from DIR (default: the deck's, recordings/ for slides.md, recordings/extras/ for extras.md)",
     )
     args = parser.parse_args(argv)
-    deck_path = args.deck.resolve()
+    if args.file and args.deck and args.file.resolve() != args.deck.resolve():
+        raise WorkshopError(f"two decks named ({args.file} and --deck {args.deck}): name one")
+    deck_path = options.deck_path(argparse.Namespace(deck=args.deck or args.file))
     check_expect()
     check_terminal_size()
     deck.read(deck_path)
