@@ -16,11 +16,11 @@ import pytest
 
 from conftest import need
 from second_laptop import HOST_ADDRESS, LAPTOP_ADDRESS, SecondLaptop
+from workshop import names
 from workshop.cli import WorkshopError
 from workshop.cluster import class_door, class_fence, classroom, kubectl
 from workshop.deck import reader
 from workshop.machine import app_images
-from workshop.names import NAMESPACE
 from workshop.paths import ROOT
 from workshop.rehearsal import needs
 
@@ -228,18 +228,20 @@ def probe(klass):
     made = as_student(1, "apply", "-f", "-", stdin=pod("probe", ["sleep", "3600"]))
     assert made.returncode == 0, made.stderr
     teacher = json.loads(pod("teacher-redis", ["redis-server", "--protected-mode", "no"]))
-    teacher["metadata"]["namespace"] = NAMESPACE
+    teacher["metadata"]["namespace"] = names.namespace()
     kubectl.run("apply", "-f", "-", stdin=json.dumps(teacher))
     try:
         kubectl.run(
-            "wait", "-n", NAMESPACE, "pod/teacher-redis", "--for=condition=Ready", "--timeout=120s", timeout=150
+            "wait", "-n", names.namespace(), "pod/teacher-redis", "--for=condition=Ready", "--timeout=120s", timeout=150
         )
         assert (
             as_student(1, "wait", "pod/probe", "--for=condition=Ready", "--timeout=120s", timeout=150).returncode == 0
         )
-        yield kubectl.run("get", "pod", "-n", NAMESPACE, "teacher-redis", "-o", "jsonpath={.status.podIP}").stdout
+        yield kubectl.run(
+            "get", "pod", "-n", names.namespace(), "teacher-redis", "-o", "jsonpath={.status.podIP}"
+        ).stdout
     finally:
-        kubectl.run("delete", "pod", "-n", NAMESPACE, "teacher-redis", "--wait=false", check=False)
+        kubectl.run("delete", "pod", "-n", names.namespace(), "teacher-redis", "--wait=false", check=False)
         as_student(1, "delete", "pod", "probe", "--wait=false")
 
 
@@ -257,7 +259,10 @@ def test_a_students_pods_reach_their_namespace_and_dns_and_nothing_else(probe):
     (it took a PUT before), a node's kubelet and the API server: all out of reach from a student's pod;
     the cluster's DNS still answers, and a pod of the student's own namespace is still reached."""
     teacher = probe
-    assert kubectl.run("exec", "-n", NAMESPACE, "teacher-redis", "--", "redis-cli", "ping").stdout.strip() == "PONG"
+    assert (
+        kubectl.run("exec", "-n", names.namespace(), "teacher-redis", "--", "redis-cli", "ping").stdout.strip()
+        == "PONG"
+    )
     assert not reaches(teacher, 6379)
     answer = from_probe("timeout", "5", "redis-cli", "-h", teacher, "ping")
     assert "PONG" not in answer.stdout, answer.stdout

@@ -159,3 +159,25 @@ def test_the_layout_checks_can_fail(tmp_path):
     assert "workshop.commands.doctor" in imports("workshop.deck.bad", bad, set(modules()))
     assert floor("workshop.commands.doctor") > floor("workshop.deck.bad")
     assert SPAWN.search(bad.read_text().splitlines()[2])
+
+
+AT_IMPORT = re.compile(r"os\.environ|os\.getenv|\b(state|kubeconfig|logs|machine_home|namespace)\(\)")
+
+
+def read_at_import(text: str) -> list[int]:
+    """Lines of module-level statements (not definitions or imports) that read the environment or a state
+    path: such a value is frozen when the module is imported, and a later WORKSHOP_* is not obeyed."""
+    found = []
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            continue
+        if AT_IMPORT.search(ast.get_source_segment(text, node) or ""):
+            found.append(node.lineno)
+    return found
+
+
+def test_no_setting_or_state_path_is_read_at_import():
+    frozen = [f"{path.relative_to(ROOT)}:{line}" for path in sources() for line in read_at_import(path.read_text())]
+    assert not frozen, frozen
+    assert read_at_import('import os\nHOME = os.environ.get("X")\ndef f():\n    return os.environ\n') == [2]
+    assert read_at_import("from workshop.paths import state\nLOG = state() / 'x'\n") == [2]

@@ -38,7 +38,7 @@ def test_docker_part_of_the_deck_rehearses_for_real(docker, tmp_path):
     steps = json.loads(report.read_text())["steps"]
     docker_boxes = [b for b in deck.read(DECK).boxes() if "cluster" not in b.directives.needs]
     ran = [s for s in steps if s["verdict"] == "OK"]
-    assert len(ran) == len(docker_boxes) >= 12
+    assert sorted(s["id"] for s in ran) == sorted(b.id for b in docker_boxes) and len(docker_boxes) > 5
     assert_fail_first(steps, ("server", "py-image", "container"))  # deb-image and arch: in extras.md
     leftovers = subprocess.run(
         ["docker", "ps", "-aq", "--filter", "name=workshop-demo", "--filter", "name=workshop-oom"],

@@ -15,11 +15,11 @@ import tarfile
 import pytest
 
 from conftest import need, run_command
-from workshop import ledger
+from workshop import ledger, names
 from workshop.cluster import kubectl
 from workshop.deck import docker_commands
 from workshop.machine import registry
-from workshop.names import DEBIAN_IMAGE, NAMESPACE
+from workshop.names import DEBIAN_IMAGE
 
 ONLY = "*resettest*"
 OURS_IMAGE = "resettest-app:1"  # recorded as made by the workshop
@@ -203,10 +203,10 @@ def test_kubernetes_objects_go_only_in_the_workshops_namespace(workshop_cluster)
     kubectl.run("apply", "-n", "resettest-theirs", "-f", "-", stdin=labelled)  # someone else's
     try:
         current = json.loads(kubectl.run("config", "view", "--minify", "-o", "json").stdout)
-        assert current["contexts"][0]["context"]["namespace"] == NAMESPACE
+        assert current["contexts"][0]["context"]["namespace"] == names.namespace()
         done = run_reset("--only", "*/resettest*")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert f"removed service {NAMESPACE}/resettest-svc\n" in done.stdout
+        assert f"removed service {names.namespace()}/resettest-svc\n" in done.stdout
         assert "resettest-theirs" not in done.stdout
         assert kubectl.run("get", "service", "resettest-svc", check=False).returncode != 0
         assert kubectl.run("get", "service", "resettest-svc", "-n", "resettest-theirs", check=False).returncode == 0

@@ -20,7 +20,13 @@ PART_OF = "app.kubernetes.io/part-of=cs198-workshop"
 # The context of .workshop/kubeconfig, whatever the provider, and the namespace it points at:
 # the deck's objects live there, and reset deletes there only.
 CONTEXT = "workshop"
-NAMESPACE = os.environ.get("WORKSHOP_NAMESPACE") or "cs198-workshop"
+
+
+def namespace() -> str:
+    """The lecture's namespace: WORKSHOP_NAMESPACE (tests set it), or cs198-workshop; read at each call."""
+    return os.environ.get("WORKSHOP_NAMESPACE") or "cs198-workshop"
+
+
 # kind: the cluster's name, and the label kind puts on its node containers.
 KIND_CLUSTER = "workshop"
 KIND_LABEL = "io.x-k8s.kind.cluster"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from workshop import ledger
+from workshop import ledger, names
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.names import CONTEXT, NAMESPACE
+from workshop.names import CONTEXT
 from workshop.paths import kubeconfig, write_private
 
 PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
@@ -79,28 +79,28 @@ def using(context: str) -> str:
 def namespace_here() -> str | None:
     """None if the workshop's namespace on record was made on the cluster the workshop reaches now;
     else one line saying why its objects are not the workshop's to delete there."""
-    made = kubectl.Identity.recorded(ledger.find("namespace", NAMESPACE))
+    made = kubectl.Identity.recorded(ledger.find("namespace", names.namespace()))
     here = kubectl.identity(timeout=15)
     if here is None:
         return "the workshop's cluster does not answer"
     if made is None:
-        return f"nothing on record says the workshop made namespace {NAMESPACE!r} on {here}"
+        return f"nothing on record says the workshop made namespace {names.namespace()!r} on {here}"
     if made.uid != here.uid:
-        return f"namespace {NAMESPACE!r} was made on {made}, but the workshop now reaches {here}"
+        return f"namespace {names.namespace()!r} was made on {made}, but the workshop now reaches {here}"
     return None
 
 
 def down(say: Callable[[str], None] = print) -> str:
     """Delete the one thing the workshop made there (its namespace, if the record says it made it on this
     very cluster) and forget it. A cluster that does not answer, or another cluster, is refused."""
-    if ledger.find("namespace", NAMESPACE) and kubectl.exists():
+    if ledger.find("namespace", names.namespace()) and kubectl.exists():
         why = namespace_here()
         if why is not None:
             raise WorkshopError(
                 f"{why}: nothing was deleted; point the workshop back at that cluster and run scripts/cluster "
                 f"down again, or delete .workshop/cluster.json and .workshop/kubeconfig to forget it"
             )
-        kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
+        kubectl.run("delete", "namespace", names.namespace(), "--ignore-not-found", "--wait=false", check=False)
     kubeconfig().unlink(missing_ok=True)
     return "forgot the existing cluster (nothing of it but the workshop's namespace was changed)"
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from workshop import ledger, paths
+from workshop import ledger, names, paths
 from workshop.cli import FAILED, WorkshopError
 from workshop.cluster import existing, kind, kubectl
-from workshop.names import CONTEXT, NAMESPACE
+from workshop.names import CONTEXT
 
 
 def choice_file() -> Path:
@@ -122,8 +122,8 @@ def namespace() -> str:
         import yaml
 
         data = yaml.safe_load(paths.kubeconfig().read_text())
-        return data["contexts"][0]["context"].get("namespace") or NAMESPACE
-    return NAMESPACE
+        return data["contexts"][0]["context"].get("namespace") or names.namespace()
+    return names.namespace()
 
 
 def ensure_namespace(provider: Provider) -> None:
@@ -133,20 +133,20 @@ def ensure_namespace(provider: Provider) -> None:
     here = kubectl.identity()
     if here is None:
         raise WorkshopError("the cluster does not answer: `scripts/cluster status` says why")
-    there = kubectl.run("get", "namespace", NAMESPACE, "--ignore-not-found", "-o", "name").stdout.strip()
-    made = kubectl.Identity.recorded(ledger.find("namespace", NAMESPACE))
+    there = kubectl.run("get", "namespace", names.namespace(), "--ignore-not-found", "-o", "name").stdout.strip()
+    made = kubectl.Identity.recorded(ledger.find("namespace", names.namespace()))
     made_here = made is not None and made.uid == here.uid
     if there and not provider.makes_cluster and not made_here:
         raise WorkshopError(
-            f"your cluster already has a namespace {NAMESPACE!r} that the workshop did not create; "
+            f"your cluster already has a namespace {names.namespace()!r} that the workshop did not create; "
             f"it is not the workshop's to use: delete it yourself if it is unused, or use another "
             f"context"
         )
     if not there:
-        kubectl.run("create", "namespace", NAMESPACE)
+        kubectl.run("create", "namespace", names.namespace())
     if not made_here:
-        ledger.record("namespace", NAMESPACE, provider=provider.name, **here.record())
-    kubectl.run("config", "set-context", CONTEXT, f"--namespace={NAMESPACE}", context=None)
+        ledger.record("namespace", names.namespace(), provider=provider.name, **here.record())
+    kubectl.run("config", "set-context", CONTEXT, f"--namespace={names.namespace()}", context=None)
 
 
 def down(say=print) -> str:
@@ -164,7 +164,7 @@ def down(say=print) -> str:
     paths.kubeconfig().unlink(missing_ok=True)
     forget_copies()
     choice_file().unlink(missing_ok=True)
-    ledger.forget("namespace", NAMESPACE)
+    ledger.forget("namespace", names.namespace())
     return summary
 
 

@@ -21,12 +21,12 @@ import urllib.error
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from workshop import ledger, paths
+from workshop import ledger, names, paths
 from workshop.cli import FAILED, OK, WorkshopError, quiet, run
 from workshop.cluster import existing, kubectl, providers
 from workshop.deck import docker_commands
 from workshop.machine import app_images, engine, installed, registry
-from workshop.names import NAMESPACE, PART_OF
+from workshop.names import PART_OF
 
 K8S_KINDS = "deployments,replicasets,pods,services,jobs,configmaps,secrets,poddisruptionbudgets"
 
@@ -160,7 +160,7 @@ def find_kubernetes_objects(notes: list[str]) -> list[Item]:
     if (
         providers.chosen() is None
         or not kubectl.exists()
-        or (ledger.find("namespace", NAMESPACE) is None and not providers.is_student())
+        or (ledger.find("namespace", names.namespace()) is None and not providers.is_student())
     ):
         return []
     namespace = providers.namespace()
