@@ -28,7 +28,8 @@ from typing import NamedTuple
 from provision import apt_sources
 from workshop import paths, versions
 from workshop.cli import Note, WorkshopError, quiet
-from workshop.machine import engine, host, installed, processes
+from workshop.machine import host, installed, processes
+from workshop.machine.engine import ENGINE as engine
 from workshop.machine.installed import recorded, stop
 
 STACK = Path(__file__).resolve().parent / "current_docker"

@@ -18,7 +18,8 @@ from provision.standins import base_images
 from workshop import cli, ledger, versions
 from workshop.cli import WorkshopError
 from workshop.cluster import kind
-from workshop.machine import engine, host, installed
+from workshop.machine import host, installed
+from workshop.machine.engine import ENGINE as engine
 from workshop.names import KIND_NODE_BASE
 from workshop.paths import ROOT, state
 

@@ -227,12 +227,7 @@ def test_arch_passes_for_the_demo_image_and_names_the_build_box_without_it(docke
 
 def test_arch_fails_when_the_image_is_for_another_cpu(docker, monkeypatch):
     """No arm64 image can be pulled here, so the engine's answer about the image is replaced."""
-    real = check.engine.output
-    monkeypatch.setattr(
-        check.engine,
-        "output",
-        lambda *args, **kw: "linux/arm64\n" if args[:2] == ("image", "inspect") else real(*args, **kw),
-    )
+    monkeypatch.setattr(check.engine, "image_platform", lambda ref: "linux/arm64")
     outcome = step_table.check("arch")
     assert not outcome.ok and "is linux/arm64 but the engine runs linux/" in outcome.found
     assert "exec format error" in outcome.found and f"slide {slide_of(boxes.BUILD_PY)}" in outcome.hint

@@ -25,7 +25,7 @@ from test_workshop_shell import api_server, kubeconfig
 from workshop import ledger, paths, versions
 from workshop.cluster import kind, kubectl, providers
 from workshop.commands import reset
-from workshop.machine import engine, registry
+from workshop.machine import docker_engine as engine, registry
 from workshop.names import DEBIAN_IMAGE
 from workshop.paths import ROOT
 

@@ -20,7 +20,7 @@ from provision.standins import base_images, debian_rootfs, host_python
 from workshop import ledger, versions
 from workshop.cli import WorkshopError
 from workshop.deck import docker_commands
-from workshop.machine import app_images, engine, host, registry
+from workshop.machine import app_images, docker_engine as engine, host, registry
 from workshop.names import DEBIAN_IMAGE, KIND_NODE_BASE, PYTHON_IMAGE, REDIS_IMAGE
 from workshop.paths import ROOT
 
@@ -660,7 +660,7 @@ def test_a_failed_pull_outside_ci_is_one_line_and_makes_no_standin(docker, monke
     engine's other images stay as they are."""
     from provision.standins import base_images
     from workshop.cli import WorkshopError
-    from workshop.machine import engine
+    from workshop.machine import docker_engine as engine
 
     alias, target = next(iter(base_images.ALIASES.items()))
     need(base_images.is_standin(target), f"the {target} stand-in (no registry reachable)", "scripts/prepare images")
@@ -696,7 +696,7 @@ def test_a_users_own_image_under_an_official_tag_is_never_replaced(docker, monke
     import tarfile
 
     from provision.standins import base_images
-    from workshop.machine import engine
+    from workshop.machine import docker_engine as engine
 
     alias = next(iter(base_images.ALIASES))
     had = engine.image_id(alias)

@@ -169,10 +169,10 @@ def test_the_engine_row_names_the_builder_and_the_image_store(docker):
 def test_the_kubernetes_row_reads_the_real_cluster_and_engine(workshop_cluster):
     """On the workshop's kind cluster: the server's 1.37 release, the kubectl the boxes use, and the
     cgroup v1 warning exactly when the engine under the nodes runs cgroup v1."""
-    from workshop.machine import engine
+    from workshop.machine import docker_engine as engine, engines
 
     row = next(r for r in json.loads(run_doctor("--json").stdout)["checks"] if r["name"] == "kubernetes")
     assert re.search(r"server v1\.37\.\d+, kubectl v1\.3[678]\.\d+", row["found"]), row
-    cgroup_v1 = (engine.facts() or engine.Facts(*["?"] * 7)).cgroup_version == "1"
+    cgroup_v1 = (engine.facts() or engines.Facts(*["?"] * 7)).cgroup_version == "1"
     assert ("failCgroupV1: false" in row["found"]) == cgroup_v1, row
     assert row["status"] == ("WARN" if cgroup_v1 else "PASS"), row

@@ -14,7 +14,7 @@ from workshop import ledger
 from workshop.cluster import kind, providers
 from workshop.commands import reset
 from workshop.deck import docker_commands
-from workshop.machine import app_images, engine, installed, processes, registry
+from workshop.machine import app_images, docker_engine as engine, installed, processes, registry
 from workshop.names import DEBIAN_IMAGE, KIND_LABEL, REDIS_IMAGE
 from workshop.paths import ROOT
 

@@ -181,3 +181,27 @@ def test_no_setting_or_state_path_is_read_at_import():
     assert not frozen, frozen
     assert read_at_import('import os\nHOME = os.environ.get("X")\ndef f():\n    return os.environ\n') == [2]
     assert read_at_import("from workshop.paths import state\nLOG = state() / 'x'\n") == [2]
+
+
+DOCKER_ARGV = re.compile(r"""\[\s*(?:engine\.client\(\)\s*or\s*)?["']docker["']\s*,""")
+
+
+def test_only_the_docker_engine_writes_docker_command_lines():
+    """Everything the workshop asks of the engine goes through engines.Engine (engine.ENGINE): only
+    docker_engine.py, its implementation, imports itself into the runtime or spells a docker argv."""
+    known = modules()
+    wrong = [
+        f"{module} imports workshop.machine.docker_engine"
+        for module, path in known.items()
+        if module not in ("workshop.machine.engine", "workshop.machine.docker_engine")
+        and "workshop.machine.docker_engine" in imports(module, path, set(known))
+    ]
+    wrong += [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sources()
+        if path.name != "docker_engine.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if DOCKER_ARGV.search(line)
+    ]
+    assert not wrong, "\n".join(wrong)
+    assert DOCKER_ARGV.search('host.run(["docker", "rm", name])') and not DOCKER_ARGV.search('if x[:1] == ["docker"]:')

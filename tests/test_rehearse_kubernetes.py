@@ -14,7 +14,7 @@ from conftest import need, run_command
 from test_rehearse_deck import assert_fail_first
 from workshop.cluster import kubectl
 from workshop.deck import reader as deck
-from workshop.machine import engine
+from workshop.machine import docker_engine as engine
 from workshop.names import PART_OF
 from workshop.paths import DECK
 from workshop.rehearsal import needs

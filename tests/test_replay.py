@@ -19,7 +19,7 @@ from workshop.commands import record
 from workshop.commands.options import replay_folder
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
-from workshop.machine import engine
+from workshop.machine import engines
 from workshop.names import PROMPT
 from workshop.paths import DECK, DECKS, EXTRAS, ROOT, recordings_for
 from workshop.rehearsal import recordings
@@ -95,7 +95,7 @@ def test_the_committed_recordings_belong_to_the_deck_and_say_when_and_with_what(
         assert any(e[1] == "m" and e[2] == "enter" for e in events)
         if "docker" in box.directives.needs:  # made on the Docker people have today
             versions = header["workshop"]["versions"]
-            assert engine.version_tuple(versions.get("docker", "")) >= (28, 5), path.name
+            assert engines.version_tuple(versions.get("docker", "")) >= (28, 5), path.name
             assert (versions.get("docker_builder"), versions.get("docker_image_store")) == ("BuildKit", "containerd"), (
                 path.name
             )

@@ -18,7 +18,8 @@ from pathlib import Path
 from provision.standins import debian_rootfs, host_python
 from workshop import ledger
 from workshop.cli import Note, WorkshopError, quiet
-from workshop.machine import app_images, engine, host, processes, registry
+from workshop.machine import app_images, host, processes, registry
+from workshop.machine.engine import ENGINE as engine
 from workshop.names import (
     DEBIAN_IMAGE as DEBIAN,
     KIND_NODE_BASE,
@@ -107,25 +108,21 @@ def _build(
     for extra in STANDINS.glob("*.sh"):
         shutil.copy(extra, context / extra.name)
     iid = ledger.before_build(ref, STANDIN)
-    cmd = [
-        "build",
-        "--iidfile",
-        str(iid),
-        "-t",
-        ref,
-        "--label",
-        f"{LABEL}=standin",
-        "--label",
-        f"{RECIPE_LABEL}={recipe}",
-    ]
-    for key, value in (build_args or {}).items():
-        cmd += ["--build-arg", f"{key}={value}"]
+    labels = {LABEL: STANDIN, RECIPE_LABEL: recipe}
     # whichever builder the engine's client uses by default: BuildKit on a current Docker, the legacy
     # builder on Debian's 20.10 (stand-ins are built with what the deck's boxes will use)
     for attempt in (1, 2):
         start = log.stat().st_size if log.exists() else 0
         try:
-            engine.logged(*cmd, str(context), log=log, timeout=1800, what=f"building the {ref} stand-in")
+            engine.build(
+                context,
+                tag=ref,
+                iidfile=iid,
+                labels=labels,
+                build_args=build_args,
+                log=log,
+                what=f"building the {ref} stand-in",
+            )
             break
         except WorkshopError:
             with open(log, "rb") as handle:
@@ -155,11 +152,7 @@ def debian_plan(note: Note, log: Path, ref: str = DEBIAN, suite: str = debian_ro
             f'LABEL {LABEL}="{STANDIN}"',
             f'LABEL {RECIPE_LABEL}="{recipe}"',
         ]
-        cmd = ["import"]
-        for change in changes:
-            cmd += ["--change", change]
-        with open(tar, "rb") as handle:
-            engine.logged(*cmd, "-", ref, log=log, timeout=600, what=f"docker import {ref}", stdin=handle)
+        engine.import_rootfs(tar, ref, changes, log)
         return f"debootstrap minbase {suite}"
 
     return Plan(recipe, build, "debootstrap")
@@ -279,9 +272,8 @@ def drop_replaced(old_id: str | None, ref: str) -> None:
     """Remove the stand-in a rebuild replaced, once no tag names it; images built on it keep it alive."""
     if not old_id or old_id == engine.image_id(ref):
         return
-    tags = engine.docker("image", "inspect", "--format", "{{len .RepoTags}}", old_id, check=False)
-    if tags.returncode == 0 and tags.stdout.strip() == "0" and engine.image_label(old_id, LABEL) == STANDIN:
-        engine.docker("rmi", old_id, check=False)
+    if engine.image_tag_count(old_id) == 0 and engine.image_label(old_id, LABEL) == STANDIN:
+        engine.remove_image(old_id)
 
 
 def _made(ref: str, role: str) -> None:
@@ -339,7 +331,7 @@ def ensure_alias(ref: str, target: str, label: str | None, log: Path, can_pull: 
         raise cannot_pull(ref, log)
     if not target_id or not is_standin(target):
         raise WorkshopError(f"{ref} cannot be pulled and {target}, whose stand-in it would share, is missing")
-    engine.docker("tag", target, ref)
+    engine.tag(target, ref)
     drop_replaced(old_id, ref)
     _made(ref, STANDIN)
     return f"stand-in tagged (same image as {target})"

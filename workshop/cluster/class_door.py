@@ -28,7 +28,9 @@ import yaml
 from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.machine import engine, host
+from workshop.machine import host
+from workshop.machine.engine import ENGINE as engine
+from workshop.machine.engines import Run
 from workshop.names import KIND_CLUSTER, PYTHON_IMAGE, RUN_LABEL
 from workshop.paths import write_private
 
@@ -115,25 +117,10 @@ def ours() -> dict | None:
 def _state() -> tuple[str | None, str | None]:
     """The door's (token label, host address it publishes), or (None, None) if there is no such container.
     An engine that does not answer is said, not taken for a door that is gone."""
-    found = engine.docker(
-        "container",
-        "inspect",
-        "--format",
-        '{{index .Config.Labels "' + RUN_LABEL + '"}} {{range $p, $b := .HostConfig.PortBindings}}'
-        "{{range $b}}{{.HostIp}}{{end}}{{end}}",
-        CONTAINER,
-        timeout=30,
-        check=False,
-    )
-    if found.returncode != 0:
-        if "no such" in found.stderr.lower():
-            return None, None
-        raise WorkshopError(
-            f"docker did not say whether the class's door ({CONTAINER}) is there "
-            f"({(host.last_line(found.stderr) or 'no answer')[:120]}): start the engine, then run this again"
-        )
-    token, _, address = found.stdout.strip().partition(" ")
-    return token or None, address or None
+    found = engine.container(CONTAINER)  # raises, with the fix, when the engine does not say
+    if found is None:
+        return None, None
+    return found.labels.get(RUN_LABEL) or None, next(iter(found.host_addresses), None) or None
 
 
 def close() -> bool:
@@ -144,7 +131,7 @@ def close() -> bool:
     token, _ = _state()
     removed = token is not None and token == entry.get("token")
     if removed:
-        engine.docker("rm", "-f", CONTAINER, timeout=60)
+        engine.remove_container(CONTAINER)
     ledger.forget("container", CONTAINER)
     return removed
 
@@ -165,36 +152,22 @@ def open_at(address: str) -> str:
         raise WorkshopError(f"the class's door runs on {PYTHON_IMAGE}, which is not here: run scripts/prepare images")
     token = uuid.uuid4().hex
     ledger.record("container", CONTAINER, id=None, token=token, address=address)
-    started = engine.docker(
-        "run",
-        "-d",
-        "--name",
-        CONTAINER,
-        "--label",
-        f"{RUN_LABEL}={token}",
-        "--network",
-        "kind",
-        "-p",
-        f"{address}:{PORT}:6443",
-        "--restart",
-        "unless-stopped",
-        "--user",
-        "65534:65534",
-        "--read-only",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--memory",
-        "64m",
+    door = Run(
         PYTHON_IMAGE,
-        "python3",
-        "-c",
-        RELAY,
-        CONTROL_PLANE,
-        check=False,
-        timeout=60,
+        ["python3", "-c", RELAY, CONTROL_PLANE],
+        name=CONTAINER,
+        labels={RUN_LABEL: token},
+        network="kind",
+        publish=[f"{address}:{PORT}:6443"],
+        detach=True,
+        restart="unless-stopped",
+        user="65534:65534",
+        read_only=True,
+        drop_capabilities=True,
+        no_new_privileges=True,
+        memory="64m",
     )
+    started = engine.run(door, check=False, timeout=60)
     if started.returncode != 0:
         close()
         why = host.last_line(started.stderr) or "?"
@@ -202,7 +175,8 @@ def open_at(address: str) -> str:
             f"could not publish the cluster at {address}:{PORT} ({why[:160]}): is {address} an address "
             f"of this machine (`ip -4 addr`), and is port {PORT} free there?"
         )
-    ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
+    made = engine.container(CONTAINER)
+    ident = made.id if made else ""
     ledger.record("container", CONTAINER, id=ident, token=token, address=address)
     return f"https://{address}:{PORT}"
 

@@ -20,7 +20,8 @@ from workshop import ledger
 from workshop.cli import WorkshopError
 from workshop.cluster import class_door, class_fence, kind, kubectl
 from workshop.cluster.class_fence import objects, quota
-from workshop.machine import app_images, engine
+from workshop.machine import app_images
+from workshop.machine.engine import ENGINE as engine
 from workshop.paths import kubeconfig, state, write_private
 
 
@@ -186,9 +187,9 @@ def push_to(target: str, say: Callable[[str], None]) -> None:
         if not engine.image_id(image):
             raise WorkshopError(f"{image} is not on this machine: run scripts/prepare app-images deck-images first")
         there = target + image[len(app_images.ADDRESS) :]
-        engine.docker("tag", image, there)
+        engine.tag(image, there)
         ledger.record("image", there, id=engine.image_id(there), role="app")
-        engine.docker("push", there, timeout=600)
+        engine.push(there, timeout=600)
         say(f"pushed {there}")
 
 

@@ -7,7 +7,7 @@ import re
 
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.machine import engine
+from workshop.machine.engine import ENGINE as engine
 from workshop.names import PART_OF, REGISTRY
 
 STUCK = {
@@ -48,8 +48,11 @@ def lost_nodes(pods: list[dict]) -> dict[str, str]:
 
 def bring_back(node: str) -> str:
     """The fix for a lost node: for a kind node (a container), the docker command that restarts it."""
-    state = engine.output("container", "inspect", "--format", "{{.State.Status}}", node)
-    state = (state or "").strip()
+    try:
+        found = engine.container(node)
+    except WorkshopError:
+        found = None
+    state = found.state if found else ""
     if state == "paused":
         return f"bring it back: docker unpause {node}"
     if state in ("exited", "created", "dead"):

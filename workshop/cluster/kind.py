@@ -23,7 +23,8 @@ import psutil
 from workshop import ledger, versions
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.machine import engine, host, installed, registry
+from workshop.machine import host, installed, registry
+from workshop.machine.engine import ENGINE as engine
 from workshop.names import KIND_CLUSTER as NAME
 from workshop.paths import kubeconfig, write_private
 
@@ -152,11 +153,11 @@ def _check_can_create() -> None:
 def _wire_registry(say: Callable[[str], None]) -> None:
     for node in _kind("get", "nodes", "--name", NAME, timeout=30).stdout.split():
         folder = f"/etc/containerd/certs.d/{registry.ADDRESS}"
-        engine.docker("exec", node, "mkdir", "-p", folder)
-        engine.docker("exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml", input=HOSTS_TOML)
-    networks = engine.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", registry.CONTAINER).stdout
-    if "kind" not in json.loads(networks or "{}"):
-        engine.docker("network", "connect", "kind", registry.CONTAINER)
+        engine.exec(node, ["mkdir", "-p", folder])
+        engine.exec(node, ["cp", "/dev/stdin", f"{folder}/hosts.toml"], input=HOSTS_TOML)
+    found = engine.container(registry.CONTAINER)
+    if found is None or "kind" not in found.networks:
+        engine.network_connect("kind", registry.CONTAINER)
     kubectl.run("apply", "-f", "-", stdin=json.dumps(REGISTRY_CONFIGMAP))
     say(f"registry {registry.ADDRESS} wired into the kind nodes")
 
@@ -190,7 +191,7 @@ def up(say: Callable[[str], None] = print) -> str:
         _check_can_create()
         image = node_image(say)
         say(f"creating kind cluster {NAME!r} ({NODES} nodes, {image.split('@')[0]})...")
-        if not engine.output("network", "inspect", "kind"):
+        if not engine.network_exists("kind"):
             ledger.record("network", "kind")  # kind makes it with the first cluster: then it is ours
         # recorded before it exists: stopped during `kind create`, `cluster down` still removes it
         ledger.record("cluster", f"kind/{NAME}", image=image)
@@ -237,9 +238,9 @@ def _forget_network() -> str:
     """Remove the kind network if the workshop's cluster brought it (and no other cluster's node is on it)."""
     if not ledger.find("network", "kind"):
         return ""
-    engine.docker("network", "disconnect", "kind", registry.CONTAINER, check=False)
-    removed = engine.docker("network", "rm", "kind", check=False).returncode == 0
-    if removed or not engine.output("network", "inspect", "kind"):
+    engine.network_disconnect("kind", registry.CONTAINER)
+    removed = engine.network_remove("kind")
+    if removed or not engine.network_exists("kind"):
         ledger.forget("network", "kind")
     return ", and the kind network it brought" if removed else ""
 

@@ -24,8 +24,9 @@ from workshop.cli import WorkshopError, quiet, run
 from workshop.cluster import kind, kubectl, providers, warm_up
 from workshop.commands import bench_class
 from workshop.deck import reader as deck_reader
-from workshop.machine import app_images, engine, host
-from workshop.machine.engine import docker
+from workshop.machine import app_images, host
+from workshop.machine.engine import ENGINE as engine
+from workshop.machine.engines import Facts, Run
 from workshop.names import DEBIAN_IMAGE, PART_OF, PYTHON_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.rehearsal.engine import Options, Rehearsal
@@ -42,9 +43,13 @@ def against(value: float, target: float, shown: str) -> str:
     return f"({'meets' if value <= target else 'MISSES'} the {shown} target)"
 
 
-def timed(*args: str, timeout: float = 900) -> float:
+def timed_build(context: Path, tag: str, no_cache: bool = False) -> float:
+    """Seconds for a build of the demo's Dockerfile in context (its output in the bench's log)."""
     started = time.monotonic()
-    docker(*args, timeout=timeout)
+    log = host.log_path("bench-build.log")
+    engine.build(
+        context, tag=tag, dockerfile=context / "Dockerfile", no_cache=no_cache, log=log, what=f"building {tag}"
+    )
     return time.monotonic() - started
 
 
@@ -69,7 +74,7 @@ def first_200(image: str, timeout: float = 30) -> float:
     """Seconds from `docker run -d` to the first HTTP 200 from the container."""
     port = free_port()
     started = time.monotonic()
-    container = docker("run", "-d", "--rm", "-p", f"127.0.0.1:{port}:3000", image).stdout.strip()
+    container = engine.run(Run(image, detach=True, remove=True, publish=[f"127.0.0.1:{port}:3000"])).stdout.strip()
     try:
         while time.monotonic() - started < timeout:
             try:
@@ -80,7 +85,7 @@ def first_200(image: str, timeout: float = 30) -> float:
                 time.sleep(0.02)
         raise WorkshopError(f"{image} did not answer on port {port} within {timeout:g} s")
     finally:
-        docker("rm", "-f", container, check=False)
+        engine.remove_container(container)
 
 
 def build_figures() -> None:
@@ -89,12 +94,11 @@ def build_figures() -> None:
     with tempfile.TemporaryDirectory(prefix="workshop-bench-") as scratch:
         context = Path(scratch) / "docker_demo"
         shutil.copytree(ROOT / "docker_demo", context)
-        dockerfile = str(context / "Dockerfile")
-        cold = timed("build", "--no-cache", "-q", "-t", f"{BENCH_TAG}:cold", "-f", dockerfile, str(context))
-        unchanged = timed("build", "-q", "-t", f"{BENCH_TAG}:cold", "-f", dockerfile, str(context))
+        cold = timed_build(context, f"{BENCH_TAG}:cold", no_cache=True)
+        unchanged = timed_build(context, f"{BENCH_TAG}:cold")
         with open(context / "server.py", "a") as server:
             server.write("# an edit, as a developer would make one\n")
-        edited = timed("build", "-q", "-t", f"{BENCH_TAG}:edited", "-f", dockerfile, str(context))
+        edited = timed_build(context, f"{BENCH_TAG}:edited")
     ratio = edited / unchanged
     print(
         f"build       cold {cold:.1f} s; rebuild with nothing changed {unchanged:.2f} s; after editing server.py "
@@ -103,7 +107,7 @@ def build_figures() -> None:
     )
     start = first_200(f"{BENCH_TAG}:edited")
     print(f"start       docker run to first HTTP 200: {start:.2f} s")
-    store = (engine.facts() or engine.Facts("?", "?", "?", "?", "?", "?", "?")).image_store
+    store = (engine.facts() or Facts("?", "?", "?", "?", "?", "?", "?")).image_store
     what = (
         "compressed content, as `docker image inspect` reports it on the containerd store"
         if store == "containerd"
@@ -233,17 +237,7 @@ def _all_ready(config: Path, nodes: int, timeout: float = 300) -> float:
 
 def node_memory_mib(prefix: str) -> int:
     """The memory the engine reports for the containers whose names start with prefix, in MiB."""
-    out = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}").stdout
-    units = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
-    total = 0.0
-    for line in out.splitlines():
-        name, _, usage = line.partition(" ")
-        if name.startswith(prefix):
-            number = usage.split("/")[0].strip()
-            for unit, factor in units.items():
-                if number.endswith(unit):
-                    total += float(number[: -len(unit)]) * factor
-    return round(total)
+    return round(sum(mib for name, mib, _ in engine.stats() if name.startswith(prefix)))
 
 
 def _no_workshop_cluster() -> None:
@@ -254,7 +248,7 @@ def _no_workshop_cluster() -> None:
 def _bare_kind(image: str) -> float:
     """Seconds for a bare `kind create cluster` (same image, nodes and config, what this VM needs and
     nothing of the workshop's) to all nodes Ready; it is deleted again before anything else is timed."""
-    if not engine.output("network", "inspect", "kind"):
+    if not engine.network_exists("kind"):
         ledger.record("network", "kind")  # kind makes it now: the workshop's, removed by cluster down
     with tempfile.TemporaryDirectory(prefix="workshop-bench-kind-") as scratch:
         config = Path(scratch) / "kubeconfig"
@@ -399,7 +393,7 @@ def main(argv: Sequence[str]) -> int:
                 kind_rounds(args.rounds)
     finally:
         for tag in ("cold", "edited"):
-            docker("image", "rm", f"{BENCH_TAG}:{tag}", check=False)
+            engine.remove_image(f"{BENCH_TAG}:{tag}")
     return 0
 
 

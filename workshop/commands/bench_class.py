@@ -16,7 +16,7 @@ from collections.abc import Callable
 from workshop.cli import WorkshopError, quiet
 from workshop.cluster import classroom, kind, kubectl
 from workshop.machine import app_images
-from workshop.machine.engine import docker
+from workshop.machine.engine import ENGINE as engine
 
 SLOWDOWN_LIMIT = 3.0
 SINGLE_ROUNDS = 3
@@ -53,17 +53,8 @@ def one_student(namespace: str, results: dict[str, object]) -> None:
 
 def _nodes_usage() -> tuple[float, float]:
     """(MiB, CPU %) of the kind node containers now."""
-    out = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.CPUPerc}}").stdout
-    memory = cpu = 0.0
-    for line in out.splitlines():
-        parts = line.split()
-        if parts and parts[0].startswith(f"{kind.NAME}-") and parts[0] != "workshop-registry":
-            used = parts[1]
-            for unit, factor in (("GiB", 1024), ("MiB", 1), ("KiB", 1 / 1024)):
-                if used.endswith(unit):
-                    memory += float(used[: -len(unit)]) * factor
-            cpu += float(parts[-1].rstrip("%") or 0)
-    return memory, cpu
+    nodes = [(mib, cpu) for name, mib, cpu in engine.stats() if name.startswith(f"{kind.NAME}-")]
+    return sum(mib for mib, _ in nodes), sum(cpu for _, cpu in nodes)
 
 
 def one_round(count: int) -> tuple[bool, list[float], float, float]:

@@ -21,7 +21,9 @@ from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.cluster import kind, kubectl, lifecycle, providers
 from workshop.deck import docker_commands, reader
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
-from workshop.machine import app_images, engine, host, ports, registry
+from workshop.machine import app_images, host, ports, registry
+from workshop.machine.engine import ENGINE as engine
+from workshop.machine.engines import version_tuple
 from workshop.names import LECTURE_PORTS
 from workshop.paths import DECK, EXTRAS, ROOT, is_lecture
 from workshop.rehearsal import fit
@@ -58,7 +60,7 @@ def check_docker() -> Result:
         differs = []
         if found.builder == "legacy":
             differs.append("the legacy builder prints `Using cache` where the slides show BuildKit's `CACHED`")
-        if engine.version_tuple(found.version) < (20, 10):
+        if version_tuple(found.version) < (20, 10):
             differs.append(f"Docker {found.version} is older than 20.10, the oldest engine the deck is rehearsed on")
         if lifecycle.api_tuple(found.api) < lifecycle.MIN_DOCKER_API:
             differs.append(
@@ -245,8 +247,7 @@ def check_app_images() -> Result:
 def _container_publishing(port: int) -> str | None:
     if not engine.server_version(timeout=5):
         return None
-    done = engine.docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}", check=False)
-    names = done.stdout.split() if done.returncode == 0 else []
+    names = engine.containers_publishing(port)
     return names[0] if names else None
 
 

@@ -12,7 +12,8 @@ from workshop.commands import options
 from workshop.commands.options import add_deck_option, add_replay_option, replay_folder
 from workshop.deck import reader as deck
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
-from workshop.machine import engine, host
+from workshop.machine import host
+from workshop.machine.engine import ENGINE as engine
 from workshop.paths import ROOT, state
 from workshop.presenter import deck_hook
 

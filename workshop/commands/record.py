@@ -17,7 +17,7 @@ from pathlib import Path
 from workshop.cli import FAILED, OK, WorkshopError, run
 from workshop.cluster import kubectl
 from workshop.commands.options import add_deck_options, add_recordings_option, chosen
-from workshop.machine import engine
+from workshop.machine.engine import ENGINE as engine
 from workshop.paths import recordings_for
 from workshop.rehearsal import recordings
 from workshop.rehearsal.engine import Options

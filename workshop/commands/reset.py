@@ -25,7 +25,8 @@ from workshop import ledger, names, paths
 from workshop.cli import FAILED, OK, WorkshopError, quiet, run
 from workshop.cluster import existing, kubectl, providers
 from workshop.deck import docker_commands
-from workshop.machine import app_images, engine, installed, registry
+from workshop.machine import app_images, installed, registry
+from workshop.machine.engine import ENGINE as engine
 from workshop.names import PART_OF
 
 K8S_KINDS = "deployments,replicasets,pods,services,jobs,configmaps,secrets,poddisruptionbudgets"
@@ -41,9 +42,20 @@ class Item:
     remove: Callable[[], str | None]
 
 
-def _docker_remove(*args: str) -> Callable[[], str | None]:
+def _remove_container(ident: str) -> Callable[[], str | None]:
     def remove() -> str | None:
-        engine.docker(*args, timeout=120)
+        engine.remove_container(ident)
+        if engine.container(ident) is not None:
+            raise WorkshopError("the engine did not remove it: docker rm -f says why")
+        return None
+
+    return remove
+
+
+def _remove_image(ref: str) -> Callable[[], str | None]:
+    def remove() -> str | None:
+        if not engine.remove_image(ref):
+            raise WorkshopError("the engine refused to remove it (a container may still use it): docker rmi says why")
         return None
 
     return remove
@@ -62,7 +74,14 @@ def _ids(kind: str, names: Sequence[str]) -> dict[str, str]:
     so one that vanishes meanwhile cannot hide the others)."""
     found = {}
     for name in names:
-        ident = (engine.output(kind, "inspect", "--format", "{{.Id}}", name, timeout=30) or "").strip()
+        if kind == "image":
+            ident = engine.image_id(name)
+        else:
+            try:
+                container = engine.container(name)
+            except WorkshopError:  # the engine does not say: nothing found
+                container = None
+            ident = container.id if container else None
         if ident:
             found[name] = ident
     return found
@@ -77,7 +96,7 @@ def find_containers(declared: docker_commands.Declared) -> list[Item]:
     items = []
     for name, ident in _ids("container", names).items():
         if name in declared.containers or ident == recorded.get(name):
-            items.append(Item("container", name, _docker_remove("rm", "-f", ident)))
+            items.append(Item("container", name, _remove_container(ident)))
     return items
 
 
@@ -87,7 +106,7 @@ def find_images(declared: docker_commands.Declared, everything: bool) -> list[It
     items = []
     for ref, ident in _ids("image", sorted(declared.images | set(recorded))).items():
         if ref in declared.images or ident in recorded.get(ref, set()):
-            items.append(Item("image", ref, _docker_remove("rmi", ref)))
+            items.append(Item("image", ref, _remove_image(ref)))
     return items
 
 
@@ -228,7 +247,7 @@ def plan(everything: bool = False, only: str | None = None, notes: list[str] | N
     if engine_answers:
         items += find_containers(declared)
         for volume in sorted(declared.volumes):
-            if engine.output("volume", "inspect", "--format", "{{.Name}}", volume, timeout=30):
+            if engine.volume_exists(volume):
                 notes.append(
                     f"kept: volume {volume}, named by a box of the deck, which removes it itself (nothing "
                     f"records that the workshop made it): docker volume rm {volume} if it is not yours"

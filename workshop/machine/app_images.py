@@ -11,8 +11,8 @@ from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.deck import reader
 from workshop.deck.docker_commands import dockerfile_bases
-from workshop.machine import engine, host, registry
-from workshop.machine.engine import docker, image_exists
+from workshop.machine import host, registry
+from workshop.machine.engine import ENGINE as engine
 from workshop.machine.registry import ADDRESS
 from workshop.paths import ROOT
 
@@ -72,25 +72,14 @@ def make_image(image: str, log: Path) -> None:
     if image.startswith(APP + ":"):
         version = image.rpartition(":")[2]
         iid = ledger.before_build(image, "app")
-        engine.logged(
-            *[
-                "build",
-                "--iidfile",
-                str(iid),
-                "--build-arg",
-                f"APP_VERSION={version}",
-                "-t",
-                image,
-                str(K8S_DEMO),
-            ],
-            log=log,
-            what=f"building {image}",
+        engine.build(
+            K8S_DEMO, tag=image, iidfile=iid, build_args={"APP_VERSION": version}, log=log, what=f"building {image}"
         )
         return
     source = image[len(ADDRESS) + 1 :]
-    if not image_exists(source):
+    if not engine.image_exists(source):
         raise WorkshopError(f"{image} mirrors {source}, which is not on this machine: run scripts/prepare images")
-    docker("tag", source, image)
+    engine.tag(source, image)
 
 
 def ensure_app_images(note: Note = quiet) -> str:
@@ -100,14 +89,14 @@ def ensure_app_images(note: Note = quiet) -> str:
     pushed = []
     for image in ours:
         built_here = image.startswith(APP + ":")  # rebuilt every time (cached: a second), so never stale
-        if built_here or not image_exists(image):
+        if built_here or not engine.image_exists(image):
             note(f"making {image}")
             make_image(image, log)
             ledger.record("image", image, id=engine.image_id(image), role="app")
         if built_here or not in_registry(image):
             note(f"pushing {image}")
             ledger.record("registry-tag", image)  # before: a push cut short may have made the tag
-            engine.logged("push", image, log=log, what=f"pushing {image}")
+            engine.push(image, log=log)
             pushed.append(image)
     missing = [image for image in ours if not in_registry(image)]
     if missing:

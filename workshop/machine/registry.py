@@ -14,7 +14,9 @@ from pathlib import Path
 
 from workshop import ledger, names
 from workshop.cli import Note, WorkshopError, quiet
-from workshop.machine import engine, host, ports, processes
+from workshop.machine import host, ports, processes
+from workshop.machine.engine import ENGINE as engine
+from workshop.machine.engines import Run
 from workshop.paths import state
 
 
@@ -118,8 +120,11 @@ def container_state() -> str | None:
     """'running', 'exited', ... for the workshop-registry container; None when there is none."""
     if not engine.server_version():
         return None
-    done = engine.docker("container", "inspect", "--format", "{{.State.Status}}", CONTAINER, check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
+    try:
+        found = engine.container(CONTAINER)
+    except WorkshopError:  # the engine does not say: nothing to use
+        return None
+    return found.state if found else None
 
 
 def ours() -> bool:
@@ -129,17 +134,16 @@ def ours() -> bool:
     entry = ledger.find("registry", ADDRESS) or {}
     if entry.get("how") != "container":
         return False
-    found = (
-        engine.output(
-            "container", "inspect", "--format", f'{{{{.Id}}}} {{{{index .Config.Labels "{RUN_LABEL}"}}}}', CONTAINER
-        )
-        or ""
-    ).split()
-    if not found:
+    try:
+        found = engine.container(CONTAINER)
+    except WorkshopError:
+        return False
+    if found is None:
         return False
     # the id once it was recorded; before that (a prepare stopped during `docker run`), the token the
     # intent recorded and the container carries as a label
-    return found[0] == entry.get("id") or (len(found) > 1 and found[1] == entry.get("token"))
+    token = found.labels.get(RUN_LABEL)
+    return found.id == entry.get("id") or (token is not None and token == entry.get("token"))
 
 
 def describe() -> str:
@@ -157,7 +161,7 @@ def _can_use_official_image(log) -> bool:
 
 def _start_container(note: Note) -> str:
     if container_state() is not None and ours():  # left by a prepare that was stopped
-        engine.docker("rm", "-f", CONTAINER)
+        engine.remove_container(CONTAINER)
     if container_state() is not None:
         raise WorkshopError(
             f"a container named {CONTAINER} exists that this checkout did not start: if it is a "
@@ -169,23 +173,22 @@ def _start_container(note: Note) -> str:
     token = uuid.uuid4().hex
     ledger.record("registry", ADDRESS, how="container", id=None, token=token)
     # --rm: when it or its engine stops, it goes with its storage (prepare pushes the lecture's images again)
-    engine.docker(
-        "run",
-        "-d",
-        "--rm",
-        "-p",
-        f"{HOST}:{PORT}:{INSIDE_PORT}",
-        "--name",
-        CONTAINER,
-        "--label",
-        f"{RUN_LABEL}={token}",
-        IMAGE,
+    engine.run(
+        Run(
+            IMAGE,
+            detach=True,
+            remove=True,
+            publish=[f"{HOST}:{PORT}:{INSIDE_PORT}"],
+            name=CONTAINER,
+            labels={RUN_LABEL: token},
+        )
     )
-    if engine.output("network", "inspect", KIND_NETWORK):  # a kind cluster's nodes reach it by name there
-        engine.docker("network", "connect", KIND_NETWORK, CONTAINER)
+    if engine.network_exists(KIND_NETWORK):  # a kind cluster's nodes reach it by name there
+        engine.network_connect(KIND_NETWORK, CONTAINER)
     if not _wait(WAIT_SECONDS):
         raise WorkshopError(f"the {CONTAINER} container does not answer on {ADDRESS}; see `docker logs {CONTAINER}`")
-    ident = (engine.output("container", "inspect", "--format", "{{.Id}}", CONTAINER) or "").strip()
+    found = engine.container(CONTAINER)
+    ident = found.id if found else ""
     ledger.record("registry", ADDRESS, how="container", id=ident, token=token)
     return f"{IMAGE} container {CONTAINER} answering on {ADDRESS}"
 
@@ -231,7 +234,7 @@ def down() -> str:
         stopped.append(f"{PROGRAM} pid {pid}")
     entry = ledger.find("registry", ADDRESS) or {}
     if entry.get("how") == "container" and container_state() is not None and ours():
-        engine.docker("rm", "-f", CONTAINER)
+        engine.remove_container(CONTAINER)
         stopped.append(f"container {CONTAINER}")
     if stopped:
         ledger.forget("registry", ADDRESS)

@@ -4,21 +4,19 @@ created while it ran. A container someone else starts meanwhile is never touched
 
 from collections.abc import Iterable
 
-from workshop.machine import engine, processes
+from workshop.machine import processes
+from workshop.machine.engine import ENGINE as engine
 
 
 def container_ids(timeout: float = 60) -> set[str] | None:
-    out = engine.output("ps", "-aq", "--no-trunc", timeout=timeout)
-    return None if out is None else set(out.split())
+    return engine.container_ids(timeout=timeout)
 
 
 def named_containers(ids: set[str], names: set[str]) -> list[str]:
     """Of these containers, the ones whose name is in names."""
     if not ids or not names:
         return []
-    out = engine.output("inspect", "--format", "{{.Name}} {{.Id}}", *sorted(ids))
-    pairs = (line.split() for line in (out or "").splitlines())
-    return [container for name, container in pairs if name.lstrip("/") in names]
+    return sorted(container for container, name in engine.container_names(ids).items() if name in names)
 
 
 def remove_created(before: set[str] | None, names: set[str]) -> None:
@@ -27,7 +25,7 @@ def remove_created(before: set[str] | None, names: set[str]) -> None:
         return
     leftovers = named_containers((container_ids() or set()) - before, names)
     if leftovers:
-        engine.output("rm", "-f", *leftovers)
+        engine.remove_container(*leftovers)
 
 
 class Tracker:

@@ -11,7 +11,8 @@ from workshop.cluster import kubectl
 from workshop.deck import reader
 from workshop.deck.docker_commands import container_names
 from workshop.deck.reader import Box
-from workshop.machine import engine, ports, processes, registry
+from workshop.machine import ports, processes, registry
+from workshop.machine.engine import ENGINE as engine
 from workshop.paths import ROOT
 from workshop.rehearsal import boxes as named
 
@@ -176,8 +177,7 @@ def _deck_leftover(port: int, holder: tuple[int, str] | None) -> str | None:
     command still running from an earlier deck that did not end cleanly."""
     deck = reader.read()
     names = set(container_names(box.typed or "" for box in deck.boxes()))
-    published = engine.output("ps", "--filter", f"publish={port}", "--format", "{{.Names}}") or ""
-    for name in published.split():
+    for name in engine.containers_publishing(port):
         if name in names:
             return (
                 f"fix: port {port} is held by the container {name}, which a box of this deck starts and an "

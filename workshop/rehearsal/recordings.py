@@ -10,7 +10,7 @@ from pathlib import Path
 
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
-from workshop.machine import engine
+from workshop.machine.engine import ENGINE as engine
 from workshop.names import PROMPT
 
 Event = tuple[float, str, str]

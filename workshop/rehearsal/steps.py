@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from workshop.cluster import kubectl, providers
 from workshop.deck import reader as deck
-from workshop.machine import app_images, engine
+from workshop.machine import app_images
+from workshop.machine.engine import ENGINE as engine
+from workshop.machine.engines import Run
 from workshop.names import APP_IMAGE, PY_IMAGE
 from workshop.rehearsal import boxes
 from workshop.rehearsal.boxes import MISSING_TAG
@@ -103,7 +105,7 @@ def _engine() -> None:
 
 def image_uid(ref: str) -> str:
     """The user id a container of this image really runs as (starts one, without network)."""
-    done = engine.docker("run", "--rm", "--network", "none", "--entrypoint", "id", ref, "-u", check=False, timeout=120)
+    done = engine.run(Run(ref, ["-u"], entrypoint="id", network="none", remove=True), check=False, timeout=120)
     if done.returncode != 0:
         raise Failed(
             f"{ref} exists but a container of it does not start ({last_error(done)[:100]})",
@@ -144,17 +146,17 @@ def check_container() -> str:
 
 def check_arch() -> str:
     _engine()
-    image = (engine.output("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", PY_IMAGE) or "").strip()
+    image = engine.image_platform(PY_IMAGE) or ""
     if not image:
         raise Failed(f"no image {PY_IMAGE}", box_hint(boxes.BUILD_PY))
-    server = (engine.output("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}") or "").strip()
+    server = engine.server_platform() or ""
     if image != server:
         raise Failed(
             f"{PY_IMAGE} is {image} but the engine runs {server}: its programs stop with exec format "
             "error (or crawl under emulation)",
             "rebuild it on this machine: " + box_hint(boxes.BUILD_PY),
         )
-    done = engine.docker("run", "--rm", "--network", "none", PY_IMAGE, "uname", "-m", check=False, timeout=120)
+    done = engine.run(Run(PY_IMAGE, ["uname", "-m"], network="none", remove=True), check=False, timeout=120)
     machine, wanted = done.stdout.strip(), UNAME.get(image.rpartition("/")[2])
     if done.returncode != 0 or (wanted and machine != wanted):
         raise Failed(
