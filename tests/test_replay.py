@@ -50,10 +50,12 @@ def bin_dir(tmp_path):
     return str(folder)
 
 
-def replay(bin_dir, recordings=RECORDINGS, session=None):
+def replay(bin_dir, recordings=RECORDINGS, session=None, state=None):
     env = {"PATH": bin_dir, "HOME": os.environ.get("HOME", "/tmp"), "WORKSHOP_REPLAY": str(recordings)}
     if session:
         env["WORKSHOP_REPLAY_SESSION"] = str(session)
+    if state:  # where a running deck publishes the slide on screen
+        env["WORKSHOP_STATE"] = str(state)
     session = ShellSession(SHELL, cols=106, rows=10, env=env, cwd=ROOT)
     session.wait_prompt(timeout=15)
     return session
@@ -336,3 +338,29 @@ def test_present_replay_given_a_deck_instead_of_a_folder_says_how_to_name_it():
         "present: --replay takes a folder of recordings, not a deck: to replay extras.md, "
         "name the deck first (scripts/present extras.md --replay)"
     ]
+
+
+def test_a_command_several_slides_share_plays_the_box_of_the_slide_on_screen(bin_dir, tmp_path):
+    """Jumping straight to the later slide (a student who skips ahead) plays that slide's recording, not
+    the first one in deck order: the replay shell asks which slide the deck shows."""
+    repeated: dict[str | None, list[deck.Box]] = {}
+    for box in DECK_MODEL.boxes():
+        repeated.setdefault(box.typed, []).append(box)
+    boxes = next(
+        found
+        for found in repeated.values()
+        if len({b.slide for b in found}) == 2 and not found[0].directives.long_running
+    )
+    later = [b for b in boxes if b.slide == boxes[-1].slide]
+    recordings, session, state = tmp_path / "casts", tmp_path / "session", tmp_path / "state"
+    for folder in (recordings, session, state):
+        folder.mkdir()
+    for box in boxes:
+        cast(recordings / cast_name(box), [[0.05, "o", f"recorded on {box.label}\r\n"]])
+    shown = {"deck": str(DECK), "slide": later[0].slide, "count": len(DECK_MODEL.slides), "changed": 1.0}
+    (state / "presenter.json").write_text(json.dumps({**shown, "started": 1.0, "pid": os.getpid()}))
+    with replay(bin_dir, recordings, session, state) as shell:
+        assert shell.run(boxes[0].typed, timeout=10)[1].strip() == f"recorded on {later[0].label}"
+    (state / "presenter.json").unlink()  # no deck running: deck order, as before
+    with replay(bin_dir, recordings, state=state) as shell:
+        assert shell.run(boxes[0].typed, timeout=10)[1].strip() == f"recorded on {boxes[0].label}"

@@ -27,6 +27,7 @@ from pathlib import Path
 from workshop.deck import reader as deck_reader
 from workshop.names import PROMPT
 from workshop.paths import DECK, ROOT
+from workshop.presenter import live
 from workshop.rehearsal import recordings
 from workshop.rehearsal.recordings import cast_name
 
@@ -162,7 +163,7 @@ def _as_foreground_job(play) -> int:
 
 class ReplayShell:
     def __init__(self, recordings: Path, deck_path: Path = DECK, out=None):
-        self.recordings = recordings
+        self.recordings, self.deck_path = recordings, deck_path
         self.write = out or (lambda text: os.write(sys.stdout.fileno(), text.encode("utf-8", "replace")))
         self.at_line_start = True  # the last thing printed ended a row
         self.boxes: dict[str, list[deck_reader.Box]] = {}
@@ -197,17 +198,26 @@ class ReplayShell:
                 pass
 
     # -- one command line ---------------------------------------------------------------------------
+    def slide_on_screen(self) -> int | None:
+        """The slide the deck shows now (scripts/present publishes it), when it is this shell's deck."""
+        now = live.read()
+        return now.slide if now and now.deck.resolve() == self.deck_path.resolve() else None
+
     def which_box(self, command: str, boxes: list[deck_reader.Box]) -> deck_reader.Box:
         """The box whose recording to play. A command that several boxes share (the port-forward,
-        the flood before and after scaling) plays them in deck order: the first shell to run it
-        gets the first box, the next shell the second, and a shell keeps the box it got."""
+        the flood before and after scaling) plays the box of the slide on screen, the one whose Enter
+        was pressed; where that slide has it twice, or no deck says which slide is shown, they play in
+        deck order: the first shell to run it gets the first box, the next shell the second. A shell
+        keeps the box it got."""
         if command in self.chosen:
             return self.chosen[command]
         recorded = [b for b in boxes if (self.recordings / cast_name(b)).exists()] or boxes
+        on_screen = [b for b in recorded if b.slide == self.slide_on_screen()] if len(recorded) > 1 else []
+        recorded = on_screen or recorded
         box = recorded[0]
         session = os.environ.get("WORKSHOP_REPLAY_SESSION")
         if len(recorded) > 1 and session and os.path.isdir(session):
-            key = hashlib.sha1(command.encode()).hexdigest()[:12]
+            key = hashlib.sha1(f"{box.slide} {command}".encode()).hexdigest()[:12]
             for turn in range(len(recorded)):
                 try:
                     os.close(os.open(os.path.join(session, f"{key}-{turn}"), os.O_CREAT | os.O_EXCL))
