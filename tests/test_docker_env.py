@@ -458,9 +458,21 @@ def test_steps_print_one_line_each_and_stop_at_a_failure():
     assert lines[2].startswith("FAIL two         second (")
 
 
-def test_prepare_knows_its_steps_and_refuses_unknown_ones():
-    assert [s.name for s in prepare.STEPS][:3] == ["engine", "images", "registry"]
-    with pytest.raises(WorkshopError, match="unknown step"):
+def test_prepare_runs_each_step_after_what_it_needs_and_refuses_unknown_ones():
+    order = [s.name for s in prepare.STEPS]
+    needs = {  # step: the steps whose result it uses
+        "images": ["engine"],
+        "registry": ["images"],  # the registry runs the registry:2 image (or its stand-in)
+        "app-images": ["images", "registry"],
+        "deck-images": ["images", "registry"],  # a deck build pushes to the registry
+        "node-image": ["images"],  # built on debian:bookworm-slim where it cannot be pulled
+        "cluster": ["registry", "node-image"],
+        "warm-up": ["cluster", "app-images"],
+    }
+    assert set(needs) | {"engine"} == set(order)
+    for step, before in needs.items():
+        assert all(order.index(b) < order.index(step) for b in before), (step, order)
+    with pytest.raises(WorkshopError, match="unknown step 'nonsense'; the steps are: " + ", ".join(order)):
         prepare.main(["nonsense"])
 
 
