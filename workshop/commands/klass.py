@@ -62,6 +62,8 @@ def student_row(namespace: str, admin: Path) -> tuple[list[str], int]:
     ]
     web = deployments.get("ok-web", {})
     web_image = (web.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}])[0].get("image", "")
+    # how far along the student is: what the namespace shows was asked for, healthy or not (the READY
+    # and NOT READY columns say that); scripts/check's step table, not this, judges a step done
     reached = {
         "deployed": all(d in deployments for d in ("ok-web", "ok-worker", "redis")),
         "scaled": deployments.get("ok-worker", {}).get("spec", {}).get("replicas", 0) >= 3,
