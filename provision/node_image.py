@@ -40,9 +40,8 @@ def stamp_file():
 
 def ensure(say: Callable[[str], None] = print) -> str:
     """The node image kind.up will use, pulled or built (again when its recipe changed); a one-line summary."""
-    upstream = kind.UPSTREAM_IMAGE
-    if engine.image_exists(upstream) or engine.try_pull(upstream, host.log_path("kind-node-image.log")):
-        return f"{upstream.split('@')[0]} (kind's own, pulled)"
+    if kind.upstream_image_here():
+        return f"{kind.UPSTREAM_IMAGE.split('@')[0]} (kind's own, pulled)"
     stamp = stamp_file()
     if engine.image_exists(kind.LOCAL_IMAGE) and stamp.is_file() and stamp.read_text() == recipe_hash():
         return f"{kind.LOCAL_IMAGE} (built here before; its recipe is unchanged)"

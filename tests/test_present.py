@@ -66,7 +66,8 @@ def test_small_terminal_is_one_line():
     ]
 
 
-def test_malformed_slide_is_one_line(tmp_path):
+def broken_deck(tmp_path):
+    """slides.md with its first box's command taken out: a deck present refuses in one line."""
     broken = tmp_path / "slides.md"
     broken.write_text(
         (ROOT / "slides.md")
@@ -74,6 +75,11 @@ def test_malformed_slide_is_one_line(tmp_path):
         .replace("init_codeblock: false", "init_codeblock: true", 1)
         .replace("init_text: python docker_demo/server.py\n", "", 1)
     )
+    return broken
+
+
+def test_malformed_slide_is_one_line(tmp_path):
+    broken = broken_deck(tmp_path)
     status, text = run_in_terminal([PRESENT, str(broken)])
     assert status == 2
     (line,) = lines_of(text)
@@ -108,13 +114,7 @@ def test_a_broken_virtualenv_says_how_to_rebuild_it(tmp_path):
 def test_the_deck_is_named_with_deck_as_every_command_names_it(tmp_path):
     """scripts/present takes --deck FILE like rehearse, record, catch-up and export-html (and the deck first,
     as a shorthand); two different decks at once is one line."""
-    broken = tmp_path / "slides.md"
-    broken.write_text(
-        (ROOT / "slides.md")
-        .read_text()
-        .replace("init_codeblock: false", "init_codeblock: true", 1)
-        .replace("init_text: python docker_demo/server.py\n", "", 1)
-    )
+    broken = broken_deck(tmp_path)
     status, text = run_in_terminal([PRESENT, "--deck", str(broken)])
     assert status == 2 and lines_of(text)[0].startswith("present: slides.md line "), text
     status, text = run_in_terminal([PRESENT, str(broken), "--deck", str(ROOT / "extras.md")])

@@ -115,10 +115,15 @@ def ours() -> bool:
 # ---------------------------------------------------------------- the node image
 
 
+def upstream_image_here() -> bool:
+    """Is kind's own node image here, or pulled now?"""
+    return engine.image_exists(UPSTREAM_IMAGE) or engine.try_pull(UPSTREAM_IMAGE, host.log_path("kind-node-image.log"))
+
+
 def node_image(say: Callable[[str], None]) -> str:
     """The upstream node image where it is here or can be pulled, else the one provision/ built (scripts/cluster
     build); the one-line fix when neither is there. Nothing is built here."""
-    if engine.image_exists(UPSTREAM_IMAGE) or engine.try_pull(UPSTREAM_IMAGE, host.log_path("kind-node-image.log")):
+    if upstream_image_here():
         return UPSTREAM_IMAGE
     if engine.image_exists(LOCAL_IMAGE):
         return LOCAL_IMAGE

@@ -305,7 +305,7 @@ def remove_container(*names: str) -> None:
         docker("rm", "-f", *names, timeout=120, check=False)
 
 
-def exec(container: str, argv: Sequence[str], input: str | None = None) -> None:  # noqa: A001 (the engine's verb)
+def exec(container: str, argv: Sequence[str], input: str | None = None) -> None:
     docker("exec", *(["-i"] if input is not None else []), container, *argv, input=input)
 
 

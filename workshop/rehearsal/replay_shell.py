@@ -212,8 +212,9 @@ class ReplayShell:
         if command in self.chosen:
             return self.chosen[command]
         recorded = [b for b in boxes if (self.recordings / cast_name(b)).exists()] or boxes
-        on_screen = [b for b in recorded if b.slide == self.slide_on_screen()] if len(recorded) > 1 else []
-        recorded = on_screen or recorded
+        if len(recorded) > 1:
+            shown = self.slide_on_screen()  # the deck's state file, read once
+            recorded = [b for b in recorded if b.slide == shown] or recorded
         box = recorded[0]
         session = os.environ.get("WORKSHOP_REPLAY_SESSION")
         if len(recorded) > 1 and session and os.path.isdir(session):
