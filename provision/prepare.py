@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from provision import engine_install, node_image
+from provision import class_terminal, engine_install, node_image
 from provision.standins import base_images
 from workshop.cli import Note, WorkshopError, run
 from workshop.cluster import providers, warm_up
@@ -28,6 +28,7 @@ class Step(NamedTuple):
     name: str
     what: str
     action: Callable[[Note], str]
+    default: bool = True  # run when no step is named; the others only when named
 
 
 STEPS: list[Step] = [
@@ -43,6 +44,12 @@ STEPS: list[Step] = [
     Step("node-image", "kind's node image is here: pulled, or built where it cannot be", kind_node_image),
     Step("cluster", "the workshop cluster answers (scripts/cluster up)", warm_up.cluster_up),
     Step("warm-up", "the node already holds every image the deck's rollouts use", warm_up.warm_cluster),
+    Step(
+        "class-terminal",
+        "the class's browser terminal image is in the local registry (scripts/class serve; only when named)",
+        class_terminal.ensure,
+        default=False,
+    ),
 ]
 
 NAME_WIDTH = 11
@@ -91,7 +98,7 @@ def main(argv: Sequence[str]) -> int:
     unknown = [arg for arg in argv if arg not in names]
     if unknown:
         raise WorkshopError(f"unknown step {unknown[0]!r}; the steps are: {', '.join(names)}")
-    chosen = [step for step in STEPS if not argv or step.name in argv]
+    chosen = [step for step in STEPS if step.name in argv or (not argv and step.default)]
     total = run_steps(chosen)
     print(f"ready: {', '.join(step.name for step in chosen)} in {total:.1f} s")
     return 0

@@ -469,8 +469,10 @@ def test_prepare_runs_each_step_after_what_it_needs_and_refuses_unknown_ones():
         "node-image": ["images"],  # built on debian:bookworm-slim where it cannot be pulled
         "cluster": ["registry", "node-image"],
         "warm-up": ["cluster", "app-images"],
+        "class-terminal": ["registry", "node-image"],  # kubectl comes from the node image
     }
     assert set(needs) | {"engine"} == set(order)
+    assert [s.name for s in prepare.STEPS if not s.default] == ["class-terminal"]  # the teacher's, when named
     for step, before in needs.items():
         assert all(order.index(b) < order.index(step) for b in before), (step, order)
     with pytest.raises(WorkshopError, match="unknown step 'nonsense'; the steps are: " + ", ".join(order)):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from workshop.cluster.class_terminal import LABEL_KEY as TERMINAL_LABEL, RESOURCES as TERMINAL
 from workshop.machine import app_images
 from workshop.names import REGISTRY
 
@@ -127,6 +128,13 @@ VALIDATIONS = [
         f"object.spec.tolerations.all(t, has(t.key) && t.key in {DEFAULT_TOLERATIONS})",
         "a student's pod tolerates no taint of its own choosing",
     ),
+    (
+        # the label lets a pod reach the API server (class_terminal.api_policy): only the teacher's
+        # `class serve` may set it, never a student's identity or a controller acting on their objects
+        f"object.kind != 'Pod' || !has(object.metadata.labels) || !('{TERMINAL_LABEL}' in object.metadata.labels) || "
+        "!request.userInfo.username.startsWith('system:serviceaccount:')",
+        "the class terminal's label is the teacher's to set",
+    ),
 ]
 
 
@@ -205,7 +213,12 @@ def footprint(folder: Path = app_images.K8S_DEMO) -> dict[str, float]:
 
 
 def quota(folder: Path = app_images.K8S_DEMO) -> dict[str, str]:
+    """The lecture's peak with headroom, plus the browser terminal's pod (scripts/class serve)."""
     need = footprint(folder)
+    need["pods"] += 1 / HEADROOM
+    for kind in ("requests", "limits"):
+        for what in ("cpu", "memory"):
+            need[f"{kind}.{what}"] += _quantity(TERMINAL[kind][what]) / HEADROOM
     return {
         "requests.cpu": f"{int(need['requests.cpu'] * HEADROOM * 1000)}m",
         "requests.memory": f"{int(need['requests.memory'] * HEADROOM)}Mi",

@@ -10,6 +10,7 @@ on that cluster only, never a namespace of the same name that the class did not 
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,9 @@ ACCOUNT = class_fence.ACCOUNT
 TOKEN_HOURS = 8
 MAX_STUDENTS = 200
 LEDGER_KIND = "class-namespace"
+SERVE_FILE = "serve.json"  # scripts/class serve: the links' secrets
+SERVE_PORT = 8198  # scripts/class serve: the class's pages
+SERVE_DIR = "serve"  # scripts/class serve: the lecture's copy and each student's check state
 
 
 def namespace_of(number: int) -> str:
@@ -180,10 +184,10 @@ def lecture_images() -> list[str]:
     return app_images.manifest_images() + [f"{app_images.APP}:v2"]
 
 
-def push_to(target: str, say: Callable[[str], None]) -> None:
+def push_to(target: str, say: Callable[[str], None], images: list[str] | None = None) -> None:
     """--registry: the lecture's images pushed to a registry the cluster's nodes can reach, under the same
     names after the host (the local tags made for the push are recorded, so reset removes them)."""
-    for image in lecture_images():
+    for image in lecture_images() if images is None else images:
         if not engine.image_id(image):
             raise WorkshopError(f"{image} is not on this machine: run scripts/prepare app-images deck-images first")
         there = target + image[len(app_images.ADDRESS) :]
@@ -340,6 +344,9 @@ def _forget_all(recorded: list[dict], cluster_objects: list[dict]) -> None:
         ledger.forget(CLUSTER_LEDGER_KIND, entry["name"])
     roster_file().unlink(missing_ok=True)
     (class_dir() / "admin.kubeconfig").unlink(missing_ok=True)
+    # what scripts/class serve kept (the links, each student's check state and the lecture's copy)
+    (class_dir() / SERVE_FILE).unlink(missing_ok=True)
+    shutil.rmtree(class_dir() / SERVE_DIR, ignore_errors=True)
 
 
 def down(say: Callable[[str], None] = print, forget: bool = False) -> str:

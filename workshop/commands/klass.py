@@ -1,154 +1,25 @@
-"""scripts/class up|down|status: a class of students on one cluster (see workshop/cluster/classroom.py).
+"""scripts/class up|down|status|serve: a class of students on one cluster (see workshop/cluster/classroom.py).
+
+serve serves the class to browsers: the teacher's page (a link per student, the live board) and each
+student's page, the lecture beside a terminal in their namespace (workshop/classweb/).
 
 status prints one row per student: the lecture's Kubernetes steps their namespace shows done, the
 pods not ready and why, how long since anything changed there, and the slide most of the class has
 reached; --watch refreshes it in place every few seconds."""
 
 import argparse
-import datetime
-import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 from workshop.cli import WorkshopError, run
-from workshop.cluster import classroom, kubectl
-from workshop.names import APP_IMAGE
-from workshop.rehearsal import boxes, steps
-
-# the lecture's Kubernetes steps as a namespace shows them, in deck order: (name, the id of the box that does it)
-STAGES = [
-    ("deployed", boxes.APPLY),
-    ("scaled", boxes.SCALE_EDIT),
-    ("v2", boxes.SET_V2),
-    ("broken v3", boxes.SET_V3),  # the lecture's rollback is in the extras deck now
-    ("repaired", boxes.REPAIR),
-]
-
-
-def _slide(name: str) -> str:
-    found = steps.find_box(name)
-    return f"{found[0].slide}{found[1]}" if found else "?"
-
-
-def _since(stamp: str, now: datetime.datetime) -> str:
-    seconds = max(0.0, (now - datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds())
-    return f"{int(seconds)}s" if seconds < 120 else f"{int(seconds // 60)}m"
-
-
-def student_row(namespace: str, admin: Path) -> tuple[list[str], int]:
-    """The row of one student, and how far along the lecture's steps the namespace is (0: nothing yet)."""
-    done = kubectl.run(
-        "get",
-        "deployments,replicasets,pods",
-        "-n",
-        namespace,
-        "-o",
-        "json",
-        config=admin,
-        context=None,
-        check=False,
-        timeout=30,
-    )
-    now = datetime.datetime.now(datetime.timezone.utc)  # after the answer: ages are never negative
-    if done.returncode != 0:
-        return [namespace, "cannot read: " + (done.stderr.strip().splitlines() or ["?"])[-1][:60], "", "", ""], 0
-    items = json.loads(done.stdout)["items"]
-    deployments = {i["metadata"]["name"]: i for i in items if i["kind"] == "Deployment"}
-    images = [
-        c["image"] for i in items if i["kind"] == "ReplicaSet" for c in i["spec"]["template"]["spec"]["containers"]
-    ]
-    web = deployments.get("ok-web", {})
-    web_image = (web.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}])[0].get("image", "")
-    # how far along the student is: what the namespace shows was asked for, healthy or not (the READY
-    # and NOT READY columns say that); scripts/check's step table, not this, judges a step done
-    reached = {
-        "deployed": all(d in deployments for d in ("ok-web", "ok-worker", "redis")),
-        "scaled": deployments.get("ok-worker", {}).get("spec", {}).get("replicas", 0) >= 3,
-        "v2": f"{APP_IMAGE}:v2" in images,
-        "broken v3": steps.MISSING_TAG in images,
-        "repaired": steps.MISSING_TAG in images and web_image != steps.MISSING_TAG,
-    }
-    stage = max((n + 1 for n, (name, _) in enumerate(STAGES) if reached[name]), default=0)
-    waiting: Counter = Counter()  # (app, why) -> pods; one phrase per pod
-    for pod in (i for i in items if i["kind"] == "Pod"):
-        statuses = pod.get("status", {}).get("containerStatuses") or [{}]
-        reasons = [(s.get("state", {}).get("waiting") or {}).get("reason") for s in statuses]
-        if pod["metadata"].get("deletionTimestamp"):
-            reasons = ["Terminating"]
-        if any(reasons) or not all(s.get("ready") for s in statuses):
-            app = pod["metadata"].get("labels", {}).get("app") or pod["metadata"]["name"].rsplit("-", 2)[0]
-            waiting[
-                (
-                    app,
-                    next((r for r in reasons if r), None)
-                    or pod["status"].get("phase", "not ready").replace("Running", "not ready"),
-                )
-            ] += 1
-    stamps = [i["metadata"]["creationTimestamp"] for i in items]
-    stamps += [
-        c.get("lastTransitionTime")
-        for i in items
-        for c in i.get("status", {}).get("conditions", [])
-        if c.get("lastTransitionTime")
-    ]
-    ready = " ".join(
-        f"{name} {d.get('status', {}).get('readyReplicas', 0)}/{d['spec'].get('replicas', 0)}"
-        for name, d in sorted(deployments.items())
-    )
-    return [
-        namespace,
-        " ".join(name for name, _ in STAGES if reached[name]) or "-",
-        ready or "-",
-        "; ".join(f"{app} {why}" + (f" x{n}" if n > 1 else "") for (app, why), n in sorted(waiting.items()))[:60]
-        or "-",
-        _since(max(stamps), now) if stamps else "-",
-    ], stage
-
-
-def table(rows: list[list[str]]) -> str:
-    head = ["STUDENT", "STEPS DONE", "DEPLOYMENTS READY", "NOT READY", "LAST CHANGE"]
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in [head] + rows
-    )
-
-
-def status_text() -> str:
-    if not classroom.roster_file().is_file():
-        raise WorkshopError("no class: run scripts/class up --students N")
-    roster = json.loads(classroom.roster_file().read_text())
-    admin = classroom.admin_config(roster.get("context"))
-    rows, stages = [], []
-    for student in roster["students"]:
-        row, stage = student_row(student["namespace"], admin)
-        rows.append(row)
-        stages.append(stage)
-    common, count = most_reached(stages)
-    if common == 0:
-        return (
-            table(rows) + f"\nmost of the class has deployed nothing yet (the deploy is on slide {_slide(boxes.APPLY)})"
-        )
-    name, box = STAGES[common - 1]
-    return (
-        table(rows) + f"\nmost of the class has reached {name} (slide {_slide(box)}): {count} of {len(rows)} students"
-    )
-
-
-def most_reached(stages: list[int]) -> tuple[int, int]:
-    """The furthest step that more than half of the class has done, and how many have done it."""
-    for stage in range(max(stages, default=0), 0, -1):
-        count = sum(s >= stage for s in stages)
-        if count * 2 > len(stages):
-            return stage, count
-    return 0, sum(s == 0 for s in stages)
+from workshop.cluster import classroom
+from workshop.cluster.class_board import status_text
 
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/class", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("action", choices=("up", "down", "status", "serve"))
     parser.add_argument("--students", type=int, help="with up: how many students (namespaces cs198-student-NN)")
     parser.add_argument(
         "--context", help="with up: a cluster of yours (a context in your kubeconfig) instead of the workshop's"
@@ -161,8 +32,14 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--address",
         metavar="ADDR",
-        help="with up: the address of this machine students reach the workshop's kind cluster at "
-        "(default: its address on the default route)",
+        help="with up: the address of this machine students reach the workshop's kind cluster at; with serve: "
+        "the address the class's pages are served at (default: this machine's address on its default route)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=classroom.SERVE_PORT,
+        help=f"with serve: the TCP port of the class's pages (default {classroom.SERVE_PORT})",
     )
     parser.add_argument(
         "--forget",
@@ -178,6 +55,10 @@ def main(argv: Sequence[str]) -> int:
         print(f"class ready: {len(roster)} students; kubeconfigs in .workshop/class/ (roster.json lists them)")
     elif args.action == "down":
         print(classroom.down(forget=args.forget))
+    elif args.action == "serve":
+        from workshop.classweb import serve  # aiohttp: installed by scripts/class for serve only
+
+        serve.serve(args.address, args.port)
     elif not args.watch:
         print(status_text())
     else:

@@ -1,0 +1,98 @@
+"""scripts/class serve: make what the class's pages need, start every student's terminal, and serve
+the class at ADDR:PORT until Ctrl-C."""
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from workshop.classweb import links, server
+from workshop.cli import WorkshopError
+from workshop.cluster import class_door, class_terminal, classroom
+from workshop.deck import reader
+from workshop.export import player, site
+from workshop.machine import app_images
+from workshop.paths import ROOT
+
+PORT = classroom.SERVE_PORT
+
+
+def folder() -> Path:
+    return classroom.class_dir() / classroom.SERVE_DIR
+
+
+def lecture(say: Callable[[str], None]) -> Path:
+    """The lecture as the export writes it, and which boxes are Docker ones (the page says so of them)."""
+    out = folder() / "lecture"
+    summary = site.export(out, note=say)
+    needs = {box.label: list(box.directives.needs) for box in reader.read().boxes()}
+    (out / "boxes.json").write_text(json.dumps(needs), encoding="utf-8")
+    say(f"the lecture: {summary.slides} slides, {summary.boxes} boxes")
+    return out
+
+
+def assets(say: Callable[[str], None]) -> Path:
+    out = folder() / "assets"
+    out.mkdir(parents=True, exist_ok=True)
+    player.copy_xterm(out, note=say)
+    for path in server.STATIC.iterdir():
+        if path.suffix in (".js", ".css"):
+            shutil.copyfile(path, out / path.name)
+    return out
+
+
+def terminal_image(roster: dict, say: Callable[[str], None]) -> None:
+    """The terminal image in the registry the nodes pull from: built by `scripts/prepare class-terminal`
+    when this recipe's tag is not there yet."""
+    image = class_terminal.image()
+    if not app_images.in_registry(image):
+        say(f"building the class terminal image ({image}): scripts/prepare class-terminal")
+        done = subprocess.run([str(ROOT / "scripts" / "prepare"), "class-terminal"], stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise WorkshopError("scripts/prepare class-terminal failed (see above): fix that, then serve again")
+    if roster.get("registry"):
+        classroom.push_to(roster["registry"], say, images=[image])
+
+
+def serve(address: str | None, port: int, say: Callable[[str], None] = print) -> None:
+    if not 1 <= port <= 65535:
+        raise WorkshopError(f"--port {port}: give a TCP port between 1 and 65535 (default {PORT})")
+    found = links.load()
+    roster = json.loads(classroom.roster_file().read_text())
+    chosen = class_door.check_address(address) if address else class_door.default_address()
+    terminal_image(roster, say)
+    klass = server.make_class(found, server.roster_admin(), lecture(say), assets(say), f"{chosen}:{port}")
+    asyncio.run(_run(klass, chosen, port, say))
+
+
+async def _run(klass: server.Class, address: str, port: int, say: Callable[[str], None]) -> None:
+    runner = web.AppRunner(server.make_app(klass), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, address, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise WorkshopError(
+            f"cannot listen on {address}:{port} ({error.strerror}): is it this machine's address, and is the "
+            f"port free? (--address ADDR, --port PORT)"
+        ) from None
+    say(f"starting {len(klass.links.students)} terminal(s)...")
+    for student, (ready, why) in await server.open_all(klass):
+        say(f"{student.namespace}: terminal {'ready' if ready else 'not ready yet: ' + why}")
+    say(f"the class is served at http://{address}:{port}/ (Ctrl-C stops; the links stay good for the next serve)")
+    say(f"the teacher's page (cards to print, the board): {klass.teacher_link()}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        klass.pool.shutdown(wait=False, cancel_futures=True)
+    say("stopped serving; the terminals keep running in the cluster (scripts/class down removes them with the class)")

@@ -1,0 +1,218 @@
+"""The class's web server (aiohttp): the teacher's page with every student's link and the live board,
+and each student's page, the lecture beside a live terminal in their namespace.
+
+    /t/SECRET             the teacher's page: a printable card per student, and the board
+    /t/SECRET/board.json  the board's rows (what `scripts/class status` shows) and each terminal's state
+    /s/SECRET             a student's page: the exported lecture, the terminal, the step checks
+    /s/SECRET/state.json  the student's terminal state and step checks
+    /s/SECRET/tty         the terminal (WebSocket)
+    /lecture/...          the lecture as `scripts/export-html` writes it (no notes, no directives)
+    /assets/...           the pages' scripts and styles, xterm.js among them
+
+A link with any other secret opens nothing and says so in one line."""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+from aiohttp import web
+
+from workshop.classweb import checks, terminal
+from workshop.classweb.links import Links, Student
+from workshop.cli import WorkshopError
+from workshop.cluster import class_board, class_fence, class_terminal, classroom
+from workshop.deck import reader
+
+STATIC = Path(__file__).parent / "static"
+NOT_YOURS = "This link opens nothing: ask your teacher for your own link."
+BOARD_EVERY = 3.0
+READY_WAIT = 120.0  # seconds a terminal may take to start before the page says why it has not
+
+
+@dataclass
+class Class:
+    links: Links
+    admin: Path
+    site: Path  # the exported lecture
+    assets: Path  # xterm.js and the pages' own files
+    address: str  # what the printed links name, host:port
+    endpoints: list[tuple[str, int]] = field(default_factory=list)
+    progress: dict[str, checks.Progress] = field(default_factory=dict)
+    terminals: dict[str, tuple[bool, str]] = field(default_factory=dict)  # namespace: (ready, why not)
+    board: dict = field(default_factory=dict)
+    board_at: float = 0.0
+    board_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=8))
+
+    def link(self, student: Student) -> str:
+        return f"http://{self.address}/s/{student.secret}"
+
+    def teacher_link(self) -> str:
+        return f"http://{self.address}/t/{self.links.teacher}"
+
+    async def blocking(self, call: Callable, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.pool, call, *args)
+
+    async def open_terminal(self, student: Student) -> tuple[bool, str]:
+        """Make the student's terminal pod where it is missing or stale; its state."""
+        try:
+            await self.blocking(
+                class_terminal.ensure, self.admin, student.namespace, class_fence.ACCOUNT, class_fence.LABEL,
+                self.endpoints,
+            )  # fmt: skip
+        except WorkshopError as error:
+            found = await self.blocking(class_terminal.state, self.admin, student.namespace)
+            self.terminals[student.namespace] = found if "gone" in found[1] else (False, str(error))
+            return self.terminals[student.namespace]
+        return await self.terminal_state(student)
+
+    async def terminal_state(self, student: Student) -> tuple[bool, str]:
+        self.terminals[student.namespace] = await self.blocking(class_terminal.state, self.admin, student.namespace)
+        return self.terminals[student.namespace]
+
+
+def _page(name: str, **values: str) -> str:
+    text = (STATIC / name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
+def _not_yours() -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=NOT_YOURS + "\n", content_type="text/plain")
+
+
+def _student(request: web.Request) -> Student:
+    found = request.app["class"].links.student(request.match_info["secret"])
+    if found is None:
+        raise _not_yours()
+    return found
+
+
+def _teacher(request: web.Request) -> None:
+    if not request.app["class"].links.is_teacher(request.match_info["secret"]):
+        raise _not_yours()
+
+
+async def student_page(request: web.Request) -> web.Response:
+    student = _student(request)
+    return web.Response(
+        text=_page("student.html", namespace=escape(student.namespace), number=str(student.number)),
+        content_type="text/html",
+    )
+
+
+async def student_state(request: web.Request) -> web.Response:
+    student = _student(request)
+    klass: Class = request.app["class"]
+    ready, why = await klass.terminal_state(student)
+    progress = klass.progress[student.namespace]
+    if ready:
+        asyncio.ensure_future(progress.refresh())
+    return web.json_response(
+        {"namespace": student.namespace, "terminal": {"ready": ready, "why": why}, "checks": progress.report()}
+    )
+
+
+async def student_tty(request: web.Request) -> web.StreamResponse:
+    student = _student(request)
+    klass: Class = request.app["class"]
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    rows, cols = terminal.size(request.query.get("cols", "80"), request.query.get("rows", "24"))
+    ready, why = await klass.terminal_state(student)
+    if not ready:
+        await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
+        ready, why = await klass.open_terminal(student)
+        deadline = time.monotonic() + READY_WAIT
+        while not ready and "gone" not in why and time.monotonic() < deadline and not ws.closed:
+            await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
+            await asyncio.sleep(1.5)
+            ready, why = await klass.terminal_state(student)
+    if not ready:
+        await ws.send_str(json.dumps({"error": f"your terminal cannot start: {why}"}))
+        await ws.close()
+        return ws
+    await ws.send_str(json.dumps({"status": "connected"}))
+    await terminal.bridge(ws, student.kubeconfig, student.namespace, rows, cols)
+    if not ws.closed:
+        await ws.close()
+    return ws
+
+
+async def teacher_page(request: web.Request) -> web.Response:
+    _teacher(request)
+    klass: Class = request.app["class"]
+    cards = "\n".join(
+        f'<article class="card"><h2>{escape(s.namespace)}</h2><p>Open this link in a browser:</p>'
+        f'<p class="link"><a href="{escape(klass.link(s))}">{escape(klass.link(s))}</a></p>'
+        f'<p class="small">It opens your lecture and your terminal; it is yours alone.</p></article>'
+        for s in klass.links.students
+    )
+    return web.Response(text=_page("teacher.html", cards=cards), content_type="text/html")
+
+
+async def board(request: web.Request) -> web.Response:
+    _teacher(request)
+    klass: Class = request.app["class"]
+    async with klass.board_lock:
+        if time.monotonic() - klass.board_at >= BOARD_EVERY:
+            students = klass.links.students
+            rows = await asyncio.gather(
+                *(klass.blocking(class_board.student_row, s.namespace, klass.admin) for s in students)
+            )
+            states = await asyncio.gather(*(klass.terminal_state(s) for s in students))
+            stages = [stage for _, stage in rows]
+            klass.board = {
+                "head": class_board.HEAD + ["TERMINAL"],
+                "rows": [
+                    row + ["ready" if ready else why or "?"]
+                    for (row, _), (ready, why) in zip(rows, states, strict=True)
+                ],
+                "summary": class_board.summary(stages),
+                "checks": {s.namespace: sum(c["done"] for c in klass.progress[s.namespace].report()) for s in students},
+            }
+            klass.board_at = time.monotonic()
+    return web.json_response(klass.board)
+
+
+async def root(_: web.Request) -> web.Response:
+    raise _not_yours()
+
+
+def make_app(klass: Class) -> web.Application:
+    app = web.Application()
+    app["class"] = klass
+    app.router.add_get("/", root)
+    app.router.add_get("/t/{secret}", teacher_page)
+    app.router.add_get("/t/{secret}/board.json", board)
+    app.router.add_get("/s/{secret}", student_page)
+    app.router.add_get("/s/{secret}/state.json", student_state)
+    app.router.add_get("/s/{secret}/tty", student_tty)
+    app.router.add_static("/lecture/", klass.site)
+    app.router.add_static("/assets/", klass.assets)
+    return app
+
+
+def make_class(links: Links, admin: Path, site: Path, assets: Path, address: str) -> Class:
+    steps = checks.lecture_steps(reader.read())
+    klass = Class(links, admin, site, assets, address, endpoints=class_terminal.api_endpoints(admin))
+    for student in links.students:
+        klass.progress[student.namespace] = checks.Progress(student.namespace, student.kubeconfig, steps)
+    return klass
+
+
+async def open_all(klass: Class) -> list[tuple[Student, tuple[bool, str]]]:
+    """Start every student's terminal ahead of the links being opened (the first prompt is then quick)."""
+    found = await asyncio.gather(*(klass.open_terminal(s) for s in klass.links.students))
+    return list(zip(klass.links.students, found, strict=True))
+
+
+def roster_admin() -> Path:
+    roster = json.loads(classroom.roster_file().read_text())
+    return classroom.admin_config(roster.get("context"))
