@@ -1,6 +1,6 @@
 """The line under `scripts/class status`: the furthest step more than half of the class has done."""
 
-from workshop.cluster import class_board as klass
+from workshop.classweb import board as klass
 
 
 def test_the_class_is_where_more_than_half_of_it_has_been():

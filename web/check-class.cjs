@@ -6,7 +6,7 @@
 //   node web/check-class.cjs '{"chromium": "/usr/bin/chromium", "profile": "dir", "out": "report.json",
 //     "students": [{"url": "http://.../s/SECRET", "actions": [["prompt"], ["type", "kubectl get pods\n"],
 //                   ["wait", "cs198-terminal"], ["slide", 16], ["typeIt", 0], ["check", "deployed", 120],
-//                   ["reload"], ["shot", "file.png"], ["echo", 20]]}]}'
+//                   ["reload"], ["read"], ["shot", "file.png"], ["echo", 20]]}]}'
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -76,6 +76,8 @@ async function student(browser, plan) {
         await page.locator("#slide-commands button.type-it").nth(arg).click();
       } else if (kind === "check") {
         await waitFor(page, async () => (await state(page)).checks.some(c => c.step === arg && c.done), (extra || 120) * 1000, `check ${arg}`);
+      } else if (kind === "read") {
+        step.screen = await screen(page);
       } else if (kind === "reload") {
         await page.reload({ waitUntil: "domcontentloaded" });
       } else if (kind === "shot") {

@@ -5,7 +5,6 @@ import asyncio
 import json
 import shutil
 import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from workshop.cli import WorkshopError
 from workshop.cluster import class_door, class_terminal, classroom
 from workshop.deck import reader
 from workshop.export import player, site
-from workshop.machine import app_images
+from workshop.machine import app_images, host
 from workshop.paths import ROOT
 
 PORT = classroom.SERVE_PORT
@@ -52,9 +51,13 @@ def terminal_image(roster: dict, say: Callable[[str], None]) -> None:
     image = class_terminal.image()
     if not app_images.in_registry(image):
         say(f"building the class terminal image ({image}): scripts/prepare class-terminal")
-        done = subprocess.run([str(ROOT / "scripts" / "prepare"), "class-terminal"], stdin=subprocess.DEVNULL)
-        if done.returncode != 0:
-            raise WorkshopError("scripts/prepare class-terminal failed (see above): fix that, then serve again")
+        done = host.run(
+            [str(ROOT / "scripts" / "prepare"), "class-terminal"],
+            timeout=1800,
+            what="scripts/prepare class-terminal",
+            fix="run it alone to see the whole story, fix that, then serve again",
+        )
+        say(done.stdout.strip().splitlines()[-1])
     if roster.get("registry"):
         classroom.push_to(roster["registry"], say, images=[image])
 

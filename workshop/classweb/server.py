@@ -22,16 +22,23 @@ from pathlib import Path
 
 from aiohttp import web
 
-from workshop.classweb import checks, terminal
+from workshop.classweb import board, checks, terminal
 from workshop.classweb.links import Links, Student
 from workshop.cli import WorkshopError
-from workshop.cluster import class_board, class_fence, class_terminal, classroom
+from workshop.cluster import class_fence, class_terminal, classroom
 from workshop.deck import reader
 
 STATIC = Path(__file__).parent / "static"
 NOT_YOURS = "This link opens nothing: ask your teacher for your own link."
 BOARD_EVERY = 3.0
 READY_WAIT = 120.0  # seconds a terminal may take to start before the page says why it has not
+# why a terminal is not ready that waiting will not mend: the page says so at once
+FINAL = ("is gone", "was refused", "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff",
+         "CreateContainerConfigError", "CreateContainerError")  # fmt: skip
+
+
+def hopeless(why: str) -> bool:
+    return any(reason in why for reason in FINAL)
 
 
 @dataclass
@@ -67,13 +74,20 @@ class Class:
             )  # fmt: skip
         except WorkshopError as error:
             found = await self.blocking(class_terminal.state, self.admin, student.namespace)
-            self.terminals[student.namespace] = found if "gone" in found[1] else (False, str(error))
+            self.terminals[student.namespace] = found if "is gone" in found[1] else (False, str(error))
             return self.terminals[student.namespace]
         return await self.terminal_state(student)
 
     async def terminal_state(self, student: Student) -> tuple[bool, str]:
-        self.terminals[student.namespace] = await self.blocking(class_terminal.state, self.admin, student.namespace)
-        return self.terminals[student.namespace]
+        found = await self.blocking(class_terminal.state, self.admin, student.namespace)
+        before = self.terminals.get(student.namespace)
+        if found[1] == class_terminal.NONE_YET and before and "was refused" in before[1]:
+            found = before  # the pod is missing because it was refused: that is the news
+        self.terminals[student.namespace] = found
+        return found
+
+
+CLASS = web.AppKey("class", Class)
 
 
 def _page(name: str, **values: str) -> str:
@@ -88,14 +102,14 @@ def _not_yours() -> web.HTTPNotFound:
 
 
 def _student(request: web.Request) -> Student:
-    found = request.app["class"].links.student(request.match_info["secret"])
+    found = request.app[CLASS].links.student(request.match_info["secret"])
     if found is None:
         raise _not_yours()
     return found
 
 
 def _teacher(request: web.Request) -> None:
-    if not request.app["class"].links.is_teacher(request.match_info["secret"]):
+    if not request.app[CLASS].links.is_teacher(request.match_info["secret"]):
         raise _not_yours()
 
 
@@ -109,7 +123,7 @@ async def student_page(request: web.Request) -> web.Response:
 
 async def student_state(request: web.Request) -> web.Response:
     student = _student(request)
-    klass: Class = request.app["class"]
+    klass: Class = request.app[CLASS]
     ready, why = await klass.terminal_state(student)
     progress = klass.progress[student.namespace]
     if ready:
@@ -121,7 +135,7 @@ async def student_state(request: web.Request) -> web.Response:
 
 async def student_tty(request: web.Request) -> web.StreamResponse:
     student = _student(request)
-    klass: Class = request.app["class"]
+    klass: Class = request.app[CLASS]
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     rows, cols = terminal.size(request.query.get("cols", "80"), request.query.get("rows", "24"))
@@ -130,7 +144,7 @@ async def student_tty(request: web.Request) -> web.StreamResponse:
         await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
         ready, why = await klass.open_terminal(student)
         deadline = time.monotonic() + READY_WAIT
-        while not ready and "gone" not in why and time.monotonic() < deadline and not ws.closed:
+        while not ready and not hopeless(why) and time.monotonic() < deadline and not ws.closed:
             await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
             await asyncio.sleep(1.5)
             ready, why = await klass.terminal_state(student)
@@ -147,7 +161,7 @@ async def student_tty(request: web.Request) -> web.StreamResponse:
 
 async def teacher_page(request: web.Request) -> web.Response:
     _teacher(request)
-    klass: Class = request.app["class"]
+    klass: Class = request.app[CLASS]
     cards = "\n".join(
         f'<article class="card"><h2>{escape(s.namespace)}</h2><p>Open this link in a browser:</p>'
         f'<p class="link"><a href="{escape(klass.link(s))}">{escape(klass.link(s))}</a></p>'
@@ -157,24 +171,24 @@ async def teacher_page(request: web.Request) -> web.Response:
     return web.Response(text=_page("teacher.html", cards=cards), content_type="text/html")
 
 
-async def board(request: web.Request) -> web.Response:
+async def board_json(request: web.Request) -> web.Response:
     _teacher(request)
-    klass: Class = request.app["class"]
+    klass: Class = request.app[CLASS]
     async with klass.board_lock:
         if time.monotonic() - klass.board_at >= BOARD_EVERY:
             students = klass.links.students
             rows = await asyncio.gather(
-                *(klass.blocking(class_board.student_row, s.namespace, klass.admin) for s in students)
+                *(klass.blocking(board.student_row, s.namespace, klass.admin) for s in students)
             )
             states = await asyncio.gather(*(klass.terminal_state(s) for s in students))
             stages = [stage for _, stage in rows]
             klass.board = {
-                "head": class_board.HEAD + ["TERMINAL"],
+                "head": board.HEAD + ["TERMINAL"],
                 "rows": [
                     row + ["ready" if ready else why or "?"]
                     for (row, _), (ready, why) in zip(rows, states, strict=True)
                 ],
-                "summary": class_board.summary(stages),
+                "summary": board.summary(stages),
                 "checks": {s.namespace: sum(c["done"] for c in klass.progress[s.namespace].report()) for s in students},
             }
             klass.board_at = time.monotonic()
@@ -187,10 +201,10 @@ async def root(_: web.Request) -> web.Response:
 
 def make_app(klass: Class) -> web.Application:
     app = web.Application()
-    app["class"] = klass
+    app[CLASS] = klass
     app.router.add_get("/", root)
     app.router.add_get("/t/{secret}", teacher_page)
-    app.router.add_get("/t/{secret}/board.json", board)
+    app.router.add_get("/t/{secret}/board.json", board_json)
     app.router.add_get("/s/{secret}", student_page)
     app.router.add_get("/s/{secret}/state.json", student_state)
     app.router.add_get("/s/{secret}/tty", student_tty)

@@ -30,6 +30,7 @@ RESOURCES = {
     "limits": {"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "128Mi"},
 }
 _HOME = "/home/student"
+NONE_YET = "no terminal yet"
 
 
 def recipe_files() -> list[Path]:
@@ -157,7 +158,7 @@ def state(admin: Path, namespace: str) -> tuple[bool, str]:
             )
             if namespace_there.returncode != 0:
                 return False, f"the namespace {namespace} is gone: the teacher runs scripts/class up again"
-            return False, "no terminal yet"
+            return False, NONE_YET
         return False, "the cluster does not answer: " + (done.stderr.strip().splitlines() or ["?"])[-1][:120]
     return why_not_ready(json.loads(done.stdout))
 

@@ -371,13 +371,23 @@ def main(argv: Sequence[str]) -> int:
         help="only the class figures: up to N students' Kubernetes steps at once on the "
         "workshop's cluster (see workshop/commands/bench_class.py)",
     )
+    parser.add_argument(
+        "--browsers",
+        action="store_true",
+        help="with --class N: the class in a browser (scripts/class serve): link to prompt, keystroke echo, memory",
+    )
     args = parser.parse_args(argv)
     found = engine.facts()
     if found is None:
         raise WorkshopError("no Docker engine answers: run scripts/prepare first")
     print(f"engine      {found.describe()}")
+    if args.browsers and not args.students:
+        raise WorkshopError("--browsers goes with --class N: scripts/bench --class 8 --browsers")
     if args.students:
-        bench_class.class_figures(args.students)
+        if args.browsers:
+            bench_class.browser_figures(args.students)
+        else:
+            bench_class.class_figures(args.students)
         return 0
     try:
         present_figure()

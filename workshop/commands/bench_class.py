@@ -6,17 +6,28 @@ apply the three manifests and wait until Available, scale the workers to 3, roll
 back, delete. Each round prints whether every student's steps passed, the steps' seconds at p50 and
 p95 against a single student's, and the cluster's extra memory and CPU per student (the node
 containers, sampled every second by `docker stats`). Rounds stop at the first failure, at a p95 three
-times the single student's, or at N."""
+times the single student's, or at N.
 
+With --browsers: the class in a browser instead (scripts/class serve, headless Chromium on this machine):
+the time from opening a link to a prompt and each keystroke's echo with 1 and N browsers at once, beside
+`kubectl get pods` from the students' kubeconfigs, the memory an open terminal costs, and students per node."""
+
+import json
+import shutil
+import signal
 import statistics
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from workshop.cli import WorkshopError, quiet
-from workshop.cluster import classroom, kind, kubectl
-from workshop.machine import app_images
+from workshop.cluster import class_fence, classroom, kind, kubectl
+from workshop.machine import app_images, host
 from workshop.machine.engine import ENGINE as engine
+from workshop.paths import ROOT
 
 SLOWDOWN_LIMIT = 3.0
 SINGLE_ROUNDS = 3
@@ -140,3 +151,129 @@ def class_figures(most: int, say: Callable[[str], None] = print) -> None:
                 break
     finally:
         classroom.down(say=quiet)
+
+
+# ---------------------------------------------------------------- --browsers: the class in a browser
+
+BROWSER_PORT = 8197  # not serve's default: a teacher's own serve on this machine is left alone
+ECHOES = 30  # keystrokes each browser types, one at a time, timing each echo
+CHROMIUM = "/usr/bin/chromium"
+
+
+def percentiles(values: list[float]) -> str:
+    return f"p50 {statistics.median(values):.0f}, p95 {p95(values):.0f}" if values else "none"
+
+
+def _rss_mib(pid: int) -> float:
+    """The resident memory of a process and all its children (MiB), from /proc."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def _kubectl_round(count: int, repeats: int) -> list[float]:
+    """count students at once, each running `kubectl get pods` repeats times with their own kubeconfig: ms each."""
+    results: list[float] = []
+    lock = threading.Lock()
+
+    def student(number: int) -> None:
+        config = classroom.class_dir() / f"{classroom.namespace_of(number)}.kubeconfig"
+        for _ in range(repeats):
+            began = time.monotonic()
+            kubectl.run("get", "pods", config=config, context=None, check=False, timeout=60)
+            with lock:
+                results.append((time.monotonic() - began) * 1000)
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in range(1, count + 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _browsers(links: list[str], out: Path) -> list[dict]:
+    plans = [{"url": url, "actions": [["prompt"], ["echo", ECHOES]]} for url in links]
+    config = {"chromium": CHROMIUM, "out": str(out), "students": plans}
+    done = host.run(
+        ["node", str(ROOT / "web" / "check-class.cjs"), json.dumps(config)], timeout=900, cwd=ROOT, check=False
+    )
+    if done.returncode != 0 or not out.is_file():
+        raise WorkshopError(f"the browsers failed: {(done.stderr.strip().splitlines() or ['?'])[-1][:200]}")
+    return json.loads(out.read_text())["students"]
+
+
+def browser_figures(most: int, say: Callable[[str], None] = print) -> None:
+    """The class in a browser: link to prompt and keystroke echo with N browsers at once, beside kubectl from a
+    student's laptop; cluster and teacher memory per open terminal; students per node."""
+    if not Path(CHROMIUM).is_file() or not shutil.which("node"):
+        raise WorkshopError("bench --browsers needs Debian's chromium and Node.js: apt-get install chromium nodejs npm")
+    classroom.up(most, say=quiet, address="127.0.0.1")
+    serve = subprocess.Popen(
+        [str(ROOT / "scripts" / "class"), "serve", "--address", "127.0.0.1", "--port", str(BROWSER_PORT)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        for line in serve.stdout:
+            if "the teacher's page" in line:
+                break
+        else:
+            raise WorkshopError("scripts/class serve stopped before serving; run it alone to see why")
+        secrets = json.loads((classroom.class_dir() / classroom.SERVE_FILE).read_text())["students"]
+        links = [f"http://127.0.0.1:{BROWSER_PORT}/s/{secrets[classroom.namespace_of(n)]}" for n in range(1, most + 1)]
+        base_nodes, _ = _nodes_usage()
+        base_teacher = _rss_mib(serve.pid)
+        with tempfile.TemporaryDirectory(prefix="workshop-bench-") as folder:
+            rows = []
+            for count in sorted({1, most}):
+                reports = _browsers(links[:count], Path(folder) / f"{count}.json")
+                failed = [r.get("failed") for r in reports if r.get("failed")]
+                if failed:
+                    raise WorkshopError(f"a browser failed with {count} at once: {failed[0]}")
+                prompts = [float(r["steps"][0]["ms"]) for r in reports]
+                echoes = [float(ms) for r in reports for ms in r["steps"][1]["echo"]]
+                kubectl_ms = _kubectl_round(count, 5)
+                rows.append((count, prompts, echoes, kubectl_ms))
+            # every terminal is open now (tmux keeps each shell); kubectl exec runs only while a page is open
+            nodes_now, _ = _nodes_usage()
+        say("browsers    students at once | link to prompt ms | echo ms (keystroke) | kubectl get pods ms (laptop)")
+        for count, prompts, echoes, kubectl_ms in rows:
+            say(f"browsers    {count:>4} | {percentiles(prompts)} | {percentiles(echoes)} | {percentiles(kubectl_ms)}")
+        per_terminal = max(0.0, nodes_now - base_nodes) / most
+        say(
+            f"browsers    cluster memory +{per_terminal:.0f} MiB per open terminal (the kind nodes, docker stats); "
+            f"teacher's serve at rest {base_teacher:.0f} MiB"
+        )
+        allocatable = _worker_allocatable_mib()
+        quota_memory = float(class_fence.quota()["requests.memory"].rstrip("Mi"))
+        say(
+            f"browsers    students per node ({allocatable:.0f} MiB allocatable): {allocatable / quota_memory:.0f} at "
+            f"their quota's memory requests ({quota_memory:.0f} MiB, the lecture's peak and the terminal), "
+            f"{allocatable / max(per_terminal, 1):.0f} by the terminal's measured memory alone"
+        )
+    finally:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+        classroom.down(say=quiet)
+
+
+def _worker_allocatable_mib() -> float:
+    nodes = json.loads(kubectl.run("get", "nodes", "-o", "json").stdout)["items"]
+    workers = [n for n in nodes if "node-role.kubernetes.io/control-plane" not in n["metadata"].get("labels", {})]
+    memory = (workers or nodes)[0]["status"]["allocatable"]["memory"]
+    return class_fence._quantity(memory)

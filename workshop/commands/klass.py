@@ -12,9 +12,9 @@ import sys
 import time
 from collections.abc import Sequence
 
+from workshop.classweb.board import status_text
 from workshop.cli import WorkshopError, run
 from workshop.cluster import classroom
-from workshop.cluster.class_board import status_text
 
 
 def main(argv: Sequence[str]) -> int:
