@@ -59,6 +59,11 @@ async function student(browser, plan) {
       if (kind === "prompt") {
         await waitFor(page, async () => (await screen(page)).includes(PROMPT), arg || 90000, "the prompt");
         step.ms = Date.now() - opened;
+        // the server's share: from the WebSocket open to the shell's first bytes (the page marks both)
+        step.serverMs = await page.evaluate(() => {
+          const [open] = performance.getEntriesByName("tty-open"), [output] = performance.getEntriesByName("tty-output");
+          return open && output ? output.startTime - open.startTime : null;
+        });
       } else if (kind === "status") {
         step.found = await waitFor(page, async () => { const s = await state(page); return s.kind === arg ? s : null; }, extra || 60000, `status ${arg}`);
       } else if (kind === "type") {
@@ -85,6 +90,7 @@ async function student(browser, plan) {
       } else if (kind === "echo") {
         // keystroke to echo: type a character, time until it is on screen; arg times
         step.echo = [];
+        await page.click("#terminal");
         for (let i = 0; i < arg; i++) {
           const ch = "abcdefghijklmnopqrstuvwxyz"[i % 26];
           const before = await screen(page);

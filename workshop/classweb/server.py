@@ -139,21 +139,25 @@ async def student_tty(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     rows, cols = terminal.size(request.query.get("cols", "80"), request.query.get("rows", "24"))
-    ready, why = await klass.terminal_state(student)
+    # the page's own polling keeps the state fresh: a ready terminal opens without asking the cluster again
+    ready, why = klass.terminals.get(student.namespace) or (False, "")
+    if not ready:
+        ready, why = await klass.terminal_state(student)
     if not ready:
         await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
         ready, why = await klass.open_terminal(student)
         deadline = time.monotonic() + READY_WAIT
         while not ready and not hopeless(why) and time.monotonic() < deadline and not ws.closed:
             await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(0.5)
             ready, why = await klass.terminal_state(student)
     if not ready:
         await ws.send_str(json.dumps({"error": f"your terminal cannot start: {why}"}))
         await ws.close()
         return ws
     await ws.send_str(json.dumps({"status": "connected"}))
-    await terminal.bridge(ws, student.kubeconfig, student.namespace, rows, cols)
+    if await terminal.bridge(ws, student.kubeconfig, student.namespace, rows, cols) != 0:
+        klass.terminals.pop(student.namespace, None)  # the next connection asks the cluster how the pod is
     if not ws.closed:
         await ws.close()
     return ws
@@ -221,9 +225,14 @@ def make_class(links: Links, admin: Path, site: Path, assets: Path, address: str
     return klass
 
 
-async def open_all(klass: Class) -> list[tuple[Student, tuple[bool, str]]]:
-    """Start every student's terminal ahead of the links being opened (the first prompt is then quick)."""
+async def open_all(klass: Class, wait: float = READY_WAIT) -> list[tuple[Student, tuple[bool, str]]]:
+    """Start every student's terminal ahead of the links being opened, and wait until each is ready or cannot
+    be (then the first prompt is quick, and the teacher hears of a terminal that will not start)."""
     found = await asyncio.gather(*(klass.open_terminal(s) for s in klass.links.students))
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and any(not ready and not hopeless(why) for ready, why in found):
+        await asyncio.sleep(1)
+        found = await asyncio.gather(*(klass.terminal_state(s) for s in klass.links.students))
     return list(zip(klass.links.students, found, strict=True))
 
 

@@ -52,8 +52,9 @@ def size(cols: object, rows: object) -> tuple[int, int]:
     return max(2, min(r, MAX_ROWS)), max(10, min(c, MAX_COLS))
 
 
-async def bridge(ws: web.WebSocketResponse, kubeconfig: Path, namespace: str, rows: int, cols: int) -> None:
-    """Relay between the page and a `kubectl exec` on a local pty until either side ends."""
+async def bridge(ws: web.WebSocketResponse, kubeconfig: Path, namespace: str, rows: int, cols: int) -> int:
+    """Relay between the page and a `kubectl exec` on a local pty until either side ends; kubectl's exit code
+    when it ended first (0 when the page left first)."""
     env = {**os.environ, "TERM": "xterm-256color", "KUBECONFIG": str(kubeconfig)}
     process = PtyProcess.spawn(argv(kubeconfig, namespace), env=env, dimensions=(rows, cols))
     loop = asyncio.get_running_loop()
@@ -89,10 +90,11 @@ async def bridge(ws: web.WebSocketResponse, kubeconfig: Path, namespace: str, ro
                         await loop.run_in_executor(None, os.write, process.fd, str(asked["input"]).encode())
 
     sending, receiving = asyncio.ensure_future(to_page()), asyncio.ensure_future(from_page())
+    code = 0
     try:
         done, _ = await asyncio.wait({sending, receiving}, return_when=asyncio.FIRST_COMPLETED)
         if sending in done and not ws.closed:
-            code = await loop.run_in_executor(None, process.wait)
+            code = await loop.run_in_executor(None, process.wait) or 0
             why = "the shell ended: reload the page for a new one" if code == 0 else f"kubectl exec ended ({code})"
             await ws.send_str(json.dumps({"status": why}))
     finally:
@@ -104,3 +106,4 @@ async def bridge(ws: web.WebSocketResponse, kubeconfig: Path, namespace: str, ro
             process.terminate(force=True)
         with contextlib.suppress(OSError):
             process.close()
+    return code

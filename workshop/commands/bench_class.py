@@ -243,14 +243,23 @@ def browser_figures(most: int, say: Callable[[str], None] = print) -> None:
                 if failed:
                     raise WorkshopError(f"a browser failed with {count} at once: {failed[0]}")
                 prompts = [float(r["steps"][0]["ms"]) for r in reports]
+                shells = [
+                    float(r["steps"][0]["serverMs"]) for r in reports if r["steps"][0].get("serverMs") is not None
+                ]
                 echoes = [float(ms) for r in reports for ms in r["steps"][1]["echo"]]
                 kubectl_ms = _kubectl_round(count, 5)
-                rows.append((count, prompts, echoes, kubectl_ms))
+                rows.append((count, prompts, shells, echoes, kubectl_ms))
             # every terminal is open now (tmux keeps each shell); kubectl exec runs only while a page is open
             nodes_now, _ = _nodes_usage()
-        say("browsers    students at once | link to prompt ms | echo ms (keystroke) | kubectl get pods ms (laptop)")
-        for count, prompts, echoes, kubectl_ms in rows:
-            say(f"browsers    {count:>4} | {percentiles(prompts)} | {percentiles(echoes)} | {percentiles(kubectl_ms)}")
+        say(
+            "browsers    at once | link to prompt ms (the browsers run here) | WebSocket to shell ms (the server) | "
+            "echo ms per keystroke | kubectl get pods ms (a student's kubeconfig)"
+        )
+        for count, prompts, shells, echoes, kubectl_ms in rows:
+            say(
+                f"browsers    {count:>7} | {percentiles(prompts)} | {percentiles(shells)} | {percentiles(echoes)} | "
+                f"{percentiles(kubectl_ms)}"
+            )
         per_terminal = max(0.0, nodes_now - base_nodes) / most
         say(
             f"browsers    cluster memory +{per_terminal:.0f} MiB per open terminal (the kind nodes, docker stats); "

@@ -10,6 +10,13 @@ term.loadAddon(fit);
 term.open(document.getElementById("terminal"));
 fit.fit();
 
+// The lecture (46 players) loads once the terminal is up, or after 3 s: a prompt first, on a busy laptop.
+function loadLecture() {
+  const frame = document.getElementById("lecture");
+  if (!frame.src) frame.src = frame.dataset.src + location.hash;
+}
+setTimeout(loadLecture, 3000);
+
 let socket = null;
 let retry = 500;
 let final = false;
@@ -30,8 +37,10 @@ function connect() {
   const url = `${scheme}//${location.host}${base}/tty?cols=${term.cols}&rows=${term.rows}`;
   socket = new WebSocket(url);
   socket.binaryType = "arraybuffer";
+  socket.onopen = () => performance.mark("tty-open");
   socket.onmessage = event => {
     if (typeof event.data !== "string") {
+      if (!performance.getEntriesByName("tty-output").length) performance.mark("tty-output");
       term.write(new Uint8Array(event.data));
       return;
     }
@@ -42,6 +51,7 @@ function connect() {
     } else if (message.status === "connected") {
       retry = 500;
       say("connected: your shell in " + document.body.dataset.namespace, "ready");
+      loadLecture();
       send({ resize: [term.cols, term.rows] });
     } else if (message.status) {
       say(message.status, "waiting");
