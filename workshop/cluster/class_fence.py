@@ -14,7 +14,9 @@ the Services and pods they may make are narrowed by a ValidatingAdmissionPolicy;
 their pods reach their own namespace and the cluster's DNS and nothing else (not the teacher's
 namespace, not another student's, not the nodes, the API server or the registry, which therefore takes
 pushes only from the teacher's machine while the nodes still pull); and the quota admits no NodePort,
-no load balancer and no volume claim."""
+no load balancer and no volume claim. The one pod let through to the API server is the student's
+browser terminal (class_terminal.py), which acts as the student's own account; the admission policy
+keeps its label the teacher's to set."""
 
 from pathlib import Path
 
