@@ -101,7 +101,7 @@ def find_containers(declared: docker_commands.Declared) -> list[Item]:
 
 
 def find_images(declared: docker_commands.Declared, everything: bool) -> list[Item]:
-    roles = {"app"} | ({"standin", "pulled", "kind-node", "kind-build"} if everything else set())
+    roles = {"app", "class-terminal"} | ({"standin", "pulled", "kind-node", "kind-build"} if everything else set())
     recorded = {e["name"]: ledger.image_ids(e) for e in ledger.of_kind("image") if e.get("role") in roles}
     items = []
     for ref, ident in _ids("image", sorted(declared.images | set(recorded))).items():
