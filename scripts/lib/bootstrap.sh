@@ -50,8 +50,24 @@ ensure_venv() {
     done
 }
 
-# check_venv MODULE...: the virtualenv's Python imports these, or one line says how to rebuild it.
-check_venv() {
-    "$WORKSHOP_VENV/bin/python" -c "import $(IFS=,; echo "$*")" 2>/dev/null \
-        || die "the virtualenv $WORKSHOP_VENV is broken ($* does not import): remove it (rm -rf $WORKSHOP_VENV) and run this again; it is rebuilt in about 30 s."
+# exec_checked "IMPORT..." MODULE ARGS...: python -m MODULE ARGS in this process's place, once the imports
+# succeed in that same Python (no second interpreter start, as the deck's start is timed), or one line
+# says how to rebuild the virtualenv.
+exec_checked() {
+    local imports="$1" module="$2"
+    shift 2
+    exec "$WORKSHOP_VENV/bin/python" -c '
+import os, runpy, sys
+try:
+    for name in sys.argv[1].split():
+        __import__(name)
+except ImportError as error:
+    venv = os.environ["WORKSHOP_VENV"]
+    print(f"workshop: the virtualenv {venv} is broken ({error.name} does not import): remove it (rm -rf {venv}) "
+          "and run this again; it is rebuilt in about 30 s.", file=sys.stderr)
+    sys.exit(2)
+module = sys.argv[2]
+sys.argv = [module] + sys.argv[3:]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+' "$imports" "$module" "$@"
 }

@@ -62,7 +62,7 @@ def main(argv: Sequence[str]) -> int:
     deck_path = options.deck_path(argparse.Namespace(deck=args.deck or args.file))
     check_expect()
     check_terminal_size()
-    deck.read(deck_path)
+    read = deck.read(deck_path)
     replay = replay_folder(deck_path, args.replay)
     if replay is not None:
         # the boxes' shells inherit this; scripts/workshop-shell then plays recordings instead of running bash
@@ -81,7 +81,8 @@ def main(argv: Sequence[str]) -> int:
     os.chdir(ROOT)  # the boxes start scripts/workshop-shell relative to lookatme's working directory
     # lookatme in this process, so that each slide change is published for scripts/notes
     live_engine = args.replay is None and not note
-    return deck_hook.present(deck_path, ["-e", LOOKATME_EXTENSIONS, str(deck_path)], engine_answers=live_engine)
+    lookatme_args = ["-e", LOOKATME_EXTENSIONS, str(deck_path)]
+    return deck_hook.present(deck_path, lookatme_args, engine_answers=live_engine, read=read)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import urwid
 
 from workshop.deck import reader
 from workshop.deck.geometry import MIN_COLS, MIN_ROWS
+from workshop.deck.reader import Deck
 from workshop.presenter import boxes
 from workshop.presenter.live import Publisher
 
@@ -115,9 +116,10 @@ def _on_signal(keeper: boxes.Keeper):
     return handler
 
 
-def present(deck: Path, lookatme_args: Sequence[str], engine_answers: bool = False) -> int:
-    """Run lookatme's own command line with these arguments, as `lookatme ARGS...` would."""
-    keeper = boxes.Keeper(reader.read(deck))
+def present(deck: Path, lookatme_args: Sequence[str], engine_answers: bool = False, read: Deck | None = None) -> int:
+    """Run lookatme's own command line with these arguments, as `lookatme ARGS...` would (`read`: the deck
+    already read, so the start does not read it twice)."""
+    keeper = boxes.Keeper(read or reader.read(deck))
     if engine_answers:  # which containers were there before the deck
         keeper.snapshot_containers()
     publisher = install(deck, keeper=keeper)
