@@ -141,3 +141,17 @@ def test_the_page_checks_the_lectures_kubernetes_steps_a_namespace_can_show():
         ("rolled-out", 24),
         ("repaired", 26),
     ]
+
+
+def test_serve_says_in_one_line_what_is_wrong(roster, tmp_path, monkeypatch):
+    from workshop.classweb import serve
+    from workshop.cli import WorkshopError
+    from workshop.commands import klass
+
+    with pytest.raises(WorkshopError, match=r"--port 70000: give a TCP port between 1 and 65535 \(default 8198\)"):
+        klass.main(["serve", "--port", "70000"])
+    with pytest.raises(WorkshopError, match="no class to serve: run scripts/class up --students N first"):
+        klass.main(["serve", "--address", "127.0.0.1"])
+    roster(1)
+    with pytest.raises(WorkshopError, match="--address 'laptop' is not an IP address"):
+        serve.serve("laptop", serve.PORT)
