@@ -55,6 +55,7 @@ class Class:
     board_at: float = 0.0
     board_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=8))
+    running: set[asyncio.Task] = field(default_factory=set)  # the check runs under way (held till they end)
 
     def link(self, student: Student) -> str:
         return f"http://{self.address}/s/{student.secret}"
@@ -116,7 +117,7 @@ def _teacher(request: web.Request) -> None:
 async def student_page(request: web.Request) -> web.Response:
     student = _student(request)
     return web.Response(
-        text=_page("student.html", namespace=escape(student.namespace), number=str(student.number)),
+        text=_page("student.html", namespace=escape(student.namespace)),
         content_type="text/html",
     )
 
@@ -127,7 +128,9 @@ async def student_state(request: web.Request) -> web.Response:
     ready, why = await klass.terminal_state(student)
     progress = klass.progress[student.namespace]
     if ready:
-        asyncio.ensure_future(progress.refresh())
+        task = asyncio.ensure_future(progress.refresh())
+        klass.running.add(task)
+        task.add_done_callback(klass.running.discard)
     return web.json_response(
         {"namespace": student.namespace, "terminal": {"ready": ready, "why": why}, "checks": progress.report()}
     )
