@@ -4,10 +4,10 @@ Kubernetes (or `docker run -e`) sets these; the defaults match the manifests in 
 """
 import os
 import socket
+from typing import TYPE_CHECKING
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+if TYPE_CHECKING:  # imported where a connection is made: the worker checks its settings before loading redis
+    import redis
 
 # The queue both tiers agree on.
 QUEUE = "grading"
@@ -38,10 +38,14 @@ def grade_seconds() -> float:
     return max(0.0, min(seconds, 10.0))
 
 
-def connect(url: str, fail_fast: bool = False) -> redis.Redis:
+def connect(url: str, fail_fast: bool = False) -> "redis.Redis":
     """A Redis client with short timeouts. fail_fast (the web tier): at most one retry, with no
     back-off, so a readiness probe or a page answers within about a second even while Redis is
     unreachable; redis-py's default would retry ten times with growing pauses."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     if fail_fast:
         return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1,
                                     retry=Retry(NoBackoff(), 1), health_check_interval=30)

@@ -13,9 +13,6 @@ import signal
 import sys
 import time
 
-import redis
-from rq import Worker
-
 from . import settings
 
 log = logging.getLogger("okpy_mini.worker")
@@ -25,8 +22,10 @@ def _stop(signum, frame):
     raise SystemExit(0)
 
 
-def wait_for_redis(conn: redis.Redis) -> None:
+def wait_for_redis(conn) -> None:
     """Block until Redis answers (a pod that crashed instead would count restarts for nothing)."""
+    import redis
+
     while True:
         try:
             conn.ping()
@@ -42,7 +41,11 @@ def main() -> int:
     # Until RQ installs its warm-shutdown handler, SIGTERM simply exits.
     # (As PID 1 in a container, Python would otherwise ignore it.)
     signal.signal(signal.SIGTERM, _stop)
-    grade_seconds = settings.grade_seconds()   # a bad setting stops the worker now, not after Redis answers
+    # A bad setting stops the worker now: before Redis answers, and before redis and RQ are even
+    # loaded, so a crash-looping pod has printed why a moment after each start (`kubectl logs` finds it).
+    grade_seconds = settings.grade_seconds()
+    from rq import Worker
+
     conn = settings.connect(settings.redis_url())  # RQ lengthens the read timeout for its blocking pops
     kwargs = conn.connection_pool.connection_kwargs
     where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
