@@ -5,11 +5,13 @@ sees its check turn green, and comes back to the same shell after a reload and a
 restarted. Another student's secret, a namespace that is gone and a terminal pod that cannot start each
 get a clear answer. The terminal pod, and only it, reaches the API server; its label is the teacher's."""
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -69,12 +71,39 @@ class Serve:
     def teacher(self) -> str:
         return next(line.split(": ", 1)[1].strip() for line in self.lines if "the teacher's page" in line)
 
+    def children(self) -> list[str]:
+        """The command lines of the processes serve has started and that still run."""
+        assert self.process
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with contextlib.suppress(OSError):
+                    for child in (task / "children").read_text().split():
+                        todo.append(int(child))
+                        found.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        return found
+
     def stop(self) -> str:
         assert self.process
         self.process.send_signal(signal.SIGINT)
         assert self.process.wait(timeout=60) == 0, "".join(self.lines)
         time.sleep(0.3)
         return "".join(self.lines)
+
+
+# a page's WebSocket, held open from this process until the server closes it (then it exits 0)
+HOLD_A_TERMINAL = """
+import asyncio, json, sys
+import aiohttp
+async def main():
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(sys.argv[1]) as ws:
+            async for message in ws:
+                if message.type == aiohttp.WSMsgType.TEXT and json.loads(message.data).get("status") == "connected":
+                    print("connected", flush=True)
+asyncio.run(main())
+"""
 
 
 def link(number: int) -> str:
@@ -188,13 +217,17 @@ def test_a_student_in_a_browser_runs_kubectl_and_the_deploy_and_sees_its_check_t
 
 def test_another_students_secret_or_a_wrong_one_opens_nothing(served, laptop, tmp_path):
     mine = link(2)
+    teacher_secret = served.teacher().rsplit("/", 1)[1]
     for wrong in (
-        mine[:-1] + ("A" if mine[-1] != "A" else "B"),
-        f"http://{HOST_ADDRESS}:{PORT}/s/",
-        served.teacher()[:-2],
+        mine[:-1] + ("A" if mine[-1] != "A" else "B"),  # one character off
+        f"http://{HOST_ADDRESS}:{PORT}/s/{teacher_secret}",  # the teacher's secret opens no student's page
+        served.teacher()[:-2],  # nor does a teacher's link cut short
+        f"http://{HOST_ADDRESS}:{PORT}/",
     ):
         code, body = from_laptop(laptop, wrong)
-        assert code == 404 and body.strip() in ("", server.NOT_YOURS) or "404" in body, (wrong, code, body)
+        assert code == 404 and body.strip() == server.NOT_YOURS, (wrong, code, body)
+    code, body = from_laptop(laptop, f"http://{HOST_ADDRESS}:{PORT}/s/")
+    assert code == 404, (code, body)  # no route at all: aiohttp's own 404
     code, body = from_laptop(laptop, link(1)[:-3] + "xyz/tty")
     assert code == 404 and body.strip() == server.NOT_YOURS
     # student 2's page opens student 2's shell, and kubectl there is student 2: the others are forbidden
@@ -209,6 +242,7 @@ def test_another_students_secret_or_a_wrong_one_opens_nothing(served, laptop, tm
                     ["wait", "Forbidden"],
                     ["type", "kubectl auth whoami -o jsonpath='{.status.userInfo.username}'; echo\n"],
                     ["wait", f"system:serviceaccount:{classroom.namespace_of(2)}:{class_fence.ACCOUNT}"],
+                    ["slide", 7],  # a Docker slide: its boxes are recordings, and the page says why
                 ],
             }
         ],
@@ -216,6 +250,9 @@ def test_another_students_secret_or_a_wrong_one_opens_nothing(served, laptop, tm
     )
     ok(report)
     assert "Your namespace: cs198-student-02" in report["screen"]
+    docker = report["steps"][-1]["commands"]
+    assert docker and all("Docker: a recording of the teacher's machine" in row for row in docker), docker
+    assert not any(row.startswith("Type it") for row in docker), docker
 
 
 def test_the_terminal_alone_reaches_the_api_server_and_its_label_is_the_teachers(served):
@@ -223,7 +260,7 @@ def test_the_terminal_alone_reaches_the_api_server_and_its_label_is_the_teachers
     config = classroom.class_dir() / f"{namespace}.kubeconfig"
     reached = in_terminal(namespace, "curl", "-sk", "--max-time", "5", "https://kubernetes.default.svc/version")
     assert reached.returncode == 0 and '"gitVersion"' in reached.stdout, reached.stdout + reached.stderr
-    body = class_terminal.pod(namespace, class_fence.ACCOUNT, {})
+    body = class_terminal.pod(namespace, class_fence.ACCOUNT, {}, class_terminal.image())
     body["metadata"]["name"] = "my-own-shell"
     as_student = [kubectl.program(), "--kubeconfig", str(config), "create", "-f", "-"]
     refused = subprocess.run(as_student, input=json.dumps(body), capture_output=True, text=True, timeout=60)
@@ -238,8 +275,27 @@ def test_the_terminal_alone_reaches_the_api_server_and_its_label_is_the_teachers
             "https://kubernetes.default.svc/version", context=None, check=False,
         )  # fmt: skip
         assert blocked.returncode == 28, blocked.stdout + blocked.stderr  # curl's timeout: dropped, not refused
+        # nor can the student add the label to their pod afterwards, or have a controller add it for them
+        labelled = subprocess.run(
+            [kubectl.program(), "--kubeconfig", str(config), "label", "pod", "my-own-shell", f"{class_terminal.LABEL_KEY}=true"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert labelled.returncode != 0 and "the class terminal's label is the teacher's to set" in labelled.stderr
     finally:
         kubectl.run("delete", "pod", "my-own-shell", "-n", namespace, "--wait=false", context=None, check=False)
+    for kind, template in (("Deployment", body["spec"]), ("Job", {**body["spec"], "restartPolicy": "Never"})):
+        labels = {"app": "my-own-shell", class_terminal.LABEL_KEY: "true"}
+        spec: dict = {"template": {"metadata": {"labels": labels}, "spec": template}}
+        if kind == "Deployment":
+            spec["selector"] = {"matchLabels": {"app": "my-own-shell"}}
+        workload = {
+            "apiVersion": "apps/v1" if kind == "Deployment" else "batch/v1",
+            "kind": kind,
+            "metadata": {"name": "my-own-shell", "namespace": namespace},
+            "spec": spec,
+        }
+        refused = subprocess.run(as_student, input=json.dumps(workload), capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0 and "no pod template carries it" in refused.stderr, (kind, refused.stderr)
 
 
 def test_a_reload_and_a_restarted_server_come_back_to_the_same_shell(served, laptop, tmp_path):
@@ -263,8 +319,19 @@ def test_a_reload_and_a_restarted_server_come_back_to_the_same_shell(served, lap
     )
     ok(report)
     assert "sleep 4242" in processes(namespace)
+    time.sleep(1)  # the page has gone: its kubectl exec and pty go with it, on the teacher's machine
+    assert [line for line in served.children() if " exec " in line] == []
+    # a terminal still open when the teacher stops serving does not hold the stop up
+    holding = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_TERMINAL, link(1).replace("http://", "ws://") + "/tty"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holding.stdout and holding.stdout.readline().strip() == "connected"
+    began = time.monotonic()
     said = served.stop()
+    assert time.monotonic() - began < 15, said
     assert "stopped serving" in said
+    assert holding.wait(timeout=30) == 0
     code, _ = from_laptop(laptop, link(1))
     assert code == 0  # nothing listens while it is stopped
     served.start()

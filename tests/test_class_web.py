@@ -55,7 +55,7 @@ def test_no_class_no_links(tmp_path, monkeypatch):
 def test_a_link_that_is_not_a_students_opens_nothing(roster, tmp_path):
     roster(2)
     found = links.load()
-    klass = server.Class(found, tmp_path / "admin", tmp_path, tmp_path, "127.0.0.1:1")
+    klass = server.Class(found, tmp_path / "admin", tmp_path, tmp_path, "127.0.0.1:1", "localhost:5001/x:r1")
 
     async def ask() -> list[tuple[int, str]]:
         client = TestClient(TestServer(server.make_app(klass)))
@@ -108,7 +108,7 @@ def test_why_a_terminal_is_not_ready_is_said_and_hopeless_ones_end_the_wait():
 
 
 def test_the_terminal_pod_is_restricted_and_runs_as_the_students_account():
-    pod = class_terminal.pod("cs198-student-01", class_fence.ACCOUNT, class_fence.LABEL)
+    pod = class_terminal.pod("cs198-student-01", class_fence.ACCOUNT, class_fence.LABEL, class_terminal.image())
     spec, (container,) = pod["spec"], pod["spec"]["containers"]
     assert spec["serviceAccountName"] == class_fence.ACCOUNT and spec["securityContext"]["runAsNonRoot"]
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}

@@ -3,7 +3,6 @@ lecture's Python base image with kubectl taken from the kind node image the clus
 to the local registry the way the lecture's own images are, so every node can pull it. Its name and tag
 come from workshop/cluster/class_terminal.py (a hash of the recipe and k8s_demo/)."""
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,22 +13,22 @@ from workshop.machine import host, registry
 from workshop.machine.app_images import in_registry
 from workshop.machine.engine import ENGINE as engine
 from workshop.names import PYTHON_IMAGE
-from workshop.paths import ROOT
 
 LOG = "class-terminal.log"
 
 
-def context(folder: Path) -> None:
+def context(folder: Path, files: dict[str, bytes]) -> None:
     """The build context: the recipe's files and the lecture's k8s_demo/, nothing else of the checkout."""
-    for path in class_terminal.recipe_files():
-        target = folder / (path.name if path.parent == class_terminal.RECIPE else path.relative_to(ROOT))
+    for name, content in files.items():
+        target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        target.write_bytes(content)
 
 
 def ensure(note: Note = quiet) -> str:
     """Build and push the terminal image unless the registry already holds this recipe's tag."""
-    image = class_terminal.image()
+    files = class_terminal.recipe_files()
+    image = class_terminal.image(files)
     if not registry.status():
         raise WorkshopError("the local registry does not answer: run scripts/prepare registry first")
     if engine.image_exists(image) and in_registry(image):
@@ -38,7 +37,7 @@ def ensure(note: Note = quiet) -> str:
     log = host.log_path(LOG)
     note(f"building {image} (kubectl from {node}); log in {host.shown(log)}")
     with tempfile.TemporaryDirectory(prefix="workshop-terminal-") as folder:
-        context(Path(folder))
+        context(Path(folder), files)
         iid = ledger.before_build(image, "class-terminal")
         engine.build(
             Path(folder),

@@ -32,6 +32,14 @@ def _since(stamp: str, now: datetime.datetime) -> str:
     return f"{int(seconds)}s" if seconds < 120 else f"{int(seconds // 60)}m"
 
 
+def safe_row(namespace: str, admin: Path) -> tuple[list[str], int]:
+    """student_row, or a row that says the cluster did not answer in time (for the live board)."""
+    try:
+        return student_row(namespace, admin)
+    except WorkshopError as error:
+        return [namespace, "cannot read: " + str(error)[:60], "", "", ""], 0
+
+
 def student_row(namespace: str, admin: Path) -> tuple[list[str], int]:
     """The row of one student, and how far along the lecture's steps the namespace is (0: nothing yet)."""
     done = kubectl.run(

@@ -15,7 +15,8 @@ from workshop.deck import reader
 from workshop.paths import ROOT
 from workshop.rehearsal import step_table
 
-EVERY = 4.0  # seconds between two runs for one student, at most
+EVERY = 5.0  # seconds between two runs for one student, at most
+AT_ONCE = 2  # check runs at once for the whole class (a semaphore serve shares): the teacher's laptop stays usable
 
 
 def lecture_steps(deck: reader.Deck | None = None) -> list[tuple[str, int]]:
@@ -38,6 +39,7 @@ class Progress:
     last: dict[str, str] = field(default_factory=dict)  # step: the latest FAIL line
     ran_at: float = 0.0
     running: asyncio.Lock = field(default_factory=asyncio.Lock)
+    at_once: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(AT_ONCE))
 
     def folder(self) -> Path:
         return classroom.class_dir() / classroom.SERVE_DIR / self.namespace
@@ -48,6 +50,10 @@ class Progress:
         return env
 
     async def _run(self, *argv: str, timeout: float = 60) -> tuple[int, str]:
+        async with self.at_once:
+            return await self._spawn(*argv, timeout=timeout)
+
+    async def _spawn(self, *argv: str, timeout: float) -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -73,7 +79,13 @@ class Progress:
             pending = [step for step, _ in self.steps if step not in self.passed]
             if not pending:
                 return
-            if not (self.folder() / "kubeconfig").is_file():
+            copy = self.folder() / "kubeconfig"
+            if copy.is_file() and self.kubeconfig.is_file() and self.kubeconfig.stat().st_mtime > copy.stat().st_mtime:
+                # scripts/class up ran again (new tokens, a namespace made anew): start from the new kubeconfig
+                copy.unlink()
+                self.passed.clear()
+                pending = [step for step, _ in self.steps]
+            if not copy.is_file():
                 self.folder().mkdir(parents=True, exist_ok=True)
                 code, out = await self._run(
                     "workshop.commands.cluster", "up", "--kubeconfig", str(self.kubeconfig), timeout=90

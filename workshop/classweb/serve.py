@@ -14,7 +14,7 @@ from workshop.classweb import links, server
 from workshop.cli import WorkshopError
 from workshop.cluster import class_door, class_terminal, classroom
 from workshop.deck import reader
-from workshop.export import player, site
+from workshop.export import blocks, player, site
 from workshop.machine import app_images, host
 from workshop.paths import ROOT
 
@@ -29,7 +29,7 @@ def lecture(say: Callable[[str], None]) -> Path:
     """The lecture as the export writes it, and which boxes are Docker ones (the page says so of them)."""
     out = folder() / "lecture"
     summary = site.export(out, note=say)
-    needs = {box.label: list(box.directives.needs) for box in reader.read().boxes()}
+    needs = {blocks.ident(box): list(box.directives.needs) for box in reader.read().boxes()}
     (out / "boxes.json").write_text(json.dumps(needs), encoding="utf-8")
     say(f"the lecture: {summary.slides} slides, {summary.boxes} boxes")
     return out
@@ -45,9 +45,9 @@ def assets(say: Callable[[str], None]) -> Path:
     return out
 
 
-def terminal_image(roster: dict, say: Callable[[str], None]) -> None:
+def terminal_image(roster: dict, say: Callable[[str], None]) -> str:
     """The terminal image in the registry the nodes pull from: built by `scripts/prepare class-terminal`
-    when this recipe's tag is not there yet."""
+    when this recipe's tag is not there yet. Its name, fixed for this serve."""
     image = class_terminal.image()
     if not app_images.in_registry(image):
         say(f"building the class terminal image ({image}): scripts/prepare class-terminal")
@@ -60,6 +60,7 @@ def terminal_image(roster: dict, say: Callable[[str], None]) -> None:
         say(done.stdout.strip().splitlines()[-1])
     if roster.get("registry"):
         classroom.push_to(roster["registry"], say, images=[image])
+    return image
 
 
 def serve(address: str | None, port: int, say: Callable[[str], None] = print) -> None:
@@ -68,13 +69,13 @@ def serve(address: str | None, port: int, say: Callable[[str], None] = print) ->
     found = links.load()
     roster = json.loads(classroom.roster_file().read_text())
     chosen = class_door.check_address(address) if address else class_door.default_address()
-    terminal_image(roster, say)
-    klass = server.make_class(found, server.roster_admin(), lecture(say), assets(say), f"{chosen}:{port}")
+    image = terminal_image(roster, say)
+    klass = server.make_class(found, server.roster_admin(), lecture(say), assets(say), f"{chosen}:{port}", image)
     asyncio.run(_run(klass, chosen, port, say))
 
 
 async def _run(klass: server.Class, address: str, port: int, say: Callable[[str], None]) -> None:
-    runner = web.AppRunner(server.make_app(klass), handle_signals=False, access_log=None)
+    runner = web.AppRunner(server.make_app(klass), handle_signals=False, access_log=None, shutdown_timeout=5)
     await runner.setup()
     try:
         await web.TCPSite(runner, address, port).start()
@@ -85,8 +86,13 @@ async def _run(klass: server.Class, address: str, port: int, say: Callable[[str]
             f"port free? (--address ADDR, --port PORT)"
         ) from None
     say(f"starting {len(klass.links.students)} terminal(s)...")
-    for student, (ready, why) in await server.open_all(klass):
-        say(f"{student.namespace}: terminal {'ready' if ready else 'not ready yet: ' + why}")
+    try:
+        opened = await server.open_all(klass)
+    except BaseException:
+        await runner.cleanup()
+        raise
+    for student, (ready, why) in opened:
+        say(f"{student.namespace}: terminal {'ready' if ready else 'not ready: ' + why}")
     say(f"the class is served at http://{address}:{port}/ (Ctrl-C stops; the links stay good for the next serve)")
     say(f"the teacher's page (cards to print, the board): {klass.teacher_link()}")
     stop = asyncio.Event()
@@ -95,6 +101,8 @@ async def _run(klass: server.Class, address: str, port: int, say: Callable[[str]
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C while stopping stops at once
+            loop.remove_signal_handler(signum)
     finally:
         await runner.cleanup()
         klass.pool.shutdown(wait=False, cancel_futures=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from workshop.classweb import board, checks, terminal
 from workshop.classweb.links import Links, Student
@@ -32,6 +32,8 @@ STATIC = Path(__file__).parent / "static"
 NOT_YOURS = "This link opens nothing: ask your teacher for your own link."
 BOARD_EVERY = 3.0
 READY_WAIT = 120.0  # seconds a terminal may take to start before the page says why it has not
+STATE_FRESH = 2.5  # seconds a terminal's state serves the page's polls before the cluster is asked again
+TERMINALS_PER_LINK = 3  # open terminals at once for one link (tabs): more is a mistake or a script
 # why a terminal is not ready that waiting will not mend: the page says so at once
 FINAL = ("is gone", "was refused", "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff",
          "CreateContainerConfigError", "CreateContainerError")  # fmt: skip
@@ -48,9 +50,12 @@ class Class:
     site: Path  # the exported lecture
     assets: Path  # xterm.js and the pages' own files
     address: str  # what the printed links name, host:port
+    image: str = ""  # the terminal image, fixed when serve starts (class_terminal.image)
     endpoints: list[tuple[str, int]] = field(default_factory=list)
     progress: dict[str, checks.Progress] = field(default_factory=dict)
     terminals: dict[str, tuple[bool, str]] = field(default_factory=dict)  # namespace: (ready, why not)
+    asked: dict[str, float] = field(default_factory=dict)  # namespace: when the cluster was last asked
+    sockets: dict[str, set] = field(default_factory=dict)  # namespace: the student's open terminals
     board: dict = field(default_factory=dict)
     board_at: float = 0.0
     board_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -71,16 +76,25 @@ class Class:
         try:
             await self.blocking(
                 class_terminal.ensure, self.admin, student.namespace, class_fence.ACCOUNT, class_fence.LABEL,
-                self.endpoints,
+                self.endpoints, self.image,
             )  # fmt: skip
         except WorkshopError as error:
-            found = await self.blocking(class_terminal.state, self.admin, student.namespace)
+            found = await self.terminal_state(student)
             self.terminals[student.namespace] = found if "is gone" in found[1] else (False, str(error))
             return self.terminals[student.namespace]
         return await self.terminal_state(student)
 
-    async def terminal_state(self, student: Student) -> tuple[bool, str]:
-        found = await self.blocking(class_terminal.state, self.admin, student.namespace)
+    async def terminal_state(self, student: Student, fresh_for: float = 0.0) -> tuple[bool, str]:
+        """The terminal's state: asked of the cluster, unless it was asked less than fresh_for seconds ago.
+        A cluster that does not answer in time is a state too, never an exception."""
+        known = self.terminals.get(student.namespace)
+        if known and time.monotonic() - self.asked.get(student.namespace, 0.0) < fresh_for:
+            return known
+        try:
+            found = await self.blocking(class_terminal.state, self.admin, student.namespace)
+        except WorkshopError as error:
+            found = (False, f"the cluster does not answer: {str(error)[:160]}")
+        self.asked[student.namespace] = time.monotonic()
         before = self.terminals.get(student.namespace)
         if found[1] == class_terminal.NONE_YET and before and "was refused" in before[1]:
             found = before  # the pod is missing because it was refused: that is the news
@@ -125,7 +139,7 @@ async def student_page(request: web.Request) -> web.Response:
 async def student_state(request: web.Request) -> web.Response:
     student = _student(request)
     klass: Class = request.app[CLASS]
-    ready, why = await klass.terminal_state(student)
+    ready, why = await klass.terminal_state(student, fresh_for=STATE_FRESH)
     progress = klass.progress[student.namespace]
     if ready:
         task = asyncio.ensure_future(progress.refresh())
@@ -141,29 +155,54 @@ async def student_tty(request: web.Request) -> web.StreamResponse:
     klass: Class = request.app[CLASS]
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
+    mine = klass.sockets.setdefault(student.namespace, set())
+    if len(mine) >= TERMINALS_PER_LINK:
+        await ws.send_str(json.dumps({"error": f"{len(mine)} terminals are open on this link: close another tab"}))
+        await ws.close()
+        return ws
+    mine.add(ws)
+    try:
+        await _terminal(ws, request, klass, student)
+    except ConnectionResetError:  # the page went away while its terminal was starting
+        pass
+    finally:
+        mine.discard(ws)
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def _terminal(ws: web.WebSocketResponse, request: web.Request, klass: "Class", student: Student) -> None:
     rows, cols = terminal.size(request.query.get("cols", "80"), request.query.get("rows", "24"))
     # the page's own polling keeps the state fresh: a ready terminal opens without asking the cluster again
-    ready, why = klass.terminals.get(student.namespace) or (False, "")
-    if not ready:
-        ready, why = await klass.terminal_state(student)
+    ready, why = await klass.terminal_state(student, fresh_for=STATE_FRESH)
     if not ready:
         await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
         ready, why = await klass.open_terminal(student)
         deadline = time.monotonic() + READY_WAIT
-        while not ready and not hopeless(why) and time.monotonic() < deadline and not ws.closed:
+        while not ready and not hopeless(why) and time.monotonic() < deadline:
             await ws.send_str(json.dumps({"status": f"starting your terminal ({why})"}))
-            await asyncio.sleep(0.5)
+            try:  # a wait that also notices a page that has gone
+                message = await ws.receive(timeout=0.5)
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    return
+            except asyncio.TimeoutError:
+                pass
             ready, why = await klass.terminal_state(student)
     if not ready:
         await ws.send_str(json.dumps({"error": f"your terminal cannot start: {why}"}))
-        await ws.close()
-        return ws
+        return
     await ws.send_str(json.dumps({"status": "connected"}))
     if await terminal.bridge(ws, student.kubeconfig, student.namespace, rows, cols) != 0:
         klass.terminals.pop(student.namespace, None)  # the next connection asks the cluster how the pod is
-    if not ws.closed:
-        await ws.close()
-    return ws
+
+
+async def close_terminals(app: web.Application) -> None:
+    """On shutdown (Ctrl-C): every open terminal is told and closed at once, so serve stops in a moment; the
+    shells stay in their pods."""
+    for sockets in app[CLASS].sockets.values():
+        for ws in list(sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"the class server stopped")
 
 
 async def teacher_page(request: web.Request) -> web.Response:
@@ -184,10 +223,8 @@ async def board_json(request: web.Request) -> web.Response:
     async with klass.board_lock:
         if time.monotonic() - klass.board_at >= BOARD_EVERY:
             students = klass.links.students
-            rows = await asyncio.gather(
-                *(klass.blocking(board.student_row, s.namespace, klass.admin) for s in students)
-            )
-            states = await asyncio.gather(*(klass.terminal_state(s) for s in students))
+            rows = await asyncio.gather(*(klass.blocking(board.safe_row, s.namespace, klass.admin) for s in students))
+            states = await asyncio.gather(*(klass.terminal_state(s, fresh_for=STATE_FRESH) for s in students))
             stages = [stage for _, stage in rows]
             klass.board = {
                 "head": board.HEAD + ["TERMINAL"],
@@ -209,6 +246,7 @@ async def root(_: web.Request) -> web.Response:
 def make_app(klass: Class) -> web.Application:
     app = web.Application()
     app[CLASS] = klass
+    app.on_shutdown.append(close_terminals)
     app.router.add_get("/", root)
     app.router.add_get("/t/{secret}", teacher_page)
     app.router.add_get("/t/{secret}/board.json", board_json)
@@ -220,11 +258,14 @@ def make_app(klass: Class) -> web.Application:
     return app
 
 
-def make_class(links: Links, admin: Path, site: Path, assets: Path, address: str) -> Class:
+def make_class(links: Links, admin: Path, site: Path, assets: Path, address: str, image: str) -> Class:
     steps = checks.lecture_steps(reader.read())
-    klass = Class(links, admin, site, assets, address, endpoints=class_terminal.api_endpoints(admin))
+    klass = Class(links, admin, site, assets, address, image, endpoints=class_terminal.api_endpoints(admin))
+    at_once = asyncio.Semaphore(checks.AT_ONCE)  # one for the class
     for student in links.students:
-        klass.progress[student.namespace] = checks.Progress(student.namespace, student.kubeconfig, steps)
+        klass.progress[student.namespace] = checks.Progress(
+            student.namespace, student.kubeconfig, steps, at_once=at_once
+        )
     return klass
 
 

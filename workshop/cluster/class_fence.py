@@ -103,6 +103,8 @@ def network_policy(namespace: str) -> dict:
     }
 
 
+# the workloads whose pod template a student may write (RULES): none may carry the terminal's label
+TEMPLATED = "['Deployment', 'ReplicaSet', 'Job']"
 # The tolerations the API server itself adds to every pod (DefaultTolerationSeconds): all a student's may have.
 DEFAULT_TOLERATIONS = "['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']"
 VALIDATIONS = [
@@ -132,10 +134,18 @@ VALIDATIONS = [
     ),
     (
         # the label lets a pod reach the API server (class_terminal.api_policy): only the teacher's
-        # `class serve` may set it, never a student's identity or a controller acting on their objects
+        # `class serve` sets it, never an account of the student's namespace, nor a controller acting on
+        # the student's objects (with its own account in kube-system, or as kube-controller-manager)
         f"object.kind != 'Pod' || !has(object.metadata.labels) || !('{TERMINAL_LABEL}' in object.metadata.labels) || "
-        "!request.userInfo.username.startsWith('system:serviceaccount:')",
+        "!(request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':') || "
+        "request.userInfo.username.startsWith('system:serviceaccount:kube-system:') || "
+        "request.userInfo.username == 'system:kube-controller-manager')",
         "the class terminal's label is the teacher's to set",
+    ),
+    (
+        f"!(object.kind in {TEMPLATED}) || !has(object.spec.template.metadata) || "
+        f"!has(object.spec.template.metadata.labels) || !('{TERMINAL_LABEL}' in object.spec.template.metadata.labels)",
+        "the class terminal's label is the teacher's to set: no pod template carries it",
     ),
 ]
 
@@ -156,7 +166,19 @@ def admission_policy() -> list[dict]:
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["services", "pods"],
-                    }
+                    },
+                    {
+                        "apiGroups": ["apps"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["deployments", "replicasets"],
+                    },
+                    {
+                        "apiGroups": ["batch"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["jobs"],
+                    },
                 ]
             },
             "validations": [{"expression": expression, "message": message} for expression, message in VALIDATIONS],

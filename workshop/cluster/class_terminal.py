@@ -15,6 +15,7 @@ from pathlib import Path
 
 from workshop.cli import WorkshopError
 from workshop.cluster import kubectl
+from workshop.machine import host
 from workshop.names import REGISTRY
 from workshop.paths import ROOT
 
@@ -33,23 +34,34 @@ _HOME = "/home/student"
 NONE_YET = "no terminal yet"
 
 
-def recipe_files() -> list[Path]:
-    """What the image is made of: the recipe folder (its Python aside) and the lecture's k8s_demo/."""
-    recipe = [p for p in sorted(RECIPE.iterdir()) if p.is_file() and p.suffix != ".py"]
-    demo = sorted(p for p in (ROOT / "k8s_demo").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return recipe + demo
+def recipe_files() -> dict[str, bytes]:
+    """What the image is made of, by path in the build context: the recipe folder's files (its Python aside)
+    and the lecture's k8s_demo/ as committed (git HEAD), not as the deck's own boxes leave the teacher's
+    copy mid-lecture (they edit two of its files with sed -i, then put them back); the working copy where
+    this is no git checkout."""
+    found = {p.name: p.read_bytes() for p in sorted(RECIPE.iterdir()) if p.is_file() and p.suffix != ".py"}
+    listed = host.run(["git", "-C", str(ROOT), "ls-files", "k8s_demo"], check=False, timeout=30)
+    if listed.returncode == 0 and listed.stdout.strip():
+        for name in listed.stdout.split():
+            shown = host.run(["git", "-C", str(ROOT), "show", f"HEAD:{name}"], check=False, timeout=30)
+            found[name] = (shown.stdout if shown.returncode == 0 else (ROOT / name).read_text()).encode()
+        return found
+    for path in sorted((ROOT / "k8s_demo").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            found[str(path.relative_to(ROOT))] = path.read_bytes()
+    return found
 
 
-def image() -> str:
+def image(files: dict[str, bytes] | None = None) -> str:
     """The terminal image's exact name: its tag is a hash of what it is made of, so a changed recipe is a
     new tag, and a node never runs a stale one under an old name."""
     digest = hashlib.sha256()
-    for path in recipe_files():
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    for name, content in sorted((files or recipe_files()).items()):
+        digest.update(name.encode() + b"\0" + content)
     return f"{REGISTRY}/{REPOSITORY}:r{digest.hexdigest()[:12]}"
 
 
-def pod(namespace: str, account: str, labels: dict[str, str]) -> dict:
+def pod(namespace: str, account: str, labels: dict[str, str], image_name: str) -> dict:
     """The terminal pod: restricted, read-only but for its home and /tmp, the student's account."""
     return {
         "apiVersion": "v1",
@@ -74,7 +86,7 @@ def pod(namespace: str, account: str, labels: dict[str, str]) -> dict:
             "containers": [
                 {
                     "name": "shell",
-                    "image": image(),
+                    "image": image_name,
                     "imagePullPolicy": "IfNotPresent",
                     "env": [
                         {"name": "KUBECACHEDIR", "value": "/tmp/kube-cache"},
@@ -180,7 +192,9 @@ def why_not_ready(found: dict) -> tuple[bool, str]:
     return False, f"starting ({status.get('phase', 'Pending')})"
 
 
-def ensure(admin: Path, namespace: str, account: str, labels: dict[str, str], endpoints: list[tuple[str, int]]) -> None:
+def ensure(
+    admin: Path, namespace: str, account: str, labels: dict[str, str], endpoints: list[tuple[str, int]], image_name: str
+) -> None:
     """Make the student's terminal pod and its NetworkPolicy (the teacher's credentials make them; a pod of
     another image is replaced). Errors say what failed: the quota, the admission policy, Pod Security."""
     body = {"apiVersion": "v1", "kind": "List", "items": [api_policy(namespace, endpoints, labels)]}
@@ -198,7 +212,7 @@ def ensure(admin: Path, namespace: str, account: str, labels: dict[str, str], en
         check=False,
         timeout=20,
     )
-    if there.returncode == 0 and there.stdout.strip() == image():
+    if there.returncode == 0 and there.stdout.strip() == image_name:
         return
     if there.returncode == 0:
         kubectl.run("delete", "pod", POD, "-n", namespace, "--wait=true", config=admin, context=None, timeout=60)
@@ -208,7 +222,7 @@ def ensure(admin: Path, namespace: str, account: str, labels: dict[str, str], en
         "-",
         config=admin,
         context=None,
-        stdin=json.dumps(pod(namespace, account, labels)),
+        stdin=json.dumps(pod(namespace, account, labels, image_name)),
         check=False,
         timeout=30,
     )

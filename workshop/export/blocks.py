@@ -59,16 +59,21 @@ def _command_bar(box, extra: str = "") -> str:
     )
 
 
+def ident(box) -> str:
+    """A box's element id and data-box in the page (the class's student page reads it too)."""
+    return f"box-{box.id}"
+
+
 def terminal_box(box, cast: Cast, recordings_shown: str) -> str:
     """A terminal box: a player for its recording, or the command and a note when there is none."""
-    ident = f"box-{box.id}"
+    element = ident(box)
     if cast.problem is not None:
         note = (
             f'<p class="no-recording">No recording of this box: <code>{escape(recordings_shown)}/'
             f"{escape(cast.name)}</code> {escape(cast.problem)}. Run <code>{RECORD_COMMAND}</code> "
             f"(it runs every box for real on Docker and the cluster), then export again.</p>"
         )
-        return f'<figure class="box missing" id="{ident}" data-box="{ident}">{_command_bar(box)}{note}</figure>\n'
+        return f'<figure class="box missing" id="{element}" data-box="{element}">{_command_bar(box)}{note}</figure>\n'
     steps = "".join(
         f'<button type="button" class="step" data-marker="{index}" title="jump to the step '
         f'&quot;{escape(label)}&quot; ({at:.2f} s) and play from there">&#9654; {escape(label or "step")}</button>'
@@ -84,7 +89,7 @@ def terminal_box(box, cast: Cast, recordings_shown: str) -> str:
         f'data-rows="{int(height)}" data-poster="npt:{cast.end_time(IDLE_LIMIT) + POSTER_AFTER:.6f}" '
         f'data-idle="{IDLE_LIMIT}"></div>'
     )
-    return f'<figure class="box" id="{ident}" data-box="{ident}">{_command_bar(box, extra)}{player}</figure>\n'
+    return f'<figure class="box" id="{element}" data-box="{element}">{_command_bar(box, extra)}{player}</figure>\n'
 
 
 def _lines_slice(spec: dict):

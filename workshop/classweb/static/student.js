@@ -120,7 +120,7 @@ function showCommands() {
 }
 setInterval(showCommands, 400);
 
-async function refreshChecks() {
+async function refreshChecks() {   // one poll at a time: the next is planned when this one has ended
   try {
     const answer = await fetch(base + "/state.json", { cache: "no-store" });
     if (!answer.ok) return;
@@ -139,7 +139,7 @@ async function refreshChecks() {
       say("your terminal: " + state.terminal.why, "waiting");
     }
   } catch (error) { /* the next round tries again */ }
+  setTimeout(refreshChecks, 3000);
 }
 refreshChecks();
-setInterval(refreshChecks, 3000);
 connect();

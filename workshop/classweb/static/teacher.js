@@ -32,6 +32,6 @@ async function refresh() {
   } catch (error) {
     document.getElementById("summary").textContent = "cannot read the board: " + error.message;
   }
+  setTimeout(refresh, 3000);   // one read at a time
 }
 refresh();
-setInterval(refresh, 3000);
