@@ -327,6 +327,10 @@ def test_a_reload_and_a_restarted_server_come_back_to_the_same_shell(served, lap
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holding.stdout and holding.stdout.readline().strip() == "connected"
+    deadline = time.monotonic() + 10  # "connected" is said just before kubectl exec starts
+    while not [line for line in served.children() if " exec " in line] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len([line for line in served.children() if " exec " in line]) == 1  # the one page's kubectl exec
     began = time.monotonic()
     said = served.stop()
     assert time.monotonic() - began < 15, said
