@@ -5,7 +5,6 @@ sees its check turn green, and comes back to the same shell after a reload and a
 restarted. Another student's secret, a namespace that is gone and a terminal pod that cannot start each
 get a clear answer. The terminal pod, and only it, reaches the API server; its label is the teacher's."""
 
-import contextlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from conftest import need
 from second_laptop import HOST_ADDRESS, SecondLaptop
 from workshop.classweb import server
 from workshop.cluster import class_fence, class_terminal, classroom, kubectl
+from workshop.machine import processes
 from workshop.paths import ROOT, state
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -74,15 +74,7 @@ class Serve:
     def children(self) -> list[str]:
         """The command lines of the processes serve has started and that still run."""
         assert self.process
-        found, todo = [], [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            for task in Path(f"/proc/{pid}/task").glob("*"):
-                with contextlib.suppress(OSError):
-                    for child in (task / "children").read_text().split():
-                        todo.append(int(child))
-                        found.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
-        return found
+        return [" ".join(processes.command_line(pid)) for pid in processes.descendants(self.process.pid)]
 
     def stop(self) -> str:
         assert self.process
@@ -136,7 +128,7 @@ def from_laptop(laptop: SecondLaptop, url: str) -> tuple[int, str]:
     return int(code or 0), body
 
 
-def processes(namespace: str) -> str:
+def in_pod(namespace: str) -> str:
     """The command lines running in a student's terminal pod (the image has no ps)."""
     listing = "for p in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $p; echo; done"
     return in_terminal(namespace, "sh", "-c", listing).stdout
@@ -318,7 +310,7 @@ def test_a_reload_and_a_restarted_server_come_back_to_the_same_shell(served, lap
         tmp_path,
     )
     ok(report)
-    assert "sleep 4242" in processes(namespace)
+    assert "sleep 4242" in in_pod(namespace)
     time.sleep(1)  # the page has gone: its kubectl exec and pty go with it, on the teacher's machine
     assert [line for line in served.children() if " exec " in line] == []
     # a terminal still open when the teacher stops serving does not hold the stop up
@@ -350,7 +342,7 @@ def test_a_reload_and_a_restarted_server_come_back_to_the_same_shell(served, lap
         tmp_path,
     )
     ok(report)
-    assert "sleep 4242" not in processes(namespace)  # Ctrl-C reached the same shell
+    assert "sleep 4242" not in in_pod(namespace)  # Ctrl-C reached the same shell
 
 
 def test_several_browsers_at_once_each_on_their_own_student(served, laptop, tmp_path):

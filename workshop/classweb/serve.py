@@ -25,11 +25,11 @@ def folder() -> Path:
     return classroom.class_dir() / classroom.SERVE_DIR
 
 
-def lecture(say: Callable[[str], None]) -> Path:
+def lecture(deck: reader.Deck, say: Callable[[str], None]) -> Path:
     """The lecture as the export writes it, and which boxes are Docker ones (the page says so of them)."""
     out = folder() / "lecture"
-    summary = site.export(out, note=say)
-    needs = {blocks.ident(box): list(box.directives.needs) for box in reader.read().boxes()}
+    summary = site.export(out, deck.path, note=say)
+    needs = {blocks.ident(box): list(box.directives.needs) for box in deck.boxes()}
     (out / "boxes.json").write_text(json.dumps(needs), encoding="utf-8")
     say(f"the lecture: {summary.slides} slides, {summary.boxes} boxes")
     return out
@@ -70,7 +70,9 @@ def serve(address: str | None, port: int, say: Callable[[str], None] = print) ->
     roster = json.loads(classroom.roster_file().read_text())
     chosen = class_door.check_address(address) if address else class_door.default_address()
     image = terminal_image(roster, say)
-    klass = server.make_class(found, server.roster_admin(), lecture(say), assets(say), f"{chosen}:{port}", image)
+    deck = reader.read()
+    admin = classroom.admin_config(roster.get("context"))
+    klass = server.make_class(found, admin, lecture(deck, say), assets(say), f"{chosen}:{port}", image, deck)
     asyncio.run(_run(klass, chosen, port, say))
 
 

@@ -25,7 +25,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from workshop.classweb import board, checks, terminal
 from workshop.classweb.links import Links, Student
 from workshop.cli import WorkshopError
-from workshop.cluster import class_fence, class_terminal, classroom
+from workshop.cluster import class_fence, class_terminal
 from workshop.deck import reader
 
 STATIC = Path(__file__).parent / "static"
@@ -258,8 +258,10 @@ def make_app(klass: Class) -> web.Application:
     return app
 
 
-def make_class(links: Links, admin: Path, site: Path, assets: Path, address: str, image: str) -> Class:
-    steps = checks.lecture_steps(reader.read())
+def make_class(
+    links: Links, admin: Path, site: Path, assets: Path, address: str, image: str, deck: reader.Deck
+) -> Class:
+    steps = checks.lecture_steps(deck)
     klass = Class(links, admin, site, assets, address, image, endpoints=class_terminal.api_endpoints(admin))
     at_once = asyncio.Semaphore(checks.AT_ONCE)  # one for the class
     for student in links.students:
@@ -278,8 +280,3 @@ async def open_all(klass: Class, wait: float = READY_WAIT) -> list[tuple[Student
         await asyncio.sleep(1)
         found = await asyncio.gather(*(klass.terminal_state(s) for s in klass.links.students))
     return list(zip(klass.links.students, found, strict=True))
-
-
-def roster_admin() -> Path:
-    roster = json.loads(classroom.roster_file().read_text())
-    return classroom.admin_config(roster.get("context"))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from workshop.cli import WorkshopError, quiet
 from workshop.cluster import class_fence, classroom, kind, kubectl
-from workshop.machine import app_images, host
+from workshop.machine import app_images, host, processes
 from workshop.machine.engine import ENGINE as engine
 from workshop.paths import ROOT
 
@@ -165,18 +165,8 @@ def percentiles(values: list[float]) -> str:
 
 
 def _rss_mib(pid: int) -> float:
-    """The resident memory of a process and all its children (MiB), from /proc."""
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total
+    """The resident memory of a process and all its descendants (MiB)."""
+    return sum(processes.rss_kib(each) for each in [pid, *processes.descendants(pid)]) / 1024
 
 
 def _kubectl_round(count: int, repeats: int) -> list[float]:

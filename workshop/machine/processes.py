@@ -155,6 +155,14 @@ def rss_kib(pid: int) -> int:
         return 0
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes pid started, and theirs, that still run ([] when pid is gone)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
 def _others():
     me = os.getpid()
     for process in psutil.process_iter(["pid", "name", "cmdline"]):
