@@ -302,7 +302,9 @@ def containers_publishing(port: int) -> list[str]:
 
 def remove_container(*names: str) -> None:
     if names:
-        docker("rm", "-f", *names, timeout=120, check=False)
+        # -v: the anonymous volumes the container's image declared go with it (the registry's holds every
+        # push); named volumes stay, whoever made them
+        docker("rm", "-f", "-v", *names, timeout=120, check=False)
 
 
 def exec(container: str, argv: Sequence[str], input: str | None = None) -> None:

@@ -162,7 +162,8 @@ class Engine(Protocol):
         """The names of the containers that publish this host port."""
 
     def remove_container(self, *names: str) -> None:
-        """Stop and remove, whatever their state; a name that is gone is no error."""
+        """Stop and remove, whatever their state, with the anonymous volumes their images declared (named
+        volumes stay); a name that is gone is no error."""
 
     def exec(self, container: str, argv: Sequence[str], input: str | None = None) -> None:
         """Run a program in a running container (its standard input from input, when given)."""
