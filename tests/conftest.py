@@ -150,8 +150,42 @@ def workshop_cluster():
         providers.down(say=lambda _: None)
 
 
-def pytest_collection_modifyitems(items):
-    """Tests that stop the engine every other test uses run last."""
+# Two lanes that can run side by side (scripts/test runs them so): "bare" tests need nothing prepare or
+# `cluster up` makes (no engine, registry, cluster, deck box, built program or fixed port), so they can run
+# beside anything, even while prepare swaps engines; "machine" tests are the others, one at a time.
+LANES = ("all", "bare", "machine")
+MACHINE_FIXTURES = {"docker", "workshop_cluster"}
+MACHINE_MARKERS = ("machine", "slow", "cluster", "engine_restart")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--lane",
+        choices=LANES,
+        default="all",
+        help="bare: only the tests that need no engine, registry, cluster or deck box; machine: the others; "
+        "all (the default): both",
+    )
+
+
+def lane_of(item: pytest.Item) -> str:
+    """A test is "machine" when it uses the engine or cluster fixtures or is marked machine, slow, cluster or
+    engine_restart, unless it is marked bare (a slow test that needs none of those)."""
+    if item.get_closest_marker("bare"):
+        return "bare"
+    if MACHINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "machine"
+    return "machine" if any(item.get_closest_marker(name) for name in MACHINE_MARKERS) else "bare"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Only the chosen lane's tests; tests that stop the engine every other test uses run last."""
+    lane = config.getoption("--lane")
+    if lane != "all":
+        others = [item for item in items if lane_of(item) != lane]
+        if others:
+            config.hook.pytest_deselected(items=others)
+            items[:] = [item for item in items if lane_of(item) == lane]
     items.sort(key=lambda item: item.get_closest_marker("engine_restart") is not None)
 
 

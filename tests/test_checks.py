@@ -139,6 +139,7 @@ def server_on_3000():
         process.wait(timeout=10)
 
 
+@pytest.mark.machine
 def test_server_passes_while_the_real_server_runs_and_fails_with_a_hint_after(server_on_3000):
     done = run_check("server")
     assert (done.returncode, done.stdout) == (
@@ -155,6 +156,7 @@ def test_server_passes_while_the_real_server_runs_and_fails_with_a_hint_after(se
     )
 
 
+@pytest.mark.machine
 def test_server_fails_when_something_else_answers_on_3000(tmp_path):
     free_port_or_skip(3000)
     (tmp_path / "index.html").write_text("a different server\n")

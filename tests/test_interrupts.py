@@ -324,6 +324,7 @@ def test_ctrl_c_while_prepare_starts_dockerd_then_reset_all_stops_it(docker, del
     assert engine.server_version(timeout=30)
 
 
+@pytest.mark.bare
 def test_a_ctrl_c_while_a_daemon_starts_waits_for_its_pid_file(tmp_path):
     """processes.start holds Ctrl-C until the pid file names the daemon, and the daemon itself starts
     with no signal blocked (a mask would be inherited, and `stop`'s SIGTERM would not reach it)."""

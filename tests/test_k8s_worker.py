@@ -165,6 +165,7 @@ def test_an_idle_worker_stops_at_once(redis_url, workers):  # noqa: F811 (the fi
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_an_idle_worker_outlives_the_redis_read_timeout(redis_url, workers):  # noqa: F811 (the fixture)
     """The client gives up on a silent Redis after 5 s; RQ's blocking wait for jobs must not trip over that."""
     [worker] = workers(redis_url)

@@ -126,6 +126,7 @@ def quit_and_check(session: TaggedTmux) -> None:
     assert not left, f"processes of the deck outlived it: {sorted(left)}"
 
 
+@pytest.mark.bare
 def test_replay_walk_of_the_whole_deck_at_120x40(terminal):
     session = terminal("--replay", "real-terminal")
     screen = check_slide(session, 1)

@@ -137,6 +137,7 @@ def test_a_command_that_fills_its_last_row_exactly_is_found_and_its_output_start
 
 # ------------------------------------------------------------------ small decks in the real TUI
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_good_deck_passes_and_a_server_left_on_one_slide_does_not_block_the_next(tmp_path):
     """The deck itself stops slide 1's server when the walk moves on (nobody presses Ctrl-C),
     so slide 2's server on the same port starts; the walk's per-slide times are recorded."""
@@ -164,6 +165,7 @@ def test_a_good_deck_passes_and_a_server_left_on_one_slide_does_not_block_the_ne
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_key_line_that_scrolls_out_of_its_box_fails(tmp_path):
     deck = write_deck(tmp_path, [[("echo key-line; seq 1 6", 4, ["expect: ^key-line$"])]])
     (result,) = walk(deck, tmp_path / "screens").results
@@ -171,6 +173,7 @@ def test_a_key_line_that_scrolls_out_of_its_box_fails(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_typed_command_that_scrolls_out_of_its_box_fails(tmp_path):
     deck = write_deck(tmp_path, [[("seq 1 6", 4, ["expect: ^6$"])]])
     (result,) = walk(deck, tmp_path / "screens").results
@@ -178,6 +181,7 @@ def test_a_typed_command_that_scrolls_out_of_its_box_fails(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_port_held_by_an_earlier_slides_box_fails_the_later_box(tmp_path):
     """A server that ignores Ctrl-C outlives its slide; the next slide's server cannot bind."""
     port = free_port()
@@ -192,6 +196,7 @@ def test_a_port_held_by_an_earlier_slides_box_fails_the_later_box(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_box_that_errors_fails(tmp_path):
     deck = write_deck(tmp_path, [[("no-such-command-here", 3, [])]])
     (result,) = walk(deck, tmp_path / "screens").results
@@ -202,6 +207,7 @@ HIDE_CURSOR = "printf '\\033[?25l'; for n in 1 2 3 4 5 6; do echo tick $n; sleep
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_box_that_hides_the_cursor_while_focused_does_not_abort_the_deck_live(tmp_path):
     deck = write_deck(tmp_path, [[(HIDE_CURSOR, 9, ["expect: ^tick 6$"])], [("echo after", 3, ["expect: ^after$"])]])
     rehearsal = walk(deck, tmp_path / "screens")
@@ -210,6 +216,7 @@ def test_a_box_that_hides_the_cursor_while_focused_does_not_abort_the_deck_live(
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_box_that_hides_the_cursor_while_focused_does_not_abort_the_deck_in_replay(tmp_path):
     """The recording holds BuildKit's habit: hide the cursor, redraw a few times, show it again."""
     deck = write_deck(tmp_path, [[("echo build", 9, ["expect: ^step 6$"])]])
@@ -263,6 +270,7 @@ def nothing_left(deck: Deck) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_leaving_a_slide_stops_its_server_and_coming_back_enter_starts_it_again(tmp_path):
     port = free_port()
     path = write_deck(tmp_path, [[(server(port), 5, [SERVING])], [("echo two", 3, [])]])
@@ -293,6 +301,7 @@ def test_leaving_a_slide_stops_its_server_and_coming_back_enter_starts_it_again(
 
 
 @pytest.mark.slow
+@pytest.mark.bare
 def test_a_slide_given_again_has_every_command_typed_again_and_down_goes_to_its_first_box(tmp_path):
     """The presenter ran both boxes, left the slide with the focus on its last box, and came back:
     each box shows what it printed with its command typed again below, and Down, Enter runs the first."""
@@ -401,7 +410,8 @@ def with_slide_inserted(deck: Path, before: int, folder: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_the_whole_deck_in_the_real_tui_in_replay_mode_with_a_slide_inserted_at_10(tmp_path):
+@pytest.mark.bare
+def test_the_whole_deck_in_the_real_tui_in_replay_mode_with_a_slide_inserted_at_10(tmp_path, private_state):
     """The lecture with a slide inserted at 10, replayed from the committed recordings, unchanged: a
     recording is named by its box's id, not its place, so every box after the new slide still finds its own."""
     copy = with_slide_inserted(DECK, 10, tmp_path)
@@ -418,7 +428,8 @@ def test_the_whole_deck_in_the_real_tui_live_on_the_cluster(docker, workshop_clu
 
 
 @pytest.mark.slow
-def test_the_extras_deck_in_the_real_tui_in_replay_mode():
+@pytest.mark.bare
+def test_the_extras_deck_in_the_real_tui_in_replay_mode(private_state):
     check_whole_walk(run_rehearse("--deck", str(EXTRAS), "--replay"), "tui-replay", EXTRAS)
 
 

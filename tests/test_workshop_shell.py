@@ -105,6 +105,7 @@ def fence_lists():
     return kubectl_fence.read(kubectl_fence.FENCE_FILE.read_text())
 
 
+@pytest.mark.machine
 def test_the_fence_list_is_what_kubectl_itself_defines_today():
     """kubectl-fence.txt is derived from the kubectl the workshop uses, not written by hand: made
     again from that kubectl's own flag definitions, it is the same. A kubectl of another release (a
@@ -369,6 +370,7 @@ def test_docker_in_the_box_talks_only_to_the_recorded_engine(fenced_shell, docke
     assert decoy.connections > 0, real.stderr
 
 
+@pytest.mark.machine
 def test_kubectl_without_a_workshop_cluster_says_what_to_do(tmp_path):
     need(shutil.which("kubectl") is not None, "kubectl", "install kubectl (see README.md)")
     env = {"HOME": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin", "WORKSHOP_STATE": str(tmp_path / "state")}
