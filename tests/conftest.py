@@ -1,6 +1,7 @@
 """Shared fixtures. Tests that need a real engine skip with a reason on a laptop without one,
 but fail in CI (CI=true), where prepare has started everything they need."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import pytest
 
@@ -132,30 +133,42 @@ def docker():
 
 
 @pytest.fixture(scope="session")
-def workshop_cluster():
-    """A workshop cluster that answers. In CI, when none is up, the kind cluster is brought up for
-    the test session and removed at its end; elsewhere the test skips."""
+def workshop_cluster(request):
+    """A workshop cluster that answers. In CI, when none is up, the kind cluster is brought up for the
+    test session and removed at its end (by the lane that is not the class lane, once the class lane has
+    ended; the class lane alone leaves it up); elsewhere the test skips."""
     from workshop.cluster import kubectl, providers
 
-    started = False
-    if IN_CI and not kubectl.cluster_ready():
-        from provision import node_image  # the basement builds kind's node image where it cannot be pulled
+    with _lock(CLUSTER_UP_LOCK, fcntl.LOCK_EX):  # one lane brings it up; another waits, then finds it
+        if IN_CI and not kubectl.cluster_ready():
+            from provision import node_image  # the basement builds kind's node image where it cannot be pulled
 
-        node_image.ensure(print)
-        providers.up(say=print)
-        started = True
+            node_image.ensure(print)
+            providers.up(say=print)
+            CLUSTER_STARTED.write_text("the test session brought the workshop cluster up\n")
     need(kubectl.cluster_ready(), "a workshop cluster", "run scripts/cluster up")
     yield
-    if started:
+    if request.config.getoption("--lane") != "class" and CLUSTER_STARTED.exists():
+        wait_for_the_class_lane()  # it may still be on the cluster
         providers.down(say=lambda _: None)
+        CLUSTER_STARTED.unlink()
 
 
-# Two lanes that can run side by side (scripts/test runs them so): "bare" tests need nothing prepare or
-# `cluster up` makes (no engine, registry, cluster, deck box, built program or fixed port), so they can run
-# beside anything, even while prepare swaps engines; "machine" tests are the others, one at a time.
-LANES = ("all", "bare", "machine")
+# Three lanes that can run side by side (scripts/test runs them so). "bare" tests need nothing prepare or
+# `cluster up` makes (no engine, registry, cluster, deck box, built program or fixed port), so they run
+# beside anything, even while prepare swaps engines. "class" tests are the class's own (student namespaces,
+# the class door, the second laptop): they share the cluster with the machine lane but none of its objects.
+# "machine" tests are the others, one at a time; those marked cluster_alone (they take down the cluster, a
+# node, the registry or the images the class stands on) and engine_restart run last, once the class lane
+# has ended: the class lane holds CLASS_LANE_LOCK shared for its whole session, they wait to hold it alone.
+LANES = ("all", "bare", "class", "machine")
 MACHINE_FIXTURES = {"docker", "workshop_cluster"}
 MACHINE_MARKERS = ("machine", "slow", "cluster", "engine_restart")
+LAST = ("cluster_alone", "engine_restart")  # in this order, after every other test of the machine lane
+LOCKS = Path(os.environ.get("WORKSHOP_TEST_LOCKS") or ROOT / ".workshop" / "locks")  # tests of the lanes use their own
+CLASS_LANE_LOCK = LOCKS / "class-lane.lock"
+CLUSTER_UP_LOCK = LOCKS / "cluster-up.lock"
+CLUSTER_STARTED = LOCKS / "cluster-started-by-tests"
 
 
 def pytest_addoption(parser):
@@ -163,14 +176,17 @@ def pytest_addoption(parser):
         "--lane",
         choices=LANES,
         default="all",
-        help="bare: only the tests that need no engine, registry, cluster or deck box; machine: the others; "
-        "all (the default): both",
+        help="bare: only the tests that need no engine, registry, cluster or deck box; class: the class's own "
+        "tests; machine: the others; all (the default): every test, in one process",
     )
 
 
 def lane_of(item: pytest.Item) -> str:
-    """A test is "machine" when it uses the engine or cluster fixtures or is marked machine, slow, cluster or
-    engine_restart, unless it is marked bare (a slow test that needs none of those)."""
+    """A test marked classroom is the class lane's. Otherwise it is the machine lane's when it uses the engine
+    or cluster fixtures or is marked machine, slow, cluster or engine_restart, unless it is marked bare (a
+    slow test that needs none of those); every other test is the bare lane's."""
+    if item.get_closest_marker("classroom"):
+        return "class"
     if item.get_closest_marker("bare"):
         return "bare"
     if MACHINE_FIXTURES & set(getattr(item, "fixturenames", ())):
@@ -178,15 +194,40 @@ def lane_of(item: pytest.Item) -> str:
     return "machine" if any(item.get_closest_marker(name) for name in MACHINE_MARKERS) else "bare"
 
 
+def _lock(path: Path, how: int) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "w")
+    fcntl.flock(handle, how)
+    return handle
+
+
+def pytest_configure(config):
+    if config.getoption("--lane") == "class":  # released when this process ends, however it ends
+        config.class_lane_lock = _lock(CLASS_LANE_LOCK, fcntl.LOCK_SH)
+
+
+def wait_for_the_class_lane() -> None:
+    """Until no class lane runs (at once when none does)."""
+    _lock(CLASS_LANE_LOCK, fcntl.LOCK_EX).close()
+
+
+@pytest.fixture(autouse=True)
+def _after_the_class_lane(request):
+    """A test that would pull the cluster, a node, the registry or the engine from under the class lane
+    waits for that lane to end (the machine lane runs these last)."""
+    if any(request.node.get_closest_marker(name) for name in LAST):
+        wait_for_the_class_lane()
+
+
 def pytest_collection_modifyitems(config, items):
-    """Only the chosen lane's tests; tests that stop the engine every other test uses run last."""
+    """Only the chosen lane's tests; cluster_alone, then engine_restart tests run last."""
     lane = config.getoption("--lane")
     if lane != "all":
         others = [item for item in items if lane_of(item) != lane]
         if others:
             config.hook.pytest_deselected(items=others)
             items[:] = [item for item in items if lane_of(item) == lane]
-    items.sort(key=lambda item: item.get_closest_marker("engine_restart") is not None)
+    items.sort(key=lambda item: [item.get_closest_marker(name) is not None for name in reversed(LAST)])
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,17 +5,18 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 from workshop.paths import ROOT
 
 
-def run_inner(tmp_path, test_source, ci):
+def run_inner(tmp_path, test_source, ci, args=()):
     """A real pytest session of its own, using this repository's conftest, on one small test file."""
     (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(test_source))
     env = {**os.environ, "CI": "true" if ci else "false", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, str(tmp_path)],
         capture_output=True,
         text=True,
         env=env,
@@ -57,3 +58,129 @@ def test_no_tests_at_all_is_a_failure(tmp_path):
         timeout=120,
     )
     assert done.returncode == 1 and "collected no tests" in done.stderr
+
+
+LANED = """
+    import pytest
+
+    @pytest.fixture
+    def docker():
+        return "docker"
+
+    def test_quick():
+        pass
+
+    @pytest.mark.engine_restart
+    def test_restarts_the_engine():
+        pass
+
+    @pytest.mark.cluster_alone
+    @pytest.mark.slow
+    def test_takes_the_cluster_down():
+        pass
+
+    def test_uses_the_engine(docker):
+        pass
+
+    @pytest.mark.slow
+    def test_slow():
+        pass
+
+    @pytest.mark.slow
+    @pytest.mark.bare
+    def test_slow_but_bare():
+        pass
+
+    @pytest.mark.machine
+    def test_quick_but_machine():
+        pass
+
+    @pytest.mark.slow
+    @pytest.mark.classroom
+    def test_of_the_class():
+        pass
+"""
+
+
+def test_each_test_is_in_one_lane_and_the_lanes_are_the_whole_suite(tmp_path):
+    """The bare lane runs beside anything; a test that uses the engine or cluster fixtures, or is marked
+    slow, cluster, engine_restart or machine, is the machine lane's unless marked bare; classroom tests are
+    the class lane's. Together the lanes run every test once, cluster_alone and then engine_restart last."""
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())  # the markers, strict
+    ran = {}
+    for lane in ("bare", "class", "machine", "all"):
+        done = run_inner(tmp_path, LANED, ci=True, args=("--lane", lane, "-vv"))
+        assert done.returncode == 0, done.stdout + done.stderr
+        ran[lane] = [line.split("::")[1].split()[0] for line in done.stdout.splitlines() if " PASSED" in line]
+    assert ran["bare"] == ["test_quick", "test_slow_but_bare"]
+    assert ran["class"] == ["test_of_the_class"]
+    assert ran["machine"] == [
+        "test_uses_the_engine",
+        "test_slow",
+        "test_quick_but_machine",
+        "test_takes_the_cluster_down",
+        "test_restarts_the_engine",
+    ]
+    assert sorted(ran["all"]) == sorted(ran["bare"] + ran["class"] + ran["machine"])
+    assert ran["all"][-2:] == ["test_takes_the_cluster_down", "test_restarts_the_engine"]
+
+
+TIMED = """
+    import time
+
+    import pytest
+
+    pytestmark = pytest.mark.slow
+
+    @pytest.mark.classroom
+    def test_class_work():
+        time.sleep(3)
+        open("class-ended", "w").write(repr(time.time()))
+
+    @pytest.mark.cluster_alone
+    def test_cluster_down():
+        open("down-began", "w").write(repr(time.time()))
+"""
+
+
+def test_a_cluster_alone_test_waits_for_the_class_lane_to_end(tmp_path):
+    """The machine lane's cluster_alone test, started while the class lane runs, begins only once that
+    lane has ended (the lock the class lane holds for its whole session)."""
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    (tmp_path / "test_inner.py").write_text(textwrap.dedent(TIMED))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WORKSHOP_TEST_LOCKS": str(tmp_path / "locks")}
+
+    def lane(name: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lane", name, str(tmp_path)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    klass = lane("class")
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "locks" / "class-lane.lock").exists():  # the class lane holds its lock
+        assert time.monotonic() < deadline and klass.poll() is None, klass.communicate()[0]
+        time.sleep(0.05)
+    machine = lane("machine")
+    outputs = [process.communicate(timeout=60)[0] for process in (klass, machine)]
+    assert klass.returncode == 0 and machine.returncode == 0, outputs
+    ended, began = (float((tmp_path / name).read_text()) for name in ("class-ended", "down-began"))
+    assert began >= ended, f"the cluster_alone test began {ended - began:.2f} s before the class lane ended"
+
+
+def test_a_lane_with_no_tests_fails(tmp_path):
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (tmp_path / "test_inner.py").write_text("import pytest\n\n\n@pytest.mark.slow\ndef test_slow():\n    pass\n")
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "test"), str(tmp_path), "--lane", "bare", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 1 and "collected no tests" in done.stderr, done.stdout + done.stderr

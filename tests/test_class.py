@@ -24,7 +24,7 @@ from workshop.machine import app_images
 from workshop.paths import ROOT
 from workshop.rehearsal import needs
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.classroom]  # the class lane (conftest)
 STUDENTS = 5
 DECOY = classroom.namespace_of(STUDENTS + 2)  # made by "someone else" before the class
 DECOY_ROLE = classroom.NODE_VIEWER + "-mine"

@@ -26,7 +26,7 @@ from workshop.cluster import class_fence, class_terminal, classroom, kubectl
 from workshop.machine import processes
 from workshop.paths import ROOT, state
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.classroom]  # the class lane (conftest)
 STUDENTS = 3
 PORT = 8199  # not the default: a teacher's own serve on this machine is left alone
 CHROMIUM = "/usr/bin/chromium"

@@ -15,7 +15,7 @@ from workshop.cluster import kind, kubectl
 from workshop.names import PART_OF
 from workshop.paths import kubeconfig
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.classroom]  # the class lane (conftest)
 SECOND = "cs198-second-test"
 NAMESPACE = "cs198-identity-test"
 

@@ -193,6 +193,7 @@ def test_the_engine_stopping_mid_deck_says_to_run_prepare_engine(docker, tmp_pat
     assert "Traceback" not in output
 
 
+@pytest.mark.cluster_alone
 @pytest.mark.slow
 def test_the_registry_stopping_says_to_run_prepare_registry(docker, tmp_path):
     need(registry.status() and registry.ours(), "the registry this checkout started", "run scripts/prepare registry")

@@ -45,6 +45,7 @@ def names(*filters: str) -> list:
     ).split()
 
 
+@pytest.mark.cluster_alone
 @pytest.mark.cluster
 def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
     providers.down(say=lambda _: None)
@@ -74,6 +75,7 @@ def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
             providers.up("kind", say=lambda _: None)
 
 
+@pytest.mark.cluster_alone
 @pytest.mark.cluster
 def test_ctrl_c_during_the_registry_start_then_reset_leaves_no_registry(workshop_cluster):
     need_ours = registry.ours()
@@ -119,6 +121,7 @@ def app_images_made_again():
     )
 
 
+@pytest.mark.cluster_alone
 def test_ctrl_c_during_the_app_image_builds_then_reset_leaves_no_app_image(
     docker, app_images_made_again, private_state
 ):
@@ -185,6 +188,7 @@ def child_running(process: subprocess.Popen, *words: str, seconds: float = 120) 
     return False
 
 
+@pytest.mark.cluster_alone
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.2, 1.0])
 def test_ctrl_c_during_a_base_image_pull_leaves_the_image_recorded_or_absent(docker, delay, private_state):
     """A pull has no --iidfile: whatever moment Ctrl-C lands, the image the pull brought is on record
@@ -223,6 +227,7 @@ def test_ctrl_c_during_a_base_image_pull_leaves_the_image_recorded_or_absent(doc
         engine.docker("rmi", decoy, check=False)
 
 
+@pytest.mark.cluster_alone
 def test_ctrl_c_during_a_standin_build_then_reset_all_leaves_no_standin(docker):
     """Ctrl-C while prepare rebuilds the Redis stand-in: reset --all removes what was built, by the id the
     build wrote; the user's image built FROM the stand-in (it inherits the stand-in's label) stays."""
@@ -266,6 +271,7 @@ def test_ctrl_c_during_a_standin_build_then_reset_all_leaves_no_standin(docker):
     assert engine.image_id(REDIS_IMAGE)
 
 
+@pytest.mark.cluster_alone
 def test_ctrl_c_during_the_deck_image_builds_then_reset_leaves_none(docker):
     """Ctrl-C while prepare runs the deck's own build commands: reset (without --all) removes every image
     and registry push those commands name; a user's image whose name only starts the same way stays."""

@@ -11,7 +11,7 @@ import pytest
 from workshop.cluster import kubectl
 from workshop.machine import app_images
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.classroom]  # the class lane (conftest)
 
 POLICIES = """
 apiVersion: networking.k8s.io/v1

@@ -68,6 +68,7 @@ def worker_processes():
     return found
 
 
+@pytest.mark.cluster_alone
 def test_self_healing_still_passes_after_a_pod_and_a_worker_process_are_killed(workshop_cluster):
     deploy, heal, clean = (
         slide_running("kubectl apply -f k8s_demo"),
@@ -108,6 +109,7 @@ def _when_updated_pause(node: str, said: list) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.cluster_alone
 def test_a_node_lost_mid_rollout_is_named_with_the_command_that_brings_it_back(workshop_cluster):
     """Fault drill: the node under Redis stops answering while ok-web rolls out (its new pods cannot get
     ready without Redis). The rollout box fails once the node is marked lost, naming the node and the
