@@ -4,6 +4,7 @@ import argparse
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from workshop.deck.geometry import MIN_COLS, MIN_ROWS
 from workshop.machine import host
 from workshop.machine.engine import ENGINE as engine
 from workshop.paths import ROOT, state
-from workshop.presenter import deck_hook
+from workshop.rehearsal import cleanup
 
 LOOKATME_EXTENSIONS = "terminal,file_loader"
 
@@ -48,6 +49,21 @@ def docker_warning() -> str:
     return "note: the Docker engine is not answering, so the live Docker boxes will fail: start Docker (or run scripts/prepare)."
 
 
+class EngineLook(threading.Thread):
+    """Whether the engine answers (docker_warning) and which containers it holds before the deck, asked
+    while this process loads lookatme: two docker calls that would otherwise add 0.09 s to the start."""
+
+    def __init__(self) -> None:
+        super().__init__(name="engine-look", daemon=True)
+        self.note = ""
+        self.containers: set[str] | None = None
+
+    def run(self) -> None:
+        self.note = docker_warning()
+        if not self.note:
+            self.containers = cleanup.container_ids(timeout=10)
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/present", description="Present the workshop deck with lookatme.")
     parser.add_argument("file", nargs="?", type=Path, metavar="DECK", help="the deck, as --deck names it")
@@ -62,6 +78,9 @@ def main(argv: Sequence[str]) -> int:
     deck_path = options.deck_path(argparse.Namespace(deck=args.deck or args.file))
     check_expect()
     check_terminal_size()
+    look = EngineLook() if args.replay is None else None
+    if look is not None:
+        look.start()
     read = deck.read(deck_path)
     replay = replay_folder(deck_path, args.replay)
     if replay is not None:
@@ -72,17 +91,21 @@ def main(argv: Sequence[str]) -> int:
         os.environ.update(
             WORKSHOP_REPLAY=str(replay), WORKSHOP_REPLAY_DECK=str(deck_path), WORKSHOP_REPLAY_SESSION=str(session)
         )
-    note = ""
-    if args.replay is None:
+    # lookatme in this process, so that each slide change is published for scripts/notes (its import,
+    # the longest part of the start, overlaps the engine look)
+    from workshop.presenter import deck_hook
+
+    note, before = "", None
+    if look is not None:
         os.environ.pop("WORKSHOP_REPLAY", None)  # live means live, whatever the calling shell exported
-        note = docker_warning()
+        look.join()
+        note, before = look.note, look.containers
         if note:
             print(note, file=sys.stderr)
     os.chdir(ROOT)  # the boxes start scripts/workshop-shell relative to lookatme's working directory
-    # lookatme in this process, so that each slide change is published for scripts/notes
-    live_engine = args.replay is None and not note
+    live_engine = look is not None and not note
     lookatme_args = ["-e", LOOKATME_EXTENSIONS, str(deck_path)]
-    return deck_hook.present(deck_path, lookatme_args, engine_answers=live_engine, read=read)
+    return deck_hook.present(deck_path, lookatme_args, engine_answers=live_engine, read=read, containers_before=before)
 
 
 if __name__ == "__main__":

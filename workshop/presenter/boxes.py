@@ -165,8 +165,12 @@ class Keeper:
         except IndexError:
             return None
 
-    def snapshot_containers(self) -> None:
-        self.containers_before = cleanup.container_ids(timeout=10) if self.names else set()
+    def snapshot_containers(self, known: set[str] | None = None) -> None:
+        """The containers there before the deck (known: already looked up), when the deck names any."""
+        if not self.names:
+            self.containers_before = set()
+        else:
+            self.containers_before = known if known is not None else cleanup.container_ids(timeout=10)
 
     # -- leaving a slide -----------------------------------------------------------------------
     def leave(self, slide: int) -> list[int]:

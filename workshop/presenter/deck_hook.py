@@ -116,12 +116,19 @@ def _on_signal(keeper: boxes.Keeper):
     return handler
 
 
-def present(deck: Path, lookatme_args: Sequence[str], engine_answers: bool = False, read: Deck | None = None) -> int:
+def present(
+    deck: Path,
+    lookatme_args: Sequence[str],
+    engine_answers: bool = False,
+    read: Deck | None = None,
+    containers_before: set[str] | None = None,
+) -> int:
     """Run lookatme's own command line with these arguments, as `lookatme ARGS...` would (`read`: the deck
-    already read, so the start does not read it twice)."""
+    already read, so the start does not read it twice; containers_before: the engine's containers, when
+    already looked up)."""
     keeper = boxes.Keeper(read or reader.read(deck))
     if engine_answers:  # which containers were there before the deck
-        keeper.snapshot_containers()
+        keeper.snapshot_containers(containers_before)
     publisher = install(deck, keeper=keeper)
     for number in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(number, _on_signal(keeper))
