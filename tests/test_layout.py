@@ -30,13 +30,13 @@ FLOORS = {
     "provision": 6,
 }
 # The one runner of programs, the one supervisor of processes and the one pseudo-terminal driver;
-# bench times scripts/present in a terminal of its own, and serves the class it measures; the class
+# bench_bounds times scripts/present in a terminal of its own, and serves the class it measures; the class
 # terminal bridges a browser to `kubectl exec` on a pseudo-terminal of its own.
 MAY_SPAWN = {
     "workshop/machine/host.py",
     "workshop/machine/processes.py",
     "workshop/rehearsal/terminal.py",
-    "workshop/commands/bench.py",
+    "workshop/commands/bench_bounds.py",
     "workshop/commands/bench_class.py",
     "workshop/classweb/terminal.py",
 }

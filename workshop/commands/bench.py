@@ -5,6 +5,7 @@ workshop-bench-* images and removes exactly those at the end.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -17,12 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import median
 
-from ptyprocess import PtyProcess
-
 from workshop import ledger, paths, versions
 from workshop.cli import WorkshopError, quiet, run
 from workshop.cluster import kind, kubectl, providers, warm_up
-from workshop.commands import bench_class
+from workshop.commands import bench_bounds, bench_class
+from workshop.commands.bench_bounds import against
 from workshop.deck import reader as deck_reader
 from workshop.machine import app_images, host
 from workshop.machine.engine import ENGINE as engine
@@ -30,17 +30,11 @@ from workshop.machine.engines import Facts, Run
 from workshop.names import DEBIAN_IMAGE, PART_OF, PYTHON_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.rehearsal.engine import Options, Rehearsal
-from workshop.rehearsal.terminal import plain
 
 BENCH_TAG = "workshop-bench-py"
 LIVE_STEP_TARGET = 2.0
 REBUILD_TARGET = 1.5  # a rebuild after an edit, against one with nothing changed
 ROLLOUT_TARGET = 10.0
-
-
-def against(value: float, target: float, shown: str) -> str:
-    """'(meets the 10 s target)' or '(MISSES the 10 s target)'."""
-    return f"({'meets' if value <= target else 'MISSES'} the {shown} target)"
 
 
 def timed_build(context: Path, tag: str, no_cache: bool = False) -> float:
@@ -122,43 +116,6 @@ def build_figures() -> None:
         print(f"size        {image} {mib(size)} = {base} {mib(base_size)} + {mib(size - base_size)} ({what})")
 
 
-PRESENT_BOUND = 0.4  # seconds from `scripts/present` to slide 1 on screen, the median of PRESENT_STARTS
-PRESENT_STARTS = 5
-
-
-def first_slide_seconds(argv: list[str]) -> float:
-    """Seconds from starting argv in a 120x40 terminal until slide 1 is on its screen (then q)."""
-    started = time.monotonic()
-    child = PtyProcess.spawn(argv, dimensions=(40, 120), env={**os.environ, "TERM": "xterm-256color"}, cwd=str(ROOT))
-    shown = b""
-    try:
-        while "slide 1 /" not in plain(shown.decode("utf-8", "replace")) and time.monotonic() - started < 30:
-            shown += child.read(65536)
-        seconds = time.monotonic() - started
-        child.write(b"q")
-        child.wait()
-    except EOFError:
-        seconds = time.monotonic() - started
-    finally:
-        if child.isalive():
-            child.terminate(force=True)
-    return seconds
-
-
-def present_figure() -> None:
-    """scripts/present on a ready machine, beside its peer: lookatme alone on the same deck (no extensions,
-    none of the workshop's checks), the median of five starts each, side by side in one run."""
-    ours, peer = [], []
-    for _ in range(PRESENT_STARTS):  # interleaved, so a busy moment of the machine weighs on both
-        ours.append(first_slide_seconds([str(ROOT / "scripts" / "present")]))
-        peer.append(first_slide_seconds([sys.executable, "-m", "lookatme", "--safe", str(DECK)]))
-    print(
-        f"present     first slide on screen: median {median(ours):.2f} s of {PRESENT_STARTS} starts "
-        f"({min(ours):.2f} to {max(ours):.2f}) {against(median(ours), PRESENT_BOUND, f'{PRESENT_BOUND} s')}; peer, "
-        f"lookatme alone on the same deck: median {median(peer):.2f} s ({median(ours) / median(peer):.2f}x)"
-    )
-
-
 def rehearsal_figures() -> None:
     results = Rehearsal(deck_reader.read(DECK), Options(without=("cluster",))).run()
     ran = [r for r in results if not r.skipped]
@@ -235,7 +192,7 @@ def rollout_figures(memory: Callable[[], int | None], memory_target: int) -> Non
         kubectl.run("delete", *files, "--ignore-not-found", "--wait=true", timeout=180, check=False)
 
 
-KIND_RATIO_TARGET = 1.3  # the workshop's kind cluster against a bare one, same image and nodes
+KIND_RATIO_TARGET = 1.05  # the workshop's kind cluster against a bare one, same image and nodes
 KIND_MEMORY_TARGET_MIB = 2048
 BARE_KIND = "workshop-bench"
 KIND_SAMPLES = 3
@@ -293,7 +250,7 @@ def _bare_kind(image: str) -> float:
             host.run([kind.command(), "delete", "cluster", "--name", BARE_KIND], timeout=300, check=False)
 
 
-def kind_figures() -> None:
+def kind_figures() -> float:
     """A bare `kind create cluster` up to all nodes Ready, then the workshop's kind cluster the same way
     (their ratio), rollouts, memory, and the Kubernetes part's rehearsal; the machine is left as it
     was (clusters down, objects removed)."""
@@ -328,6 +285,7 @@ def kind_figures() -> None:
         )
     finally:
         providers.down(say=quiet)
+    return median(bare)
 
 
 def _memory() -> int:
@@ -361,6 +319,31 @@ def kind_rounds(rounds: int) -> None:
     )
 
 
+CLASS_AT = 8  # students at once, for the class's bound
+
+
+def all_figures(found: Facts) -> None:
+    """Every bounded figure beside its peer, in one run; the cluster is down again at the end."""
+    _no_workshop_cluster()
+    lines = [f"engine      {found.describe()}"]
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    when = time.strftime("%Y-%m-%d %H:%M %Z")
+    with contextlib.redirect_stdout(bench_bounds.Lines(say)):
+        bench_bounds.present_figure()
+        bare = kind_figures()
+        bench_bounds.prepare_figure(bare)
+    try:
+        bench_bounds.tui_figure(say)
+        bench_class.class_figures(CLASS_AT, say=say)
+    finally:
+        providers.down(say=quiet)
+    print(f"bench: these lines are kept in {bench_bounds.save(lines, when)}")
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/bench", description="Print the Docker part's speed and size figures."
@@ -388,17 +371,38 @@ def main(argv: Sequence[str]) -> int:
         "workshop's cluster (see workshop/commands/bench_class.py)",
     )
     parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every figure that has a bound, beside its peer, in one run: deck start, kind against bare kind, "
+        "prepare from a stopped engine, the lecture in the real TUI, the class at 8 students (no cluster may be "
+        "up; about 20 minutes); the lines are kept in .workshop/logs/bench-last.txt",
+    )
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="copy the last --all run's lines, with its date, into docs/development.md (alone, or after --all)",
+    )
+    parser.add_argument(
         "--browsers",
         action="store_true",
         help="with --class N: the class in a browser (scripts/class serve): link to prompt, keystroke echo, memory",
     )
     args = parser.parse_args(argv)
+    if args.docs and not args.all:
+        bench_bounds.write_docs()
+        print(f"bench: {bench_bounds.DOCS.relative_to(ROOT)} now holds the run in {bench_bounds.record_file()}")
+        return 0
     found = engine.facts()
     if found is None:
         raise WorkshopError("no Docker engine answers: run scripts/prepare first")
     print(f"engine      {found.describe()}")
     if args.browsers and not args.students:
         raise WorkshopError("--browsers goes with --class N: scripts/bench --class 8 --browsers")
+    if args.all:
+        all_figures(found)
+        if args.docs:
+            bench_bounds.write_docs()
+        return 0
     if args.students:
         if args.browsers:
             bench_class.browser_figures(args.students)
@@ -406,7 +410,7 @@ def main(argv: Sequence[str]) -> int:
             bench_class.class_figures(args.students)
         return 0
     try:
-        present_figure()
+        bench_bounds.present_figure()
         rehearsal_figures()  # warm: run after prepare, so the images exist and caches are hot
         if not args.skip_build:
             build_figures()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from workshop.cli import WorkshopError, quiet
 from workshop.cluster import class_fence, classroom, kind, kubectl
+from workshop.commands.bench_bounds import against
 from workshop.machine import app_images, host, processes
 from workshop.machine.engine import ENGINE as engine
 from workshop.paths import ROOT
@@ -141,7 +142,8 @@ def class_figures(most: int, say: Callable[[str], None] = print) -> None:
             say(
                 f"class       {count} students at once: {'all green' if ok else 'NOT all green'}; steps p50 "
                 f"{statistics.median(seconds) if seconds else 0:.1f} s, p95 {worst:.1f} s ({worst / base:.1f}x a "
-                f"single student's); cluster memory +{memory:.0f} MiB and CPU {cpu:.0f}% (of one core) per student"
+                f"single student's, {against(worst / base, SLOWDOWN_LIMIT, f'{SLOWDOWN_LIMIT:g}x')}); cluster memory "
+                f"+{memory:.0f} MiB and CPU {cpu:.0f}% (of one core) per student"
             )
             if not ok or worst > SLOWDOWN_LIMIT * base:
                 say(
