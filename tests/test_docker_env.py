@@ -459,6 +459,53 @@ def test_steps_print_one_line_each_and_stop_at_a_failure():
     assert lines[2].startswith("FAIL two         second (")
 
 
+def test_steps_marked_beside_run_while_the_next_ones_do_and_a_joining_step_waits_for_them():
+    """node-image and cluster run beside app-images and deck-images: here the beside step can end only
+    once the step after it has started (so they overlap), and the joining step starts only after it."""
+    import threading
+
+    events: list[str] = []
+    after_started = threading.Event()
+
+    def first(note):
+        events.append("first")
+        return "ok"
+
+    def beside(note):
+        assert after_started.wait(10), "the step after a beside step did not start while it ran"
+        time.sleep(0.2)
+        events.append("beside done")
+        return "ok"
+
+    def after(note):
+        after_started.set()
+        events.append("after")
+        return "ok"
+
+    def joining(note):
+        events.append("joining")
+        return "ok"
+
+    out = io.StringIO()
+    steps = [
+        prepare.Step("first", "a", first),
+        prepare.Step("beside", "b", beside, beside=True),
+        prepare.Step("after", "c", after),
+        prepare.Step("joining", "d", joining, joins=True),
+    ]
+    prepare.run_steps(steps, out)
+    assert events == ["first", "after", "beside done", "joining"]
+
+    def broken(note):
+        raise WorkshopError("no node image")
+
+    steps[1] = prepare.Step("beside", "b", broken, beside=True)
+    events.clear()
+    with pytest.raises(WorkshopError, match="^beside: no node image$"):
+        prepare.run_steps(steps, io.StringIO())
+    assert "joining" not in events
+
+
 def test_prepare_runs_each_step_after_what_it_needs_and_refuses_unknown_ones():
     order = [s.name for s in prepare.STEPS]
     needs = {  # step: the steps whose result it uses
