@@ -4,6 +4,7 @@ but fail in CI (CI=true), where prepare has started everything they need."""
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -202,6 +203,10 @@ def _lock(path: Path, how: int) -> IO[str]:
 
 
 def pytest_configure(config):
+    # A lane a script starts in the background inherits Ctrl-C ignored (bash does that to background jobs);
+    # the tests, and the programs they start, expect it to interrupt as usual.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if config.getoption("--lane") == "class":  # released when this process ends, however it ends
         config.class_lane_lock = _lock(CLASS_LANE_LOCK, fcntl.LOCK_SH)
 

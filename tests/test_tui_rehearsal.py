@@ -409,9 +409,16 @@ def with_slide_inserted(deck: Path, before: int, folder: Path) -> Path:
     return copy
 
 
+@pytest.fixture
+def own_state(tmp_path, monkeypatch):
+    """A replay walk's report and screens in a state folder of its own (the bare lane runs it while other
+    lanes write the checkout's), read back in-process through the same WORKSHOP_STATE."""
+    monkeypatch.setenv("WORKSHOP_STATE", str(tmp_path / "own-state"))
+
+
 @pytest.mark.slow
 @pytest.mark.bare
-def test_the_whole_deck_in_the_real_tui_in_replay_mode_with_a_slide_inserted_at_10(tmp_path, private_state):
+def test_the_whole_deck_in_the_real_tui_in_replay_mode_with_a_slide_inserted_at_10(tmp_path, own_state):
     """The lecture with a slide inserted at 10, replayed from the committed recordings, unchanged: a
     recording is named by its box's id, not its place, so every box after the new slide still finds its own."""
     copy = with_slide_inserted(DECK, 10, tmp_path)
@@ -429,7 +436,7 @@ def test_the_whole_deck_in_the_real_tui_live_on_the_cluster(docker, workshop_clu
 
 @pytest.mark.slow
 @pytest.mark.bare
-def test_the_extras_deck_in_the_real_tui_in_replay_mode(private_state):
+def test_the_extras_deck_in_the_real_tui_in_replay_mode(own_state):
     check_whole_walk(run_rehearse("--deck", str(EXTRAS), "--replay"), "tui-replay", EXTRAS)
 
 
