@@ -139,6 +139,7 @@ def planted(docker, private_state):
         remove_all()
 
 
+@pytest.mark.cluster_alone  # checks the checkout's record is untouched: after the class lane, which writes it
 def test_a_private_record_is_the_one_commands_read_and_the_checkouts_stays(docker, private_state):
     """The fence the tests that record things rely on: what a test records goes into its private copy,
     reset run as a command reads that copy, and the checkout's own record never hears of it."""
@@ -161,6 +162,7 @@ def registry_has(ref):
     return registry.digest(*ref[len(registry.ADDRESS) + 1 :].rsplit(":", 1)) is not None
 
 
+@pytest.mark.cluster_alone  # checks the checkout's record is untouched: after the class lane, which writes it
 @pytest.mark.slow
 def test_reset_all_removes_what_it_recorded_and_leaves_every_decoy(planted):
     listed = run_reset("--dry-run", "--all")  # the real selection, over everything here
