@@ -24,6 +24,14 @@ class SecondLaptop:
         subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
 
     def __enter__(self) -> "SecondLaptop":
+        holders = subprocess.run(
+            ["ip", "-o", "addr", "show", "to", f"{HOST_ADDRESS}/32"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
+        if holders:  # two pairs on one /30: the replies would leave by the other one, and time out
+            raise RuntimeError(
+                f"{holders[1]} already holds {HOST_ADDRESS} (a second laptop a killed test run left?): "
+                f"if it is one, remove it (ip link del {holders[1]}, and its ws-laptop-* namespace), then run again"
+            )
         self._ip("netns", "add", self.namespace)
         try:
             self._ip("link", "add", self.host_end, "type", "veth", "peer", "name", self.laptop_end)
