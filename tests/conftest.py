@@ -219,9 +219,15 @@ def wait_for_the_class_lane() -> None:
 @pytest.fixture(autouse=True)
 def _after_the_class_lane(request):
     """A test that would pull the cluster, a node, the registry or the engine from under the class lane
-    waits for that lane to end (the machine lane runs these last)."""
+    waits for that lane to end (the machine lane runs these last). In CI, the engine_restart tests, the very
+    last, first take the cluster down: each stop and start of the engine would stop and restart its nodes,
+    and nothing after them uses it."""
     if any(request.node.get_closest_marker(name) for name in LAST):
         wait_for_the_class_lane()
+    if IN_CI and request.node.get_closest_marker("engine_restart"):
+        from workshop.cluster import providers
+
+        providers.down(say=lambda _: None)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -232,7 +238,14 @@ def pytest_collection_modifyitems(config, items):
         if others:
             config.hook.pytest_deselected(items=others)
             items[:] = [item for item in items if lane_of(item) == lane]
-    items.sort(key=lambda item: [item.get_closest_marker(name) is not None for name in reversed(LAST)])
+    items.sort(key=lambda item: ([item.get_closest_marker(name) is not None for name in reversed(LAST)], renews(item)))
+
+
+def renews(item: pytest.Item) -> bool:
+    """cluster_alone(renews=True): the test ends with a new cluster, so it runs after the other cluster_alone
+    tests: the cluster that the engine restarts meet last was made there, not paused by a drill."""
+    marker = item.get_closest_marker("cluster_alone")
+    return bool(marker and marker.kwargs.get("renews"))
 
 
 @pytest.hookimpl(hookwrapper=True)

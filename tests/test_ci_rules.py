@@ -74,9 +74,14 @@ LANED = """
     def test_restarts_the_engine():
         pass
 
+    @pytest.mark.cluster_alone(renews=True)
+    @pytest.mark.slow
+    def test_takes_the_cluster_down_and_up():
+        pass
+
     @pytest.mark.cluster_alone
     @pytest.mark.slow
-    def test_takes_the_cluster_down():
+    def test_pauses_a_node():
         pass
 
     def test_uses_the_engine(docker):
@@ -105,7 +110,8 @@ LANED = """
 def test_each_test_is_in_one_lane_and_the_lanes_are_the_whole_suite(tmp_path):
     """The bare lane runs beside anything; a test that uses the engine or cluster fixtures, or is marked
     slow, cluster, engine_restart or machine, is the machine lane's unless marked bare; classroom tests are
-    the class lane's. Together the lanes run every test once, cluster_alone and then engine_restart last."""
+    the class lane's. Together the lanes run every test once, cluster_alone (those that renew the cluster
+    after the others) and then engine_restart last."""
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())  # the markers, strict
     ran = {}
     for lane in ("bare", "class", "machine", "all"):
@@ -118,11 +124,12 @@ def test_each_test_is_in_one_lane_and_the_lanes_are_the_whole_suite(tmp_path):
         "test_uses_the_engine",
         "test_slow",
         "test_quick_but_machine",
-        "test_takes_the_cluster_down",
+        "test_pauses_a_node",
+        "test_takes_the_cluster_down_and_up",
         "test_restarts_the_engine",
     ]
     assert sorted(ran["all"]) == sorted(ran["bare"] + ran["class"] + ran["machine"])
-    assert ran["all"][-2:] == ["test_takes_the_cluster_down", "test_restarts_the_engine"]
+    assert ran["all"][-3:] == ["test_pauses_a_node", "test_takes_the_cluster_down_and_up", "test_restarts_the_engine"]
 
 
 TIMED = """

@@ -198,7 +198,7 @@ def _docker(*args):
     return subprocess.run([engine.client() or "docker", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.cluster_alone
+@pytest.mark.cluster_alone(renews=True)
 @pytest.mark.slow
 @pytest.mark.cluster
 def test_kind_down_leaves_nothing_of_the_workshops_and_everything_of_the_users(workshop_cluster):

@@ -45,7 +45,7 @@ def names(*filters: str) -> list:
     ).split()
 
 
-@pytest.mark.cluster_alone
+@pytest.mark.cluster_alone(renews=True)
 @pytest.mark.cluster
 def test_ctrl_c_during_kind_create_then_down_leaves_no_node(workshop_cluster):
     providers.down(say=lambda _: None)
