@@ -183,10 +183,10 @@ def pytest_addoption(parser):
 
 
 def lane_of(item: pytest.Item) -> str:
-    """A test marked classroom is the class lane's. Otherwise it is the machine lane's when it uses the engine
+    """A test marked classroom or beside is the class lane's. Otherwise it is the machine lane's when it uses the engine
     or cluster fixtures or is marked machine, slow, cluster or engine_restart, unless it is marked bare (a
     slow test that needs none of those); every other test is the bare lane's."""
-    if item.get_closest_marker("classroom"):
+    if item.get_closest_marker("classroom") or item.get_closest_marker("beside"):
         return "class"
     if item.get_closest_marker("bare"):
         return "bare"

@@ -104,6 +104,10 @@ LANED = """
     @pytest.mark.classroom
     def test_of_the_class():
         pass
+
+    @pytest.mark.beside
+    def test_beside_the_machine(docker):
+        pass
 """
 
 
@@ -119,7 +123,7 @@ def test_each_test_is_in_one_lane_and_the_lanes_are_the_whole_suite(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         ran[lane] = [line.split("::")[1].split()[0] for line in done.stdout.splitlines() if " PASSED" in line]
     assert ran["bare"] == ["test_quick", "test_slow_but_bare"]
-    assert ran["class"] == ["test_of_the_class"]
+    assert ran["class"] == ["test_of_the_class", "test_beside_the_machine"]
     assert ran["machine"] == [
         "test_uses_the_engine",
         "test_slow",

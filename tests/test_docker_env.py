@@ -609,6 +609,7 @@ def prepared(docker):
     return _run_prepare()
 
 
+@pytest.mark.beside
 @pytest.mark.slow
 def test_base_images_exist_under_their_exact_tags(prepared):
     for ref in (*base_images.BASE_IMAGES, *base_images.ALIASES):
@@ -624,6 +625,7 @@ def test_base_images_exist_under_their_exact_tags(prepared):
         assert "VERSION_CODENAME=trixie" in release, f"{ref}: {release}"
 
 
+@pytest.mark.beside
 @pytest.mark.slow
 def test_python_image_is_3_12_with_pip(prepared):
     out = _docker(
@@ -637,6 +639,7 @@ def test_python_image_is_3_12_with_pip(prepared):
     assert "(python 3.12)" in out
 
 
+@pytest.mark.beside
 @pytest.mark.slow
 def test_pip_reaches_the_package_index_from_the_python_image(prepared):
     done = _docker(
@@ -656,6 +659,7 @@ def test_pip_reaches_the_package_index_from_the_python_image(prepared):
     assert done.returncode == 0, done.stderr.strip()[-400:]
 
 
+@pytest.mark.beside
 @pytest.mark.slow
 def test_redis_image_serves_other_containers_as_a_non_root_user(prepared):
     name = f"workshop-selftest-redis-{uuid.uuid4().hex[:8]}"

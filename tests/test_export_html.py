@@ -290,6 +290,7 @@ def test_bad_input_is_one_line_never_a_traceback(tmp_path, case):
 # -- slow: in a real browser --------------------------------------------------------------------
 
 
+@pytest.mark.beside
 @pytest.mark.slow
 def test_the_site_in_headless_chromium(tmp_path):
     need(os.access(CHROMIUM, os.X_OK), "Debian's chromium", "apt-get install -y chromium")

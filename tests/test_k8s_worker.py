@@ -290,6 +290,7 @@ def docker(*args, check=True, timeout=300) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.beside
 @pytest.mark.slow
 def test_the_image_runs_both_tiers_read_only_as_non_root(tmp_path):
     need(docker_answers(), "a Docker engine", "run scripts/prepare (or start Docker Desktop)")

@@ -219,6 +219,7 @@ aliases:
         ours.shutdown()
 
 
+@pytest.mark.beside
 @pytest.mark.slow
 def test_no_spelling_and_no_variable_takes_kubectl_to_a_decoy(fenced_shell):
     shell, decoy, ours, state, home = fenced_shell
