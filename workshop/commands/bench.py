@@ -327,8 +327,11 @@ def all_figures(found: Facts) -> None:
     _no_workshop_cluster()
     lines = [f"engine      {found.describe()}"]
 
+    shown = sys.stdout  # the terminal's, not the redirected one below
+
     def say(line: str) -> None:
-        print(line, flush=True)
+        shown.write(line + "\n")
+        shown.flush()
         lines.append(line)
 
     when = time.strftime("%Y-%m-%d %H:%M %Z")
