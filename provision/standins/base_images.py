@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from provision.standins import debian_rootfs, host_python
-from workshop import ledger
+from workshop import cli, ledger
 from workshop.cli import Note, WorkshopError, quiet
 from workshop.machine import app_images, host, processes, registry
 from workshop.machine.engine import ENGINE as engine
@@ -141,8 +141,12 @@ class Plan:
         self.recipe, self.build, self.detail = recipe, build, detail
 
 
+def debian_recipe(suite: str) -> str:
+    return recipe_hash("debian", suite, *debian_rootfs.RECIPE_TEXTS)
+
+
 def debian_plan(note: Note, log: Path, ref: str = DEBIAN, suite: str = debian_rootfs.SUITE) -> Plan:
-    recipe = recipe_hash("debian", suite, *debian_rootfs.RECIPE_TEXTS)
+    recipe = debian_recipe(suite)
 
     def build() -> str:
         tar = debian_rootfs.rootfs_tar(note, log, recipe, suite, ref)
@@ -349,3 +353,19 @@ def ensure_base_images(note: Note = quiet, images: Sequence[str] | None = None) 
             note(f"{ref}: {how} in {time.monotonic() - began:.0f} s")
         grouped.setdefault(how.split(" (")[0], []).append(ref)
     return "; ".join(f"{how}: {', '.join(refs)}" for how, refs in grouped.items())
+
+
+def warm_rootfs(note: Note = print) -> str:
+    """The Debian root filesystems the stand-ins are made from, debootstrapped into the cache now; it needs
+    no engine, so CI runs it beside other phases and the images step only imports them."""
+    if not standins_allowed():
+        return "not needed: stand-ins are made only where asked for (CI, or scripts/prepare --standins)"
+    log = host.log_path(LOG)
+    suites = {DEBIAN: debian_rootfs.SUITE, KIND_NODE_BASE: "bookworm"}
+    for ref, suite in suites.items():
+        debian_rootfs.rootfs_tar(note, log, debian_recipe(suite), suite, ref)
+    return f"Debian root filesystems cached for {', '.join(suites)}"
+
+
+if __name__ == "__main__":
+    cli.run(lambda argv: print(warm_rootfs()) or 0, "base_images")

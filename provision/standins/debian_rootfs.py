@@ -2,6 +2,7 @@
 from the Debian archive the host's apt uses (it serves every release), trimmed like the official
 slim image, cached as a tar."""
 
+import fcntl
 import shutil
 import time
 from collections.abc import Callable
@@ -101,8 +102,15 @@ def trim_rootfs(tree: Path, mirror: str, security: str | None, suite: str = SUIT
 
 
 def rootfs_tar(note: Note, log: Path, recipe: str, suite: str = SUITE, image: str = DEBIAN_IMAGE) -> Path:
-    """A cached tar of a trimmed minbase tree of suite, made with debootstrap on the first run."""
+    """A cached tar of a trimmed minbase tree of suite, made with debootstrap on the first run. A second
+    caller (CI makes the tars early, beside other work) waits for a debootstrap under way, then uses its tar."""
     cache_dir().mkdir(parents=True, exist_ok=True)
+    with open(cache_dir() / f"debian-{suite}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _rootfs_tar(note, log, recipe, suite, image)
+
+
+def _rootfs_tar(note: Note, log: Path, recipe: str, suite: str, image: str) -> Path:
     tar = cache_dir() / f"debian-{suite}-minbase-{recipe}.tar"
     if tar.is_file():
         return tar
