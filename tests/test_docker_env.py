@@ -823,3 +823,24 @@ def test_removing_a_container_takes_its_anonymous_volume_and_leaves_named_ones(d
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
         subprocess.run(["docker", "volume", "rm", mine], capture_output=True)
+
+
+def test_a_rootfs_under_way_is_waited_for_then_used(tmp_path, monkeypatch):
+    """CI makes the stand-ins' root filesystems beside other phases: prepare's images step, asking for the
+    same tar meanwhile, waits for that debootstrap (a lock) and then takes its tar instead of making another."""
+    import fcntl
+    import threading
+
+    monkeypatch.setenv("WORKSHOP_STATE", str(tmp_path))
+    cache = debian_rootfs.cache_dir()
+    cache.mkdir(parents=True)
+    got: list = []
+    with open(cache / "debian-trixie.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a debootstrap under way
+        waiter = threading.Thread(target=lambda: got.append(debian_rootfs.rootfs_tar(print, tmp_path / "log", "r1")))
+        waiter.start()
+        time.sleep(0.5)
+        assert not got, "it did not wait for the debootstrap under way"
+        (cache / "debian-trixie-minbase-r1.tar").write_bytes(b"made meanwhile")
+    waiter.join(10)
+    assert got == [cache / "debian-trixie-minbase-r1.tar"]
