@@ -337,6 +337,7 @@ def all_figures(found: Facts) -> None:
     when = time.strftime("%Y-%m-%d %H:%M %Z")
     with contextlib.redirect_stdout(bench_bounds.Lines(say)):
         bench_bounds.present_figure()
+        rehearsal_figures()  # the Docker part, which also pushes the v2 image the rollouts below use
         bare = kind_figures()
         bench_bounds.prepare_figure(bare)
     try:
