@@ -195,3 +195,35 @@ def test_a_lane_with_no_tests_fails(tmp_path):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 1 and "collected no tests" in done.stderr, done.stdout + done.stderr
+
+
+def test_scripts_test_runs_the_three_lanes_side_by_side_and_fails_when_one_does(tmp_path):
+    """The README's test command with no selection: every lane runs, each lane's summary is printed, and the
+    exit status is a failure when any lane fails (here the class lane's planted one)."""
+    import shutil
+
+    tree = tmp_path / "checkout"
+    for part in ("scripts", "workshop", "requirements", "k8s_demo"):
+        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pyproject.toml", tree)
+    (tree / "tests").mkdir()
+    shutil.copy2(ROOT / "tests" / "conftest.py", tree / "tests")
+    tiny = tree / "tests" / "test_tiny.py"
+    body = (
+        "import pytest\n\n\ndef test_bare():\n    pass\n\n\n@pytest.mark.machine\ndef test_machine():\n    pass\n\n\n"
+    )
+    env = {**os.environ, "WORKSHOP_VENV": os.environ.get("WORKSHOP_VENV") or str(ROOT / ".venv")}
+    env.pop("PYTHONPATH", None)
+    for verdict, status in (("pass", 0), ("assert False, 'planted'", 1)):
+        tiny.write_text(body + f"@pytest.mark.classroom\ndef test_class():\n    {verdict}\n")
+        done = subprocess.run(
+            [str(tree / "scripts" / "test"), "-p", "no:cacheprovider", "-q"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        out = done.stdout + done.stderr
+        assert done.returncode == status, out
+        said = [line for line in out.splitlines() if line.startswith("workshop: exit status of each lane:")]
+        assert said == [f"workshop: exit status of each lane: machine 0 bare 0 class {status}"], out
