@@ -295,6 +295,7 @@ def check_notes(panes: Panes, number: int) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.cluster_alone  # a latency held to a bound: it waits until the class lane no longer shares the CPU
 def test_the_notes_pane_follows_the_deck_within_half_a_second(panes, tmp_path, docker):
     # a real rehearsal of slide 4 first, so that its box has a timing to show
     rehearsed = subprocess.run(
