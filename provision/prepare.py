@@ -3,6 +3,7 @@
 Each step is idempotent and returns a one-line summary; a second run only checks and takes seconds.
 `scripts/prepare STEP...` runs only the steps named (CI leaves the cluster to the tests)."""
 
+import itertools
 import os
 import sys
 import threading
@@ -72,22 +73,17 @@ def run_steps(steps: Sequence[Step], out=sys.stdout) -> float:
     that joins them (or the end) waits for them; a failure there is raised then."""
     start = time.monotonic()
     background: Background | None = None
-    index = 0
-    while index < len(steps):
-        if steps[index].beside:
+    for beside, group in itertools.groupby(steps, key=lambda step: step.beside):
+        if beside:
             if background is not None:
                 background.finish()
-            together = []
-            while index < len(steps) and steps[index].beside:
-                together.append(steps[index])
-                index += 1
-            background = Background(together, out)
+            background = Background(list(group), out)
             continue
-        if steps[index].joins and background is not None:
-            background.finish()
-            background = None
-        run_step(steps[index], out)
-        index += 1
+        for step in group:
+            if step.joins and background is not None:
+                background.finish()
+                background = None
+            run_step(step, out)
     if background is not None:
         background.finish()
     return time.monotonic() - start

@@ -234,10 +234,13 @@ def pytest_collection_modifyitems(config, items):
     """Only the chosen lane's tests; cluster_alone, then engine_restart tests run last."""
     lane = config.getoption("--lane")
     if lane != "all":
-        others = [item for item in items if lane_of(item) != lane]
+        kept: list[pytest.Item] = []
+        others: list[pytest.Item] = []
+        for item in items:
+            (kept if lane_of(item) == lane else others).append(item)
         if others:
             config.hook.pytest_deselected(items=others)
-            items[:] = [item for item in items if lane_of(item) == lane]
+            items[:] = kept
     items.sort(key=lambda item: ([item.get_closest_marker(name) is not None for name in reversed(LAST)], renews(item)))
 
 

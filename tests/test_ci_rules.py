@@ -10,10 +10,16 @@ import time
 from workshop.paths import ROOT
 
 
+def inner_tree(tmp_path, test_source):
+    """A folder with this repository's conftest and markers (pyproject.toml) and one small test file."""
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    (tmp_path / "test_inner.py").write_text(textwrap.dedent(test_source))
+
+
 def run_inner(tmp_path, test_source, ci, args=()):
     """A real pytest session of its own, using this repository's conftest, on one small test file."""
-    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
-    (tmp_path / "test_inner.py").write_text(textwrap.dedent(test_source))
+    inner_tree(tmp_path, test_source)
     env = {**os.environ, "CI": "true" if ci else "false", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, str(tmp_path)],
@@ -116,7 +122,6 @@ def test_each_test_is_in_one_lane_and_the_lanes_are_the_whole_suite(tmp_path):
     slow, cluster, engine_restart or machine, is the machine lane's unless marked bare; classroom tests are
     the class lane's. Together the lanes run every test once, cluster_alone (those that renew the cluster
     after the others) and then engine_restart last."""
-    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())  # the markers, strict
     ran = {}
     for lane in ("bare", "class", "machine", "all"):
         done = run_inner(tmp_path, LANED, ci=True, args=("--lane", lane, "-vv"))
@@ -157,9 +162,7 @@ TIMED = """
 def test_a_cluster_alone_test_waits_for_the_class_lane_to_end(tmp_path):
     """The machine lane's cluster_alone test, started while the class lane runs, begins only once that
     lane has ended (the lock the class lane holds for its whole session)."""
-    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
-    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
-    (tmp_path / "test_inner.py").write_text(textwrap.dedent(TIMED))
+    inner_tree(tmp_path, TIMED)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WORKSHOP_TEST_LOCKS": str(tmp_path / "locks")}
 
     def lane(name: str) -> subprocess.Popen:

@@ -367,5 +367,11 @@ def warm_rootfs(note: Note = print) -> str:
     return f"Debian root filesystems cached for {', '.join(suites)}"
 
 
+def main(argv: Sequence[str]) -> int:
+    """python -m provision.standins.base_images: the stand-ins' root filesystems, made ahead (CI)."""
+    print(warm_rootfs())
+    return 0
+
+
 if __name__ == "__main__":
-    cli.run(lambda argv: print(warm_rootfs()) or 0, "base_images")
+    cli.run(main, "base_images")

@@ -336,15 +336,15 @@ def all_figures(found: Facts) -> None:
 
     when = time.strftime("%Y-%m-%d %H:%M %Z")
     with contextlib.redirect_stdout(bench_bounds.Lines(say)):
-        bench_bounds.present_figure()
-        rehearsal_figures()  # the Docker part, which also pushes the v2 image the rollouts below use
-        bare = kind_figures()
-        bench_bounds.prepare_figure(bare)
-    try:
-        bench_bounds.tui_figure(say)
-        bench_class.class_figures(CLASS_AT, say=say)
-    finally:
-        providers.down(say=quiet)
+        try:
+            bench_bounds.present_figure()
+            rehearsal_figures()  # the Docker part, which also pushes the v2 image the rollouts below use
+            bare = kind_figures()
+            bench_bounds.prepare_figure(bare)  # the cluster is up from here on
+            bench_bounds.tui_figure()
+            bench_class.class_figures(CLASS_AT)
+        finally:
+            providers.down(say=quiet)
     print(f"bench: these lines are kept in {bench_bounds.save(lines, when)}")
 
 

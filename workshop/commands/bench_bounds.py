@@ -26,7 +26,8 @@ from statistics import median
 from ptyprocess import PtyProcess
 
 from workshop import paths
-from workshop.cli import WorkshopError
+from workshop.cli import WorkshopError, quiet
+from workshop.cluster import providers
 from workshop.machine import host, installed
 from workshop.paths import DECK, ROOT
 from workshop.presenter import timings
@@ -53,15 +54,15 @@ def step_seconds(output: str) -> dict[str, float]:
     return found
 
 
-def prepare_figure(bare_kind: float, say: Callable[[str], None] = print) -> None:
+def prepare_figure(bare_kind: float) -> None:
     """Stops the workshop's engine (never one it did not start), then times scripts/prepare to a ready cluster
     (stand-ins where WORKSHOP_STANDINS or CI says so, as for any prepare)."""
     if installed.recorded() is None:
-        say(
+        print(
             "prepare     not timed: the engine that answers is not one the workshop started, so it is not the bench's to stop"
         )
         return
-    host.run([str(ROOT / "scripts" / "cluster"), "down"], timeout=300, check=False)
+    providers.down(say=quiet)
     installed.stop()
     began = time.monotonic()
     done = host.run(
@@ -72,7 +73,7 @@ def prepare_figure(bare_kind: float, say: Callable[[str], None] = print) -> None
     seconds = time.monotonic() - began
     steps = step_seconds(done.stdout)
     slowest = sorted(steps.items(), key=lambda item: -item[1])[:3]
-    say(
+    print(
         f"prepare     a stopped engine to a ready cluster (node image here): {seconds:.1f} s "
         f"{against(seconds, PREPARE_BOUND, f'{PREPARE_BOUND:g} s')}; slowest steps "
         + ", ".join(f"{name} {value:.1f} s" for name, value in slowest)
@@ -80,7 +81,7 @@ def prepare_figure(bare_kind: float, say: Callable[[str], None] = print) -> None
     )
 
 
-def tui_figure(say: Callable[[str], None] = print) -> None:
+def tui_figure() -> None:
     """The lecture live in the real TUI, then headless, on the cluster that is up; both leave it as they found it."""
     rehearse = str(ROOT / "scripts" / "rehearse")
     began = time.monotonic()
@@ -97,7 +98,7 @@ def tui_figure(say: Callable[[str], None] = print) -> None:
     if headless.returncode != 0:
         raise WorkshopError("the headless rehearsal failed: run scripts/rehearse to see which box")
     passed = re.search(r"(\d+) passed, (\d+) failed", summary)
-    say(
+    print(
         f"tui         the lecture live in the real TUI, Enter in every box: {wall:.1f} s "
         f"{against(wall, TUI_BOUND, f'{TUI_BOUND:g} s')} ({passed.group(1) if passed else '?'} boxes passed, "
         f"{boxes:.1f} s of it running them); peer, the same deck headless: {peer:.1f} s ({wall / peer:.2f}x)"

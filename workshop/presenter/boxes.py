@@ -165,12 +165,10 @@ class Keeper:
         except IndexError:
             return None
 
-    def snapshot_containers(self, known: set[str] | None = None) -> None:
-        """The containers there before the deck (known: already looked up), when the deck names any."""
-        if not self.names:
-            self.containers_before = set()
-        else:
-            self.containers_before = known if known is not None else cleanup.container_ids(timeout=10)
+    def snapshot_containers(self, known: set[str] | None) -> None:
+        """The containers there before the deck, as present looked them up while lookatme loaded (None: the
+        engine did not list them), kept when the deck names any."""
+        self.containers_before = known if self.names else set()
 
     # -- leaving a slide -----------------------------------------------------------------------
     def leave(self, slide: int) -> list[int]:
