@@ -7,6 +7,7 @@ import lookatme.contrib.terminal as terminal_ext
 import pytest
 from lookatme.parser import Parser
 
+from support.checkout import as_committed
 from workshop.deck import reader as deck
 from workshop.deck.geometry import box_columns
 from workshop.names import PROMPT
@@ -119,10 +120,10 @@ def test_the_scaling_slides_edit_is_set_back_by_the_recap_and_a_left_edit_stops_
     assert put_back.startswith("sed -i 's/^  replicas: 3$/  replicas: 1/'")
     assert typed.index(edit) < typed.index(put_back)
     (tmp_path / "k8s_demo").mkdir()
-    committed = (ROOT / needs.WORKER_FILE).read_text()
+    committed = as_committed(ROOT / needs.WORKER_FILE)
     copy = tmp_path / needs.WORKER_FILE
     copy.write_text(committed)
-    (tmp_path / needs.TYPO_FILE).write_text((ROOT / needs.TYPO_FILE).read_text())
+    (tmp_path / needs.TYPO_FILE).write_text(as_committed(ROOT / needs.TYPO_FILE))
     assert needs.file_left_edited(boxes, tmp_path) is None
     subprocess.run(edit, shell=True, cwd=tmp_path, check=True)
     assert needs.WORKER_REPLICAS.findall(copy.read_text()) == ["3"]
@@ -146,10 +147,10 @@ def test_the_crash_lessons_fix_is_set_back_by_its_last_box_and_a_left_fix_stops_
         n for n, t in enumerate(typed) if put_back in t
     )
     (tmp_path / "k8s_demo").mkdir()
-    committed = (ROOT / needs.TYPO_FILE).read_text()
+    committed = as_committed(ROOT / needs.TYPO_FILE)
     copy = tmp_path / needs.TYPO_FILE
     copy.write_text(committed)
-    (tmp_path / needs.WORKER_FILE).write_text((ROOT / needs.WORKER_FILE).read_text())
+    (tmp_path / needs.WORKER_FILE).write_text(as_committed(ROOT / needs.WORKER_FILE))
     assert needs.TYPO_VALUE.findall(committed) == ["0.3s"]
     assert needs.file_left_edited(boxes, tmp_path) is None
     subprocess.run(fix, shell=True, cwd=tmp_path, check=True)

@@ -21,6 +21,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from support.checkout import as_committed
 from workshop import versions
 from workshop.names import APP_IMAGE, PYTHON_IMAGE, REDIS_IMAGE
 
@@ -34,7 +35,7 @@ MANIFESTS = sorted(K8S.glob("*.yaml"))
 
 
 def load(path: Path) -> list:
-    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return [doc for doc in yaml.safe_load_all(as_committed(path)) if doc]
 
 
 DOCS = [(path.name, doc) for path in MANIFESTS for doc in load(path)]

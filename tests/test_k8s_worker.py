@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from conftest import docker_answers, need
+from support.checkout import as_committed
 from test_k8s_app import ALL_RIGHT, K8S, STATUS_TEXT, create_app, free_port, redis_server, redis_url, start_redis, stop  # noqa: F401
 from workshop.names import PYTHON_IMAGE
 
@@ -181,7 +182,7 @@ def test_the_typo_of_the_crash_lesson_makes_the_worker_exit_with_its_reason(tmp_
     with one line that names the setting, which is what `kubectl logs --previous` shows the class;
     it does so before it looks for Redis (here nothing listens), so the crash does not wait for Redis."""
     nothing_listens = f"redis://127.0.0.1:{free_port()}/0"
-    typo = yaml.safe_load((K8S / "typo.yaml").read_text())
+    typo = yaml.safe_load(as_committed(K8S / "typo.yaml"))
     (container,) = typo["spec"]["template"]["spec"]["containers"]
     value = {e["name"]: e["value"] for e in container["env"]}["GRADE_SECONDS"]
     done = subprocess.run(

@@ -14,12 +14,14 @@ import lookatme.tui
 import pytest
 from lookatme.pres import Presentation
 
+from support.checkout import as_committed
 from support.render import render_deck
 from workshop.deck import clock as talk_clock, reader as deck
 from workshop.names import DEBIAN_IMAGE
 from workshop.paths import DECK, ROOT
 from workshop.presenter import deck_hook, live, plan
 from workshop.presenter.view import NO_DECK, WAITING, Screen
+from workshop.rehearsal import needs
 from workshop.rehearsal.engine import Options, Rehearsal
 from workshop.rehearsal.report import write_json
 
@@ -83,11 +85,14 @@ def test_no_note_or_budget_line_is_ever_visible(tmp_path):
     """Every slide renders exactly as the same deck without the hidden lines does, and shows none of them."""
     hidden = [line for line in DECK.read_text().splitlines() if line.startswith(("[notes]:", "[part]:"))]
     assert len(hidden) >= 10
-    bare = tmp_path / "slides.md"
+    bare, noted = tmp_path / "slides.md", tmp_path / "noted.md"
     bare.write_text("".join(line + "\n" for line in DECK.read_text().splitlines() if line not in hidden))
+    noted.write_text(DECK.read_text())
     for folder in ("docker_demo", "k8s_demo"):  # the file blocks' paths are relative to the deck
-        (tmp_path / folder).symlink_to(ROOT / folder)
-    with_notes, without = render_deck(DECK), render_deck(bare)
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    for edited in needs.EDITED_FILES:  # both renders show one text (the machine lane edits the checkout's)
+        (tmp_path / edited.path).write_text(as_committed(ROOT / edited.path))
+    with_notes, without = render_deck(noted), render_deck(bare)
     assert [r.problems() for r in with_notes] == [[] for _ in with_notes]
     assert [r.screen for r in with_notes] == [r.screen for r in without]
     texts = [note[:25] for s in DECK_MODEL.slides for note in s.notes] + [p.name + ";" for p in DECK_MODEL.parts]
