@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -14,7 +15,7 @@ import pytest
 
 from conftest import need, run_command
 from workshop.deck import reader
-from workshop.machine import app_images, ports, registry
+from workshop.machine import app_images, ports, processes, registry
 from workshop.paths import DECK, ROOT
 
 DECK_MODEL = reader.read(DECK)
@@ -77,8 +78,9 @@ def test_a_users_server_on_8080_fails_the_port_forward_box_naming_it(workshop_cl
     forward = slide_of("kubectl port-forward service/ok-web 8080:80")
     deploy, clean = slide_of("kubectl apply -f k8s_demo"), slide_of("kubectl delete -f k8s_demo")
     server = users_server(8080)
+    tag = uuid.uuid4().hex  # the processes of this rehearsal carry it (the class lane runs port-forwards too)
     began = time.monotonic()
-    done = rehearse("--slides", f"{deploy},{forward},{clean}")
+    done = rehearse("--slides", f"{deploy},{forward},{clean}", env={"WORKSHOP_E2E_TAG": tag})
     seconds = time.monotonic() - began
     assert done.returncode == 1, done.stdout
     name = psutil.Process(server.pid).name()
@@ -88,7 +90,14 @@ def test_a_users_server_on_8080_fails_the_port_forward_box_naming_it(workshop_cl
     ), done.stdout
     assert seconds < 120, done.stdout  # named at once, not after a timeout
     assert server.poll() is None  # the user's server is untouched
-    assert not [p for p in psutil.process_iter(["cmdline"]) if "port-forward" in (p.info["cmdline"] or [])]
+    assert not [pid for pid in processes.with_environment("WORKSHOP_E2E_TAG", tag) if "port-forward" in command_of(pid)]
+
+
+def command_of(pid: int) -> list[str]:
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.NoSuchProcess:
+        return []
 
 
 class SocketProxy:
