@@ -166,9 +166,13 @@ class Keeper:
             return None
 
     def snapshot_containers(self, known: set[str] | None) -> None:
-        """The containers there before the deck, as present looked them up while lookatme loaded (None: the
-        engine did not list them), kept when the deck names any."""
-        self.containers_before = known if self.names else set()
+        """The containers there before the deck, when the deck names any: as present looked them up while
+        lookatme loaded, or, when the engine did not list them then (a busy engine), asked once more. Without
+        this list the deck removes no container at its end, since it could not tell its own from the user's."""
+        if not self.names:
+            self.containers_before = set()
+        else:
+            self.containers_before = known if known is not None else cleanup.container_ids(timeout=30)
 
     # -- leaving a slide -----------------------------------------------------------------------
     def leave(self, slide: int) -> list[int]:
