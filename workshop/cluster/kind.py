@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -156,10 +157,15 @@ def _check_can_create() -> None:
 
 
 def _wire_registry(say: Callable[[str], None]) -> None:
-    for node in _kind("get", "nodes", "--name", NAME, timeout=30).stdout.split():
-        folder = f"/etc/containerd/certs.d/{registry.ADDRESS}"
-        engine.exec(node, ["mkdir", "-p", folder])
-        engine.exec(node, ["cp", "/dev/stdin", f"{folder}/hosts.toml"], input=HOSTS_TOML)
+    """Tell each node's containerd where localhost:5001 is (one exec per node, all at once), put the
+    registry on the kind network and publish the ConfigMap. It needs the node containers and the API
+    server, both there once `kind create` returns, not Ready nodes: up runs it during that wait."""
+    folder = f"/etc/containerd/certs.d/{registry.ADDRESS}"
+    write = ["sh", "-c", 'mkdir -p "$1" && cat > "$1/hosts.toml"', "sh", folder]
+    nodes = _kind("get", "nodes", "--name", NAME, timeout=30).stdout.split()
+    with ThreadPoolExecutor(max_workers=max(len(nodes), 1)) as pool:
+        for done in [pool.submit(engine.exec, node, write, HOSTS_TOML) for node in nodes]:
+            done.result()
     found = engine.container(registry.CONTAINER)
     if found is None or "kind" not in found.networks:
         engine.network_connect("kind", registry.CONTAINER)
@@ -218,8 +224,10 @@ def up(say: Callable[[str], None] = print) -> str:
                 fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up",
             )
     _write_kubeconfig()
-    _wait_ready(say)
-    _wire_registry(say)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        wired = pool.submit(_wire_registry, say)
+        _wait_ready(say)
+        wired.result()
     return f"kind cluster {NAME!r}: {kubectl.node_summary()}"
 
 
