@@ -74,6 +74,8 @@ def test_file_blocks_are_collected():
         (f'\n# A\n\n{BOX}[rehearse]: # "expect: (unbalanced"\n', "bad regular expression"),
         (f'\n# A\n\n{BOX}[rehearse]: # "timeout: soon"\n', "timeout must be a positive number"),
         (f'\n# A\n\n{BOX}[rehearse]: # "exit: 300"\n', "exit must be a status from 0 to 255"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "pause: 11"\n', "pause must be a number of seconds above 0, at most 10"),
+        (f'\n# A\n\n{BOX}[rehearse]: # "pause: soon"\n', "pause must be a number of seconds above 0, at most 10"),
         (f'\n# A\n\n{BOX}[rehearse]: # "needs: gpu"\n', "unknown need 'gpu'"),
         (f'\n# A\n\n{BOX}[rehearse]: # "fails"\n[rehearse]: # "exit: 2"\n', "either 'fails' or 'exit: N'"),
         (f'\n# A\n\n{BOX}[rehearse]: # "ready: up"\n[rehearse]: # "fails"\n', "ends with Ctrl-C"),

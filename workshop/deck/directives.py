@@ -21,6 +21,8 @@ Keys (one per line, as many lines as needed):
     step: NAME ROLES where the box stands in a student step (`scripts/check NAME`): start (the check
                      must fail just before it), done (it passes just after), skip (catch-up passes
                      over the box when the check already passes); ROLES separated by commas
+    pause: SECONDS   the presenter's pause before the box, which rehearsals keep (up to 10 s): for a box
+                     that reads what the engine records a moment after the box before it ended
 """
 
 import math
@@ -31,7 +33,8 @@ DIRECTIVE_LINE = re.compile(r'^\[rehearse\]:\s*#\s*"(?P<body>.*)"\s*$')
 DEFAULT_TIMEOUT = 30.0
 # nodes: two or more worker nodes (kind's cluster); on a one-node cluster such a box is skipped
 KNOWN_NEEDS = ("docker", "cluster", "registry", "nodes")
-KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs", "stuck", "id", "step")
+KEYS = ("expect", "reject", "timeout", "ready", "exit", "fails", "needs", "stuck", "id", "step", "pause")
+MAX_PAUSE = 10.0
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 STEP_ROLES = ("start", "done", "skip")
 LABEL = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+$")
@@ -53,6 +56,7 @@ class Directives:
     stuck: tuple[str, ...] = ()  # label selectors (key=value) of pods broken on purpose
     id: str | None = None
     steps: tuple[tuple[str, str], ...] = ()  # (step, role)
+    pause: float = 0.0  # seconds the rehearsals wait before running the box
 
     @property
     def long_running(self) -> bool:
@@ -100,6 +104,14 @@ def apply(directives: Directives, body: str) -> Directives:
         if not math.isfinite(seconds) or seconds <= 0:
             raise DirectiveError(f"timeout must be a positive number of seconds, not {value!r}")
         return replace(directives, timeout=seconds)
+    if key == "pause":
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not 0 < seconds <= MAX_PAUSE:
+            raise DirectiveError(f"pause must be a number of seconds above 0, at most {MAX_PAUSE:g}, not {value!r}")
+        return replace(directives, pause=seconds)
     if key == "exit":
         if not value.isdigit() or int(value) > 255:
             raise DirectiveError(f"exit must be a status from 0 to 255, not {value!r}")

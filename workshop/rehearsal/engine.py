@@ -114,6 +114,7 @@ class Rehearsal:
                 if skip:
                     self._record_result(StepResult(box, ok=True, skipped=skip, left_out=bool(missing)))
                     continue
+                time.sleep(box.directives.pause)  # the presenter's, before a box that reads settled state
                 result, still_running = self._step(box)
                 if still_running:
                     running.append(still_running)

@@ -194,6 +194,7 @@ class Rehearsal:
         result = StepResult(box, ok=False)
         try:
             self._focus(box)
+            time.sleep(box.directives.pause)  # the presenter's, before a box that reads settled state
             self.tmux.keys("Enter")
             result.problem, shown = self._judge(box)
             result.ok = not result.problem
