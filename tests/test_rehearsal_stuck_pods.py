@@ -15,11 +15,26 @@ STUCK = Path(__file__).parent / "decks" / "stuck.md"
 CRASH = Path(__file__).parent / "decks" / "crash.md"
 
 
+def gone(deployment: str) -> None:
+    """Delete the deployment and wait for its pods too: a rehearsal after this test (CI54: the next one)
+    looks at every pod of the namespace, and one still being deleted in ErrImagePull stops it."""
+    kubectl.run(
+        "delete",
+        "deployment",
+        deployment,
+        "--ignore-not-found",
+        "--cascade=foreground",
+        "--wait=true",
+        timeout=180,
+        check=False,
+    )
+
+
 def test_stuck_pull_is_reported_with_events_long_before_the_timeout(workshop_cluster):
     try:
         (result,) = Rehearsal(deck.read(STUCK), Options()).run()
     finally:
-        kubectl.run("delete", "deployment", "workshop-stuck", "--ignore-not-found", "--wait=false")
+        gone("workshop-stuck")
     print(result.problem, *result.details, sep="\n")
     assert not result.ok
     assert result.problem == "pods are stuck (see below)"
@@ -42,7 +57,7 @@ def test_a_box_that_waits_on_the_crash_it_teaches_is_not_stopped_early(workshop_
     try:
         results = Rehearsal(deck.read(CRASH), Options()).run()
     finally:
-        kubectl.run("delete", "deployment", "ok-worker-typo", "--ignore-not-found", "--wait=false")
+        gone("ok-worker-typo")
     for result in results:
         print(result.verdict, result.problem, *result.details, result.output[-600:], sep="\n")
     assert [result.verdict for result in results] == ["OK", "OK"]
