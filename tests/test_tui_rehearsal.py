@@ -451,6 +451,9 @@ def test_the_extras_deck_in_the_real_tui_in_replay_mode(own_state):
 
 @pytest.mark.slow
 @pytest.mark.cluster
+# its drain evicts every pod of a worker node, in every namespace: a class-lane test's bare pod there
+# (the network policy test's server) made the drain refuse (CI55), so it waits for the class lane to end
+@pytest.mark.cluster_alone
 def test_the_extras_deck_in_the_real_tui_live_on_the_cluster(docker, workshop_cluster):
     check_whole_walk(run_rehearse("--deck", str(EXTRAS)), "tui", EXTRAS)
 
