@@ -80,6 +80,14 @@ def _regex(value: str) -> str:
     return value
 
 
+def _seconds(value: str) -> float:
+    """VALUE as a number of seconds; NaN when it is none (no bound holds for NaN)."""
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan
+
+
 def apply(directives: Directives, body: str) -> Directives:
     """Return directives with one more `key: value` (or bare `fails`) applied."""
     key, sep, value = body.partition(":")
@@ -97,21 +105,13 @@ def apply(directives: Directives, body: str) -> Directives:
     if key == "ready":
         return replace(directives, ready=_regex(value))
     if key == "timeout":
-        try:
-            seconds = float(value)
-        except ValueError:
-            seconds = -1.0
-        if not math.isfinite(seconds) or seconds <= 0:
+        if not 0 < _seconds(value) < math.inf:
             raise DirectiveError(f"timeout must be a positive number of seconds, not {value!r}")
-        return replace(directives, timeout=seconds)
+        return replace(directives, timeout=_seconds(value))
     if key == "pause":
-        try:
-            seconds = float(value)
-        except ValueError:
-            seconds = -1.0
-        if not 0 < seconds <= MAX_PAUSE:
+        if not 0 < _seconds(value) <= MAX_PAUSE:
             raise DirectiveError(f"pause must be a number of seconds above 0, at most {MAX_PAUSE:g}, not {value!r}")
-        return replace(directives, pause=seconds)
+        return replace(directives, pause=_seconds(value))
     if key == "exit":
         if not value.isdigit() or int(value) > 255:
             raise DirectiveError(f"exit must be a status from 0 to 255, not {value!r}")
