@@ -23,6 +23,7 @@ from conftest import IN_CI, need, run_command
 from provision import node_build
 from test_workshop_shell import api_server, kubeconfig
 from workshop import ledger, paths, versions
+from workshop.cli import WorkshopError
 from workshop.cluster import kind, kubectl, providers
 from workshop.commands import reset
 from workshop.machine import docker_engine as engine, registry
@@ -157,6 +158,34 @@ def test_the_upstream_node_image_is_kinds_own_default_of_the_same_minor():
     assert f'const Image = "{kind.UPSTREAM_IMAGE}"' in source
     upstream = kind.UPSTREAM_IMAGE.split("@")[0].split(":")[1]
     assert upstream.split(".")[:2] == versions.kubernetes_version().split(".")[:2]
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "19"), ("0", "0"), (" 7 ", "7"), ("19", "19")])
+def test_go_builds_run_at_the_niceness_asked_for_and_19_by_default(tmp_path, monkeypatch, given, expected):
+    """A real go build of a small program: the logged command is niced as asked (CI asks 0, a laptop gets 19)."""
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    need(Path(go).is_file(), "Go", "install Go (the node image's programs are built with it)")
+    if given is None:
+        monkeypatch.delenv(node_build.NICENESS_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(node_build.NICENESS_VARIABLE, given)
+    module = tmp_path / "hello"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/hello\n\ngo 1.21\n")
+    (module / "main.go").write_text('package main\n\nfunc main() { println("hi") }\n')
+    log = tmp_path / "build.log"
+    node_build._go_build(go, module, ".", tmp_path / "hello-bin", "", log)
+    assert (tmp_path / "hello-bin").is_file()
+    assert f"$ nice -n {expected} {go} build " in log.read_text()
+
+
+@pytest.mark.parametrize("given", ["-1", "20", "low", ""])
+def test_a_niceness_out_of_range_is_refused_in_one_line(monkeypatch, given):
+    monkeypatch.setenv(node_build.NICENESS_VARIABLE, given)
+    with pytest.raises(WorkshopError) as refused:
+        node_build.niceness()
+    message = str(refused.value)
+    assert "\n" not in message and "0 to 19" in message and repr(given.strip()) in message
 
 
 def test_python_and_build_sh_read_the_same_pinned_versions():
