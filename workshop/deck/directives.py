@@ -105,13 +105,15 @@ def apply(directives: Directives, body: str) -> Directives:
     if key == "ready":
         return replace(directives, ready=_regex(value))
     if key == "timeout":
-        if not 0 < _seconds(value) < math.inf:
+        seconds = _seconds(value)
+        if not 0 < seconds < math.inf:
             raise DirectiveError(f"timeout must be a positive number of seconds, not {value!r}")
-        return replace(directives, timeout=_seconds(value))
+        return replace(directives, timeout=seconds)
     if key == "pause":
-        if not 0 < _seconds(value) <= MAX_PAUSE:
+        seconds = _seconds(value)
+        if not 0 < seconds <= MAX_PAUSE:
             raise DirectiveError(f"pause must be a number of seconds above 0, at most {MAX_PAUSE:g}, not {value!r}")
-        return replace(directives, pause=_seconds(value))
+        return replace(directives, pause=seconds)
     if key == "exit":
         if not value.isdigit() or int(value) > 255:
             raise DirectiveError(f"exit must be a status from 0 to 255, not {value!r}")
