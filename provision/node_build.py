@@ -39,6 +39,10 @@ BUILD_LOG = "k8s-build.log"
 # CPU-seconds before the tests, and the cluster was ready 30 minutes in).
 NICENESS_VARIABLE = "WORKSHOP_BUILD_NICENESS"
 STRIP = "-s -w"  # no symbol table, no DWARF: every program of the node image
+# The linker drops DWARF anyway (-w), so the compiler need not make it: a cold build of client-go took 8.5%
+# fewer CPU-seconds without it (125 and 131 against 136 and 144). The programs work the same, so the
+# stamps below leave it out and a machine's programs built before it stay valid.
+NO_DWARF = "-gcflags=all=-dwarf=false"
 
 
 def required_version(module_dir: Path, module: str) -> str:
@@ -90,10 +94,13 @@ def niceness() -> str:
 
 def _go_build(go: str, module_dir: Path, package: str, output: Path, ldflags: str, log: Path) -> None:
     """How every Go program of the node image is built (here and for build.sh): static, without local
-    paths, stripped, from the modules go.sum pins, with the Go on the machine, at niceness() (low priority unless CI says)."""
+    paths, stripped (no DWARF made at all), from the modules go.sum pins, with the Go on the machine, at niceness() (low priority unless CI says)."""
     env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=readonly", GOTOOLCHAIN="local")
     flags = f"{STRIP} {ldflags}".strip()
-    command = ["nice", "-n", niceness(), go, "build", "-trimpath", "-ldflags", flags, "-o", f"{output}.tmp", package]
+    command = [
+        *("nice", "-n", niceness(), go, "build", "-trimpath", NO_DWARF, "-ldflags", flags),
+        *("-o", f"{output}.tmp", package),
+    ]
     try:
         host.logged(command, log, timeout=3600, what=f"go build of {output.name}", env=env, cwd=module_dir)
     except WorkshopError:
