@@ -27,7 +27,7 @@ from workshop.cluster import kubectl
 from workshop.machine import host, installed, registry
 from workshop.machine.engine import ENGINE as engine
 from workshop.names import KIND_CLUSTER as NAME
-from workshop.paths import kubeconfig, write_private
+from workshop.paths import kubeconfig, logs, write_private
 
 KIND_VERSION = versions.kind_version()
 # kind's default node image for that release (its pkg/apis/config/defaults/image.go), pinned by digest
@@ -99,9 +99,15 @@ def command() -> str:
     return found
 
 
-def _kind(*args: str, timeout: float = 600, input_text: str | None = None, fix: str = ""):
+def _kind(*args: str, timeout: float = 600, input_text: str | None = None, fix: str = "", timeout_fix: str = ""):
     return host.run(
-        [command(), *args], timeout=timeout, input=input_text, env=engine.environment(), what=f"kind {args[0]}", fix=fix
+        [command(), *args],
+        timeout=timeout,
+        input=input_text,
+        env=engine.environment(),
+        what=f"kind {args[0]}",
+        fix=fix,
+        timeout_fix=timeout_fix,
     )
 
 
@@ -221,7 +227,9 @@ def up(say: Callable[[str], None] = print) -> str:
                 str(Path(scratch) / "kubeconfig"),
                 input_text=cluster_config(engine_cgroup_version()),
                 timeout=900,
-                fix=f"`docker logs {NAME}-control-plane` says more; scripts/cluster down cleans up",
+                fix=f"kind removed its nodes again; its whole output, with kubeadm's, is in {logs() / 'last-error.txt'}; "
+                f"scripts/cluster up tries again",
+                timeout_fix="scripts/cluster down removes what kind made so far; then scripts/cluster up",
             )
     _write_kubeconfig()
     with ThreadPoolExecutor(max_workers=1) as pool:
