@@ -18,9 +18,12 @@ def inner_tree(tmp_path, test_source):
 
 
 def run_inner(tmp_path, test_source, ci, args=()):
-    """A real pytest session of its own, using this repository's conftest, on one small test file."""
+    """A real pytest session of its own, using this repository's conftest, on one small test file, with lane
+    locks of its own: its cluster_alone test would otherwise wait for the real class lane to end (CI63: the
+    bare lane, beside it, timed out)."""
     inner_tree(tmp_path, test_source)
-    env = {**os.environ, "CI": "true" if ci else "false", "PYTHONPATH": str(ROOT)}
+    locks = str(tmp_path / "locks")
+    env = {**os.environ, "CI": "true" if ci else "false", "PYTHONPATH": str(ROOT), "WORKSHOP_TEST_LOCKS": locks}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, str(tmp_path)],
         capture_output=True,
