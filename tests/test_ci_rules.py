@@ -17,13 +17,26 @@ def inner_tree(tmp_path, test_source):
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(test_source))
 
 
+def inner_env(tmp_path, **more: str) -> dict[str, str]:
+    """The environment of an inner session: this checkout importable, and lane locks and a workshop state of
+    its own. The bare lane runs these beside the other lanes: with the checkout's locks, the inner
+    cluster_alone test waited for the real class lane (CI63); with the checkout's state, the inner
+    engine_restart test, which in CI first takes the cluster down, took down the real one (CI64)."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "WORKSHOP_TEST_LOCKS": str(tmp_path / "locks"),
+        "WORKSHOP_STATE": str(state),
+        **more,
+    }
+
+
 def run_inner(tmp_path, test_source, ci, args=()):
-    """A real pytest session of its own, using this repository's conftest, on one small test file, with lane
-    locks of its own: its cluster_alone test would otherwise wait for the real class lane to end (CI63: the
-    bare lane, beside it, timed out)."""
+    """A real pytest session of its own, using this repository's conftest, on one small test file."""
     inner_tree(tmp_path, test_source)
-    locks = str(tmp_path / "locks")
-    env = {**os.environ, "CI": "true" if ci else "false", "PYTHONPATH": str(ROOT), "WORKSHOP_TEST_LOCKS": locks}
+    env = inner_env(tmp_path, CI="true" if ci else "false")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, str(tmp_path)],
         capture_output=True,
@@ -166,7 +179,7 @@ def test_a_cluster_alone_test_waits_for_the_class_lane_to_end(tmp_path):
     """The machine lane's cluster_alone test, started while the class lane runs, begins only once that
     lane has ended (the lock the class lane holds for its whole session)."""
     inner_tree(tmp_path, TIMED)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WORKSHOP_TEST_LOCKS": str(tmp_path / "locks")}
+    env = inner_env(tmp_path)
 
     def lane(name: str) -> subprocess.Popen:
         return subprocess.Popen(
