@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from workshop import paths
 
@@ -53,11 +54,16 @@ def story(error: BaseException, prog: str, argv: Sequence[str]) -> str:
     return "\n".join(line.rstrip("\n") for line in lines) + "\n"
 
 
+def story_file() -> Path:
+    """Where the last failure's whole story is kept (a message that sends the user there names it)."""
+    return paths.logs() / "last-error.txt"
+
+
 def keep_story(error: BaseException, prog: str, argv: Sequence[str]) -> None:
     text = story(error, prog, argv)
     try:
-        paths.logs().mkdir(parents=True, exist_ok=True)
-        (paths.logs() / "last-error.txt").write_text(text)
+        story_file().parent.mkdir(parents=True, exist_ok=True)
+        story_file().write_text(text)
     except OSError:
         pass  # a read-only checkout: the one line is still said
     if os.environ.get(DEBUG_ENV) == "1":

@@ -22,12 +22,12 @@ from typing import Any
 import psutil
 
 from workshop import ledger, versions
-from workshop.cli import WorkshopError
+from workshop.cli import WorkshopError, story_file
 from workshop.cluster import kubectl
 from workshop.machine import host, installed, registry
 from workshop.machine.engine import ENGINE as engine
 from workshop.names import KIND_CLUSTER as NAME
-from workshop.paths import kubeconfig, logs, write_private
+from workshop.paths import kubeconfig, write_private
 
 KIND_VERSION = versions.kind_version()
 # kind's default node image for that release (its pkg/apis/config/defaults/image.go), pinned by digest
@@ -227,7 +227,7 @@ def up(say: Callable[[str], None] = print) -> str:
                 str(Path(scratch) / "kubeconfig"),
                 input_text=cluster_config(engine_cgroup_version()),
                 timeout=900,
-                fix=f"kind removed its nodes again; its whole output, with kubeadm's, is in {logs() / 'last-error.txt'}; "
+                fix=f"kind has removed the nodes it made; its whole output, with kubeadm's, is in {story_file()}; "
                 f"scripts/cluster up tries again",
                 timeout_fix="scripts/cluster down removes what kind made so far; then scripts/cluster up",
             )
